@@ -1,0 +1,48 @@
+/* Byte spans and growable buffers. */
+#ifndef CWX_COMMON_BUF_H
+#define CWX_COMMON_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* A borrowed view of bytes; never owns ptr, need not be NUL-terminated. */
+struct cwx_span {
+    const char *ptr;
+    size_t len;
+};
+
+#define CWX_SPAN_LIT(s) ((struct cwx_span){(s), sizeof(s) - 1})
+struct cwx_span cwx_span_cstr(const char *s);
+int cwx_span_eq(struct cwx_span a, const char *cstr);
+
+/* An owning buffer. ptr is always NUL-terminated when non-NULL (the NUL is not
+ * counted in len). Appends past max fail with CWX_ETOOBIG; max 0 = no limit. */
+struct cwx_buf {
+    char *ptr;
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+void cwx_buf_init(struct cwx_buf *b, size_t max);
+/* Frees the storage; the buffer is empty and reusable afterwards. */
+void cwx_buf_free(struct cwx_buf *b);
+/* Like cwx_buf_free, but first wipes the bytes (for secrets). */
+void cwx_buf_free_secret(struct cwx_buf *b);
+void cwx_buf_reset(struct cwx_buf *b);
+int cwx_buf_reserve(struct cwx_buf *b, size_t extra);
+int cwx_buf_append(struct cwx_buf *b, const void *p, size_t n);
+int cwx_buf_puts(struct cwx_buf *b, const char *s);
+int cwx_buf_putc(struct cwx_buf *b, char c);
+int cwx_buf_printf(struct cwx_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int cwx_buf_vprintf(struct cwx_buf *b, const char *fmt, va_list ap);
+/* Hands the storage to the caller (who frees it) and empties b. */
+char *cwx_buf_steal(struct cwx_buf *b);
+
+/* Appends s as a JSON string literal with quotes. Streaming writers use it
+ * where building a cJSON tree would cost memory per row (plan reports of a
+ * million jobs); documents of bounded size are built with cJSON. */
+int cwx_buf_json_str(struct cwx_buf *b, const char *s);
+
+#endif

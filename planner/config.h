@@ -1,0 +1,116 @@
+/* Config v1 (DESIGN.md §8): loaded with libyaml into validated structs. */
+#ifndef CWX_PLANNER_CONFIG_H
+#define CWX_PLANNER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "planner/calendar.h"
+
+enum cwx_detect { CWX_DETECT_MARKER = 0, CWX_DETECT_OBJECTS };
+enum cwx_token_scope { CWX_SCOPE_ACCOUNT = 0, CWX_SCOPE_REGION };
+
+/* Which windows to export. */
+struct cwx_range {
+    bool is_last;          /* `last: N` instead of from/to */
+    int last;              /* N for `last` */
+    struct cwx_civil from; /* first window included (when !is_last) */
+    bool to_latest;        /* `to: latest` (also the default) */
+    struct cwx_civil to;   /* last window included (when !to_latest) */
+};
+
+struct cwx_destination {
+    char *bucket;
+    char *prefix;       /* template, DESIGN.md §4 */
+    char *state_prefix; /* markers live below it; default "_cwexport" */
+    enum cwx_detect detect;
+    char *kms_key_arn;  /* optional, NULL when absent */
+};
+
+/* Settings inherited defaults → account (→ log group for range). */
+struct cwx_settings {
+    char *region;            /* single region, used when no `regions` */
+    char *timezone;          /* IANA name, default "UTC" */
+    enum cwx_granularity window;
+    int64_t settle_ms;       /* default 12h */
+    struct cwx_destination destination;
+    int64_t poll_min_ms;     /* default 5s */
+    int64_t poll_max_ms;     /* default 60s */
+    int max_attempts;        /* default 3 */
+    enum cwx_token_scope token_scope;
+    int max_creates_per_job; /* loop guard, default 6 */
+    int max_creates_per_run; /* loop guard, 0 = automatic (3 × jobs + 10) */
+    double api_rate;         /* calls per second per account+region, default 5 */
+    struct cwx_range range;
+};
+
+enum cwx_group_kind { CWX_GROUP_NAME = 0, CWX_GROUP_PREFIX, CWX_GROUP_PATTERN };
+
+/* One entry of an account's log_groups list. */
+struct cwx_group_sel {
+    enum cwx_group_kind kind;
+    char *value;              /* the name, prefix or pattern */
+    char **exclude;           /* glob patterns (fnmatch) on names */
+    size_t n_exclude;
+    char *log_stream_prefix;  /* NULL when absent */
+    struct cwx_range range;   /* effective range (inherited when not set) */
+    int line, col;            /* where the entry starts in the config */
+};
+
+struct cwx_account {
+    char *name;
+    char *account_id;  /* NULL: resolve with sts:GetCallerIdentity */
+    char *profile;     /* NULL when absent */
+    char *role_arn;    /* NULL when absent */
+    char *external_id; /* NULL when absent */
+    char **regions;    /* at least one: `regions`, else settings.region */
+    size_t n_regions;
+    struct cwx_settings settings; /* effective settings for this account */
+    struct cwx_group_sel *groups;
+    size_t n_groups;
+    int line, col;
+};
+
+enum cwx_notify_on {
+    CWX_NOTIFY_FAILURE = 1 << 0,
+    CWX_NOTIFY_LOOP_GUARD = 1 << 1,
+    CWX_NOTIFY_DONE = 1 << 2,
+};
+
+struct cwx_config {
+    char *path;
+    int version;
+    struct cwx_settings defaults;
+    struct cwx_account *accounts;
+    size_t n_accounts;
+    char *sns_topic_arn; /* NULL when no notify section */
+    unsigned notify_on;  /* CWX_NOTIFY_* bits; default failure|loop_guard */
+};
+
+/* A config error: one line "FILE:LINE:COL: error: MESSAGE". */
+struct cwx_config_error {
+    char file[512];
+    int line, col; /* 1-based; 0 when not tied to a place */
+    char msg[512];
+};
+
+/* Loads and validates the YAML file at path. On success *out is a config the
+ * caller frees with cwx_config_free. On failure returns CWX_ECONFIG (or
+ * CWX_EIO when the file cannot be read), fills *err, and *out is NULL. */
+int cwx_config_load(const char *path, struct cwx_config **out,
+                    struct cwx_config_error *err);
+/* The same from a string in memory; `name` is used as FILE in errors. */
+int cwx_config_load_string(const char *name, const char *yaml, size_t len,
+                           struct cwx_config **out,
+                           struct cwx_config_error *err);
+void cwx_config_free(struct cwx_config *cfg);
+
+/* Formats err as "FILE:LINE:COL: error: MESSAGE" into buf. */
+void cwx_config_error_format(const struct cwx_config_error *err, char *buf,
+                             size_t size);
+
+/* Parses durations "250ms", "30s", "5m", "12h", "2d" into milliseconds. */
+int cwx_duration_parse(const char *s, int64_t *out_ms);
+
+#endif

@@ -1,0 +1,74 @@
+/* A job's identity, its deterministic task name and its destination prefix
+ * (DESIGN.md §4). */
+#ifndef CWX_PLANNER_JOB_H
+#define CWX_PLANNER_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "planner/calendar.h"
+
+/* "cwexport-" + 16 hex digits + NUL. */
+#define CWX_TASK_NAME_SIZE 26
+/* Longest S3 key AWS accepts. */
+#define CWX_S3_KEY_MAX 1024
+
+/* Everything that makes two exports the same export. Borrowed strings. */
+struct cwx_job_identity {
+    const char *account_id;
+    const char *region;
+    const char *log_group;
+    const char *log_stream_prefix; /* NULL or "" when none */
+    int64_t from_ms;               /* CreateExportTask `from` */
+    int64_t to_ms;                 /* CreateExportTask `to` (inclusive) */
+    const char *bucket;
+    const char *prefix;            /* the expanded destination prefix */
+};
+
+/* Appends the canonical identity string of id to out: "cwexport-job/v1"
+ * followed by each field on its own line, in the order of the struct. */
+int cwx_job_identity_string(const struct cwx_job_identity *id,
+                            struct cwx_buf *out);
+
+/* Writes "cwexport-" + the first 16 hex digits of the SHA-256 of the
+ * canonical identity string into out (NUL-terminated). */
+int cwx_job_task_name(const struct cwx_job_identity *id,
+                      char out[CWX_TASK_NAME_SIZE]);
+
+/* True when name has the shape of a cwexport task name. */
+int cwx_task_name_is_ours(const char *name);
+
+/* The values a destination-prefix template can refer to. Borrowed. */
+struct cwx_template_vars {
+    const char *account;    /* {account}: the config's account name */
+    const char *account_id; /* {account_id}; NULL when not yet known */
+    const char *region;     /* {region} */
+    const char *log_group;  /* {log_group} is this without its leading '/' */
+    const struct cwx_tz *tz;          /* zone of the window */
+    enum cwx_granularity granularity; /* {window}'s form */
+    const struct cwx_window *window;  /* {window} {yyyy} {mm} {dd} {hh} */
+};
+
+/* Checks a template's syntax and variable names without expanding it.
+ * Returns 0 or CWX_EINVAL with *why pointing at a static phrase and *col
+ * (0-based byte offset into tmpl) at the problem. */
+int cwx_template_check(const char *tmpl, const char **why, size_t *col);
+
+/* Expands tmpl with v into out (appended) and validates the result as an S3
+ * key prefix: not empty, no leading '/', no "." or ".." segment, no "//",
+ * only characters S3 keys allow safely, and room left within
+ * CWX_S3_KEY_MAX for what CloudWatch Logs appends
+ * ("/<taskId>/<logStream>/000000.gz"). A NULL account_id referenced by the
+ * template is an error (CWX_ENOTFOUND). On CWX_EINVAL *why says what is
+ * wrong. Trailing '/' is removed. */
+int cwx_template_expand(const char *tmpl, const struct cwx_template_vars *v,
+                        struct cwx_buf *out, const char **why);
+
+/* The marker key of a window: "<state_prefix>/<account_id>/<region>/
+ * <log_group without leading '/'>/<label>.json". Appended to out. */
+int cwx_marker_key(const char *state_prefix, const char *account_id,
+                   const char *region, const char *log_group,
+                   const char *window_label, struct cwx_buf *out);
+
+#endif
