@@ -1,0 +1,83 @@
+/* The AWS layer's shared context and its signed, retried calls. */
+#ifndef CWX_AWS_CORE_H
+#define CWX_AWS_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "aws/http.h"
+
+struct cwx_creds_provider;
+
+/* The process-wide AWS context: the loop, one HTTP transport shared by every
+ * client (connections reused per host), endpoint overrides read from the
+ * environment (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), the CA bundle,
+ * the retry quota and the measured clock skew. */
+struct cwx_aws;
+
+struct cwx_aws_options {
+    const struct cwx_http_options *http; /* NULL = defaults + AWS_CA_BUNDLE */
+    /* Injected clock for signing (epoch ms); NULL = real time. Tests only. */
+    int64_t (*now_ms)(void *ud);
+    void *now_ud;
+};
+
+int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts,
+                struct cwx_aws **out);
+/* Frees the context; every client and provider made from it must be freed
+ * first. Closes the transport: run the loop afterwards to finish closing. */
+void cwx_aws_free(struct cwx_aws *aws);
+uv_loop_t *cwx_aws_loop(const struct cwx_aws *aws);
+struct cwx_http *cwx_aws_http(const struct cwx_aws *aws);
+/* Current time as the signer sees it (real clock + measured skew). */
+int64_t cwx_aws_now_ms(const struct cwx_aws *aws);
+
+/* The endpoint for service ("logs", "s3", "sns", "sts") in region: the
+ * override from the environment if any, else the partition's host name
+ * (amazonaws.com, amazonaws.com.cn, us-gov). *path_style is set for S3 when
+ * a custom endpoint is used. Appends "https://host[:port]" to url. */
+int cwx_aws_endpoint(const struct cwx_aws *aws, const char *service,
+                     const char *region, struct cwx_buf *url, int *path_style);
+
+/* What went wrong with a call, from below: never in a global. */
+struct cwx_aws_error {
+    long http_status;      /* 0 when there was no HTTP answer */
+    int curl_code;         /* CURLcode of a transport failure, else 0 */
+    char code[128];        /* AWS error code, "ns#" prefix stripped */
+    char message[512];
+    char request_id[128];
+    int attempts;          /* attempts made, including the first */
+};
+
+/* Formats err as "CODE: message (HTTP 400, request id …)" into buf. */
+void cwx_aws_error_format(const struct cwx_aws_error *err, char *buf, size_t size);
+
+/* A client for one account in one region: credentials, region, a token-bucket
+ * rate limiter shared by every call made through it. */
+struct cwx_aws_client;
+
+struct cwx_aws_client_options {
+    struct cwx_creds_provider *creds; /* borrowed; must outlive the client */
+    const char *region;
+    double rate_per_s;  /* calls per second; 0 = unlimited */
+    double burst;       /* bucket size; 0 = max(1, rate) */
+};
+
+int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options *opts,
+                       struct cwx_aws_client **out);
+void cwx_aws_client_free(struct cwx_aws_client *c);
+struct cwx_aws *cwx_aws_client_aws(const struct cwx_aws_client *c);
+const char *cwx_aws_client_region(const struct cwx_aws_client *c);
+
+/* Counters of one client. */
+struct cwx_aws_client_stats {
+    uint64_t calls;      /* logical calls */
+    uint64_t attempts;   /* HTTP attempts including retries */
+    uint64_t retries;
+    uint64_t throttles;
+};
+void cwx_aws_client_get_stats(const struct cwx_aws_client *c,
+                              struct cwx_aws_client_stats *out);
+
+#endif
