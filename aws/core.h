@@ -70,6 +70,61 @@ void cwx_aws_client_free(struct cwx_aws_client *c);
 struct cwx_aws *cwx_aws_client_aws(const struct cwx_aws_client *c);
 const char *cwx_aws_client_region(const struct cwx_aws_client *c);
 
+/* How a service encodes requests and errors (DESIGN.md §2). */
+enum cwx_aws_protocol {
+    CWX_PROTO_JSON = 0, /* CloudWatch Logs: JSON 1.1, {"__type","message"} */
+    CWX_PROTO_REST_XML, /* S3: <Error><Code>…</Code>… */
+    CWX_PROTO_QUERY,    /* STS, SNS: <ErrorResponse><Error><Code>… */
+};
+
+enum cwx_aws_request_flags {
+    /* Send unsigned (sts:AssumeRoleWithWebIdentity). */
+    CWX_AWS_UNSIGNED = 1 << 0,
+    /* LimitExceededException is the export slot being busy: return
+     * CWX_ESLOTBUSY at once, never retry it (CreateExportTask). */
+    CWX_AWS_SLOT_BUSY = 1 << 1,
+    /* Do not retry at all (probes). */
+    CWX_AWS_NO_RETRY = 1 << 2,
+};
+
+/* One logical AWS call. Everything is borrowed until the callback runs. */
+struct cwx_aws_request {
+    const char *service;             /* "logs", "s3", "sns", "sts" */
+    enum cwx_aws_protocol protocol;
+    const char *method;
+    const char *bucket;              /* S3: the bucket (addressing style is the layer's choice); else NULL */
+    const char *path;                /* S3: "/" + percent-encoded key (may be "/"); else "/" */
+    const char *query;               /* percent-encoded "a=1&b=2", or NULL */
+    const struct cwx_http_header *headers; /* extra headers (X-Amz-Target, Content-Type) */
+    size_t n_headers;
+    const void *body;
+    size_t body_len;
+    unsigned flags;                  /* CWX_AWS_* */
+    /* Optional streaming of the response body (see cwx_http_request).
+     * on_attempt, when set, is called before each attempt so the sink can
+     * reset what an earlier, retried attempt fed it. */
+    int (*on_body)(const char *chunk, size_t len, void *ud);
+    void (*on_attempt)(void *ud);
+    void *stream_ud;
+};
+
+/* Called exactly once per cwx_aws_call that returned 0, from the loop.
+ * status: 0 for a 2xx answer; otherwise CWX_EAWS (err->code says which),
+ * CWX_ESLOTBUSY, CWX_ETHROTTLED (retries exhausted), CWX_EHTTP or
+ * CWX_ETIMEDOUT (transport), CWX_ECRED (no or expired credentials),
+ * CWX_EDENIED (AccessDenied and kin), CWX_ECANCELED. resp is the last
+ * attempt's answer (NULL when there was none). Both are valid only inside
+ * the callback. */
+typedef void cwx_aws_done_fn(int status, const struct cwx_http_response *resp,
+                             const struct cwx_aws_error *err, void *ud);
+
+/* Signs and sends req through c's rate limiter, with the standard retry mode
+ * of DESIGN.md §2 (refreshing credentials once on ExpiredToken, correcting the
+ * clock on a skew error). Returns 0 (cb will run) or a CWX_E* code (it will
+ * not). */
+int cwx_aws_call(struct cwx_aws_client *c, const struct cwx_aws_request *req,
+                 cwx_aws_done_fn *cb, void *ud);
+
 /* Counters of one client. */
 struct cwx_aws_client_stats {
     uint64_t calls;      /* logical calls */
