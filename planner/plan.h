@@ -1,0 +1,163 @@
+/* The plan: the config expanded into export jobs (log group × window) for
+ * each target (account × region), with each job's status. No libuv, no AWS:
+ * the online planner and the scheduler feed it what they learn from AWS. */
+#ifndef CWX_PLANNER_PLAN_H
+#define CWX_PLANNER_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/buf.h"
+#include "planner/calendar.h"
+#include "planner/config.h"
+#include "planner/job.h"
+
+enum cwx_job_status {
+    CWX_JOB_PENDING = 0,
+    CWX_JOB_DONE,
+    CWX_JOB_RUNNING,
+    CWX_JOB_SKIPPED,
+    CWX_JOB_FAILED,
+};
+const char *cwx_job_status_name(enum cwx_job_status s);
+
+/* Why a job has its status (NULL reason in reports when NONE). */
+enum cwx_job_reason {
+    CWX_REASON_NONE = 0,
+    CWX_REASON_BEFORE_CREATION,  /* window ends before the group existed */
+    CWX_REASON_BEYOND_RETENTION, /* window wholly older than the retention */
+    CWX_REASON_MARKER,           /* done: its marker exists */
+    CWX_REASON_OBJECTS,          /* done: data objects found (detect: objects) */
+    CWX_REASON_EMPTY,            /* done: exported, no data in the window */
+    CWX_REASON_TASK_ACTIVE,      /* running: a task with its name is active */
+    CWX_REASON_TASK_COMPLETED,   /* done: task completed, marker pending */
+    CWX_REASON_ATTEMPTS,         /* failed: max_attempts exhausted */
+    CWX_REASON_ERROR,            /* failed: an error stopped it */
+};
+const char *cwx_job_reason_text(enum cwx_job_reason r);
+
+/* A set of windows shared by every group with the same zone, granularity,
+ * range and settle. */
+struct cwx_plan_wset {
+    struct cwx_tz *tz;
+    enum cwx_granularity granularity;
+    struct cwx_window *windows; /* oldest first */
+    size_t n_windows;
+};
+
+/* An (account, region) pair: where export tasks run and land. */
+struct cwx_plan_target {
+    uint32_t account;    /* index into cfg->accounts */
+    uint32_t region_idx; /* index into the account's regions */
+    const char *region;  /* borrowed from the config */
+    char *account_id;    /* owned; NULL until known */
+    char *bucket;        /* destination bucket with {account_id}/{region} expanded; NULL until account_id known */
+};
+
+/* One log group of one target, selected by one selector. */
+struct cwx_plan_group {
+    char *name;
+    uint32_t target;
+    uint32_t sel;        /* index into the account's groups (selectors) */
+    uint32_t wset;
+    int64_t creation_ms; /* 0 = unknown */
+    int retention_days;  /* 0 = never expires or unknown */
+    int64_t stored_bytes;/* -1 = unknown */
+    uint32_t first_job;  /* its jobs are jobs[first_job .. first_job+n_jobs) */
+    uint32_t n_jobs;
+};
+
+/* A selector (prefix or pattern) that the offline plan could not resolve. */
+struct cwx_plan_unresolved {
+    uint32_t target;
+    uint32_t sel;
+};
+
+/* One export: a group × a window. Compact: a million of them fit in memory. */
+struct cwx_job {
+    uint32_t group;
+    uint32_t window;      /* index into the group's wset */
+    uint8_t status;       /* enum cwx_job_status */
+    uint8_t reason;       /* enum cwx_job_reason */
+    uint8_t attempts;     /* CreateExportTask calls made for it */
+    char task_name[CWX_TASK_NAME_SIZE]; /* "" while account_id unknown */
+};
+
+struct cwx_plan {
+    const struct cwx_config *cfg; /* borrowed */
+    int64_t now_ms;
+    struct cwx_plan_wset *wsets;
+    size_t n_wsets;
+    uint32_t *sel_wset; /* per (account, selector): flattened, see cwx_plan_sel_wset */
+    size_t *sel_base;   /* per account: offset into sel_wset */
+    struct cwx_plan_target *targets;
+    size_t n_targets;
+    struct cwx_plan_group *groups;
+    size_t n_groups, cap_groups;
+    struct cwx_plan_unresolved *unresolved;
+    size_t n_unresolved, cap_unresolved;
+    struct cwx_job *jobs;
+    size_t n_jobs;
+};
+
+/* Creates an empty plan for cfg at now_ms: the targets and window sets.
+ * cfg must outlive the plan. Returns 0 or CWX_E*; on error *why says why. */
+int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
+                 struct cwx_plan **out, char *why, size_t why_size);
+void cwx_plan_free(struct cwx_plan *plan);
+
+/* Records the account id of an account (all its targets). */
+int cwx_plan_set_account_id(struct cwx_plan *plan, uint32_t account,
+                            const char *account_id);
+
+/* Adds the log groups named by `name` selectors, and records prefix and
+ * pattern selectors as unresolved (the offline plan). */
+int cwx_plan_add_named_groups(struct cwx_plan *plan);
+
+/* Adds one group found for selector sel of target (online). Groups a name
+ * matches through several selectors are added once (the first selector
+ * wins); exclude globs are applied here. creation_ms 0, retention 0 and
+ * stored_bytes -1 mean unknown. Returns 0, or 1 when the group was excluded
+ * or already present. */
+int cwx_plan_add_group(struct cwx_plan *plan, uint32_t target, uint32_t sel,
+                       const char *name, int64_t creation_ms, int retention_days,
+                       int64_t stored_bytes);
+
+/* Creates the jobs of every group (oldest window first within a group),
+ * names their tasks (when the account id is known) and marks the windows
+ * before creation or beyond retention as skipped. Call once, after the
+ * groups are added. */
+int cwx_plan_expand(struct cwx_plan *plan);
+
+/* Accessors. */
+const struct cwx_plan_group *cwx_plan_job_group(const struct cwx_plan *plan,
+                                                const struct cwx_job *job);
+const struct cwx_window *cwx_plan_job_window(const struct cwx_plan *plan,
+                                             const struct cwx_job *job);
+const struct cwx_account *cwx_plan_job_account(const struct cwx_plan *plan,
+                                               const struct cwx_job *job);
+const struct cwx_group_sel *cwx_plan_job_sel(const struct cwx_plan *plan,
+                                             const struct cwx_job *job);
+const struct cwx_plan_target *cwx_plan_job_target(const struct cwx_plan *plan,
+                                                  const struct cwx_job *job);
+
+/* Appends the job's expanded destination prefix to out. CWX_ENOTFOUND when
+ * the template needs the account id and it is not known yet. */
+int cwx_plan_job_prefix(const struct cwx_plan *plan, const struct cwx_job *job,
+                        struct cwx_buf *out);
+/* Appends the job's marker key to out (needs the account id). */
+int cwx_plan_job_marker_key(const struct cwx_plan *plan,
+                            const struct cwx_job *job, struct cwx_buf *out);
+/* Fills the job's identity; `prefix` must hold the expanded prefix. */
+void cwx_plan_job_identity(const struct cwx_plan *plan, const struct cwx_job *job,
+                           const char *prefix, struct cwx_job_identity *out);
+
+/* Counts per status. */
+struct cwx_plan_totals {
+    size_t jobs, pending, done, running, skipped, failed;
+};
+void cwx_plan_totals(const struct cwx_plan *plan, struct cwx_plan_totals *out);
+
+#endif
