@@ -1,0 +1,43 @@
+/* Sub-commands of the cwexport binary and what they share. */
+#ifndef CWX_CLI_CLI_H
+#define CWX_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "planner/config.h"
+
+/* Exit codes (DESIGN.md §4). */
+enum cwx_exit {
+    CWX_EXIT_OK = 0,          /* every planned window done or skipped */
+    CWX_EXIT_FAILED = 1,      /* some windows failed */
+    CWX_EXIT_USAGE = 2,       /* usage or config error */
+    CWX_EXIT_CREDENTIALS = 3, /* credential or permission error */
+    CWX_EXIT_LOOP_GUARD = 4,  /* loop guard tripped */
+    CWX_EXIT_INTERRUPTED = 130,
+};
+
+/* Options every sub-command accepts (parsed by main before the command). */
+struct cwx_global_opts {
+    const char *region;  /* --region: overrides every account's regions */
+    const char *profile; /* --profile: default profile for accounts without one */
+    bool log_json;       /* --log-format json */
+    int verbosity;       /* -v adds 1, -q subtracts 1 */
+};
+
+extern struct cwx_global_opts cwx_global;
+
+/* Loads and validates the config at path, applying --region/--profile.
+ * Prints the one-line error and returns NULL on failure. */
+struct cwx_config *cwx_cli_load_config(const char *path);
+
+/* Each sub-command: argv[0] is the sub-command's name; returns the exit code. */
+int cwx_cmd_validate(int argc, char **argv);
+int cwx_cmd_plan(int argc, char **argv);
+int cwx_cmd_run(int argc, char **argv);
+int cwx_cmd_status(int argc, char **argv);
+int cwx_cmd_cancel(int argc, char **argv);
+int cwx_cmd_whoami(int argc, char **argv);
+int cwx_cmd_bucket_policy(int argc, char **argv);
+int cwx_cmd_doctor(int argc, char **argv);
+
+#endif
