@@ -65,6 +65,13 @@ int cwx_window_latest_settled(const struct cwx_tz *tz, enum cwx_granularity g,
 int cwx_window_from_label(const struct cwx_tz *tz, enum cwx_granularity g,
                           const char *label, struct cwx_window *out);
 
+/* The civil start of the period a window label names, in the label's own
+ * zone: `2024-03` -> 2024-03-01T00, `2024-W01` -> its Monday 2024-01-01T00,
+ * `2024-03-07` -> T00, `2024-03-07T05` and `2024-11-03T01-0500` -> that hour.
+ * out->written is the label's granularity. Needs no zone: used to expand
+ * {yyyy} {mm} {dd} {hh}. CWX_EINVAL when label is not a window label. */
+int cwx_window_label_civil(const char *label, struct cwx_civil *out);
+
 const char *cwx_granularity_name(enum cwx_granularity g);
 
 #endif
