@@ -100,6 +100,10 @@ struct cwx_plan {
     size_t n_unresolved, cap_unresolved;
     struct cwx_job *jobs;
     size_t n_jobs;
+    struct {
+        uint32_t *slots; /* open addressing over (target, name): group index + 1 */
+        size_t cap;
+    } names;
 };
 
 /* Creates an empty plan for cfg at now_ms: the targets and window sets.

@@ -1,0 +1,565 @@
+#include "planner/plan.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+/* Windows planned for one window set at most: 100 years of hours. */
+#define CWX_MAX_WINDOWS (100 * 366 * 25)
+
+static const char *const s_status_names[] = {"pending", "done", "running",
+                                             "skipped", "failed"};
+
+const char *cwx_job_status_name(enum cwx_job_status s)
+{
+    return (unsigned)s < 5 ? s_status_names[s] : "unknown";
+}
+
+const char *cwx_job_reason_text(enum cwx_job_reason r)
+{
+    switch (r) {
+    case CWX_REASON_NONE: return NULL;
+    case CWX_REASON_BEFORE_CREATION: return "window ends before the log group was created";
+    case CWX_REASON_BEYOND_RETENTION: return "window is wholly beyond the log group's retention";
+    case CWX_REASON_MARKER: return "marker present";
+    case CWX_REASON_OBJECTS: return "exported objects present";
+    case CWX_REASON_EMPTY: return "exported; the window holds no data";
+    case CWX_REASON_TASK_ACTIVE: return "an export task with this name is active";
+    case CWX_REASON_TASK_COMPLETED: return "export task completed; marker not yet written";
+    case CWX_REASON_ATTEMPTS: return "export failed max_attempts times";
+    case CWX_REASON_ERROR: return "stopped by an error";
+    }
+    return NULL;
+}
+
+/* ---- window sets ---- */
+
+static int s_range_windows(const struct cwx_tz *tz, const struct cwx_settings *s,
+                           const struct cwx_range *r, int64_t now_ms,
+                           struct cwx_window **out, size_t *n_out)
+{
+    enum cwx_granularity g = s->window;
+    struct cwx_window first, last, w;
+    *out = NULL;
+    *n_out = 0;
+    int rc = cwx_window_latest_settled(tz, g, now_ms, s->settle_ms, &last);
+    if (rc)
+        return rc;
+    if (r->is_last) {
+        first = last;
+        for (int i = 1; i < r->last; i++) {
+            rc = cwx_window_at(tz, g, first.start_ms - 1, &first);
+            if (rc)
+                return rc;
+        }
+    } else {
+        rc = cwx_window_of_civil(tz, g, &r->from, &first);
+        if (rc)
+            return rc;
+        if (!r->to_latest) {
+            struct cwx_window to;
+            rc = cwx_window_of_civil(tz, g, &r->to, &to);
+            if (rc)
+                return rc;
+            if (to.end_ms < last.end_ms)
+                last = to;
+        }
+    }
+    if (first.start_ms > last.start_ms)
+        return 0; /* nothing has settled yet */
+
+    size_t cap = 16, n = 0;
+    struct cwx_window *v = malloc(cap * sizeof *v);
+    if (!v)
+        return CWX_ENOMEM;
+    w = first;
+    for (;;) {
+        if (n == cap) {
+            struct cwx_window *nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv) {
+                free(v);
+                return CWX_ENOMEM;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        v[n++] = w;
+        if (w.start_ms >= last.start_ms || n >= CWX_MAX_WINDOWS)
+            break;
+        rc = cwx_window_next(tz, g, &w, &w);
+        if (rc) {
+            free(v);
+            return rc;
+        }
+    }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+/* Finds or creates the window set of (account settings, range). */
+static int s_wset_for(struct cwx_plan *plan, const struct cwx_settings *s,
+                      const struct cwx_range *r, uint32_t *idx, char *why,
+                      size_t why_size)
+{
+    struct cwx_tz *tz = NULL;
+    int rc = cwx_tz_load(s->timezone, &tz);
+    if (rc) {
+        snprintf(why, why_size, "cannot load time zone \"%s\"", s->timezone);
+        return rc;
+    }
+    struct cwx_window *w;
+    size_t n;
+    rc = s_range_windows(tz, s, r, plan->now_ms, &w, &n);
+    if (rc) {
+        snprintf(why, why_size, "cannot compute windows: %s", cwx_strerror(rc));
+        cwx_tz_free(tz);
+        return rc;
+    }
+    for (size_t i = 0; i < plan->n_wsets; i++) {
+        struct cwx_plan_wset *ws = &plan->wsets[i];
+        if (ws->granularity == s->window && ws->n_windows == n &&
+            strcmp(cwx_tz_name(ws->tz), cwx_tz_name(tz)) == 0 &&
+            (n == 0 || (ws->windows[0].start_ms == w[0].start_ms &&
+                        ws->windows[n - 1].end_ms == w[n - 1].end_ms))) {
+            free(w);
+            cwx_tz_free(tz);
+            *idx = (uint32_t)i;
+            return 0;
+        }
+    }
+    struct cwx_plan_wset *nw =
+        realloc(plan->wsets, (plan->n_wsets + 1) * sizeof *nw);
+    if (!nw) {
+        free(w);
+        cwx_tz_free(tz);
+        return CWX_ENOMEM;
+    }
+    plan->wsets = nw;
+    nw[plan->n_wsets] = (struct cwx_plan_wset){tz, s->window, w, n};
+    *idx = (uint32_t)plan->n_wsets++;
+    return 0;
+}
+
+/* ---- targets ---- */
+
+static char *s_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* Expands {account_id} and {region} in a bucket template. NULL when the
+ * account id is needed and unknown (or out of memory). */
+static char *s_expand_bucket(const char *tmpl, const char *account_id,
+                             const char *region)
+{
+    struct cwx_buf b;
+    cwx_buf_init(&b, 255);
+    const char *p = tmpl;
+    int rc = 0;
+    while (*p && !rc) {
+        if (strncmp(p, "{account_id}", 12) == 0) {
+            if (!account_id) {
+                rc = CWX_ENOTFOUND;
+                break;
+            }
+            rc = cwx_buf_puts(&b, account_id);
+            p += 12;
+        } else if (strncmp(p, "{region}", 8) == 0) {
+            rc = cwx_buf_puts(&b, region);
+            p += 8;
+        } else {
+            rc = cwx_buf_putc(&b, *p++);
+        }
+    }
+    if (rc) {
+        cwx_buf_free(&b);
+        return NULL;
+    }
+    return cwx_buf_steal(&b);
+}
+
+int cwx_plan_set_account_id(struct cwx_plan *plan, uint32_t account,
+                            const char *account_id)
+{
+    for (size_t i = 0; i < plan->n_targets; i++) {
+        struct cwx_plan_target *t = &plan->targets[i];
+        if (t->account != account)
+            continue;
+        char *id = strdup(account_id);
+        char *bucket = s_expand_bucket(
+            plan->cfg->accounts[account].settings.destination.bucket,
+            account_id, t->region);
+        if (!id || !bucket) {
+            free(id);
+            free(bucket);
+            return CWX_ENOMEM;
+        }
+        free(t->account_id);
+        free(t->bucket);
+        t->account_id = id;
+        t->bucket = bucket;
+    }
+    return 0;
+}
+
+int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
+                 struct cwx_plan **out, char *why, size_t why_size)
+{
+    int rc = 0;
+    struct cwx_plan *plan = calloc(1, sizeof *plan);
+    if (!plan)
+        return CWX_ENOMEM;
+    plan->cfg = cfg;
+    plan->now_ms = now_ms;
+    why[0] = '\0';
+
+    size_t n_sel = 0, n_targets = 0;
+    plan->sel_base = calloc(cfg->n_accounts + 1, sizeof *plan->sel_base);
+    if (!plan->sel_base) {
+        rc = CWX_ENOMEM;
+        goto fail;
+    }
+    for (size_t a = 0; a < cfg->n_accounts; a++) {
+        plan->sel_base[a] = n_sel;
+        n_sel += cfg->accounts[a].n_groups;
+        n_targets += cfg->accounts[a].n_regions;
+    }
+    plan->sel_base[cfg->n_accounts] = n_sel;
+    plan->sel_wset = calloc(n_sel ? n_sel : 1, sizeof *plan->sel_wset);
+    plan->targets = calloc(n_targets ? n_targets : 1, sizeof *plan->targets);
+    if (!plan->sel_wset || !plan->targets) {
+        rc = CWX_ENOMEM;
+        goto fail;
+    }
+    for (size_t a = 0; a < cfg->n_accounts; a++) {
+        const struct cwx_account *acc = &cfg->accounts[a];
+        for (size_t g = 0; g < acc->n_groups; g++) {
+            rc = s_wset_for(plan, &acc->settings, &acc->groups[g].range,
+                            &plan->sel_wset[plan->sel_base[a] + g], why,
+                            why_size);
+            if (rc)
+                goto fail;
+        }
+        for (size_t r = 0; r < acc->n_regions; r++) {
+            struct cwx_plan_target *t = &plan->targets[plan->n_targets++];
+            t->account = (uint32_t)a;
+            t->region_idx = (uint32_t)r;
+            t->region = acc->regions[r];
+        }
+        if (acc->account_id) {
+            rc = cwx_plan_set_account_id(plan, (uint32_t)a, acc->account_id);
+            if (rc)
+                goto fail;
+        } else if (!strstr(acc->settings.destination.bucket, "{account_id}")) {
+            for (size_t i = plan->n_targets - acc->n_regions; i < plan->n_targets; i++) {
+                plan->targets[i].bucket = s_expand_bucket(
+                    acc->settings.destination.bucket, NULL, plan->targets[i].region);
+                if (!plan->targets[i].bucket) {
+                    rc = CWX_ENOMEM;
+                    goto fail;
+                }
+            }
+        }
+    }
+    *out = plan;
+    return 0;
+fail:
+    cwx_plan_free(plan);
+    *out = NULL;
+    return rc;
+}
+
+void cwx_plan_free(struct cwx_plan *plan)
+{
+    if (!plan)
+        return;
+    for (size_t i = 0; i < plan->n_wsets; i++) {
+        cwx_tz_free(plan->wsets[i].tz);
+        free(plan->wsets[i].windows);
+    }
+    free(plan->wsets);
+    for (size_t i = 0; i < plan->n_targets; i++) {
+        free(plan->targets[i].account_id);
+        free(plan->targets[i].bucket);
+    }
+    free(plan->targets);
+    for (size_t i = 0; i < plan->n_groups; i++)
+        free(plan->groups[i].name);
+    free(plan->groups);
+    free(plan->unresolved);
+    free(plan->jobs);
+    free(plan->sel_wset);
+    free(plan->sel_base);
+    free(plan->names.slots);
+    free(plan);
+}
+
+/* ---- groups ---- */
+
+static uint64_t s_hash(uint32_t target, const char *name)
+{
+    uint64_t h = 1469598103934665603ULL ^ target; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+/* Returns the slot for (target, name): holding its group index + 1, or 0. */
+static uint32_t *s_name_slot(struct cwx_plan *plan, uint32_t target,
+                             const char *name)
+{
+    size_t mask = plan->names.cap - 1;
+    for (size_t i = s_hash(target, name) & mask;; i = (i + 1) & mask) {
+        uint32_t *slot = &plan->names.slots[i];
+        if (!*slot)
+            return slot;
+        const struct cwx_plan_group *g = &plan->groups[*slot - 1];
+        if (g->target == target && strcmp(g->name, name) == 0)
+            return slot;
+    }
+}
+
+static int s_names_grow(struct cwx_plan *plan)
+{
+    size_t cap = plan->names.cap ? plan->names.cap * 2 : 1024;
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return CWX_ENOMEM;
+    uint32_t *old = plan->names.slots;
+    size_t old_cap = plan->names.cap;
+    plan->names.slots = slots;
+    plan->names.cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!old[i])
+            continue;
+        const struct cwx_plan_group *g = &plan->groups[old[i] - 1];
+        *s_name_slot(plan, g->target, g->name) = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+int cwx_plan_add_group(struct cwx_plan *plan, uint32_t target, uint32_t sel,
+                       const char *name, int64_t creation_ms, int retention_days,
+                       int64_t stored_bytes)
+{
+    const struct cwx_plan_target *t = &plan->targets[target];
+    const struct cwx_group_sel *gs = &plan->cfg->accounts[t->account].groups[sel];
+    for (size_t i = 0; i < gs->n_exclude; i++)
+        if (fnmatch(gs->exclude[i], name, 0) == 0)
+            return 1;
+    if ((plan->n_groups + 1) * 2 > plan->names.cap) {
+        int rc = s_names_grow(plan);
+        if (rc)
+            return rc;
+    }
+    uint32_t *slot = s_name_slot(plan, target, name);
+    if (*slot)
+        return 1;
+    if (plan->n_groups == plan->cap_groups) {
+        size_t cap = plan->cap_groups ? plan->cap_groups * 2 : 64;
+        struct cwx_plan_group *g = realloc(plan->groups, cap * sizeof *g);
+        if (!g)
+            return CWX_ENOMEM;
+        plan->groups = g;
+        plan->cap_groups = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return CWX_ENOMEM;
+    plan->groups[plan->n_groups] = (struct cwx_plan_group){
+        .name = copy,
+        .target = target,
+        .sel = sel,
+        .wset = plan->sel_wset[plan->sel_base[t->account] + sel],
+        .creation_ms = creation_ms,
+        .retention_days = retention_days,
+        .stored_bytes = stored_bytes,
+    };
+    *slot = (uint32_t)++plan->n_groups;
+    return 0;
+}
+
+int cwx_plan_add_named_groups(struct cwx_plan *plan)
+{
+    for (uint32_t t = 0; t < plan->n_targets; t++) {
+        const struct cwx_account *acc = &plan->cfg->accounts[plan->targets[t].account];
+        for (uint32_t s = 0; s < acc->n_groups; s++) {
+            const struct cwx_group_sel *gs = &acc->groups[s];
+            if (gs->kind == CWX_GROUP_NAME) {
+                int rc = cwx_plan_add_group(plan, t, s, gs->value, 0, 0, -1);
+                if (rc < 0)
+                    return rc;
+                continue;
+            }
+            if (plan->n_unresolved == plan->cap_unresolved) {
+                size_t cap = plan->cap_unresolved ? plan->cap_unresolved * 2 : 16;
+                struct cwx_plan_unresolved *u =
+                    realloc(plan->unresolved, cap * sizeof *u);
+                if (!u)
+                    return CWX_ENOMEM;
+                plan->unresolved = u;
+                plan->cap_unresolved = cap;
+            }
+            plan->unresolved[plan->n_unresolved++] =
+                (struct cwx_plan_unresolved){t, s};
+        }
+    }
+    return 0;
+}
+
+/* ---- jobs ---- */
+
+const struct cwx_plan_group *cwx_plan_job_group(const struct cwx_plan *plan,
+                                                const struct cwx_job *job)
+{
+    return &plan->groups[job->group];
+}
+
+const struct cwx_window *cwx_plan_job_window(const struct cwx_plan *plan,
+                                             const struct cwx_job *job)
+{
+    return &plan->wsets[plan->groups[job->group].wset].windows[job->window];
+}
+
+const struct cwx_plan_target *cwx_plan_job_target(const struct cwx_plan *plan,
+                                                  const struct cwx_job *job)
+{
+    return &plan->targets[plan->groups[job->group].target];
+}
+
+const struct cwx_account *cwx_plan_job_account(const struct cwx_plan *plan,
+                                               const struct cwx_job *job)
+{
+    return &plan->cfg->accounts[cwx_plan_job_target(plan, job)->account];
+}
+
+const struct cwx_group_sel *cwx_plan_job_sel(const struct cwx_plan *plan,
+                                             const struct cwx_job *job)
+{
+    return &cwx_plan_job_account(plan, job)->groups[plan->groups[job->group].sel];
+}
+
+int cwx_plan_job_prefix(const struct cwx_plan *plan, const struct cwx_job *job,
+                        struct cwx_buf *out)
+{
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    const struct cwx_plan_target *t = &plan->targets[g->target];
+    const struct cwx_account *acc = &plan->cfg->accounts[t->account];
+    const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+    const char *why = NULL;
+    struct cwx_template_vars v = {
+        .account = acc->name,
+        .account_id = t->account_id,
+        .region = t->region,
+        .log_group = g->name,
+        .tz = ws->tz,
+        .granularity = ws->granularity,
+        .window = &ws->windows[job->window],
+    };
+    return cwx_template_expand(acc->settings.destination.prefix, &v, out, &why);
+}
+
+int cwx_plan_job_marker_key(const struct cwx_plan *plan,
+                            const struct cwx_job *job, struct cwx_buf *out)
+{
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    const struct cwx_plan_target *t = &plan->targets[g->target];
+    if (!t->account_id)
+        return CWX_ENOTFOUND;
+    const struct cwx_account *acc = &plan->cfg->accounts[t->account];
+    return cwx_marker_key(acc->settings.destination.state_prefix, t->account_id,
+                          t->region, g->name, cwx_plan_job_window(plan, job)->label,
+                          out);
+}
+
+void cwx_plan_job_identity(const struct cwx_plan *plan, const struct cwx_job *job,
+                           const char *prefix, struct cwx_job_identity *out)
+{
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    const struct cwx_plan_target *t = &plan->targets[g->target];
+    const struct cwx_window *w = cwx_plan_job_window(plan, job);
+    *out = (struct cwx_job_identity){
+        .account_id = t->account_id,
+        .region = t->region,
+        .log_group = g->name,
+        .log_stream_prefix = cwx_plan_job_sel(plan, job)->log_stream_prefix,
+        .from_ms = w->start_ms,
+        .to_ms = w->end_ms - 1,
+        .bucket = t->bucket,
+        .prefix = prefix,
+    };
+}
+
+int cwx_plan_expand(struct cwx_plan *plan)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < plan->n_groups; i++)
+        n += plan->wsets[plan->groups[i].wset].n_windows;
+    if (n > UINT32_MAX)
+        return CWX_ETOOBIG;
+    free(plan->jobs);
+    plan->jobs = calloc(n ? n : 1, sizeof *plan->jobs);
+    if (!plan->jobs)
+        return CWX_ENOMEM;
+    plan->n_jobs = n;
+
+    struct cwx_buf prefix;
+    cwx_buf_init(&prefix, CWX_S3_KEY_MAX);
+    int rc = 0;
+    size_t j = 0;
+    for (uint32_t gi = 0; gi < plan->n_groups && !rc; gi++) {
+        struct cwx_plan_group *g = &plan->groups[gi];
+        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+        const struct cwx_plan_target *t = &plan->targets[g->target];
+        g->first_job = (uint32_t)j;
+        g->n_jobs = (uint32_t)ws->n_windows;
+        int64_t horizon = g->retention_days > 0
+                              ? plan->now_ms - (int64_t)g->retention_days * 86400000
+                              : INT64_MIN;
+        for (uint32_t wi = 0; wi < ws->n_windows; wi++, j++) {
+            struct cwx_job *job = &plan->jobs[j];
+            const struct cwx_window *w = &ws->windows[wi];
+            job->group = gi;
+            job->window = wi;
+            if (g->creation_ms > 0 && w->end_ms <= g->creation_ms) {
+                job->status = CWX_JOB_SKIPPED;
+                job->reason = CWX_REASON_BEFORE_CREATION;
+            } else if (w->end_ms <= horizon) {
+                job->status = CWX_JOB_SKIPPED;
+                job->reason = CWX_REASON_BEYOND_RETENTION;
+            }
+            if (!t->account_id || !t->bucket)
+                continue;
+            cwx_buf_reset(&prefix);
+            rc = cwx_plan_job_prefix(plan, job, &prefix);
+            if (rc)
+                break;
+            struct cwx_job_identity id;
+            cwx_plan_job_identity(plan, job, prefix.ptr, &id);
+            rc = cwx_job_task_name(&id, job->task_name);
+            if (rc)
+                break;
+        }
+    }
+    cwx_buf_free(&prefix);
+    return rc;
+}
+
+void cwx_plan_totals(const struct cwx_plan *plan, struct cwx_plan_totals *out)
+{
+    size_t c[5] = {0};
+    for (size_t i = 0; i < plan->n_jobs; i++)
+        c[plan->jobs[i].status < 5 ? plan->jobs[i].status : 0]++;
+    *out = (struct cwx_plan_totals){
+        .jobs = plan->n_jobs,
+        .pending = c[CWX_JOB_PENDING],
+        .done = c[CWX_JOB_DONE],
+        .running = c[CWX_JOB_RUNNING],
+        .skipped = c[CWX_JOB_SKIPPED],
+        .failed = c[CWX_JOB_FAILED],
+    };
+}
