@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "planner/planner_internal.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
  * days_from_civil). */
-static int64_t s_days_from_civil(int y, int m, int d)
+int64_t cwx__days_from_civil(int y, int m, int d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -17,7 +18,7 @@ static int64_t s_days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void s_civil_from_days(int64_t z, int *y, int *m, int *d)
+void cwx__civil_from_days(int64_t z, int *y, int *m, int *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -30,11 +31,27 @@ static void s_civil_from_days(int64_t z, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int s_days_in_month(int y, int m)
+int cwx__days_in_month(int y, int m)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return m == 2 ? 28 + leap : days[m - 1];
+}
+
+int cwx__weekday(int64_t z)
+{
+    return (int)(((z % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+}
+
+int64_t cwx__iso_week1_monday(int iso_year)
+{
+    int64_t jan4 = cwx__days_from_civil(iso_year, 1, 4);
+    return jan4 - cwx__weekday(jan4);
+}
+
+int cwx__iso_weeks_in_year(int y)
+{
+    return (int)((cwx__iso_week1_monday(y + 1) - cwx__iso_week1_monday(y)) / 7);
 }
 
 /* Reads exactly n digits at *p into *out and advances *p. */
@@ -49,19 +66,6 @@ static int s_digits(const char **p, int n, int *out)
     *p += n;
     *out = v;
     return 0;
-}
-
-/* Monday of ISO week 1 of iso_year, as days since the epoch. */
-static int64_t s_iso_week1_monday(int iso_year)
-{
-    int64_t jan4 = s_days_from_civil(iso_year, 1, 4);
-    int wd = (int)(((jan4 % 7) + 7 + 3) % 7); /* 0 = Monday; 1970-01-01 was a Thursday */
-    return jan4 - wd;
-}
-
-static int s_iso_weeks_in_year(int y)
-{
-    return (int)((s_iso_week1_monday(y + 1) - s_iso_week1_monday(y)) / 7);
 }
 
 int cwx_civil_parse(const char *s, struct cwx_civil *out, const char **why)
@@ -85,12 +89,12 @@ int cwx_civil_parse(const char *s, struct cwx_civil *out, const char **why)
         p++;
         if (s_digits(&p, 2, &w) || *p)
             return CWX_EINVAL;
-        if (w < 1 || w > s_iso_weeks_in_year(y)) {
+        if (w < 1 || w > cwx__iso_weeks_in_year(y)) {
             *why = "no such ISO week in that year";
             return CWX_EINVAL;
         }
-        int64_t days = s_iso_week1_monday(y) + (int64_t)(w - 1) * 7;
-        s_civil_from_days(days, &c.year, &c.month, &c.day);
+        int64_t days = cwx__iso_week1_monday(y) + (int64_t)(w - 1) * 7;
+        cwx__civil_from_days(days, &c.year, &c.month, &c.day);
         c.written = CWX_WINDOW_WEEK;
         *out = c;
         return 0;
@@ -116,7 +120,7 @@ int cwx_civil_parse(const char *s, struct cwx_civil *out, const char **why)
         *why = "month out of range (01-12)";
         return CWX_EINVAL;
     }
-    if (d < 1 || d > s_days_in_month(y, m)) {
+    if (d < 1 || d > cwx__days_in_month(y, m)) {
         *why = "no such day in that month";
         return CWX_EINVAL;
     }
