@@ -1,0 +1,71 @@
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+/* Replaces every account's regions with the one from --region. */
+static int s_override_region(struct cwx_config *cfg, const char *region)
+{
+    for (size_t a = 0; a < cfg->n_accounts; a++) {
+        struct cwx_account *acc = &cfg->accounts[a];
+        char *copy = strdup(region);
+        char **regions = malloc(sizeof *regions);
+        if (!copy || !regions) {
+            free(copy);
+            free(regions);
+            return CWX_ENOMEM;
+        }
+        for (size_t r = 0; r < acc->n_regions; r++)
+            free(acc->regions[r]);
+        free(acc->regions);
+        regions[0] = copy;
+        acc->regions = regions;
+        acc->n_regions = 1;
+    }
+    return 0;
+}
+
+/* Gives --profile to the accounts that name neither a profile nor a role. */
+static int s_default_profile(struct cwx_config *cfg, const char *profile)
+{
+    for (size_t a = 0; a < cfg->n_accounts; a++) {
+        struct cwx_account *acc = &cfg->accounts[a];
+        if (acc->profile || acc->role_arn)
+            continue;
+        acc->profile = strdup(profile);
+        if (!acc->profile)
+            return CWX_ENOMEM;
+    }
+    return 0;
+}
+
+struct cwx_config *cwx_cli_load_config(const char *path)
+{
+    struct cwx_config *cfg = NULL;
+    struct cwx_config_error err;
+    if (!path) {
+        fprintf(stderr, "cwexport: error: no config given; use -c FILE\n");
+        return NULL;
+    }
+    int rc = cwx_config_load(path, &cfg, &err);
+    if (rc) {
+        char line[1200];
+        cwx_config_error_format(&err, line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+        return NULL;
+    }
+    rc = 0;
+    if (cwx_global.region)
+        rc = s_override_region(cfg, cwx_global.region);
+    if (!rc && cwx_global.profile)
+        rc = s_default_profile(cfg, cwx_global.profile);
+    if (rc) {
+        fprintf(stderr, "cwexport: error: %s\n", cwx_strerror(rc));
+        cwx_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}

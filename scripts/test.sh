@@ -1,0 +1,16 @@
+#!/bin/sh
+# Runs every cwexport test: installs the Debian packages it needs, builds with
+# AddressSanitizer and UndefinedBehaviorSanitizer, then runs ctest (cmocka unit
+# tests, the fake AWS's own suite and the pytest integration tests, which start
+# the fake AWS on 127.0.0.1 themselves).
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+
+build=${CWX_BUILD_DIR:-build/sanitize}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DASAN=ON -DUBSAN=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
