@@ -21,7 +21,8 @@ struct cwx_range {
 };
 
 struct cwx_destination {
-    char *bucket;
+    char *bucket;       /* may hold {account_id} and {region}: see
+                         * cwx_config_bucket_name */
     char *prefix;       /* template, DESIGN.md §4 */
     char *state_prefix; /* markers live below it; default "_cwexport" */
     enum cwx_detect detect;
@@ -109,6 +110,18 @@ void cwx_config_free(struct cwx_config *cfg);
 /* Formats err as "FILE:LINE:COL: error: MESSAGE" into buf. */
 void cwx_config_error_format(const struct cwx_config_error *err, char *buf,
                              size_t size);
+
+/* Expands the destination bucket template tmpl into out (size bytes; 64 is
+ * enough for any bucket name) and checks the result against S3's bucket
+ * naming rules. The only placeholders are {account_id} and {region}; a
+ * bucket must be in the log group's region, so one template can name a
+ * bucket per account and region ("archive-{account_id}-{region}"). Returns
+ * 0; CWX_ENOTFOUND when tmpl uses {account_id} and account_id is NULL;
+ * CWX_EINVAL when the result is not a bucket name, with *why (if not NULL)
+ * pointing at a static phrase; CWX_ETOOBIG when out is too small. */
+int cwx_config_bucket_name(const char *tmpl, const char *account_id,
+                           const char *region, char *out, size_t size,
+                           const char **why);
 
 /* Parses durations "250ms", "30s", "5m", "12h", "2d" into milliseconds. */
 int cwx_duration_parse(const char *s, int64_t *out_ms);
