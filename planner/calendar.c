@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/error.h"
 #include "planner/planner_internal.h"
@@ -724,6 +725,11 @@ static int s_read_file(const char *path, unsigned char **out, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno == ENOENT || errno == ENOTDIR ? CWX_ENOTFOUND : CWX_EIO;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return CWX_ENOTFOUND; /* "America" is a directory, not a zone */
+    }
     size_t cap = 8192, n = 0;
     unsigned char *buf = malloc(cap);
     int rc = buf ? 0 : CWX_ENOMEM;
