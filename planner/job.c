@@ -1,9 +1,7 @@
 #include "planner/job.h"
 
-#include <inttypes.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +15,27 @@
 #define TASK_NAME_PREFIX "cwexport-"
 #define TASK_NAME_HEX 16
 
-/* Writes the canonical identity string into dst (at most cap bytes, always
- * NUL-terminated when cap > 0) and returns its length, like snprintf; or a
+/* Decimal digits of v into buf (at least 20 bytes), returning the count.
+ * Hand-rolled rather than snprintf: task names are computed per job, a
+ * million times in a large plan, and snprintf was half of their cost. */
+static size_t s_i64(int64_t v, char *buf)
+{
+    char tmp[20];
+    size_t n = 0, k = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[k++] = '-';
+    while (n)
+        buf[k++] = tmp[--n];
+    return k;
+}
+
+/* Writes the canonical identity string into dst when it fits in cap bytes
+ * (with its NUL) and returns its length either way, like snprintf; or a
  * negative CWX_E* code when a field is missing or holds a newline (which
  * would make two identities print the same). */
 static int64_t s_identity_write(const struct cwx_job_identity *id, char *dst,
@@ -27,18 +44,37 @@ static int64_t s_identity_write(const struct cwx_job_identity *id, char *dst,
     const char *fields[6] = {id->account_id, id->region, id->log_group,
                              id->log_stream_prefix ? id->log_stream_prefix : "",
                              id->bucket, id->prefix};
+    size_t lens[6];
+    char num[2][24];
+    size_t numlen[2] = {s_i64(id->from_ms, num[0]), s_i64(id->to_ms, num[1])};
+    size_t total = sizeof IDENTITY_MAGIC - 1 + numlen[0] + numlen[1] + 8;
     for (size_t i = 0; i < 6; i++) {
-        if (!fields[i] || (i != 3 && !fields[i][0]) || strchr(fields[i], '\n'))
+        if (!fields[i] || (i != 3 && !fields[i][0]))
             return CWX_EINVAL;
+        lens[i] = strlen(fields[i]);
+        if (memchr(fields[i], '\n', lens[i]))
+            return CWX_EINVAL;
+        total += lens[i];
     }
-    int n = snprintf(dst, cap,
-                     IDENTITY_MAGIC "%s\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64
-                                    "\n%s\n%s\n",
-                     fields[0], fields[1], fields[2], fields[3], id->from_ms,
-                     id->to_ms, fields[4], fields[5]);
-    if (n < 0)
-        return CWX_EINVAL;
-    return n;
+    if (total >= cap)
+        return (int64_t)total;
+    char *p = dst;
+    memcpy(p, IDENTITY_MAGIC, sizeof IDENTITY_MAGIC - 1);
+    p += sizeof IDENTITY_MAGIC - 1;
+    for (size_t i = 0; i < 6; i++) {
+        memcpy(p, fields[i], lens[i]);
+        p += lens[i];
+        *p++ = '\n';
+        if (i == 3) { /* from and to follow the stream prefix */
+            for (int k = 0; k < 2; k++) {
+                memcpy(p, num[k], numlen[k]);
+                p += numlen[k];
+                *p++ = '\n';
+            }
+        }
+    }
+    *p = '\0';
+    return (int64_t)total;
 }
 
 int cwx_job_identity_string(const struct cwx_job_identity *id,
@@ -50,7 +86,7 @@ int cwx_job_identity_string(const struct cwx_job_identity *id,
     int rc = cwx_buf_reserve(out, (size_t)n);
     if (rc)
         return rc;
-    s_identity_write(id, out->ptr + out->len, (size_t)n + 1);
+    s_identity_write(id, out->ptr + out->len, out->cap - out->len);
     out->len += (size_t)n;
     return 0;
 }
