@@ -1,0 +1,139 @@
+/* Internals of the logs, s3, sns and sts clients: the response parsers as
+ * pure functions (for unit tests and fuzzers) and helpers the clients share.
+ * Not part of the module's public interface (aws/aws.h).
+ *
+ * Every parser takes untrusted bytes (body, len; body need not be
+ * NUL-terminated), fills *out and returns 0, or returns CWX_EPARSE (or
+ * CWX_ENOMEM) with a one-line reason in msg (when msg is not NULL) and leaves
+ * *out zeroed with nothing to free. On success the caller frees *out with the
+ * matching public _free function. Parsers never read past len and never
+ * trust a size or a count found in the input. */
+#ifndef CWX_AWS_CLIENTS_INTERNAL_H
+#define CWX_AWS_CLIENTS_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aws/core.h"
+#include "aws/logs.h"
+#include "aws/s3.h"
+#include "aws/sts.h"
+#include "common/buf.h"
+
+/* Limits on what a response may make us hold. */
+#define CWX__MAX_TEXT (64 * 1024)      /* one XML element's text */
+#define CWX__MAX_ITEMS 100000          /* entries of one page */
+
+/* ---- logs (JSON) --------------------------------------------------------- */
+
+/* {"taskId": "…"} → *task_id (malloc'd, caller frees). */
+int cwx_logs_parse_create_export_task(const char *body, size_t len, char **task_id,
+                                      char *msg, size_t msg_size);
+int cwx_logs_parse_describe_export_tasks(const char *body, size_t len,
+                                         struct cwx_logs_export_tasks *out, char *msg,
+                                         size_t msg_size);
+int cwx_logs_parse_describe_log_groups(const char *body, size_t len,
+                                       struct cwx_logs_log_groups *out, char *msg,
+                                       size_t msg_size);
+
+/* Request bodies (exposed for tests): append the JSON document to out. */
+int cwx__logs_create_export_task_body(const struct cwx_logs_create_export_task_req *req,
+                                      struct cwx_buf *out);
+int cwx__logs_describe_export_tasks_body(const struct cwx_logs_describe_export_tasks_req *req,
+                                         struct cwx_buf *out);
+int cwx__logs_describe_log_groups_body(const struct cwx_logs_describe_log_groups_req *req,
+                                       struct cwx_buf *out);
+
+/* ---- s3 (XML) ------------------------------------------------------------ */
+
+/* The streaming ListObjectsV2 parser: feed chunks as they arrive, then
+ * finish. Bounded memory per element and per page. */
+struct cwx_s3_list_parser;
+int cwx_s3_list_parser_new(struct cwx_s3_list_parser **out);
+/* Forgets everything fed so far (a retried attempt starts over). */
+int cwx_s3_list_parser_reset(struct cwx_s3_list_parser *p);
+/* Returns 0, or the parse error that has already happened (sticky). */
+int cwx_s3_list_parser_feed(struct cwx_s3_list_parser *p, const char *chunk, size_t len);
+/* Ends the document; on success moves the page into *out. */
+int cwx_s3_list_parser_finish(struct cwx_s3_list_parser *p, struct cwx_s3_list_page *out,
+                              char *msg, size_t msg_size);
+void cwx_s3_list_parser_free(struct cwx_s3_list_parser *p);
+
+/* The whole body at once (same parser, one chunk). */
+int cwx_s3_parse_list_objects_v2(const char *body, size_t len, struct cwx_s3_list_page *out,
+                                 char *msg, size_t msg_size);
+
+/* Appends key percent-encoded for an S3 path (slashes kept). */
+int cwx__s3_encode_key(struct cwx_buf *out, const char *key);
+/* The query string of a listing request, parameters sorted, values encoded. */
+int cwx__s3_list_query(const struct cwx_s3_list_req *req, struct cwx_buf *out);
+
+/* ---- sns / sts (Query protocol XML) --------------------------------------- */
+
+/* <PublishResponse><PublishResult><MessageId> → *message_id (malloc'd). */
+int cwx_sns_parse_publish(const char *body, size_t len, char **message_id, char *msg,
+                          size_t msg_size);
+
+/* out's strings are malloc'd; free with cwx__sts_identity_free. */
+struct cwx__sts_identity {
+    char *account;
+    char *arn;
+    char *user_id;
+};
+void cwx__sts_identity_free(struct cwx__sts_identity *id);
+int cwx_sts_parse_get_caller_identity(const char *body, size_t len,
+                                      struct cwx__sts_identity *out, char *msg,
+                                      size_t msg_size);
+/* AssumeRole and AssumeRoleWithWebIdentity answers (the root element names
+ * the operation: op is "AssumeRole" or "AssumeRoleWithWebIdentity"). */
+int cwx_sts_parse_assume_role(const char *body, size_t len, const char *op,
+                              struct cwx_sts_assumed_role *out, char *msg, size_t msg_size);
+
+/* ---- shared helpers ------------------------------------------------------- */
+
+/* One element to pick out of a small XML document: path is the element
+ * names from the root down, separated by '/' ("A/B/C"). *dst receives a
+ * malloc'd copy of the text of the first match (NULL when absent). */
+struct cwx__xml_field {
+    const char *path;
+    char **dst;
+    int required; /* missing → CWX_EPARSE */
+};
+
+/* Parses a whole document with expat (DOCTYPE and entity declarations
+ * refused, text capped at CWX__MAX_TEXT) and extracts fields. On failure
+ * every *dst is freed (wiped when `secret`) and NULL. */
+int cwx__xml_extract(const char *body, size_t len, struct cwx__xml_field *fields,
+                     size_t n_fields, int secret, char *msg, size_t msg_size);
+
+/* "2024-03-07T05:06:07Z", with optional fraction and "+hh:mm" offset →
+ * epoch ms. Returns 0 or CWX_EPARSE. */
+int cwx__iso8601_ms(const char *s, size_t len, int64_t *out);
+/* RFC 7231 IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT" → epoch ms. */
+int cwx__http_date_ms(const char *s, size_t len, int64_t *out);
+
+/* Appends s percent-encoded as AWS wants it (RFC 3986 unreserved characters
+ * kept, everything else %XX, uppercase); a '/' is kept when keep_slash. */
+int cwx__pct_encode(struct cwx_buf *out, const char *s, size_t len, int keep_slash);
+/* Decodes %XX (and '+' → ' ' when plus_space) into out. CWX_EPARSE on a bad
+ * escape. */
+int cwx__pct_decode(struct cwx_buf *out, const char *s, size_t len, int plus_space);
+/* Appends "&name=value" (no '&' when out is empty), form-encoded. */
+int cwx__form_add(struct cwx_buf *out, const char *name, const char *value);
+
+/* snprintf into msg when msg is not NULL. */
+void cwx__msg(char *msg, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* strdup that returns NULL for NULL. */
+char *cwx__strdup(const char *s);
+/* Wipes and frees a NUL-terminated string. */
+void cwx__free_secret(char *s);
+
+/* Copies src (may be NULL) into dst and puts msg into dst->message: the
+ * error handed to a callback whose 2xx answer did not parse. */
+void cwx__parse_error(struct cwx_aws_error *dst, const struct cwx_aws_error *src,
+                      const char *msg);
+
+#endif
