@@ -455,6 +455,111 @@ static void footer_rules(void **state)
     rmdir(dir);
 }
 
+/* Writes a TZif v2 file with transitions at[i] to offset off[i] (types
+ * are one per offset; type 0, offset 0, applies before the first). */
+static void s_write_tzif(const char *path, size_t n, const int64_t *at,
+                         const int32_t *off, const char *footer)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char hdr[44] = {'T', 'Z', 'i', 'f', '2'};
+    hdr[20 + 12 + 3] = (unsigned char)n;     /* timecnt */
+    hdr[20 + 16 + 3] = (unsigned char)(n + 1); /* typecnt */
+    hdr[20 + 20 + 3] = 4;                    /* charcnt: "ZZZ\0" */
+    /* Empty v1 block: counts zero but typecnt/charcnt. */
+    unsigned char hdr1[44];
+    memcpy(hdr1, hdr, sizeof hdr);
+    hdr1[20 + 12 + 3] = 0;
+    hdr1[20 + 16 + 3] = 1;
+    fwrite(hdr1, 1, sizeof hdr1, f);
+    fwrite("\0\0\0\0\0\0ZZZ", 1, 10, f);
+    fwrite(hdr, 1, sizeof hdr, f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b[8];
+        for (int k = 0; k < 8; k++)
+            b[k] = (unsigned char)((uint64_t)at[i] >> (56 - 8 * k));
+        fwrite(b, 1, 8, f);
+    }
+    for (size_t i = 0; i < n; i++)
+        fputc((int)(i + 1), f);
+    for (size_t i = 0; i <= n; i++) {
+        int32_t o = i ? off[i - 1] : 0;
+        unsigned char t[6] = {(unsigned char)(o >> 24), (unsigned char)(o >> 16),
+                              (unsigned char)(o >> 8), (unsigned char)o, 0, 0};
+        fwrite(t, 1, 6, f);
+    }
+    fwrite("ZZZ", 1, 4, f);
+    fprintf(f, "\n%s\n", footer);
+    fclose(f);
+}
+
+static void s_expect_hour(const struct cwx_window *w, const char *label, int64_t s, int64_t e)
+{
+    assert_string_equal(w->label, label);
+    assert_int_equal(w->start_ms, s * 1000);
+    assert_int_equal(w->end_ms, e * 1000);
+}
+
+/* Offset changes that are not whole hours, in a made-up zone: a forward
+ * jump inside an hour keeps the hour one (shorter) window; a backward jump
+ * inside an hour repeats the part the clock shows again; a two-hour
+ * fall-back repeats two hours. */
+static void synthetic_shifts(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cwx_tzdir_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof path, "%s/Synth", dir);
+    const int64_t d1 = 1704067200; /* 2024-01-01T00:00Z */
+    const int64_t d2 = d1 + 86400, d3 = d1 + 2 * 86400;
+    int64_t at[] = {d1 + 1200, d2, d3 + 3 * 3600};
+    int32_t off[] = {1200, 0, -7200};
+    s_write_tzif(path, 3, at, off, "ZZZ2");
+    const char *old = getenv("TZDIR");
+    char *saved = old ? strdup(old) : NULL;
+    assert_int_equal(setenv("TZDIR", dir, 1), 0);
+    struct cwx_tz *tz;
+    assert_int_equal(cwx_tz_load("Synth", &tz), 0);
+    if (saved)
+        setenv("TZDIR", saved, 1);
+    else
+        unsetenv("TZDIR");
+    free(saved);
+    struct cwx_window w;
+    /* 00:20 -> 00:40 on day 1: hour 00 is [00:00Z, 00:40Z) from either side. */
+    assert_int_equal(cwx_window_at(tz, CWX_WINDOW_HOUR, (d1 + 600) * 1000, &w), 0);
+    s_expect_hour(&w, "2024-01-01T00", d1, d1 + 2400);
+    assert_int_equal(cwx_window_at(tz, CWX_WINDOW_HOUR, (d1 + 1800) * 1000, &w), 0);
+    s_expect_hour(&w, "2024-01-01T00", d1, d1 + 2400);
+    assert_int_equal(cwx_window_next(tz, CWX_WINDOW_HOUR, &w, &w), 0);
+    s_expect_hour(&w, "2024-01-01T01", d1 + 2400, d1 + 6000);
+    /* 00:20 -> 00:00 on day 2: hour 00 first for 20 minutes, then again. */
+    assert_int_equal(cwx_window_from_label(tz, CWX_WINDOW_HOUR, "2024-01-02T00", &w), 0);
+    s_expect_hour(&w, "2024-01-02T00", d2 - 1200, d2);
+    assert_int_equal(cwx_window_next(tz, CWX_WINDOW_HOUR, &w, &w), 0);
+    s_expect_hour(&w, "2024-01-02T00+0000", d2, d2 + 3600);
+    assert_int_equal(cwx_window_from_label(tz, CWX_WINDOW_HOUR, "2024-01-02T00+0000", &w), 0);
+    s_expect_hour(&w, "2024-01-02T00+0000", d2, d2 + 3600);
+    /* 03:00 -> 01:00 on day 3: hours 01 and 02 repeat. */
+    assert_int_equal(cwx_window_from_label(tz, CWX_WINDOW_HOUR, "2024-01-03T02", &w), 0);
+    s_expect_hour(&w, "2024-01-03T02", d3 + 2 * 3600, d3 + 3 * 3600);
+    const char *want[] = {"2024-01-03T01-0200", "2024-01-03T02-0200", "2024-01-03T03"};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(cwx_window_next(tz, CWX_WINDOW_HOUR, &w, &w), 0);
+        s_expect_hour(&w, want[k], d3 + (3 + k) * 3600, d3 + (4 + k) * 3600);
+        struct cwx_window back;
+        assert_int_equal(cwx_window_from_label(tz, CWX_WINDOW_HOUR, want[k], &back), 0);
+        s_expect_hour(&back, want[k], d3 + (3 + k) * 3600, d3 + (4 + k) * 3600);
+    }
+    /* Day 3 holds its two repeated hours: 26 hours long. */
+    assert_int_equal(cwx_window_from_label(tz, CWX_WINDOW_DAY, "2024-01-03", &w), 0);
+    assert_int_equal(w.end_ms - w.start_ms, 26 * 3600000LL);
+    cwx_tz_free(tz);
+    unlink(path);
+    rmdir(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ref_window_at),
     cmocka_unit_test(ref_from_label),
@@ -468,6 +573,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(label_errors),
     cmocka_unit_test(zone_errors),
     cmocka_unit_test(footer_rules),
+    cmocka_unit_test(synthetic_shifts),
 };
 
 CWX_TEST_MAIN(tests)
