@@ -145,10 +145,6 @@ static int s_wset_for(struct cwx_plan *plan, const struct cwx_settings *s,
 
 /* ---- targets ---- */
 
-static char *s_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
 
 /* Expands {account_id} and {region} in a bucket template. NULL when the
  * account id is needed and unknown (or out of memory). */
