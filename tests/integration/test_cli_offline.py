@@ -67,7 +67,7 @@ def test_plan_json_contract(cwx, tmp_path):
     assert mar["status"] == "pending" and mar["reason"] is None
     ident = "\n".join(["cwexport-job/v1", "123456789012", "us-east-1", "/aws/lambda/api", "",
                        "1709251200000", "1711929599999", "my-log-archive",
-                       "123456789012/us-east-1/aws/lambda/api/2024-03"])
+                       "123456789012/us-east-1/aws/lambda/api/2024-03"]) + "\n"
     assert mar["task_name"] == "cwexport-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
     assert doc["totals"] == {"jobs": 3, "pending": 3, "done": 0, "running": 0,
                              "skipped": 0, "failed": 0, "unresolved": 1}
