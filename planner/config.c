@@ -289,7 +289,7 @@ static int s_expand(struct s_ctx *c, const yaml_node_t *n, const char **out)
         }
     }
     if (!rc && !b.ptr)
-        rc = cwx_buf_reserve(&b, 1);
+        rc = cwx_buf_append(&b, "", 0); /* an empty value is "" */
     if (rc) {
         cwx_buf_free(&b);
         return s_oom(c);

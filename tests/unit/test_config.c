@@ -1227,6 +1227,18 @@ BAD(bad_null_profile,
     "    profile: ~\n",
     "t.yaml:8:14: error: expected a profile name from the AWS config files, found an empty value")
 
+BAD(bad_empty_quoted_value,
+    "version: 1\n"
+    "defaults:\n"
+    "  api_rate: ''\n",
+    "t.yaml:3:13: error: expected api_rate as calls per second, a number above 0 and at most 10000, found \"\"")
+
+BAD_ENV(bad_env_expands_to_empty, "CWX_TEST_EMPTY_TZ", "",
+    "version: 1\n"
+    "defaults:\n"
+    "  timezone: \"${CWX_TEST_EMPTY_TZ}\"\n",
+    "t.yaml:3:13: error: expected an IANA time zone like UTC or Europe/Paris, found \"${CWX_TEST_EMPTY_TZ}\" (expanded to \"\")")
+
 /* clang-format off */
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(good_minimal_gets_builtin_defaults),
@@ -1322,6 +1334,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_complex_key),
     cmocka_unit_test(bad_invalid_utf8),
     cmocka_unit_test(bad_null_profile),
+    cmocka_unit_test(bad_empty_quoted_value),
+    cmocka_unit_test(bad_env_expands_to_empty),
 };
 /* clang-format on */
 
