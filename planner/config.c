@@ -997,9 +997,8 @@ static int s_destination(struct s_ctx *c, const yaml_node_t *n,
                          struct s_origin *o)
 {
     yaml_node_t *v[D_N], *k[D_N];
-    char what[64];
-    snprintf(what, sizeof what, "a mapping for \"destination\"");
-    int rc = s_mapping(c, n, what, where, s_destination_keys, D_N, v, k);
+    int rc = s_mapping(c, n, "a mapping for \"destination\"", where,
+                       s_destination_keys, D_N, v, k);
     if (rc)
         return rc;
     const char *s, *why;
