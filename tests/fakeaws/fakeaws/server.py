@@ -123,6 +123,16 @@ class Handler(BaseHTTPRequestHandler):
             mode = malformed.get("mode")
             if mode == "endless":
                 return self.send_endless(status, headers, ctx, malformed)
+            if mode == "short_body":
+                self.close_connection = True
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                return self.reset_connection()
         self.send_response(status)
         if ctx.service == "s3":
             self.send_header("x-amz-request-id", ctx.request_id[:16].replace("-", "").upper())

@@ -36,7 +36,7 @@ def _key(k):
     return d
 
 
-def test_seed():
+def make_seed():
     groups = [
         {"name": "/aws/lambda/api", "account": A, "region": "us-east-1", "created": "now-400d",
          "bytes_per_day": 50e6, "streams": ["web-1", "web-2", {"name": "old", "to": "now-200d"}]},
@@ -89,7 +89,7 @@ def test_seed():
 
 @pytest.fixture(scope="session")
 def fake(tmp_path_factory):
-    with FakeAWS(seed=test_seed(), tmp_dir=tmp_path_factory.mktemp("fake")) as f:
+    with FakeAWS(seed=make_seed(), tmp_dir=tmp_path_factory.mktemp("fake")) as f:
         yield f
 
 
