@@ -10,8 +10,8 @@
 #include "aws/clients_internal.h"
 #include "common/error.h"
 
-/* Export times travel as JSON numbers (doubles): exact up to 2^53 ms. */
-#define S_MAX_MS ((int64_t)1 << 53)
+/* Export times travel as JSON numbers (doubles): exact below 2^53 ms. */
+#define S_MAX_MS (((int64_t)1 << 53) - 1)
 #define S_DEFAULT_TASK_PAGES 100
 #define S_DEFAULT_GROUP_PAGES 1000
 
@@ -445,7 +445,7 @@ int cwx__logs_create_export_task_body(const struct cwx_logs_create_export_task_r
 {
     if (!req->log_group_name || !req->log_group_name[0] || !req->destination ||
         !req->destination[0] || req->from_ms < 0 || req->to_ms < req->from_ms ||
-        req->to_ms >= S_MAX_MS)
+        req->to_ms > S_MAX_MS)
         return CWX_EINVAL;
     cJSON *doc = cJSON_CreateObject();
     if (!doc)

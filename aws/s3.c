@@ -158,7 +158,7 @@ static int s_parse_i64(const char *s, int64_t *out)
     if (!*s)
         return CWX_EPARSE;
     for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+        if (*s < '0' || *s > '9' || v > (INT64_MAX - (*s - '0')) / 10)
             return CWX_EPARSE;
         v = v * 10 + (*s - '0');
     }
