@@ -3,7 +3,9 @@
 #ifndef CWX_AWS_CREDENTIALS_H
 #define CWX_AWS_CREDENTIALS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 struct cwx_aws;
 
@@ -47,5 +49,51 @@ int cwx_creds_get(struct cwx_creds_provider *p, cwx_creds_fn *cb, void *ud);
 
 /* Forgets the cache so the next get refreshes (after ExpiredToken). */
 void cwx_creds_invalidate(struct cwx_creds_provider *p);
+
+/* A provider of fixed credentials (tests of other modules, tools). Strings
+ * are copied; source NULL = "static". Callbacks still come from loop, never
+ * from inside cwx_creds_get. Free with cwx_creds_provider_free. */
+int cwx_creds_provider_static(uv_loop_t *loop, const char *access_key_id,
+                              const char *secret_access_key, const char *session_token,
+                              int64_t expiration_ms, const char *source,
+                              struct cwx_creds_provider **out);
+
+/* Which source the provider was resolved to, for `cwexport whoami` and logs;
+ * the same string as cwx_credentials.source. Profile sources name the
+ * profile and, for roles, what the role is assumed from:
+ *   "environment"                 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+ *   "web-identity"                AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN
+ *   "profile:NAME"                static keys in the shared files
+ *   "profile:NAME/process"        credential_process
+ *   "profile:NAME/web-identity"   web_identity_token_file + role_arn
+ *   "profile:NAME/assume-role <- BASE"  role_arn with source_profile or
+ *                                 credential_source; BASE is the source above
+ *   "ecs"                         container credentials
+ *   "imds"                        EC2 instance metadata (IMDSv2)
+ *   "assume-role <- BASE"         cwx_creds_options.role_arn over BASE
+ *   "none"                        nothing configured (every get fails)
+ * Valid as long as p. */
+const char *cwx_creds_provider_source(const struct cwx_creds_provider *p);
+
+struct cwx_creds_stats {
+    uint64_t gets;    /* cwx_creds_get calls accepted */
+    uint64_t fetches; /* fetches from the source (the rest came from cache) */
+    uint64_t failures;/* fetches that failed */
+};
+void cwx_creds_get_stats(const struct cwx_creds_provider *p, struct cwx_creds_stats *out);
+
+/* The `region` of a profile in the shared files (AWS_CONFIG_FILE,
+ * AWS_SHARED_CREDENTIALS_FILE). profile NULL = AWS_PROFILE or "default".
+ * Returns 0 and copies it into out, CWX_ENOTFOUND when the profile has none,
+ * CWX_ETOOBIG when it does not fit, CWX_ECRED when a file cannot be read. */
+int cwx_creds_profile_region(const char *profile, char *out, size_t size);
+
+/* The region in the SDK's order: cli_region (--region), AWS_REGION,
+ * AWS_DEFAULT_REGION, then profile's region as above. *origin (when not
+ * NULL) gets "--region", "AWS_REGION", "AWS_DEFAULT_REGION" or "profile".
+ * Returns 0, CWX_ENOTFOUND when none is set, CWX_ETOOBIG when it does not
+ * fit, CWX_ECRED when a shared file cannot be read. */
+int cwx_creds_resolve_region(const char *cli_region, const char *profile, char *out,
+                             size_t size, const char **origin);
 
 #endif

@@ -1,0 +1,369 @@
+/* The shared config and credentials files: the AWS flavour of ini, profile
+ * lookup across both files, and the profile's region. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/credentials.h"
+#include "aws/credentials_internal.h"
+#include "common/error.h"
+
+/* The files are small; a larger one is a mistake, not a config. */
+#define CWX__MAX_SHARED_FILE (4 * 1024 * 1024)
+
+static int s_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static char *s_dup_trim(const char *b, const char *e)
+{
+    while (b < e && s_blank(*b))
+        b++;
+    while (e > b && s_blank(e[-1]))
+        e--;
+    char *s = malloc((size_t)(e - b) + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, b, (size_t)(e - b));
+    s[e - b] = '\0';
+    return s;
+}
+
+static void s_kv_free(struct cwx__ini_kv *kv)
+{
+    free(kv->key);
+    cwx__creds_free_secret(kv->value);
+    free(kv);
+}
+
+void cwx__ini_free(struct cwx__ini *ini)
+{
+    struct cwx__ini_section *s = ini->sections;
+    while (s) {
+        struct cwx__ini_section *next = s->next;
+        struct cwx__ini_kv *kv = s->kvs;
+        while (kv) {
+            struct cwx__ini_kv *kn = kv->next;
+            s_kv_free(kv);
+            kv = kn;
+        }
+        free(s->name);
+        free(s);
+        s = next;
+    }
+    ini->sections = NULL;
+}
+
+const struct cwx__ini_section *cwx__ini_section(const struct cwx__ini *ini, const char *name)
+{
+    for (const struct cwx__ini_section *s = ini->sections; s; s = s->next)
+        if (strcmp(s->name, name) == 0)
+            return s;
+    return NULL;
+}
+
+const char *cwx__ini_get(const struct cwx__ini_section *s, const char *key)
+{
+    if (!s)
+        return NULL;
+    for (const struct cwx__ini_kv *kv = s->kvs; kv; kv = kv->next)
+        if (strcmp(kv->key, key) == 0)
+            return kv->value;
+    return NULL;
+}
+
+/* Sets key in s (replacing an earlier value); takes key and value, also on
+ * failure. Returns 0 or CWX_ENOMEM. */
+static int s_section_set(struct cwx__ini_section *s, char *key, char *value)
+{
+    struct cwx__ini_kv **tail = &s->kvs;
+    for (struct cwx__ini_kv *kv = s->kvs; kv; kv = kv->next) {
+        if (strcmp(kv->key, key) == 0) {
+            free(key);
+            cwx__creds_free_secret(kv->value);
+            kv->value = value;
+            return 0;
+        }
+        tail = &kv->next;
+    }
+    struct cwx__ini_kv *kv = calloc(1, sizeof(*kv));
+    if (!kv) {
+        free(key);
+        cwx__creds_free_secret(value);
+        return CWX_ENOMEM;
+    }
+    kv->key = key;
+    kv->value = value;
+    *tail = kv;
+    return 0;
+}
+
+int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err,
+                   size_t err_size)
+{
+    out->sections = NULL;
+    struct cwx__ini_section *cur = NULL;
+    struct cwx__ini_section **tail = &out->sections;
+    int in_subsection = 0; /* after `key =` with no value, indented lines nest */
+    int line_no = 0, rc = 0;
+    const char *p = text, *end = text + len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3; /* a UTF-8 byte order mark from Windows editors */
+    while (p < end && !rc) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *b = p, *e = eol;
+        p = eol < end ? eol + 1 : end;
+        line_no++;
+        int indented = b < e && s_blank(*b);
+        while (b < e && s_blank(*b))
+            b++;
+        while (e > b && s_blank(e[-1]))
+            e--;
+        if (b == e || *b == '#' || *b == ';')
+            continue;
+        if (memchr(b, '\0', (size_t)(e - b))) {
+            snprintf(err, err_size, "line %d: NUL byte", line_no);
+            rc = CWX_EPARSE;
+            break;
+        }
+        if (*b == '[') {
+            const char *close = memchr(b, ']', (size_t)(e - b));
+            if (!close) {
+                snprintf(err, err_size, "line %d: section header without ']'", line_no);
+                rc = CWX_EPARSE;
+                break;
+            }
+            const char *rest = close + 1;
+            while (rest < e && s_blank(*rest))
+                rest++;
+            if (rest < e && *rest != '#' && *rest != ';') {
+                snprintf(err, err_size, "line %d: text after the section header", line_no);
+                rc = CWX_EPARSE;
+                break;
+            }
+            char *name = s_dup_trim(b + 1, close);
+            if (!name) {
+                rc = CWX_ENOMEM;
+                break;
+            }
+            if (!*name) {
+                free(name);
+                snprintf(err, err_size, "line %d: empty section name", line_no);
+                rc = CWX_EPARSE;
+                break;
+            }
+            in_subsection = 0;
+            cur = (struct cwx__ini_section *)cwx__ini_section(out, name);
+            if (cur) {
+                free(name); /* a repeated section adds to the first */
+                continue;
+            }
+            cur = calloc(1, sizeof(*cur));
+            if (!cur) {
+                free(name);
+                rc = CWX_ENOMEM;
+                break;
+            }
+            cur->name = name;
+            *tail = cur;
+            tail = &cur->next;
+            continue;
+        }
+        if (indented && in_subsection)
+            continue; /* a nested property: not ours to read */
+        const char *eq = b;
+        while (eq < e && *eq != '=' && *eq != ':')
+            eq++;
+        if (eq == e) {
+            snprintf(err, err_size, "line %d: expected 'key = value'", line_no);
+            rc = CWX_EPARSE;
+            break;
+        }
+        if (!cur) {
+            snprintf(err, err_size, "line %d: key outside of any [section]", line_no);
+            rc = CWX_EPARSE;
+            break;
+        }
+        char *key = s_dup_trim(b, eq);
+        char *value = s_dup_trim(eq + 1, e);
+        if (!key || !value) {
+            free(key);
+            cwx__creds_free_secret(value);
+            rc = CWX_ENOMEM;
+            break;
+        }
+        if (!*key) {
+            free(key);
+            cwx__creds_free_secret(value);
+            snprintf(err, err_size, "line %d: empty key", line_no);
+            rc = CWX_EPARSE;
+            break;
+        }
+        for (char *k = key; *k; k++)
+            *k = (char)tolower((unsigned char)*k);
+        in_subsection = *value == '\0';
+        rc = s_section_set(cur, key, value);
+    }
+    if (rc)
+        cwx__ini_free(out);
+    return rc;
+}
+
+/* ---- profiles -------------------------------------------------------------- */
+
+static char *s_path(const char *env, const char *rel)
+{
+    const char *v = cwx__creds_env(env);
+    const char *home = getenv("HOME");
+    if (!v) {
+        if (!home)
+            home = "";
+        size_t n = strlen(home) + strlen(rel) + 2;
+        char *s = malloc(n);
+        if (s)
+            snprintf(s, n, "%s/%s", home, rel);
+        return s;
+    }
+    if (v[0] == '~' && (v[1] == '/' || v[1] == '\0') && home) {
+        size_t n = strlen(home) + strlen(v);
+        char *s = malloc(n + 1);
+        if (s)
+            snprintf(s, n + 1, "%s%s", home, v + 1);
+        return s;
+    }
+    return strdup(v);
+}
+
+static int s_load_one(const char *path, struct cwx__ini *ini, char *err, size_t err_size)
+{
+    char *text = NULL, why[160];
+    size_t len = 0;
+    int rc = cwx__creds_read_file(path, CWX__MAX_SHARED_FILE, &text, &len, why, sizeof(why));
+    if (rc == CWX_ENOTFOUND)
+        return 0;
+    if (rc == CWX_ENOMEM)
+        return rc;
+    if (rc) {
+        snprintf(err, err_size, "cannot read %s: %s", path, why);
+        return CWX_ECRED;
+    }
+    rc = cwx__ini_parse(text, len, ini, why, sizeof(why));
+    cwx__creds_free_secret(text);
+    if (rc == CWX_EPARSE) {
+        snprintf(err, err_size, "%s: %s", path, why);
+        return CWX_ECRED;
+    }
+    return rc;
+}
+
+void cwx__profiles_free(struct cwx__profiles *p)
+{
+    free(p->config_path);
+    free(p->credentials_path);
+    cwx__ini_free(&p->config);
+    cwx__ini_free(&p->credentials);
+    memset(p, 0, sizeof(*p));
+}
+
+int cwx__profiles_load(struct cwx__profiles *out, char *err, size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    out->config_path = s_path("AWS_CONFIG_FILE", ".aws/config");
+    out->credentials_path = s_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+    int rc = out->config_path && out->credentials_path ? 0 : CWX_ENOMEM;
+    if (!rc)
+        rc = s_load_one(out->config_path, &out->config, err, err_size);
+    if (!rc)
+        rc = s_load_one(out->credentials_path, &out->credentials, err, err_size);
+    if (rc)
+        cwx__profiles_free(out);
+    return rc;
+}
+
+/* The config file's section of profile name: `[profile NAME]`, and for
+ * "default" also `[default]` (which wins, as in botocore). */
+static const struct cwx__ini_section *s_config_section(const struct cwx__ini *ini,
+                                                       const char *name)
+{
+    const struct cwx__ini_section *found = NULL;
+    if (strcmp(name, "default") == 0 && (found = cwx__ini_section(ini, "default")))
+        return found;
+    for (const struct cwx__ini_section *s = ini->sections; s; s = s->next) {
+        const char *n = s->name;
+        if (strncmp(n, "profile", 7) != 0 || !s_blank(n[7]))
+            continue;
+        n += 7;
+        while (s_blank(*n))
+            n++;
+        if (strcmp(n, name) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+int cwx__profile_exists(const struct cwx__profiles *p, const char *name)
+{
+    return s_config_section(&p->config, name) || cwx__ini_section(&p->credentials, name);
+}
+
+const char *cwx__profile_get(const struct cwx__profiles *p, const char *name, const char *key)
+{
+    const char *v = cwx__ini_get(cwx__ini_section(&p->credentials, name), key);
+    if (!v || !*v)
+        v = cwx__ini_get(s_config_section(&p->config, name), key);
+    return v && *v ? v : NULL;
+}
+
+/* ---- regions ------------------------------------------------------------------ */
+
+int cwx_creds_profile_region(const char *profile, char *out, size_t size)
+{
+    char err[512];
+    struct cwx__profiles files;
+    if (!profile || !*profile)
+        profile = cwx__creds_env("AWS_PROFILE");
+    if (!profile)
+        profile = "default";
+    int rc = cwx__profiles_load(&files, err, sizeof(err));
+    if (rc)
+        return rc;
+    const char *region = cwx__profile_get(&files, profile, "region");
+    if (!region)
+        rc = CWX_ENOTFOUND;
+    else if (strlen(region) >= size)
+        rc = CWX_ETOOBIG;
+    else
+        memcpy(out, region, strlen(region) + 1);
+    cwx__profiles_free(&files);
+    return rc;
+}
+
+int cwx_creds_resolve_region(const char *cli_region, const char *profile, char *out,
+                             size_t size, const char **origin)
+{
+    const char *v = NULL, *from = NULL;
+    if (cli_region && *cli_region) {
+        v = cli_region;
+        from = "--region";
+    } else if ((v = cwx__creds_env("AWS_REGION"))) {
+        from = "AWS_REGION";
+    } else if ((v = cwx__creds_env("AWS_DEFAULT_REGION"))) {
+        from = "AWS_DEFAULT_REGION";
+    }
+    if (v) {
+        if (strlen(v) >= size)
+            return CWX_ETOOBIG;
+        memcpy(out, v, strlen(v) + 1);
+        if (origin)
+            *origin = from;
+        return 0;
+    }
+    int rc = cwx_creds_profile_region(profile, out, size);
+    if (rc == 0 && origin)
+        *origin = "profile";
+    return rc;
+}
