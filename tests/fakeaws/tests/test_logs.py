@@ -27,7 +27,9 @@ def create(logs, group="/aws/lambda/api", frm=None, to=None, dest=BUCKET_A, pref
 
 
 def test_progression_and_limit(clean):
+    clean.set_time_factor(0.03)  # ~0.6 s PENDING, ~0.6 s RUNNING (reset by the next test)
     logs = client(clean, "logs")
+    logs_eu = client(clean, "logs", region="eu-west-1")
     tid = create(logs, taskName="first")
     t = logs.describe_export_tasks(taskId=tid)["exportTasks"][0]
     assert t["status"]["code"] == "PENDING"
@@ -42,7 +44,7 @@ def test_progression_and_limit(clean):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     # account scope: the other region of the same account is busy too
     with pytest.raises(ClientError) as e:
-        create(client(clean, "logs", region="eu-west-1"), dest=BUCKET_A_EU)
+        create(logs_eu, dest=BUCKET_A_EU)
     assert code(e) == "LimitExceededException"
     assert wait_status(logs, tid, ("COMPLETED",)) == "COMPLETED"
     t = logs.describe_export_tasks(taskId=tid)["exportTasks"][0]
