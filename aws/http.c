@@ -1,0 +1,690 @@
+/* The HTTP transport: libcurl's multi interface driven by a libuv loop.
+ *
+ * How it hangs together (STYLE.md "libcurl multi on libuv"):
+ * - curl tells us which sockets to watch through CURLMOPT_SOCKETFUNCTION;
+ *   each watched socket gets a heap `struct s_sock` holding a uv_poll_t,
+ *   linked to the socket with curl_multi_assign. On CURL_POLL_REMOVE the
+ *   poll handle is closed (the struct is freed in the close callback) and
+ *   the assignment cleared at once, since curl may hand us the same fd
+ *   number again before the close callback runs.
+ * - curl tells us when to call it back through CURLMOPT_TIMERFUNCTION; one
+ *   uv_timer serves. 0 ms is clamped to 1 ms (libuv 1.44 busy-loops on a
+ *   0 ms timer re-armed from a timer callback), -1 stops the timer.
+ * - After every curl_multi_socket_action the finished transfers are drained
+ *   from curl_multi_info_read; each result is copied before the easy handle
+ *   is removed, and the transfer is found through CURLOPT_PRIVATE.
+ * - curl's callbacks (socket, timer, header, write) only record things and
+ *   touch uv handles; they never call back into curl's multi API, and never
+ *   run a user callback.
+ * - User callbacks run from s_check_done, after socket_action has returned.
+ *   A user callback may send new requests or free the transport: a dispatch
+ *   depth keeps the transport alive until the outermost dispatch is over.
+ *
+ * Connections: the multi's connection cache keeps them alive and reuses them
+ * per host (CURLMOPT_MAX_HOST_CONNECTIONS caps them, extra transfers queue in
+ * curl). A share holds the DNS cache and TLS sessions. The connection cache
+ * is deliberately NOT put in the share (CURL_LOCK_DATA_CONNECT exists in
+ * 7.88): with one multi per process the multi's own cache already serves
+ * every transfer, and a shared cache outlives the multi, so its sockets would
+ * be closed in curl_share_cleanup, after our socket callback is gone.
+ * Easy handles are recycled through a small pool (curl_easy_reset keeps the
+ * share). */
+#include "aws/http.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/error.h"
+#include "common/log.h"
+
+#define S_POOL_MAX 32
+
+struct cwx_http;
+
+/* One socket curl asked us to watch. Freed in its close callback. */
+struct s_sock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct cwx_http *http; /* NULL once the transport has let go of it */
+    struct s_sock *prev, *next; /* the transport's list of live sockets */
+};
+
+/* One transfer in flight. */
+struct s_xfer {
+    struct cwx_http *http;
+    CURL *easy;
+    struct curl_slist *headers;
+    const struct cwx_http_request *req; /* borrowed until cb */
+    cwx_http_done_fn *cb;
+    void *ud;
+    struct cwx_http_response resp;
+    int abort_error;   /* CWX_E* set when a callback aborted the transfer */
+    int stream;        /* the body goes to req->on_body (a 2xx answer) */
+    char errbuf[CURL_ERROR_SIZE];
+    struct s_xfer *prev, *next;
+};
+
+struct cwx_http {
+    uv_loop_t *loop;
+    CURLM *multi;
+    CURLSH *share;
+    uv_timer_t timer;
+    struct cwx_http_options opts;
+    char *ca_bundle;
+    CURL *pool[S_POOL_MAX];
+    int n_pool;
+    struct s_xfer *xfers; /* transfers in flight */
+    struct s_sock *socks; /* sockets being watched */
+    int dispatch_depth;   /* > 0 while user callbacks may run */
+    int freeing;          /* cwx_http_free was called */
+    int torn_down;
+    struct cwx_http_stats stats;
+};
+
+static void s_check_done(struct cwx_http *http);
+static void s_teardown(struct cwx_http *http);
+
+/* ---- sockets and the timer ---------------------------------------------- */
+
+static void s_sock_close_cb(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void s_sock_unlink(struct s_sock *s)
+{
+    struct cwx_http *http = s->http;
+    if (!http)
+        return;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        http->socks = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    s->http = NULL;
+}
+
+static void s_sock_release(struct s_sock *s)
+{
+    s_sock_unlink(s);
+    uv_poll_stop(&s->poll);
+    uv_close((uv_handle_t *)&s->poll, s_sock_close_cb);
+}
+
+static void s_poll_cb(uv_poll_t *p, int status, int events)
+{
+    struct s_sock *s = p->data;
+    struct cwx_http *http = s->http;
+    if (!http || http->torn_down)
+        return;
+    int flags = 0;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    else {
+        if (events & UV_READABLE)
+            flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE)
+            flags |= CURL_CSELECT_OUT;
+    }
+    int running = 0;
+    CURLMcode mc = curl_multi_socket_action(http->multi, s->fd, flags, &running);
+    if (mc != CURLM_OK)
+        CWX_LOGE("http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+    s_check_done(http);
+}
+
+/* CURLMOPT_SOCKETFUNCTION. Touches only uv handles and curl_multi_assign. */
+static int s_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    struct cwx_http *http = userp;
+    struct s_sock *s = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            s_sock_release(s);
+            curl_multi_assign(http->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return -1;
+        if (uv_poll_init_socket(http->loop, &s->poll, fd) != 0) {
+            free(s);
+            return -1;
+        }
+        s->fd = fd;
+        s->http = http;
+        s->poll.data = s;
+        s->next = http->socks;
+        if (http->socks)
+            http->socks->prev = s;
+        http->socks = s;
+        curl_multi_assign(http->multi, fd, s);
+    }
+    int events = 0;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+        events |= UV_READABLE;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+        events |= UV_WRITABLE;
+    if (uv_poll_start(&s->poll, events, s_poll_cb) != 0)
+        return -1;
+    return 0;
+}
+
+static void s_timer_cb(uv_timer_t *t)
+{
+    struct cwx_http *http = t->data;
+    if (http->torn_down)
+        return;
+    int running = 0;
+    CURLMcode mc = curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (mc != CURLM_OK)
+        CWX_LOGE("http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
+    s_check_done(http);
+}
+
+/* CURLMOPT_TIMERFUNCTION. */
+static int s_timer_fn(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct cwx_http *http = userp;
+    if (timeout_ms < 0)
+        uv_timer_stop(&http->timer);
+    else
+        uv_timer_start(&http->timer, s_timer_cb, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+/* ---- transfers ---------------------------------------------------------- */
+
+static void s_copy_value(char *dst, size_t size, const char *v, size_t len)
+{
+    if (len >= size)
+        len = size - 1;
+    memcpy(dst, v, len);
+    dst[len] = '\0';
+}
+
+/* CURLOPT_HEADERFUNCTION: one header line at a time (not NUL-terminated). */
+static size_t s_header_cb(char *line, size_t size, size_t n, void *ud)
+{
+    struct s_xfer *x = ud;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        /* A new response begins (after a 100 Continue, say): forget the
+         * headers of the one before. */
+        struct cwx_http_response *r = &x->resp;
+        r->request_id[0] = r->date[0] = r->bucket_region[0] = '\0';
+        r->content_type[0] = r->etag[0] = '\0';
+        r->content_length = -1;
+        const char *sp = memchr(line, ' ', len);
+        long st = 0;
+        if (sp)
+            for (const char *p = sp + 1; p < line + len && *p >= '0' && *p <= '9'; p++)
+                st = st * 10 + (*p - '0');
+        r->status = st;
+        x->stream = x->req->on_body && st >= 200 && st < 300;
+        return len;
+    }
+    const char *colon = memchr(line, ':', len);
+    if (!colon)
+        return len;
+    size_t nlen = (size_t)(colon - line);
+    const char *v = colon + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    size_t vlen = (size_t)(end - v);
+    struct cwx_http_response *r = &x->resp;
+#define S_IS(name) (nlen == sizeof(name) - 1 && strncasecmp(line, name, nlen) == 0)
+    if (S_IS("x-amzn-RequestId") || S_IS("x-amz-request-id")) {
+        if (!r->request_id[0] || S_IS("x-amzn-RequestId"))
+            s_copy_value(r->request_id, sizeof(r->request_id), v, vlen);
+    } else if (S_IS("Date"))
+        s_copy_value(r->date, sizeof(r->date), v, vlen);
+    else if (S_IS("x-amz-bucket-region"))
+        s_copy_value(r->bucket_region, sizeof(r->bucket_region), v, vlen);
+    else if (S_IS("Content-Type"))
+        s_copy_value(r->content_type, sizeof(r->content_type), v, vlen);
+    else if (S_IS("ETag"))
+        s_copy_value(r->etag, sizeof(r->etag), v, vlen);
+    else if (S_IS("Content-Length")) {
+        int64_t cl = 0;
+        int ok = vlen > 0 && vlen < 19;
+        for (size_t i = 0; ok && i < vlen; i++) {
+            if (v[i] < '0' || v[i] > '9')
+                ok = 0;
+            else
+                cl = cl * 10 + (v[i] - '0');
+        }
+        r->content_length = ok ? cl : -1;
+    }
+#undef S_IS
+    return len;
+}
+
+/* CURLOPT_WRITEFUNCTION. Returning anything but len aborts the transfer. */
+static size_t s_write_cb(char *data, size_t size, size_t n, void *ud)
+{
+    struct s_xfer *x = ud;
+    size_t len = size * n;
+    if (x->stream) {
+        int rc = x->req->on_body(data, len, x->req->on_body_ud);
+        if (rc) {
+            x->abort_error = rc < 0 && rc > CWX__ERRNO_FIRST && rc < CWX__ERRNO_LAST
+                                 ? rc
+                                 : CWX_ECANCELED;
+            return 0;
+        }
+        return len;
+    }
+    int rc = cwx_buf_append(&x->resp.body, data, len);
+    if (rc) {
+        x->abort_error = rc;
+        return 0;
+    }
+    return len;
+}
+
+static void s_xfer_unlink(struct s_xfer *x)
+{
+    struct cwx_http *http = x->http;
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        http->xfers = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
+}
+
+/* Returns the easy handle to the pool (or frees it) and frees x. The
+ * handle has already been removed from the multi. */
+static void s_xfer_free(struct s_xfer *x)
+{
+    struct cwx_http *http = x->http;
+    if (x->easy) {
+        if (!http->freeing && http->n_pool < S_POOL_MAX) {
+            curl_easy_reset(x->easy);
+            http->pool[http->n_pool++] = x->easy;
+        } else
+            curl_easy_cleanup(x->easy);
+    }
+    curl_slist_free_all(x->headers);
+    cwx_buf_free(&x->resp.body);
+    free(x);
+}
+
+static int s_map_curl_error(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return CWX_ETIMEDOUT;
+    case CURLE_OUT_OF_MEMORY:
+        return CWX_ENOMEM;
+    case CURLE_FILESIZE_EXCEEDED:
+        return CWX_ETOOBIG;
+    default:
+        return CWX_EHTTP;
+    }
+}
+
+/* Ends x: fills in what the result says, runs the callback, frees x. The
+ * easy handle must already be out of the multi. */
+static void s_finish(struct s_xfer *x, CURLcode cc, int cancel)
+{
+    struct cwx_http_response *r = &x->resp;
+    struct cwx_http *http = x->http;
+    long connects = 0;
+    double total = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &total);
+    r->connects = connects;
+    r->total_time_s = total;
+    http->stats.connects += (uint64_t)connects;
+    if (cancel) {
+        r->error = CWX_ECANCELED;
+        snprintf(r->error_msg, sizeof(r->error_msg), "transport closed");
+    } else if (x->abort_error) {
+        r->error = x->abort_error;
+        r->curl_code = (int)cc;
+        if (x->abort_error == CWX_ETOOBIG)
+            snprintf(r->error_msg, sizeof(r->error_msg),
+                     "response larger than %zu bytes", http->opts.max_response_bytes);
+        else
+            snprintf(r->error_msg, sizeof(r->error_msg), "aborted by the body sink: %s",
+                     cwx_strerror(x->abort_error));
+    } else if (cc != CURLE_OK) {
+        r->error = s_map_curl_error(cc);
+        r->curl_code = (int)cc;
+        snprintf(r->error_msg, sizeof(r->error_msg), "%s",
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+    } else {
+        long st = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &st);
+        r->status = st;
+    }
+    x->cb(r, x->ud);
+    s_xfer_free(x);
+}
+
+/* Drains every finished transfer and runs its callback. */
+static void s_check_done(struct cwx_http *http)
+{
+    http->dispatch_depth++;
+    CURLMsg *m;
+    int left;
+    while (!http->torn_down && (m = curl_multi_info_read(http->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = m->easy_handle;
+        CURLcode cc = m->data.result; /* copied before remove_handle */
+        struct s_xfer *x = NULL;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(http->multi, easy);
+        if (!x)
+            continue;
+        s_xfer_unlink(x);
+        s_finish(x, cc, 0);
+    }
+    http->dispatch_depth--;
+    if (http->dispatch_depth == 0 && http->freeing && !http->torn_down)
+        s_teardown(http);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+int cwx_http_new(uv_loop_t *loop, const struct cwx_http_options *opts, struct cwx_http **out)
+{
+    *out = NULL;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return CWX_EHTTP;
+    struct cwx_http *http = calloc(1, sizeof(*http));
+    if (!http) {
+        curl_global_cleanup();
+        return CWX_ENOMEM;
+    }
+    http->loop = loop;
+    if (opts)
+        http->opts = *opts;
+    if (http->opts.connect_timeout_ms <= 0)
+        http->opts.connect_timeout_ms = 3100;
+    if (http->opts.total_timeout_ms <= 0)
+        http->opts.total_timeout_ms = 60000;
+    if (!http->opts.max_response_bytes)
+        http->opts.max_response_bytes = 64u << 20;
+    if (http->opts.max_host_connections <= 0)
+        http->opts.max_host_connections = 16;
+    if (http->opts.ca_bundle && *http->opts.ca_bundle) {
+        http->ca_bundle = strdup(http->opts.ca_bundle);
+        if (!http->ca_bundle)
+            goto nomem;
+    }
+    http->opts.ca_bundle = http->ca_bundle;
+    if (http->opts.insecure)
+        CWX_LOGW("http: TLS certificate verification is OFF (insecure); "
+                 "use only against a test endpoint");
+
+    http->multi = curl_multi_init();
+    http->share = curl_share_init();
+    if (!http->multi || !http->share)
+        goto nomem;
+    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    CURLMcode mc = CURLM_OK;
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, s_socket_cb);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, s_timer_fn);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http);
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(http->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                               http->opts.max_host_connections);
+    /* Keep as many idle connections as we may open to a few hosts. */
+    if (mc == CURLM_OK)
+        mc = curl_multi_setopt(http->multi, CURLMOPT_MAXCONNECTS,
+                               http->opts.max_host_connections * 4);
+    if (mc != CURLM_OK) {
+        CWX_LOGE("http: curl_multi_setopt: %s", curl_multi_strerror(mc));
+        curl_multi_cleanup(http->multi);
+        curl_share_cleanup(http->share);
+        free(http->ca_bundle);
+        free(http);
+        curl_global_cleanup();
+        return CWX_EHTTP;
+    }
+    uv_timer_init(loop, &http->timer);
+    http->timer.data = http;
+    *out = http;
+    return 0;
+nomem:
+    if (http->multi)
+        curl_multi_cleanup(http->multi);
+    if (http->share)
+        curl_share_cleanup(http->share);
+    free(http->ca_bundle);
+    free(http);
+    curl_global_cleanup();
+    return CWX_ENOMEM;
+}
+
+static CURL *s_easy_get(struct cwx_http *http)
+{
+    if (http->n_pool)
+        return http->pool[--http->n_pool];
+    CURL *e = curl_easy_init();
+    if (e)
+        curl_easy_setopt(e, CURLOPT_SHARE, http->share);
+    return e;
+}
+
+static int s_has_header(const struct cwx_http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
+                  cwx_http_done_fn *cb, void *ud)
+{
+    if (!http || !req || !req->url || !req->method || !cb)
+        return CWX_EINVAL;
+    if (http->freeing)
+        return CWX_ECANCELED;
+    struct s_xfer *x = calloc(1, sizeof(*x));
+    if (!x)
+        return CWX_ENOMEM;
+    x->http = http;
+    x->req = req;
+    x->cb = cb;
+    x->ud = ud;
+    x->resp.content_length = -1;
+    cwx_buf_init(&x->resp.body, http->opts.max_response_bytes);
+    x->easy = s_easy_get(http);
+    int rc = 0;
+    if (!x->easy) {
+        rc = CWX_ENOMEM;
+        goto fail;
+    }
+
+    /* Headers: ours as given; curl's defaults that would change what was
+     * signed are turned off. */
+    struct curl_slist *sl = NULL;
+    char line[8192];
+    for (size_t i = 0; i < req->n_headers && !rc; i++) {
+        int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name,
+                         req->headers[i].value ? req->headers[i].value : "");
+        if (n < 0 || (size_t)n >= sizeof(line)) {
+            rc = CWX_EINVAL;
+            break;
+        }
+        /* "Name:" with an empty value would remove the header; "Name;"
+         * sends it empty. */
+        if (!req->headers[i].value || !*req->headers[i].value)
+            snprintf(line, sizeof(line), "%s;", req->headers[i].name);
+        struct curl_slist *nl = curl_slist_append(sl, line);
+        if (!nl)
+            rc = CWX_ENOMEM;
+        else
+            sl = nl;
+    }
+    if (!rc && !s_has_header(req, "Expect")) {
+        struct curl_slist *nl = curl_slist_append(sl, "Expect:");
+        rc = nl ? 0 : CWX_ENOMEM;
+        sl = nl ? nl : sl;
+    }
+    if (!rc && !s_has_header(req, "Content-Type")) {
+        struct curl_slist *nl = curl_slist_append(sl, "Content-Type:");
+        rc = nl ? 0 : CWX_ENOMEM;
+        sl = nl ? nl : sl;
+    }
+    x->headers = sl;
+    if (rc)
+        goto fail;
+
+    CURL *e = x->easy;
+    CURLcode cc = CURLE_OK;
+#define S_SET(opt, val)                                                       \
+    do {                                                                      \
+        if (cc == CURLE_OK)                                                   \
+            cc = curl_easy_setopt(e, opt, val);                               \
+    } while (0)
+    S_SET(CURLOPT_URL, req->url);
+    S_SET(CURLOPT_PRIVATE, (void *)x);
+    S_SET(CURLOPT_NOSIGNAL, 1L);
+    S_SET(CURLOPT_HTTPHEADER, x->headers);
+    S_SET(CURLOPT_HEADERFUNCTION, s_header_cb);
+    S_SET(CURLOPT_HEADERDATA, (void *)x);
+    S_SET(CURLOPT_WRITEFUNCTION, s_write_cb);
+    S_SET(CURLOPT_WRITEDATA, (void *)x);
+    S_SET(CURLOPT_ERRORBUFFER, x->errbuf);
+    S_SET(CURLOPT_CONNECTTIMEOUT_MS, http->opts.connect_timeout_ms);
+    S_SET(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : http->opts.total_timeout_ms);
+    S_SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    S_SET(CURLOPT_TCP_NODELAY, 1L);
+    S_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    S_SET(CURLOPT_FOLLOWLOCATION, 0L);
+    S_SET(CURLOPT_ACCEPT_ENCODING, NULL);
+    if (http->opts.max_response_bytes)
+        S_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)http->opts.max_response_bytes);
+    if (http->opts.insecure) {
+        S_SET(CURLOPT_SSL_VERIFYPEER, 0L);
+        S_SET(CURLOPT_SSL_VERIFYHOST, 0L);
+    } else {
+        S_SET(CURLOPT_SSL_VERIFYPEER, 1L);
+        S_SET(CURLOPT_SSL_VERIFYHOST, 2L);
+        if (http->ca_bundle)
+            S_SET(CURLOPT_CAINFO, http->ca_bundle);
+    }
+    /* Proxies: libcurl reads http_proxy, https_proxy and no_proxy itself. */
+    const char *m = req->method;
+    if (strcmp(m, "HEAD") == 0) {
+        S_SET(CURLOPT_NOBODY, 1L);
+    } else if (strcmp(m, "GET") == 0 && !req->body_len) {
+        S_SET(CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || req->body_len) {
+        /* The body is sent from the caller's memory (borrowed until cb). */
+        S_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        S_SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
+        if (strcmp(m, "POST") != 0)
+            S_SET(CURLOPT_CUSTOMREQUEST, m);
+    } else {
+        S_SET(CURLOPT_CUSTOMREQUEST, m);
+    }
+#undef S_SET
+    if (cc != CURLE_OK) {
+        CWX_LOGE("http: curl_easy_setopt: %s", curl_easy_strerror(cc));
+        rc = cc == CURLE_OUT_OF_MEMORY ? CWX_ENOMEM : CWX_EINVAL;
+        goto fail;
+    }
+    /* add_handle only arms curl's timer: the transfer starts from the loop,
+     * so cb can never run inside this call. */
+    CURLMcode mc = curl_multi_add_handle(http->multi, e);
+    if (mc != CURLM_OK) {
+        CWX_LOGE("http: curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        rc = mc == CURLM_OUT_OF_MEMORY ? CWX_ENOMEM : CWX_EHTTP;
+        goto fail;
+    }
+    x->next = http->xfers;
+    if (http->xfers)
+        http->xfers->prev = x;
+    http->xfers = x;
+    http->stats.requests++;
+    return 0;
+fail:
+    if (x->easy) {
+        curl_easy_reset(x->easy);
+        if (http->n_pool < S_POOL_MAX)
+            http->pool[http->n_pool++] = x->easy;
+        else
+            curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+    }
+    curl_slist_free_all(x->headers);
+    cwx_buf_free(&x->resp.body);
+    free(x);
+    return rc;
+}
+
+static void s_http_close_cb(uv_handle_t *h)
+{
+    struct cwx_http *http = h->data;
+    free(http->ca_bundle);
+    free(http);
+}
+
+/* Shutdown in STYLE.md's order: cancel the transfers, curl_multi_cleanup
+ * (which fires the socket removes), close what is left, close the timer. */
+static void s_teardown(struct cwx_http *http)
+{
+    http->dispatch_depth++; /* a cancelled callback may call cwx_http_free again */
+    while (http->xfers) {
+        struct s_xfer *x = http->xfers;
+        s_xfer_unlink(x);
+        curl_multi_remove_handle(http->multi, x->easy);
+        s_finish(x, CURLE_OK, 1);
+    }
+    http->dispatch_depth--;
+    http->torn_down = 1;
+    curl_multi_cleanup(http->multi);
+    http->multi = NULL;
+    /* Sockets curl did not remove (it should have): close them now. */
+    while (http->socks)
+        s_sock_release(http->socks);
+    while (http->n_pool)
+        curl_easy_cleanup(http->pool[--http->n_pool]);
+    curl_share_cleanup(http->share);
+    http->share = NULL;
+    uv_timer_stop(&http->timer);
+    uv_close((uv_handle_t *)&http->timer, s_http_close_cb);
+    curl_global_cleanup();
+}
+
+void cwx_http_free(struct cwx_http *http)
+{
+    if (!http || http->freeing)
+        return;
+    http->freeing = 1;
+    if (http->dispatch_depth == 0)
+        s_teardown(http);
+    /* else: the outermost dispatch tears down once the callbacks return. */
+}
+
+void cwx_http_get_stats(const struct cwx_http *http, struct cwx_http_stats *out)
+{
+    *out = http->stats;
+}
