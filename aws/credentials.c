@@ -74,7 +74,9 @@ int cwx__creds_read_file(const char *path, size_t max, char **out, size_t *len, 
         return e == ENOENT ? CWX_ENOTFOUND : CWX_EIO;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    /* Character devices pass: AWS_CONFIG_FILE=/dev/null is a common way to
+     * say "no file". */
+    if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
         snprintf(err, err_size, "not a regular file");
         close(fd);
         return CWX_EIO;

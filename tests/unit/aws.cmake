@@ -1,2 +1,3 @@
 # Unit tests of the aws module.
 cwx_unit_test(test_retry test_retry.c cwx_aws)
+cwx_unit_test(test_credentials test_credentials.c cwx_aws)
