@@ -72,6 +72,10 @@ class Handler(BaseHTTPRequestHandler):
         return self._server_header if hasattr(self, "_server_header") else "Server"
 
     def setup(self):
+        try:
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         if hasattr(self.request, "do_handshake"):
             self.request.settimeout(self.timeout)
             self.request.do_handshake()
@@ -144,10 +148,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        drip = malformed and malformed.get("mode") == "slow_drip"
+        if head or self.command == "HEAD" or drip:
+            self.end_headers()
+        else:  # headers and body in one write
+            self._headers_buffer.append(b"\r\n")
+            self._headers_buffer.append(body)
+            self.flush_headers()
+            return
         if head or self.command == "HEAD":
             return
-        if malformed and malformed.get("mode") == "slow_drip":
+        if drip:
             interval = float(malformed.get("drip_ms", 50)) / 1000.0
             chunk = int(malformed.get("drip_bytes", 1))
             deadline = time.monotonic() + float(malformed.get("max_s", 60))
@@ -453,14 +464,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def send_raw(self, data, ctype="application/octet-stream", status=200):
         self._server_header = "fakeaws"
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(data)
+        self.flush_headers()
