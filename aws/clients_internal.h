@@ -44,6 +44,7 @@ int cwx__logs_describe_export_tasks_body(const struct cwx_logs_describe_export_t
                                          struct cwx_buf *out);
 int cwx__logs_describe_log_groups_body(const struct cwx_logs_describe_log_groups_req *req,
                                        struct cwx_buf *out);
+int cwx__logs_cancel_export_task_body(const char *task_id, struct cwx_buf *out);
 
 /* ---- s3 (XML) ------------------------------------------------------------ */
 

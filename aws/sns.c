@@ -9,22 +9,6 @@
 
 #define S_MAX_MESSAGE (256 * 1024)
 
-int cwx_sns_parse_publish(const char *body, size_t len, char **message_id, char *msg,
-                          size_t msg_size)
-{
-    struct cwx__xml_field f[] = {
-        {"PublishResponse/PublishResult/MessageId", message_id, 1},
-    };
-    int rc = cwx__xml_extract(body, len, f, 1, 0, msg, msg_size);
-    if (!rc && !(*message_id)[0]) {
-        free(*message_id);
-        *message_id = NULL;
-        cwx__msg(msg, msg_size, "empty <MessageId>");
-        rc = CWX_EPARSE;
-    }
-    return rc;
-}
-
 struct s_call {
     struct cwx_aws_request req;
     struct cwx_http_header header;
