@@ -343,6 +343,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self, world, ctx, status, outcome, t0, task_id=None):
         world.count(ctx.op, outcome)
+        if not world.settings.get("timeline_requests", True):
+            return
         world.event("request", service=ctx.service, op=ctx.op, account=ctx.account, region=ctx.region,
                     access_key=ctx.access_key, status=status, outcome=outcome, task_id=task_id,
                     fault=ctx.fault, bucket=ctx.bucket, key=ctx.key,

@@ -38,6 +38,7 @@ DEFAULT_SETTINGS = {
     "max_skew_s": 900,
     "s3_wrong_region": "redirect",   # redirect (301) | malformed (400) | ignore
     "write_test_at": "create",       # create | complete: when aws-logs-write-test is written
+    "timeline_requests": True,       # record every request in the timeline (tasks are always recorded)
 }
 
 
