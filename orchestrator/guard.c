@@ -1,0 +1,43 @@
+/* The loop guard (DESIGN.md §4): caps on CreateExportTask and the
+ * contradiction check. */
+#include "orchestrator/orchestrator_internal.h"
+
+#include <stdio.h>
+
+#include "common/error.h"
+
+void cwx__guard_init(struct cwx_guard *g, int max_per_job, int max_per_run)
+{
+    *g = (struct cwx_guard){
+        .max_per_job = max_per_job > 0 ? max_per_job : 6,
+        .max_per_run = max_per_run > 0 ? max_per_run : 10,
+    };
+}
+
+int cwx__guard_check(struct cwx_guard *g, const struct cwx_job *job, const char *what)
+{
+    if (g->tripped)
+        return CWX_ELOOPGUARD;
+    if (job->status == CWX_JOB_DONE)
+        snprintf(g->why, sizeof(g->why),
+                 "%s was done and was about to be exported again in the same run", what);
+    else if (g->run_calls >= g->max_per_run)
+        snprintf(g->why, sizeof(g->why),
+                 "%d CreateExportTask calls in this run reached the cap (max_creates_per_run) at %s",
+                 g->run_calls, what);
+    else if (job->attempts >= g->max_per_job)
+        snprintf(g->why, sizeof(g->why),
+                 "%s already made %d export tasks in this run (max_creates_per_job)", what,
+                 job->attempts);
+    else
+        return 0;
+    g->tripped = 1;
+    return CWX_ELOOPGUARD;
+}
+
+void cwx__guard_count(struct cwx_guard *g, struct cwx_job *job, int made)
+{
+    g->run_calls++;
+    if (made && job->attempts < 255)
+        job->attempts++;
+}

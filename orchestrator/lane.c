@@ -1,0 +1,839 @@
+/* Account lanes (DESIGN.md §5): one export token each, a queue (oldest
+ * window first, then log-group order), at most one active job, and the
+ * slot-busy procedure of DESIGN.md §4 (adopt ours by task name, else poll the
+ * foreign holder until it ends, then create). */
+#include "orchestrator/orchestrator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/logs.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "orchestrator/orchestrator_internal.h"
+#include "workers/workers.h"
+
+static void s_next(struct cwx_lane *lane);
+
+static const struct cwx_settings *s_settings(const struct cwx_lane *lane)
+{
+    return &lane->run->cfg->accounts[lane->account].settings;
+}
+
+static struct cwx_poll_policy s_policy(const struct cwx_lane *lane)
+{
+    const struct cwx_settings *st = s_settings(lane);
+    return (struct cwx_poll_policy){
+        .min_ms = st->poll_min_ms > 0 ? (uint64_t)st->poll_min_ms : 5000,
+        .max_ms = st->poll_max_ms > 0 ? (uint64_t)st->poll_max_ms : 60000,
+        .growth = 1.5,
+    };
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+int cwx__lanes_build(struct cwx_run *run)
+{
+    const struct cwx_plan *plan = run->plan;
+    const struct cwx_config *cfg = run->cfg;
+    run->lane_of_target = calloc(plan->n_targets + 1, sizeof(uint32_t));
+    run->lanes = calloc(plan->n_targets + 1, sizeof(struct cwx_lane));
+    run->lane_of_job = calloc(plan->n_jobs + 1, sizeof(uint32_t));
+    if (!run->lane_of_target || !run->lanes || !run->lane_of_job)
+        return CWX_ENOMEM;
+    for (uint32_t t = 0; t < plan->n_targets; t++) {
+        const struct cwx_plan_target *tg = &plan->targets[t];
+        const struct cwx_account *acc = &cfg->accounts[tg->account];
+        int per_region = acc->settings.token_scope == CWX_SCOPE_REGION;
+        size_t l = run->n_lanes;
+        if (!per_region) {
+            for (size_t k = 0; k < run->n_lanes; k++)
+                if (run->lanes[k].account == tg->account && run->lanes[k].target < 0)
+                    l = k;
+        }
+        if (l == run->n_lanes) {
+            struct cwx_lane *lane = &run->lanes[run->n_lanes++];
+            lane->run = run;
+            lane->idx = (uint32_t)l;
+            lane->account = tg->account;
+            lane->target = per_region ? (int32_t)t : -1;
+            lane->requeue = -1;
+            lane->other_job = -1;
+            if (per_region)
+                snprintf(lane->name, sizeof(lane->name), "%s/%s", acc->name, tg->region);
+            else
+                snprintf(lane->name, sizeof(lane->name), "%s", acc->name);
+        }
+        run->lane_of_target[t] = (uint32_t)l;
+    }
+    /* Queues: pending jobs of each lane, oldest window first. */
+    size_t *counts = calloc(run->n_lanes + 1, sizeof(size_t));
+    if (!counts)
+        return CWX_ENOMEM;
+    for (uint32_t j = 0; j < plan->n_jobs; j++) {
+        const struct cwx_job *job = &plan->jobs[j];
+        uint32_t l = run->lane_of_target[plan->groups[job->group].target];
+        run->lane_of_job[j] = l;
+        run->lanes[l].total++;
+        if (job->status == CWX_JOB_PENDING)
+            counts[l]++;
+        if (job->task_name[0] && cwx__index_put(&run->task_index, job->task_name, 0, j)) {
+            free(counts);
+            return CWX_ENOMEM;
+        }
+    }
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        run->lanes[l].queue = malloc((counts[l] ? counts[l] : 1) * sizeof(uint32_t));
+        if (!run->lanes[l].queue) {
+            free(counts);
+            return CWX_ENOMEM;
+        }
+    }
+    free(counts);
+    for (uint32_t j = 0; j < plan->n_jobs; j++) {
+        const struct cwx_job *job = &plan->jobs[j];
+        struct cwx_lane *lane = &run->lanes[run->lane_of_job[j]];
+        if (job->status == CWX_JOB_PENDING)
+            lane->queue[lane->n_queue++] = j;
+        else if (job->status == CWX_JOB_SKIPPED)
+            lane->skipped++;
+        else if (job->status == CWX_JOB_DONE && job->reason == CWX_REASON_MARKER) {
+            lane->marked++;
+            lane->done++;
+        }
+        else if (job->status == CWX_JOB_FAILED) {
+            lane->failed++;
+            cwx__report_failure(run, j, "error", "the log group does not exist");
+        }
+    }
+    for (size_t l = 0; l < run->n_lanes; l++)
+        cwx__queue_sort(plan, run->lanes[l].queue, run->lanes[l].n_queue);
+    /* Tasks found in AWS: adopt (active) or verify and mark (completed). */
+    for (size_t i = 0; i < run->rec.n_tasks; i++) {
+        const struct cwx_known_task *k = &run->rec.tasks[i];
+        struct cwx_lane *lane = &run->lanes[run->lane_of_job[k->job]];
+        struct cwx_lane_prelude *p =
+            realloc(lane->prelude, (lane->n_prelude + 1) * sizeof(*p));
+        if (!p)
+            return CWX_ENOMEM;
+        lane->prelude = p;
+        p = &p[lane->n_prelude++];
+        p->job = k->job;
+        p->completed = k->completed;
+        snprintf(p->task_id, sizeof(p->task_id), "%s", k->task_id);
+        p->creation_ms = k->creation_ms;
+        p->completion_ms = k->completion_ms;
+    }
+    /* Active tasks first (they hold the slot), then completed ones. */
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        struct cwx_lane *lane = &run->lanes[l];
+        size_t w = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t i = w; i < lane->n_prelude; i++) {
+                if (lane->prelude[i].completed == pass) {
+                    struct cwx_lane_prelude tmp = lane->prelude[i];
+                    memmove(&lane->prelude[w + 1], &lane->prelude[w], (i - w) * sizeof(tmp));
+                    lane->prelude[w++] = tmp;
+                }
+            }
+        }
+    }
+    /* Foreign holders found at start: wait on them before creating. */
+    for (size_t i = 0; i < run->rec.n_foreign; i++) {
+        const struct cwx_foreign_task *f = &run->rec.foreign[i];
+        struct cwx_lane *lane = &run->lanes[run->lane_of_target[f->target]];
+        if (!lane->foreign.task_id[0])
+            lane->foreign = *f;
+    }
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        uv_timer_init(&run->loop, &run->lanes[l].timer);
+        run->lanes[l].timer.data = &run->lanes[l];
+    }
+    return 0;
+}
+
+void cwx__lanes_free(struct cwx_run *run)
+{
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        free(run->lanes[l].queue);
+        free(run->lanes[l].prelude);
+    }
+    free(run->lanes);
+    free(run->lane_of_target);
+    free(run->lane_of_job);
+    cwx__index_free(&run->task_index);
+}
+
+/* ---- the worker's hooks -------------------------------------------------- */
+
+static struct cwx_lane *s_lane_of(struct cwx_worker *w)
+{
+    return cwx_worker_data(w);
+}
+
+static void h_transition(struct cwx_worker *w, enum cwx_work_state from, enum cwx_work_state to,
+                         void *ud)
+{
+    struct cwx_lane *lane = ud;
+    struct cwx_job *job = &lane->run->plan->jobs[cwx_worker_spec(w)->job];
+    if (to == CWX_WORK_WAIT && job->status == CWX_JOB_PENDING) {
+        job->status = CWX_JOB_RUNNING;
+        job->reason = CWX_REASON_TASK_ACTIVE;
+    }
+    cwx__report_transition(lane->run, lane, w, (int)from, (int)to);
+}
+
+static int h_may_create(struct cwx_worker *w, void *ud)
+{
+    struct cwx_lane *lane = ud;
+    struct cwx_run *run = lane->run;
+    if (run->stopping || lane->stopped)
+        return CWX_ECANCELED;
+    const struct cwx_work_spec *spec = cwx_worker_spec(w);
+    char what[700];
+    snprintf(what, sizeof(what), "%s %s (%s/%s)", spec->log_group, spec->window, spec->account,
+             spec->region);
+    return cwx__guard_check(&run->guard, &run->plan->jobs[spec->job], what);
+}
+
+static void h_create(struct cwx_worker *w, int status, void *ud)
+{
+    struct cwx_lane *lane = ud;
+    struct cwx_run *run = lane->run;
+    cwx__guard_count(&run->guard, &run->plan->jobs[cwx_worker_spec(w)->job], status == 0);
+    lane->creates++;
+    if (status == CWX_ESLOTBUSY) {
+        lane->slot_busy++;
+        lane->busy_creates++;
+    }
+    if (status == 0) {
+        lane->busy_creates = 0;
+        int64_t now = cwx__now_ms();
+        if (lane->last_end_ms > 0 && now >= lane->last_end_ms) {
+            double gap = (double)(now - lane->last_end_ms);
+            lane->gap_sum_ms += gap;
+            lane->gaps++;
+            if (gap > lane->gap_max_ms)
+                lane->gap_max_ms = gap;
+        }
+    }
+}
+
+static void s_slot_busy(struct cwx_lane *lane);
+
+static void h_slot_busy(struct cwx_worker *w, void *ud)
+{
+    (void)w;
+    s_slot_busy(ud);
+}
+
+static void h_poll(struct cwx_worker *w, const struct cwx_work_result *res, void *ud)
+{
+    (void)w;
+    (void)res;
+    cwx__report_progress(((struct cwx_lane *)ud)->run, 0);
+}
+
+static void s_stop_lane(struct cwx_lane *lane, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_stop_lane(struct cwx_lane *lane, int error, const char *fmt, ...)
+{
+    if (lane->stopped)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(lane->stop_reason, sizeof(lane->stop_reason), fmt, ap);
+    va_end(ap);
+    lane->stopped = 1;
+    lane->stop_error = error;
+    CWX_LOGE("lane %s stopped: %s", lane->name, lane->stop_reason);
+}
+
+static void h_final(struct cwx_worker *w, void *ud)
+{
+    struct cwx_lane *lane = ud;
+    struct cwx_run *run = lane->run;
+    const struct cwx_work_spec *spec = cwx_worker_spec(w);
+    struct cwx_job *job = &run->plan->jobs[spec->job];
+    enum cwx_work_state st = cwx_worker_state(w);
+    enum cwx_work_reason why = cwx_worker_reason(w);
+    lane->retries += (uint64_t)cwx_worker_retries(w);
+    if (st == CWX_WORK_DONE) {
+        job->status = CWX_JOB_DONE;
+        lane->done++;
+        if (why == CWX_WR_MARKER || why == CWX_WR_OBJECTS) {
+            job->reason = why == CWX_WR_MARKER ? CWX_REASON_MARKER : CWX_REASON_OBJECTS;
+            lane->marked++;
+        } else {
+            job->reason = why == CWX_WR_EMPTY ? CWX_REASON_EMPTY : CWX_REASON_TASK_COMPLETED;
+            if (why == CWX_WR_EMPTY)
+                lane->empty++;
+            else
+                lane->exported++;
+            lane->objects += cwx_worker_objects(w);
+            lane->bytes += cwx_worker_bytes(w);
+            int64_t c = cwx_worker_task_creation_ms(w), e = cwx_worker_task_completion_ms(w);
+            if (c > 0 && e > c) {
+                cwx__throughput_add(&lane->tp, spec->estimated_bytes, e - c);
+                lane->task_ms += e - c;
+            }
+            if (e > lane->last_end_ms)
+                lane->last_end_ms = e;
+        }
+    } else if (st == CWX_WORK_FAILED) {
+        int64_t e = cwx_worker_task_completion_ms(w);
+        if (e > lane->last_end_ms)
+            lane->last_end_ms = e;
+        if (why == CWX_WR_DENIED) {
+            /* Not the window's fault: the lane cannot go on. */
+            job->status = CWX_JOB_PENDING;
+            s_stop_lane(lane, cwx_worker_error(w), "%s is needed: %s",
+                        cwx_worker_permission(w) ? cwx_worker_permission(w) : "a permission",
+                        cwx_worker_detail(w));
+        } else if (why == CWX_WR_LOOP_GUARD) {
+            job->status = CWX_JOB_PENDING;
+            s_stop_lane(lane, CWX_ELOOPGUARD, "loop guard: %s", run->guard.why);
+        } else {
+            job->status = CWX_JOB_FAILED;
+            job->reason = why == CWX_WR_ATTEMPTS ? CWX_REASON_ATTEMPTS : CWX_REASON_ERROR;
+            lane->failed++;
+            cwx__report_failure(run, spec->job, cwx_work_reason_name(why), cwx_worker_detail(w));
+        }
+    } else { /* STOPPED */
+        job->status = cwx_worker_task_id(w)[0] &&
+                              cwx_export_status_is_active(cwx_worker_task_status(w))
+                          ? CWX_JOB_RUNNING
+                          : CWX_JOB_PENDING;
+        lane->stopped_jobs++;
+    }
+    cwx_worker_free(w);
+    lane->active = NULL;
+    lane->state = CWX_LANE_IDLE;
+    cwx__report_progress(run, 0);
+    s_next(lane);
+}
+
+static const struct cwx_worker_hooks s_hooks = {
+    .on_transition = h_transition,
+    .may_create = h_may_create,
+    .on_create = h_create,
+    .on_slot_busy = h_slot_busy,
+    .on_poll = h_poll,
+    .on_final = h_final,
+};
+
+struct cwx_aws_client *cwx__lane_client(struct cwx_worker *w, void *ud)
+{
+    struct cwx_run *run = ud;
+    const struct cwx_job *job = &run->plan->jobs[cwx_worker_spec(w)->job];
+    return cwx_session_client(run->session, run->plan->groups[job->group].target);
+}
+
+uint64_t cwx__lane_poll_delay(struct cwx_worker *w, void *ud)
+{
+    (void)ud;
+    struct cwx_lane *lane = s_lane_of(w);
+    struct cwx_poll_policy p = s_policy(lane);
+    int64_t now = cwx__now_ms();
+    int64_t created = cwx_worker_task_creation_ms(w);
+    struct cwx_poll_input in = {
+        .polls = cwx_worker_polls(w),
+        .age_ms = created > 0 ? now - created : 0,
+        .predicted_ms = cwx__throughput_predict(&lane->tp, cwx_worker_spec(w)->estimated_bytes),
+    };
+    in.spread_ms = cwx__throughput_spread(&lane->tp, in.predicted_ms);
+    return cwx__poll_delay(&p, &in);
+}
+
+/* ---- starting jobs ------------------------------------------------------- */
+
+static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **out)
+{
+    struct cwx_run *run = lane->run;
+    const struct cwx_plan *plan = run->plan;
+    const struct cwx_job *job = &plan->jobs[j];
+    const struct cwx_plan_target *tg = cwx_plan_job_target(plan, job);
+    const struct cwx_account *acc = cwx_plan_job_account(plan, job);
+    const struct cwx_window *win = cwx_plan_job_window(plan, job);
+    struct cwx_buf prefix, marker;
+    cwx_buf_init(&prefix, CWX_S3_KEY_MAX);
+    cwx_buf_init(&marker, CWX_S3_KEY_MAX);
+    int rc = cwx__job_strings(plan, job, &prefix, &marker);
+    if (!rc) {
+        struct cwx_work_spec spec = {
+            .account = acc->name,
+            .account_id = tg->account_id,
+            .region = tg->region,
+            .log_group = cwx_plan_job_group(plan, job)->name,
+            .log_stream_prefix = cwx_plan_job_sel(plan, job)->log_stream_prefix,
+            .window = win->label,
+            .from_ms = win->start_ms,
+            .to_ms = win->end_ms - 1,
+            .bucket = tg->bucket,
+            .prefix = prefix.ptr,
+            .marker_key = marker.ptr,
+            .task_name = job->task_name,
+            .detect = acc->settings.destination.detect,
+            .max_attempts = acc->settings.max_attempts,
+            .estimated_bytes = cwx__job_estimated_bytes(plan, job),
+            .backoff_min_ms = s_policy(lane).min_ms,
+            .backoff_max_ms = s_policy(lane).max_ms * 4,
+            .job = j,
+        };
+        rc = cwx_worker_new(&spec, cwx_worker_aws_ops(), run->wa, &s_hooks, lane, out);
+        if (!rc)
+            cwx_worker_set_data(*out, lane);
+    }
+    cwx_buf_free(&prefix);
+    cwx_buf_free(&marker);
+    return rc;
+}
+
+static void s_finish_lane(struct cwx_lane *lane)
+{
+    if (lane->state == CWX_LANE_FINISHED)
+        return;
+    lane->state = CWX_LANE_FINISHED;
+    lane->finished_ms = cwx__now_ms();
+    cwx__run_lane_finished(lane->run, lane);
+}
+
+static void s_foreign_poll(struct cwx_lane *lane);
+static void s_lane_timer(uv_timer_t *h);
+
+static void s_arm(struct cwx_lane *lane, int what, uint64_t delay)
+{
+    lane->timer_what = what;
+    uv_timer_start(&lane->timer, s_lane_timer, delay ? delay : 1, 0);
+}
+
+/* Takes the next job: requeued, then found in AWS, then the queue. */
+static void s_next(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    if (lane->active || lane->state == CWX_LANE_FINISHED || lane->state == CWX_LANE_LISTING)
+        return;
+    if (run->stopping || lane->stopped || run->guard.tripped) {
+        if (run->guard.tripped && !lane->stopped && lane->head < lane->n_queue)
+            s_stop_lane(lane, CWX_ELOOPGUARD, "loop guard: %s", run->guard.why);
+        uv_timer_stop(&lane->timer);
+        s_finish_lane(lane);
+        return;
+    }
+    if (lane->foreign.task_id[0]) {
+        /* Known holder (found at start): wait for it before creating. */
+        lane->state = CWX_LANE_FOREIGN;
+        lane->foreign_waits++;
+        s_arm(lane, 1, 1);
+        return;
+    }
+    for (;;) {
+        struct cwx_worker *w = NULL;
+        int rc;
+        uint32_t j;
+        if (lane->requeue >= 0) {
+            j = (uint32_t)lane->requeue;
+            lane->requeue = -1;
+            if (run->plan->jobs[j].status != CWX_JOB_PENDING)
+                continue;
+            rc = s_new_worker(lane, j, &w);
+            if (!rc)
+                rc = cwx_worker_start(w);
+        } else if (lane->prelude_head < lane->n_prelude) {
+            const struct cwx_lane_prelude *p = &lane->prelude[lane->prelude_head++];
+            j = p->job;
+            rc = s_new_worker(lane, j, &w);
+            if (!rc && p->completed)
+                rc = cwx_worker_start_verify(w, p->task_id, p->creation_ms, p->completion_ms);
+            else if (!rc) {
+                lane->adopted++;
+                rc = cwx_worker_start_wait(w, p->task_id, p->creation_ms);
+            }
+        } else if (lane->head < lane->n_queue) {
+            j = lane->queue[lane->head++];
+            if (run->plan->jobs[j].status != CWX_JOB_PENDING)
+                continue; /* done meanwhile (adopted, or another process) */
+            rc = s_new_worker(lane, j, &w);
+            if (!rc)
+                rc = cwx_worker_start(w);
+        } else {
+            s_finish_lane(lane);
+            return;
+        }
+        if (rc) {
+            char detail[200];
+            snprintf(detail, sizeof(detail), "could not start: %s", cwx_strerror(rc));
+            run->plan->jobs[j].status = CWX_JOB_FAILED;
+            run->plan->jobs[j].reason = CWX_REASON_ERROR;
+            lane->failed++;
+            cwx__report_failure(run, j, "error", detail);
+            cwx_worker_free(w);
+            continue;
+        }
+        lane->active = w;
+        lane->state = CWX_LANE_WORKING;
+        return;
+    }
+}
+
+/* ---- slot busy ----------------------------------------------------------- */
+
+struct s_listing {
+    struct cwx_lane *lane;
+    uint32_t target;
+};
+
+static void s_listed_all(struct cwx_lane *lane);
+
+static void s_on_active(int status, struct cwx_logs_export_tasks *all,
+                        const struct cwx_aws_error *err, void *ud)
+{
+    struct s_listing *li = ud;
+    struct cwx_lane *lane = li->lane;
+    struct cwx_run *run = lane->run;
+    if (status) {
+        char e[320] = "";
+        if (err)
+            cwx_aws_error_format(err, e, sizeof(e));
+        CWX_LOGW("lane %s: listing active tasks failed: %s", lane->name,
+                 e[0] ? e : cwx_strerror(status));
+        if (!lane->listing_error)
+            lane->listing_error = status;
+    } else {
+        const char *mine = lane->active ? cwx_worker_spec(lane->active)->task_name : "";
+        for (size_t i = 0; i < all->n; i++) {
+            const struct cwx_logs_export_task *t = &all->tasks[i];
+            if (!cwx_export_status_is_active(t->status))
+                continue;
+            uint32_t j;
+            if (t->task_name[0] && strcmp(t->task_name, mine) == 0) {
+                snprintf(lane->ours_task, sizeof(lane->ours_task), "%s", t->task_id);
+                lane->ours_creation = t->creation_time_ms;
+            } else if (t->task_name[0] &&
+                       cwx__index_get(&run->task_index, t->task_name, strlen(t->task_name), 0,
+                                      &j) &&
+                       run->lane_of_job[j] == lane->idx &&
+                       (run->plan->jobs[j].status == CWX_JOB_PENDING ||
+                        run->plan->jobs[j].status == CWX_JOB_RUNNING)) {
+                lane->other_job = j;
+                snprintf(lane->other_task, sizeof(lane->other_task), "%s", t->task_id);
+                lane->other_creation = t->creation_time_ms;
+            } else if (!lane->foreign.task_id[0]) {
+                struct cwx_foreign_task *f = &lane->foreign;
+                memset(f, 0, sizeof(*f));
+                f->target = li->target;
+                snprintf(f->task_id, sizeof(f->task_id), "%s", t->task_id);
+                snprintf(f->task_name, sizeof(f->task_name), "%s", t->task_name);
+                snprintf(f->log_group, sizeof(f->log_group), "%s", t->log_group_name);
+                snprintf(f->status, sizeof(f->status), "%s", cwx_export_status_name(t->status));
+                f->creation_ms = t->creation_time_ms;
+            }
+        }
+        cwx_logs_export_tasks_free(all);
+        free(all);
+    }
+    free(li);
+    if (--lane->listing_pending == 0)
+        s_listed_all(lane);
+}
+
+static void s_list_target(struct cwx_lane *lane, uint32_t t, enum cwx_export_status st)
+{
+    struct cwx_run *run = lane->run;
+    struct s_listing *li = calloc(1, sizeof(*li));
+    if (!li) {
+        lane->listing_error = CWX_ENOMEM;
+        return;
+    }
+    li->lane = lane;
+    li->target = t;
+    lane->listing_pending++;
+    int rc = cwx_logs_describe_export_tasks_all(cwx_session_client(run->session, t), st, 50, 20,
+                                                s_on_active, li);
+    if (rc) {
+        lane->listing_pending--;
+        lane->listing_error = rc;
+        free(li);
+    }
+}
+
+static void s_slot_busy(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    lane->state = CWX_LANE_LISTING;
+    lane->ours_task[0] = 0;
+    lane->other_job = -1;
+    lane->listing_error = 0;
+    memset(&lane->foreign, 0, sizeof(lane->foreign));
+    lane->listing_pending = 1; /* held while starting */
+    for (uint32_t t = 0; t < run->plan->n_targets; t++) {
+        if (run->lane_of_target[t] != lane->idx)
+            continue;
+        s_list_target(lane, t, CWX_EXPORT_PENDING);
+        s_list_target(lane, t, CWX_EXPORT_RUNNING);
+    }
+    /* Every listing started answers later, from the loop; if none started,
+     * decide from a timer so the worker's callback has returned first. */
+    if (--lane->listing_pending == 0)
+        s_arm(lane, 3, 1);
+}
+
+static void s_listed_all(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    struct cwx_worker *w = lane->active;
+    lane->state = CWX_LANE_WORKING;
+    if (!w)
+        return;
+    if (run->stopping || lane->stopped) {
+        if (cwx_worker_interrupt(w)) {
+            h_final(w, lane); /* idle: finish it ourselves */
+        }
+        return;
+    }
+    if (lane->ours_task[0]) {
+        /* Another process (or our earlier self) created this very job. */
+        lane->adopted++;
+        int rc = cwx_worker_adopt(w, lane->ours_task, lane->ours_creation);
+        if (rc == 0)
+            return;
+    }
+    if (lane->other_job >= 0) {
+        /* Another job of this lane is running (a cooperating process):
+         * wait on it, and put ours back in front of the queue. */
+        uint32_t j = (uint32_t)lane->other_job;
+        cwx_worker_interrupt(w);
+        lane->requeue = (int64_t)cwx_worker_spec(w)->job;
+        cwx_worker_free(w);
+        lane->active = NULL;
+        struct cwx_worker *nw = NULL;
+        int rc = s_new_worker(lane, j, &nw);
+        if (!rc) {
+            lane->adopted++;
+            rc = cwx_worker_start_wait(nw, lane->other_task, lane->other_creation);
+        }
+        if (rc) {
+            cwx_worker_free(nw);
+            lane->state = CWX_LANE_IDLE;
+            s_arm(lane, 4, s_policy(lane).min_ms);
+            return;
+        }
+        lane->active = nw;
+        return;
+    }
+    if (lane->foreign.task_id[0]) {
+        lane->state = CWX_LANE_FOREIGN;
+        lane->foreign_waits++;
+        lane->foreign_polls = 0;
+        CWX_LOGI("lane %s: export slot held by task %s (%s%s%s); waiting for it", lane->name,
+                 lane->foreign.task_id, lane->foreign.log_group,
+                 lane->foreign.task_name[0] ? ", " : "", lane->foreign.task_name);
+        s_arm(lane, 1, s_policy(lane).min_ms);
+        return;
+    }
+    /* Nothing active any more (it ended meanwhile), or the listing failed:
+     * create again after one short interval — never at once, never blind
+     * for long. */
+    s_arm(lane, 2, s_policy(lane).min_ms);
+}
+
+/* ---- the foreign holder -------------------------------------------------- */
+
+static void s_foreign_ended(struct cwx_lane *lane)
+{
+    memset(&lane->foreign, 0, sizeof(lane->foreign));
+    lane->state = lane->active ? CWX_LANE_WORKING : CWX_LANE_IDLE;
+    struct cwx_run *run = lane->run;
+    if (lane->active) {
+        if (run->stopping || lane->stopped) {
+            if (cwx_worker_interrupt(lane->active))
+                h_final(lane->active, lane);
+            return;
+        }
+        int rc = cwx_worker_create_again(lane->active);
+        if (rc && cwx_work_state_is_final(cwx_worker_state(lane->active)) == 0)
+            s_arm(lane, 2, s_policy(lane).min_ms);
+        else if (rc)
+            h_final(lane->active, lane);
+        return;
+    }
+    s_next(lane);
+}
+
+static void s_on_foreign(int status, const struct cwx_logs_export_tasks *res,
+                         const struct cwx_aws_error *err, void *ud)
+{
+    (void)err;
+    struct cwx_lane *lane = ud;
+    struct cwx_run *run = lane->run;
+    if (run->aborting || run->stopping) {
+        lane->state = lane->active ? CWX_LANE_WORKING : CWX_LANE_IDLE;
+        memset(&lane->foreign, 0, sizeof(lane->foreign));
+        if (lane->active) {
+            if (cwx_worker_interrupt(lane->active))
+                h_final(lane->active, lane);
+        } else {
+            s_next(lane);
+        }
+        return;
+    }
+    int active = 1;
+    if (status == 0)
+        active = res && res->n > 0 && cwx_export_status_is_active(res->tasks[0].status);
+    else if (status == CWX_ENOTFOUND)
+        active = 0;
+    if (!active) {
+        s_foreign_ended(lane);
+        return;
+    }
+    lane->foreign_polls++;
+    struct cwx_poll_policy p = s_policy(lane);
+    struct cwx_poll_input in = {
+        .polls = lane->foreign_polls,
+        .age_ms = lane->foreign.creation_ms > 0 ? cwx__now_ms() - lane->foreign.creation_ms : 0,
+    };
+    s_arm(lane, 1, cwx__poll_delay(&p, &in));
+}
+
+static void s_foreign_poll(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    struct cwx_logs_describe_export_tasks_req req = {.task_id = lane->foreign.task_id};
+    int rc = cwx_logs_describe_export_tasks(cwx_session_client(run->session, lane->foreign.target),
+                                            &req, s_on_foreign, lane);
+    if (rc)
+        s_arm(lane, 1, s_policy(lane).max_ms);
+}
+
+static void s_lane_timer(uv_timer_t *h)
+{
+    struct cwx_lane *lane = h->data;
+    struct cwx_run *run = lane->run;
+    switch (lane->timer_what) {
+    case 1: /* poll the foreign holder */
+        if (run->stopping || run->aborting) {
+            s_on_foreign(0, NULL, NULL, lane); /* stop path */
+            return;
+        }
+        s_foreign_poll(lane);
+        return;
+    case 2: /* create again */
+        lane->state = CWX_LANE_WORKING;
+        if (lane->active) {
+            if (run->stopping || lane->stopped) {
+                if (cwx_worker_interrupt(lane->active))
+                    h_final(lane->active, lane);
+                return;
+            }
+            if (cwx_worker_create_again(lane->active) != 0 &&
+                !cwx_work_state_is_final(cwx_worker_state(lane->active)))
+                h_final(lane->active, lane);
+            return;
+        }
+        s_next(lane);
+        return;
+    case 3: /* listing started nothing */
+        s_listed_all(lane);
+        return;
+    default:
+        s_next(lane);
+        return;
+    }
+}
+
+/* ---- run control --------------------------------------------------------- */
+
+void cwx__lanes_start(struct cwx_run *run)
+{
+    int64_t now = cwx__now_ms();
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        run->lanes[l].started_ms = now;
+        s_next(&run->lanes[l]);
+    }
+}
+
+struct s_cancel {
+    struct cwx_lane *lane;
+};
+
+static void s_on_cancel(int status, const struct cwx_aws_error *err, void *ud)
+{
+    struct s_cancel *c = ud;
+    struct cwx_lane *lane = c->lane;
+    free(c);
+    char e[320] = "";
+    if (status && err)
+        cwx_aws_error_format(err, e, sizeof(e));
+    if (status)
+        CWX_LOGW("lane %s: CancelExportTask failed: %s", lane->name,
+                 e[0] ? e : cwx_strerror(status));
+    if (lane->active && cwx_worker_interrupt(lane->active))
+        h_final(lane->active, lane);
+}
+
+void cwx__lanes_stop(struct cwx_run *run, int cancel_tasks)
+{
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        struct cwx_lane *lane = &run->lanes[l];
+        if (lane->state == CWX_LANE_FINISHED)
+            continue;
+        if (lane->state == CWX_LANE_LISTING)
+            continue; /* s_listed_all sees `stopping` */
+        if (lane->state == CWX_LANE_FOREIGN || !lane->active) {
+            uv_timer_stop(&lane->timer);
+            memset(&lane->foreign, 0, sizeof(lane->foreign));
+            if (lane->active) {
+                if (cwx_worker_interrupt(lane->active))
+                    h_final(lane->active, lane);
+            } else {
+                lane->state = CWX_LANE_IDLE;
+                s_next(lane);
+            }
+            continue;
+        }
+        struct cwx_worker *w = lane->active;
+        enum cwx_work_state st = cwx_worker_state(w);
+        if (st == CWX_WORK_BLOCKED || st == CWX_WORK_BACKOFF || st == CWX_WORK_CHECK) {
+            if (cwx_worker_interrupt(w))
+                h_final(w, lane);
+            continue;
+        }
+        if (cancel_tasks && st == CWX_WORK_WAIT && cwx_worker_task_id(w)[0]) {
+            struct s_cancel *c = calloc(1, sizeof(*c));
+            const struct cwx_job *job = &run->plan->jobs[cwx_worker_spec(w)->job];
+            if (c) {
+                c->lane = lane;
+                uint32_t t = run->plan->groups[job->group].target;
+                if (cwx_logs_cancel_export_task(cwx_session_client(run->session, t),
+                                                cwx_worker_task_id(w), s_on_cancel, c) == 0) {
+                    CWX_LOGI("lane %s: cancelling task %s", lane->name, cwx_worker_task_id(w));
+                    continue;
+                }
+                free(c);
+            }
+        }
+        /* Otherwise the active task is waited for (or left to the next run). */
+    }
+}
+
+void cwx__lanes_abort(struct cwx_run *run)
+{
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        struct cwx_lane *lane = &run->lanes[l];
+        if (lane->state == CWX_LANE_FINISHED)
+            continue;
+        uv_timer_stop(&lane->timer);
+        if (lane->state == CWX_LANE_LISTING)
+            continue;
+        memset(&lane->foreign, 0, sizeof(lane->foreign));
+        if (lane->active) {
+            if (cwx_worker_interrupt(lane->active))
+                h_final(lane->active, lane);
+        } else {
+            lane->state = CWX_LANE_IDLE;
+            s_next(lane);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+/* The orchestrator: owns the libuv loop and drives every account lane
+ * (DESIGN.md §5). Also the online parts of planning that `cwexport plan`
+ * shares with `cwexport run`: the AWS session (credentials and one client per
+ * account+region), the resolver (account ids, log-group selectors) and the
+ * reconciliation with AWS state (markers, active and completed tasks). */
+#ifndef CWX_ORCHESTRATOR_ORCHESTRATOR_H
+#define CWX_ORCHESTRATOR_ORCHESTRATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "planner/config.h"
+#include "planner/plan.h"
+
+/* Exit codes, the same numbers as cli/cli.h's enum cwx_exit (DESIGN.md §4). */
+#define CWX_RUN_OK 0
+#define CWX_RUN_FAILED 1
+#define CWX_RUN_USAGE 2
+#define CWX_RUN_CREDENTIALS 3
+#define CWX_RUN_LOOP_GUARD 4
+#define CWX_RUN_INTERRUPTED 130
+
+/* ---- session: credentials and clients ------------------------------------ */
+
+struct cwx_aws;
+struct cwx_aws_client;
+struct cwx_session;
+
+/* Creates the AWS context on loop, a credentials provider per account
+ * (profile, or role_arn + external_id, else the default chain) and a client
+ * per plan target (account × region) rate-limited at the account's
+ * api_rate. cfg and plan are borrowed and must outlive the session.
+ * Returns 0 or CWX_E*; *why says why on failure. */
+int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
+                    const struct cwx_plan *plan, struct cwx_session **out, char *why,
+                    size_t why_size);
+/* Frees every client and provider and the context. Run the loop afterwards
+ * until it is empty to finish closing the transport. */
+void cwx_session_free(struct cwx_session *s);
+struct cwx_aws *cwx_session_aws(struct cwx_session *s);
+struct cwx_aws_client *cwx_session_client(struct cwx_session *s, uint32_t target);
+/* A client for SNS in the topic's region with the default credentials
+ * (made on first use; NULL when it cannot be made). */
+struct cwx_aws_client *cwx_session_sns_client(struct cwx_session *s, const char *topic_arn);
+/* API calls made through every client so far. */
+uint64_t cwx_session_api_calls(const struct cwx_session *s);
+
+/* ---- resolver ------------------------------------------------------------ */
+
+/* What the resolver learned besides what it put in the plan. */
+struct cwx_resolve_result {
+    /* Per account (cfg->n_accounts): 0, or the CWX_E* error that stopped
+     * the account (credentials, permissions) with its explanation. */
+    int *account_error;
+    char **account_detail;
+    size_t n_accounts;
+    /* Per plan group (plan->n_groups): 1 when the group was named in the
+     * config but does not exist. Its jobs are failed with a reason. */
+    unsigned char *group_missing;
+    size_t n_groups;
+    uint64_t api_calls;
+};
+void cwx_resolve_result_free(struct cwx_resolve_result *r);
+
+typedef void cwx_resolve_done_fn(int status, void *ud);
+
+/* Resolves what the plan needs online, then expands it (cwx_plan_expand):
+ * account ids with sts:GetCallerIdentity where the config has none; named
+ * groups by logGroupIdentifiers (creation, retention, storedBytes); prefix
+ * selectors with paged DescribeLogGroups; pattern selectors likewise, then
+ * their details by logGroupIdentifiers in batches of 50. An account whose
+ * calls fail is recorded in res and skipped (its targets get no groups).
+ * Groups are added in config order (target, then selector, then name).
+ * Returns 0 and cb runs exactly once, later; or CWX_E*. plan and res are
+ * borrowed until cb. */
+int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve_result *res,
+                cwx_resolve_done_fn *cb, void *ud);
+
+/* ---- reconciliation ------------------------------------------------------ */
+
+/* A task found in AWS that belongs to a job of the plan. */
+struct cwx_known_task {
+    uint32_t job;
+    char task_id[64];
+    int completed;          /* 1: COMPLETED (marker missing); 0: active */
+    int64_t creation_ms;
+    int64_t completion_ms;
+};
+
+/* A task found active that is not ours (or not this plan's). */
+struct cwx_foreign_task {
+    uint32_t target;
+    char task_id[64];
+    char task_name[128];
+    char log_group[256];
+    char status[24];
+    int64_t creation_ms;
+};
+
+struct cwx_reconcile_result {
+    struct cwx_known_task *tasks; /* ours, active or completed */
+    size_t n_tasks;
+    struct cwx_foreign_task *foreign; /* active, not ours */
+    size_t n_foreign;
+    /* Per account: 0 or the error that stopped it (with detail). */
+    int *account_error;
+    char **account_detail;
+    size_t n_accounts;
+    uint64_t markers;   /* markers read */
+    uint64_t api_calls;
+};
+void cwx_reconcile_result_free(struct cwx_reconcile_result *r);
+
+/* Reads each target's marker index with one paginated ListObjectsV2 of
+ * `<state_prefix>/<account_id>/<region>/` and marks those jobs done
+ * (CWX_REASON_MARKER); lists the PENDING and RUNNING tasks of each target
+ * (running jobs: CWX_REASON_TASK_ACTIVE) and its recent COMPLETED tasks
+ * (at most completed_pages pages of 50; CWX_REASON_TASK_COMPLETED). Accounts
+ * flagged in skip_account (may be NULL) are left alone. Returns 0 and cb
+ * runs exactly once, later; or CWX_E*. */
+int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_account,
+                  int completed_pages, struct cwx_reconcile_result *res,
+                  cwx_resolve_done_fn *cb, void *ud);
+
+/* ---- run, status, cancel -------------------------------------------------- */
+
+enum cwx_progress_mode {
+    CWX_PROGRESS_AUTO = 0, /* live on a terminal, else JSON lines */
+    CWX_PROGRESS_LIVE,
+    CWX_PROGRESS_JSON,
+    CWX_PROGRESS_NONE,
+};
+
+struct cwx_run_options {
+    const struct cwx_config *cfg; /* borrowed */
+    const char *summary_path;     /* --summary FILE, or NULL */
+    const char *events_path;      /* --events FILE, or NULL */
+    bool cancel_on_exit;          /* first signal cancels the active tasks */
+    enum cwx_progress_mode progress;
+    int64_t now_ms;               /* plan time; 0 = now */
+    int completed_pages;          /* COMPLETED tasks read per target; 0 = 4 */
+};
+
+/* Runs the whole export and returns the exit code (CWX_RUN_*). Installs
+ * SIGINT/SIGTERM handlers on its own loop for the duration. */
+int cwx_run(const struct cwx_run_options *opts);
+
+/* Prints the active export tasks of every lane (ours or foreign) to out as
+ * a table, or JSON when json is set. Returns an exit code. */
+int cwx_status(const struct cwx_config *cfg, FILE *out, bool json);
+
+/* Cancels the active tasks of the config's targets whose names have the
+ * shape of cwexport's task names (cwx_task_name_is_ours); foreign tasks are
+ * listed, never touched. dry_run only lists. Output as for cwx_status.
+ * Returns an exit code. */
+int cwx_cancel(const struct cwx_config *cfg, FILE *out, bool json, bool dry_run);
+
+#endif

@@ -1,0 +1,238 @@
+/* Inside the orchestrator: the pure parts (polling policy, throughput model,
+ * loop guard, queue order, a string index) that the unit tests drive
+ * directly, and what its files share. */
+#ifndef CWX_ORCHESTRATOR_ORCHESTRATOR_INTERNAL_H
+#define CWX_ORCHESTRATOR_ORCHESTRATOR_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "orchestrator/orchestrator.h"
+#include "planner/plan.h"
+
+/* ---- polling policy (poll.c) --------------------------------------------- */
+
+struct cwx_poll_policy {
+    uint64_t min_ms;  /* poll.min: the shortest interval */
+    uint64_t max_ms;  /* poll.max: never wait longer than this */
+    double growth;    /* interval ≈ age × (growth - 1) when nothing is known */
+};
+
+struct cwx_poll_input {
+    int polls;            /* polls already made of this task */
+    int64_t age_ms;       /* now - the task's creation */
+    int64_t predicted_ms; /* predicted duration from creation; <= 0 unknown */
+    int64_t spread_ms;    /* how far off the prediction may be; 0 = 5 % */
+};
+
+/* The delay before the next poll:
+ * - the first poll comes after min_ms (a task may be empty and quick);
+ * - with no prediction, intervals grow geometrically with the task's age,
+ *   clamped to [min_ms, max_ms];
+ * - with a prediction, the next poll is aimed a little before the predicted
+ *   end, then polls come every min_ms around it; once the task is overdue
+ *   the intervals grow again with how late it is.
+ * Never more than max_ms. */
+uint64_t cwx__poll_delay(const struct cwx_poll_policy *p, const struct cwx_poll_input *in);
+
+/* A lane's throughput model: duration ≈ overhead + estimated_bytes / rate,
+ * fitted by least squares over the tasks seen (recent ones weigh more). */
+struct cwx_throughput {
+    double n, sx, sy, sxx, sxy; /* decayed sums over (bytes, duration_ms) */
+    double err_n, err_s;        /* decayed relative prediction errors */
+    int samples;
+};
+void cwx__throughput_add(struct cwx_throughput *t, int64_t est_bytes, int64_t duration_ms);
+/* Predicted duration in ms of a task of est_bytes (< 0 unknown), or -1. */
+int64_t cwx__throughput_predict(const struct cwx_throughput *t, int64_t est_bytes);
+/* How far off a prediction may be (ms), from the errors seen so far. */
+int64_t cwx__throughput_spread(const struct cwx_throughput *t, int64_t predicted_ms);
+/* Observed bytes per second (slope), or 0 when unknown. */
+double cwx__throughput_rate(const struct cwx_throughput *t);
+
+/* ---- loop guard (guard.c) ------------------------------------------------ */
+
+struct cwx_guard {
+    int max_per_job;   /* tasks created per job */
+    int max_per_run;   /* CreateExportTask calls per run */
+    int run_calls;
+    int tripped;
+    char why[256];
+};
+
+void cwx__guard_init(struct cwx_guard *g, int max_per_job, int max_per_run);
+/* Asked before each CreateExportTask of job (its status and attempts as the
+ * plan records them). Returns 0, or CWX_ELOOPGUARD and trips (why says
+ * which rule): the run's cap is reached, the job's cap is reached, or the
+ * job is already done (a contradiction: it was planned again). */
+int cwx__guard_check(struct cwx_guard *g, const struct cwx_job *job, const char *what);
+/* Counts one CreateExportTask call (made == 1 when it made a task). */
+void cwx__guard_count(struct cwx_guard *g, struct cwx_job *job, int made);
+
+/* ---- queue order (queue.c) ----------------------------------------------- */
+
+/* Sorts job indices: oldest window first (start), then plan group order,
+ * then window index. */
+void cwx__queue_sort(const struct cwx_plan *plan, uint32_t *jobs, size_t n);
+
+/* ---- string index (queue.c) ---------------------------------------------- */
+
+/* Open addressing from a string key (borrowed, must outlive the index) and
+ * a 32-bit tag to a uint32 value. */
+struct cwx_index {
+    struct cwx_index_slot {
+        const char *key;
+        uint32_t tag;
+        uint32_t value;
+    } *slots;
+    size_t cap, n;
+};
+int cwx__index_put(struct cwx_index *ix, const char *key, uint32_t tag, uint32_t value);
+/* Returns 1 and *value when found. */
+int cwx__index_get(const struct cwx_index *ix, const char *key, size_t key_len, uint32_t tag,
+                   uint32_t *value);
+void cwx__index_free(struct cwx_index *ix);
+
+/* ---- the run (run.c, lane.c, report.c) ------------------------------------ */
+
+struct cwx_worker;
+struct cwx_worker_aws;
+
+enum cwx_lane_state {
+    CWX_LANE_IDLE = 0, /* nothing active; takes the next job when told */
+    CWX_LANE_WORKING,  /* a worker is active */
+    CWX_LANE_LISTING,  /* slot busy: listing the active tasks */
+    CWX_LANE_FOREIGN,  /* waiting on a foreign task that holds the slot */
+    CWX_LANE_FINISHED, /* nothing left, or stopped */
+};
+
+/* A job found in AWS that the lane must take up before its queue. */
+struct cwx_lane_prelude {
+    uint32_t job;
+    int completed; /* 1: verify and mark; 0: adopt and wait */
+    char task_id[64];
+    int64_t creation_ms, completion_ms;
+};
+
+/* One account lane: one export token (account, or account+region). */
+struct cwx_lane {
+    struct cwx_run *run;
+    uint32_t idx;
+    uint32_t account;
+    int32_t target;            /* the target for token_scope region; -1: every region */
+    char name[160];            /* "prod" or "prod/us-east-1" */
+    uint32_t *queue;           /* pending jobs, queue order */
+    size_t n_queue, head;
+    struct cwx_lane_prelude *prelude;
+    size_t n_prelude, prelude_head;
+    int64_t requeue;           /* a job put back before the queue; -1 none */
+    struct cwx_worker *active;
+    enum cwx_lane_state state;
+    /* Slot busy. */
+    int listing_pending;
+    int listing_error;
+    char ours_task[64];        /* the blocked job's own task, found listing */
+    int64_t ours_creation;
+    int64_t other_job;         /* another job of ours found active; -1 none */
+    char other_task[64];
+    int64_t other_creation;
+    struct cwx_foreign_task foreign; /* valid in CWX_LANE_FOREIGN */
+    int foreign_polls;
+    int busy_creates;          /* slot-busy answers for the blocked job */
+    uv_timer_t timer;          /* foreign polls and create retries */
+    int timer_what;            /* 1 foreign poll, 2 create again */
+    struct cwx_throughput tp;
+    /* Counters. */
+    uint64_t total, done, exported, empty, marked, failed, skipped, stopped_jobs;
+    uint64_t objects, bytes, retries, creates, slot_busy, adopted, foreign_waits;
+    int64_t started_ms, finished_ms;
+    int64_t last_end_ms;       /* completion of the lane's last task */
+    double gap_sum_ms, gap_max_ms;
+    uint64_t gaps;
+    int64_t task_ms;           /* sum of the durations of tasks seen */
+    int stopped;               /* stopped by an error or the loop guard */
+    int stop_error;            /* CWX_EDENIED, CWX_ECRED, CWX_ELOOPGUARD … */
+    char stop_reason[400];
+};
+
+/* A failed window, for the summary and notifications. */
+struct cwx_failure {
+    uint32_t job;
+    char reason[24];
+    char detail[400];
+};
+
+struct cwx_run {
+    uv_loop_t loop;
+    const struct cwx_run_options *opts;
+    const struct cwx_config *cfg;
+    struct cwx_plan *plan;
+    struct cwx_session *session;
+    struct cwx_worker_aws *wa;
+    struct cwx_resolve_result resolved;
+    struct cwx_reconcile_result rec;
+    struct cwx_lane *lanes;
+    size_t n_lanes;
+    uint32_t *lane_of_target;
+    struct cwx_index task_index; /* task name → job */
+    uint32_t *lane_of_job;       /* per job */
+    struct cwx_guard guard;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t tick;
+    int signals;
+    int stopping;                /* first signal: no new tasks */
+    int aborting;                /* second signal: stop everything now */
+    int finishing;
+    int lanes_open;
+    int notify_pending;
+    struct cwx_failure *failures;
+    size_t n_failures, cap_failures;
+    FILE *events;
+    int live;                    /* live progress on a terminal */
+    int json_progress;
+    int live_lines;              /* lines drawn last time */
+    int64_t started_ms, finished_ms, last_json_ms;
+    uint64_t api_calls;
+    int exit_code;
+    char nothing_msg[200];
+};
+
+/* lane.c */
+int cwx__lanes_build(struct cwx_run *run);
+void cwx__lanes_start(struct cwx_run *run);
+/* First signal: no new work; blocked or waiting lanes end. */
+void cwx__lanes_stop(struct cwx_run *run, int cancel_tasks);
+/* Second signal: interrupt every worker. */
+void cwx__lanes_abort(struct cwx_run *run);
+void cwx__lanes_free(struct cwx_run *run);
+uint64_t cwx__lane_poll_delay(struct cwx_worker *w, void *ud);
+struct cwx_aws_client *cwx__lane_client(struct cwx_worker *w, void *ud);
+
+/* run.c: called by a lane when it finishes. */
+void cwx__run_lane_finished(struct cwx_run *run, struct cwx_lane *lane);
+
+/* report.c */
+void cwx__report_transition(struct cwx_run *run, struct cwx_lane *lane, struct cwx_worker *w,
+                            int from, int to);
+void cwx__report_progress(struct cwx_run *run, int force);
+void cwx__report_progress_end(struct cwx_run *run);
+int cwx__report_summary(struct cwx_run *run);
+/* Publishes to SNS when configured for what happened; calls done when the
+ * publish ended (or at once, returning 0, when there is nothing to send). */
+int cwx__report_notify(struct cwx_run *run, void (*done)(struct cwx_run *run));
+void cwx__report_failure(struct cwx_run *run, uint32_t job, const char *reason,
+                         const char *detail);
+
+/* ---- small shared helpers ------------------------------------------------- */
+
+int64_t cwx__now_ms(void);
+/* "2024-03-01T00:00:00Z" */
+void cwx__iso(int64_t ms, char *out, size_t size);
+/* The expanded data prefix and marker key of a job (appended to out). */
+int cwx__job_strings(const struct cwx_plan *plan, const struct cwx_job *job,
+                     struct cwx_buf *prefix, struct cwx_buf *marker);
+/* Estimated bytes of a job: its group's storedBytes spread over its
+ * windows inside the retention, or -1. */
+int64_t cwx__job_estimated_bytes(const struct cwx_plan *plan, const struct cwx_job *job);
+
+#endif

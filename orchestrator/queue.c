@@ -1,0 +1,171 @@
+/* Queue order, a small string index, and job helpers shared by the files
+ * of the orchestrator. */
+#include "orchestrator/orchestrator_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+
+struct s_key {
+    int64_t start;
+    uint32_t group;
+    uint32_t window;
+    uint32_t job;
+};
+
+static int s_cmp(const void *a, const void *b)
+{
+    const struct s_key *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    if (x->window != y->window)
+        return x->window < y->window ? -1 : 1;
+    return 0;
+}
+
+void cwx__queue_sort(const struct cwx_plan *plan, uint32_t *jobs, size_t n)
+{
+    struct s_key *keys = malloc((n ? n : 1) * sizeof(*keys));
+    if (!keys) {
+        /* Out of memory: the plan's own order (group, then window) still
+         * exports every window; only the order differs. */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct cwx_job *job = &plan->jobs[jobs[i]];
+        keys[i] = (struct s_key){cwx_plan_job_window(plan, job)->start_ms, job->group,
+                                 job->window, jobs[i]};
+    }
+    qsort(keys, n, sizeof(*keys), s_cmp);
+    for (size_t i = 0; i < n; i++)
+        jobs[i] = keys[i].job;
+    free(keys);
+}
+
+/* ---- index ----------------------------------------------------------------- */
+
+static uint64_t s_hash(const char *key, size_t len, uint32_t tag)
+{
+    uint64_t h = 1469598103934665603ULL ^ tag;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211ULL;
+    }
+    h ^= h >> 29;
+    return h;
+}
+
+static int s_grow(struct cwx_index *ix)
+{
+    size_t cap = ix->cap ? ix->cap * 2 : 64;
+    struct cwx_index_slot *slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return CWX_ENOMEM;
+    for (size_t i = 0; i < ix->cap; i++) {
+        struct cwx_index_slot *s = &ix->slots[i];
+        if (!s->key)
+            continue;
+        size_t j = s_hash(s->key, strlen(s->key), s->tag) & (cap - 1);
+        while (slots[j].key)
+            j = (j + 1) & (cap - 1);
+        slots[j] = *s;
+    }
+    free(ix->slots);
+    ix->slots = slots;
+    ix->cap = cap;
+    return 0;
+}
+
+int cwx__index_put(struct cwx_index *ix, const char *key, uint32_t tag, uint32_t value)
+{
+    if ((ix->n + 1) * 2 > ix->cap) {
+        int rc = s_grow(ix);
+        if (rc)
+            return rc;
+    }
+    size_t len = strlen(key);
+    size_t j = s_hash(key, len, tag) & (ix->cap - 1);
+    while (ix->slots[j].key) {
+        if (ix->slots[j].tag == tag && strcmp(ix->slots[j].key, key) == 0) {
+            ix->slots[j].value = value;
+            return 0;
+        }
+        j = (j + 1) & (ix->cap - 1);
+    }
+    ix->slots[j] = (struct cwx_index_slot){key, tag, value};
+    ix->n++;
+    return 0;
+}
+
+int cwx__index_get(const struct cwx_index *ix, const char *key, size_t key_len, uint32_t tag,
+                   uint32_t *value)
+{
+    if (!ix->cap)
+        return 0;
+    size_t j = s_hash(key, key_len, tag) & (ix->cap - 1);
+    while (ix->slots[j].key) {
+        const struct cwx_index_slot *s = &ix->slots[j];
+        if (s->tag == tag && strncmp(s->key, key, key_len) == 0 && s->key[key_len] == 0) {
+            *value = s->value;
+            return 1;
+        }
+        j = (j + 1) & (ix->cap - 1);
+    }
+    return 0;
+}
+
+void cwx__index_free(struct cwx_index *ix)
+{
+    free(ix->slots);
+    *ix = (struct cwx_index){0};
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+int64_t cwx__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cwx__iso(int64_t ms, char *out, size_t size)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&s, &tm)) {
+        snprintf(out, size, "?");
+        return;
+    }
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int cwx__job_strings(const struct cwx_plan *plan, const struct cwx_job *job,
+                     struct cwx_buf *prefix, struct cwx_buf *marker)
+{
+    int rc = 0;
+    if (prefix)
+        rc = cwx_plan_job_prefix(plan, job, prefix);
+    if (!rc && marker)
+        rc = cwx_plan_job_marker_key(plan, job, marker);
+    return rc;
+}
+
+int64_t cwx__job_estimated_bytes(const struct cwx_plan *plan, const struct cwx_job *job)
+{
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    if (g->stored_bytes < 0)
+        return -1;
+    /* Spread over the windows that can hold data: not skipped ones. */
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < g->n_jobs; i++)
+        if (plan->jobs[g->first_job + i].status != CWX_JOB_SKIPPED)
+            n++;
+    return n ? g->stored_bytes / n : g->stored_bytes;
+}

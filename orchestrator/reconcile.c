@@ -1,0 +1,406 @@
+/* Reconciliation with AWS state (DESIGN.md §4): each target's marker index
+ * in one paginated listing, its active tasks, its recent COMPLETED tasks. */
+#include "orchestrator/orchestrator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/core.h"
+#include "aws/logs.h"
+#include "aws/s3.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "orchestrator/orchestrator_internal.h"
+
+struct s_rec {
+    struct cwx_session *s;
+    struct cwx_plan *plan;
+    struct cwx_reconcile_result *res;
+    cwx_resolve_done_fn *cb;
+    void *ud;
+    int pending;
+    int status;
+    int completed_pages;
+    struct cwx_index groups;   /* (target, name without leading '/') → group */
+    struct cwx_index tasks;    /* task name → job */
+    unsigned char *wset_sorted; /* per wset: labels sorted by strcmp */
+    size_t cap_tasks, cap_foreign;
+};
+
+/* One target's sequence: markers → active tasks → completed tasks. */
+struct s_target {
+    struct s_rec *r;
+    uint32_t target;
+    int step;             /* 0 markers, 1 PENDING, 2 RUNNING, 3 COMPLETED */
+    char prefix[1100];    /* the marker index prefix */
+    size_t prefix_len;
+};
+
+static void s_fail_account(struct s_rec *r, uint32_t target, int status,
+                           const struct cwx_aws_error *err, const char *what)
+{
+    uint32_t a = r->plan->targets[target].account;
+    if (r->res->account_error[a])
+        return;
+    char e[320] = "";
+    if (err)
+        cwx_aws_error_format(err, e, sizeof(e));
+    char detail[420];
+    snprintf(detail, sizeof(detail), "%s: %s", what, e[0] ? e : cwx_strerror(status));
+    r->res->account_error[a] = status;
+    r->res->account_detail[a] = strdup(detail);
+    CWX_LOGE("account %s, region %s: %s", r->plan->cfg->accounts[a].name,
+             r->plan->targets[target].region, detail);
+}
+
+/* The window index of label in the group's window set, or -1. */
+static int64_t s_window_of(struct s_rec *r, const struct cwx_plan_group *g, const char *label,
+                           size_t len)
+{
+    const struct cwx_plan_wset *ws = &r->plan->wsets[g->wset];
+    if (r->wset_sorted[g->wset]) {
+        size_t lo = 0, hi = ws->n_windows;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strncmp(ws->windows[mid].label, label, len);
+            if (c == 0 && ws->windows[mid].label[len] != 0)
+                c = 1;
+            if (c == 0)
+                return (int64_t)mid;
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return -1;
+    }
+    for (size_t i = 0; i < ws->n_windows; i++)
+        if (strncmp(ws->windows[i].label, label, len) == 0 && ws->windows[i].label[len] == 0)
+            return (int64_t)i;
+    return -1;
+}
+
+static int s_on_marker_page(const struct cwx_s3_list_page *page, void *ud)
+{
+    struct s_target *t = ud;
+    struct s_rec *r = t->r;
+    for (size_t i = 0; i < page->n_objects; i++) {
+        const char *key = page->objects[i].key;
+        if (strncmp(key, t->prefix, t->prefix_len) != 0)
+            continue;
+        const char *rest = key + t->prefix_len;
+        const char *slash = strrchr(rest, '/');
+        size_t n = strlen(rest);
+        if (!slash || n < 6 || strcmp(rest + n - 5, ".json") != 0)
+            continue;
+        uint32_t gi;
+        if (!cwx__index_get(&r->groups, rest, (size_t)(slash - rest), t->target, &gi))
+            continue;
+        const struct cwx_plan_group *g = &r->plan->groups[gi];
+        const char *label = slash + 1;
+        int64_t wi = s_window_of(r, g, label, (size_t)(rest + n - 5 - label));
+        if (wi < 0)
+            continue;
+        struct cwx_job *job = &r->plan->jobs[g->first_job + (uint32_t)wi];
+        r->res->markers++;
+        if (job->status == CWX_JOB_PENDING || job->status == CWX_JOB_RUNNING) {
+            job->status = CWX_JOB_DONE;
+            job->reason = CWX_REASON_MARKER;
+        }
+    }
+    return 0;
+}
+
+static int s_add_known(struct s_rec *r, uint32_t job, const struct cwx_logs_export_task *t,
+                       int completed)
+{
+    struct cwx_reconcile_result *res = r->res;
+    for (size_t i = 0; i < res->n_tasks; i++) {
+        if (res->tasks[i].job != job)
+            continue;
+        /* An active task wins over a completed one; else the first seen
+         * (listings are newest first). */
+        if (res->tasks[i].completed && !completed) {
+            snprintf(res->tasks[i].task_id, sizeof(res->tasks[i].task_id), "%s", t->task_id);
+            res->tasks[i].completed = 0;
+            res->tasks[i].creation_ms = t->creation_time_ms;
+            res->tasks[i].completion_ms = 0;
+        }
+        return 0;
+    }
+    if (res->n_tasks == r->cap_tasks) {
+        size_t cap = r->cap_tasks ? r->cap_tasks * 2 : 16;
+        struct cwx_known_task *k = realloc(res->tasks, cap * sizeof(*k));
+        if (!k)
+            return CWX_ENOMEM;
+        res->tasks = k;
+        r->cap_tasks = cap;
+    }
+    struct cwx_known_task *k = &res->tasks[res->n_tasks++];
+    memset(k, 0, sizeof(*k));
+    k->job = job;
+    snprintf(k->task_id, sizeof(k->task_id), "%s", t->task_id);
+    k->completed = completed;
+    k->creation_ms = t->creation_time_ms;
+    k->completion_ms = t->completion_time_ms;
+    return 0;
+}
+
+static int s_add_foreign(struct s_rec *r, uint32_t target, const struct cwx_logs_export_task *t)
+{
+    struct cwx_reconcile_result *res = r->res;
+    for (size_t i = 0; i < res->n_foreign; i++)
+        if (strcmp(res->foreign[i].task_id, t->task_id) == 0)
+            return 0;
+    if (res->n_foreign == r->cap_foreign) {
+        size_t cap = r->cap_foreign ? r->cap_foreign * 2 : 8;
+        struct cwx_foreign_task *f = realloc(res->foreign, cap * sizeof(*f));
+        if (!f)
+            return CWX_ENOMEM;
+        res->foreign = f;
+        r->cap_foreign = cap;
+    }
+    struct cwx_foreign_task *f = &res->foreign[res->n_foreign++];
+    memset(f, 0, sizeof(*f));
+    f->target = target;
+    snprintf(f->task_id, sizeof(f->task_id), "%s", t->task_id);
+    snprintf(f->task_name, sizeof(f->task_name), "%s", t->task_name);
+    snprintf(f->log_group, sizeof(f->log_group), "%s", t->log_group_name);
+    snprintf(f->status, sizeof(f->status), "%s", cwx_export_status_name(t->status));
+    f->creation_ms = t->creation_time_ms;
+    return 0;
+}
+
+static void s_step(struct s_target *t);
+
+static void s_target_done(struct s_target *t)
+{
+    struct s_rec *r = t->r;
+    free(t);
+    if (--r->pending == 0) {
+        r->res->api_calls = cwx_session_api_calls(r->s);
+        cwx__index_free(&r->groups);
+        cwx__index_free(&r->tasks);
+        free(r->wset_sorted);
+        cwx_resolve_done_fn *cb = r->cb;
+        void *ud = r->ud;
+        int status = r->status;
+        free(r);
+        cb(status, ud);
+    }
+}
+
+static void s_on_markers_done(int status, int pages, int truncated,
+                              const struct cwx_aws_error *err, void *ud)
+{
+    (void)pages;
+    (void)truncated;
+    struct s_target *t = ud;
+    if (status) {
+        s_fail_account(t->r, t->target, status, err, "s3:ListBucket (marker index)");
+        s_target_done(t);
+        return;
+    }
+    t->step = 1;
+    s_step(t);
+}
+
+static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
+                       const struct cwx_aws_error *err, void *ud)
+{
+    struct s_target *t = ud;
+    struct s_rec *r = t->r;
+    if (status) {
+        s_fail_account(r, t->target, status, err, "logs:DescribeExportTasks");
+        s_target_done(t);
+        return;
+    }
+    int completed_step = t->step == 3;
+    for (size_t i = 0; i < all->n; i++) {
+        const struct cwx_logs_export_task *task = &all->tasks[i];
+        uint32_t ji;
+        int ours = task->task_name[0] &&
+                   cwx__index_get(&r->tasks, task->task_name, strlen(task->task_name), 0, &ji) &&
+                   cwx_plan_job_target(r->plan, &r->plan->jobs[ji]) ==
+                       &r->plan->targets[t->target];
+        if (completed_step) {
+            if (!ours || task->status != CWX_EXPORT_COMPLETED)
+                continue;
+            struct cwx_job *job = &r->plan->jobs[ji];
+            if (job->status != CWX_JOB_PENDING)
+                continue; /* marked already, or an active task is known */
+            job->status = CWX_JOB_DONE;
+            job->reason = CWX_REASON_TASK_COMPLETED;
+            if (s_add_known(r, ji, task, 1))
+                r->status = CWX_ENOMEM;
+            continue;
+        }
+        if (!cwx_export_status_is_active(task->status))
+            continue;
+        if (ours) {
+            struct cwx_job *job = &r->plan->jobs[ji];
+            if (job->status == CWX_JOB_PENDING) {
+                job->status = CWX_JOB_RUNNING;
+                job->reason = CWX_REASON_TASK_ACTIVE;
+            }
+            if (job->status != CWX_JOB_SKIPPED && job->status != CWX_JOB_FAILED &&
+                s_add_known(r, ji, task, 0))
+                r->status = CWX_ENOMEM;
+        } else if (s_add_foreign(r, t->target, task)) {
+            r->status = CWX_ENOMEM;
+        }
+    }
+    cwx_logs_export_tasks_free(all);
+    free(all);
+    t->step++;
+    s_step(t);
+}
+
+static void s_step(struct s_target *t)
+{
+    struct s_rec *r = t->r;
+    struct cwx_aws_client *c = cwx_session_client(r->s, t->target);
+    int rc;
+    switch (t->step) {
+    case 0: {
+        struct cwx_s3_list_req req = {
+            .bucket = r->plan->targets[t->target].bucket,
+            .prefix = t->prefix,
+        };
+        rc = cwx_s3_list_objects_v2_all(c, &req, 0, s_on_marker_page, s_on_markers_done, t);
+        break;
+    }
+    case 1:
+        rc = cwx_logs_describe_export_tasks_all(c, CWX_EXPORT_PENDING, 50, 20, s_on_tasks, t);
+        break;
+    case 2:
+        rc = cwx_logs_describe_export_tasks_all(c, CWX_EXPORT_RUNNING, 50, 20, s_on_tasks, t);
+        break;
+    case 3:
+        if (r->completed_pages <= 0) {
+            s_target_done(t);
+            return;
+        }
+        rc = cwx_logs_describe_export_tasks_all(c, CWX_EXPORT_COMPLETED, 50, r->completed_pages,
+                                                s_on_tasks, t);
+        break;
+    default:
+        s_target_done(t);
+        return;
+    }
+    if (rc) {
+        s_fail_account(r, t->target, rc, NULL, "starting a reconciliation call");
+        s_target_done(t);
+    }
+}
+
+void cwx_reconcile_result_free(struct cwx_reconcile_result *r)
+{
+    if (!r)
+        return;
+    free(r->tasks);
+    free(r->foreign);
+    free(r->account_error);
+    for (size_t i = 0; r->account_detail && i < r->n_accounts; i++)
+        free(r->account_detail[i]);
+    free(r->account_detail);
+    memset(r, 0, sizeof(*r));
+}
+
+static void s_soon_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void s_soon_fired(uv_timer_t *h)
+{
+    struct s_target *t = h->data;
+    uv_close((uv_handle_t *)h, s_soon_closed);
+    s_target_done(t);
+}
+
+int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_account,
+                  int completed_pages, struct cwx_reconcile_result *res,
+                  cwx_resolve_done_fn *cb, void *ud)
+{
+    const struct cwx_config *cfg = plan->cfg;
+    memset(res, 0, sizeof(*res));
+    res->n_accounts = cfg->n_accounts;
+    res->account_error = calloc(cfg->n_accounts + 1, sizeof(int));
+    res->account_detail = calloc(cfg->n_accounts + 1, sizeof(char *));
+    struct s_rec *r = calloc(1, sizeof(*r));
+    struct s_target *guard = calloc(1, sizeof(*guard));
+    uv_timer_t *soon = malloc(sizeof(*soon));
+    int rc = 0;
+    if (!res->account_error || !res->account_detail || !r || !guard || !soon) {
+        rc = CWX_ENOMEM;
+        goto fail;
+    }
+    r->s = s;
+    r->plan = plan;
+    r->res = res;
+    r->cb = cb;
+    r->ud = ud;
+    r->completed_pages = completed_pages;
+    r->wset_sorted = calloc(plan->n_wsets + 1, 1);
+    if (!r->wset_sorted) {
+        rc = CWX_ENOMEM;
+        goto fail;
+    }
+    for (size_t w = 0; w < plan->n_wsets; w++) {
+        const struct cwx_plan_wset *ws = &plan->wsets[w];
+        r->wset_sorted[w] = 1;
+        for (size_t i = 1; i < ws->n_windows; i++)
+            if (strcmp(ws->windows[i - 1].label, ws->windows[i].label) >= 0)
+                r->wset_sorted[w] = 0;
+    }
+    for (uint32_t g = 0; g < plan->n_groups && !rc; g++) {
+        const char *name = plan->groups[g].name;
+        rc = cwx__index_put(&r->groups, name + (name[0] == '/'), plan->groups[g].target, g);
+    }
+    for (uint32_t j = 0; j < plan->n_jobs && !rc; j++)
+        if (plan->jobs[j].task_name[0])
+            rc = cwx__index_put(&r->tasks, plan->jobs[j].task_name, 0, j);
+    if (rc)
+        goto fail;
+
+    guard->r = r;
+    r->pending = 1; /* dropped from the loop: cb never runs inside this call */
+    for (uint32_t ti = 0; ti < plan->n_targets; ti++) {
+        const struct cwx_plan_target *tg = &plan->targets[ti];
+        if ((skip_account && skip_account[tg->account]) || !tg->account_id || !tg->bucket)
+            continue;
+        struct s_target *t = calloc(1, sizeof(*t));
+        if (!t) {
+            r->status = CWX_ENOMEM;
+            break;
+        }
+        t->r = r;
+        t->target = ti;
+        const char *sp = cfg->accounts[tg->account].settings.destination.state_prefix;
+        size_t sl = sp ? strlen(sp) : 0;
+        while (sl && sp[sl - 1] == '/')
+            sl--;
+        snprintf(t->prefix, sizeof(t->prefix), "%.*s%s%s/%s/", (int)sl, sl ? sp : "",
+                 sl ? "/" : "", tg->account_id, tg->region);
+        t->prefix_len = strlen(t->prefix);
+        r->pending++;
+        s_step(t);
+    }
+    uv_timer_init(cwx_aws_loop(cwx_session_aws(s)), soon);
+    soon->data = guard;
+    uv_timer_start(soon, s_soon_fired, 1, 0);
+    return 0;
+fail:
+    if (r) {
+        cwx__index_free(&r->groups);
+        cwx__index_free(&r->tasks);
+        free(r->wset_sorted);
+    }
+    free(r);
+    free(guard);
+    free(soon);
+    cwx_reconcile_result_free(res);
+    return rc;
+}

@@ -1,0 +1,610 @@
+/* The AWS session (credentials, one client per account+region) and the
+ * resolver: account ids and log-group selectors, then the plan's expansion. */
+#include "orchestrator/orchestrator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws/core.h"
+#include "aws/credentials.h"
+#include "aws/logs.h"
+#include "aws/sts.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "orchestrator/orchestrator_internal.h"
+
+/* ---- session ------------------------------------------------------------- */
+
+struct cwx_session {
+    uv_loop_t *loop;
+    const struct cwx_config *cfg;
+    const struct cwx_plan *plan;
+    struct cwx_aws *aws;
+    struct cwx_creds_provider **providers; /* per account */
+    struct cwx_aws_client **clients;       /* per target */
+    size_t n_providers, n_clients;
+    struct cwx_creds_provider *base;       /* default chain, for SNS */
+    struct cwx_aws_client *sns;
+    char sns_region[32];
+};
+
+int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
+                    const struct cwx_plan *plan, struct cwx_session **out, char *why,
+                    size_t why_size)
+{
+    *out = NULL;
+    struct cwx_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return CWX_ENOMEM;
+    s->loop = loop;
+    s->cfg = cfg;
+    s->plan = plan;
+    int rc = cwx_aws_new(loop, NULL, &s->aws);
+    if (rc) {
+        snprintf(why, why_size, "cannot set up AWS: %s", cwx_strerror(rc));
+        free(s);
+        return rc;
+    }
+    s->providers = calloc(cfg->n_accounts ? cfg->n_accounts : 1, sizeof(*s->providers));
+    s->clients = calloc(plan->n_targets ? plan->n_targets : 1, sizeof(*s->clients));
+    if (!s->providers || !s->clients) {
+        rc = CWX_ENOMEM;
+        goto fail;
+    }
+    for (size_t a = 0; a < cfg->n_accounts; a++) {
+        const struct cwx_account *acc = &cfg->accounts[a];
+        struct cwx_creds_options o = {
+            .profile = acc->profile,
+            .role_arn = acc->role_arn,
+            .external_id = acc->external_id,
+            .session_name = "cwexport",
+            .region = acc->n_regions ? acc->regions[0] : acc->settings.region,
+        };
+        rc = cwx_creds_provider_new(s->aws, &o, &s->providers[a]);
+        if (rc) {
+            snprintf(why, why_size, "account %s: cannot set up credentials: %s", acc->name,
+                     cwx_strerror(rc));
+            goto fail;
+        }
+        s->n_providers = a + 1;
+    }
+    for (size_t t = 0; t < plan->n_targets; t++) {
+        const struct cwx_plan_target *tg = &plan->targets[t];
+        const struct cwx_account *acc = &cfg->accounts[tg->account];
+        struct cwx_aws_client_options o = {
+            .creds = s->providers[tg->account],
+            .region = tg->region,
+            .rate_per_s = acc->settings.api_rate,
+        };
+        rc = cwx_aws_client_new(s->aws, &o, &s->clients[t]);
+        if (rc) {
+            snprintf(why, why_size, "account %s, region %s: cannot make a client: %s", acc->name,
+                     tg->region, cwx_strerror(rc));
+            goto fail;
+        }
+        s->n_clients = t + 1;
+    }
+    *out = s;
+    return 0;
+fail:
+    cwx_session_free(s);
+    return rc;
+}
+
+void cwx_session_free(struct cwx_session *s)
+{
+    if (!s)
+        return;
+    if (s->sns)
+        cwx_aws_client_free(s->sns);
+    if (s->base)
+        cwx_creds_provider_free(s->base);
+    for (size_t i = 0; i < s->n_clients; i++)
+        cwx_aws_client_free(s->clients[i]);
+    for (size_t i = 0; i < s->n_providers; i++)
+        cwx_creds_provider_free(s->providers[i]);
+    free(s->clients);
+    free(s->providers);
+    cwx_aws_free(s->aws);
+    free(s);
+}
+
+struct cwx_aws *cwx_session_aws(struct cwx_session *s)
+{
+    return s->aws;
+}
+
+struct cwx_aws_client *cwx_session_client(struct cwx_session *s, uint32_t target)
+{
+    return target < s->n_clients ? s->clients[target] : NULL;
+}
+
+struct cwx_aws_client *cwx_session_sns_client(struct cwx_session *s, const char *topic_arn)
+{
+    if (s->sns)
+        return s->sns;
+    /* arn:aws:sns:REGION:ACCOUNT:NAME */
+    const char *p = topic_arn;
+    for (int i = 0; i < 3 && p; i++) {
+        p = strchr(p, ':');
+        if (p)
+            p++;
+    }
+    const char *end = p ? strchr(p, ':') : NULL;
+    if (!p || !end || end == p || (size_t)(end - p) >= sizeof(s->sns_region))
+        return NULL;
+    memcpy(s->sns_region, p, (size_t)(end - p));
+    s->sns_region[end - p] = 0;
+    struct cwx_creds_options o = {.session_name = "cwexport", .region = s->sns_region};
+    if (!s->base && cwx_creds_provider_new(s->aws, &o, &s->base))
+        return NULL;
+    struct cwx_aws_client_options co = {.creds = s->base, .region = s->sns_region};
+    if (cwx_aws_client_new(s->aws, &co, &s->sns))
+        s->sns = NULL;
+    return s->sns;
+}
+
+uint64_t cwx_session_api_calls(const struct cwx_session *s)
+{
+    uint64_t n = 0;
+    struct cwx_aws_client_stats st;
+    for (size_t i = 0; i < s->n_clients; i++) {
+        cwx_aws_client_get_stats(s->clients[i], &st);
+        n += st.calls;
+    }
+    if (s->sns) {
+        cwx_aws_client_get_stats(s->sns, &st);
+        n += st.calls;
+    }
+    return n;
+}
+
+/* ---- resolver ------------------------------------------------------------ */
+
+/* One group found for a (target, selector). */
+struct s_found {
+    char *name;
+    int64_t creation_ms;
+    int retention_days;
+    int64_t stored_bytes;
+    int found; /* named groups: 0 until AWS says it exists */
+};
+
+struct s_sel {
+    struct s_found *items;
+    size_t n, cap;
+};
+
+struct s_resolver {
+    struct cwx_session *s;
+    struct cwx_plan *plan;
+    struct cwx_resolve_result *res;
+    cwx_resolve_done_fn *cb;
+    void *ud;
+    int pending;
+    int status;
+    size_t *tbase;       /* per target: offset into sels */
+    struct s_sel *sels;  /* per (target, selector) */
+    size_t n_sels;
+};
+
+/* One call of the resolver in flight. */
+struct s_call {
+    struct s_resolver *r;
+    uint32_t target;
+    uint32_t sel;         /* selector for prefix/pattern listings */
+    int details;          /* 1: an identifiers lookup filling details */
+    char **names;         /* identifiers (owned copies) */
+    size_t n_names;
+};
+
+static void s_account_fail(struct s_resolver *r, uint32_t account, int status,
+                           const struct cwx_aws_error *err, const char *what)
+{
+    if (r->res->account_error[account])
+        return;
+    char detail[400];
+    char e[320] = "";
+    if (err)
+        cwx_aws_error_format(err, e, sizeof(e));
+    snprintf(detail, sizeof(detail), "%s: %s", what, e[0] ? e : cwx_strerror(status));
+    r->res->account_error[account] = status;
+    free(r->res->account_detail[account]);
+    r->res->account_detail[account] = strdup(detail);
+    CWX_LOGE("account %s: %s", r->plan->cfg->accounts[account].name, detail);
+}
+
+static int s_push(struct s_sel *sel, const char *name, int64_t creation, int retention,
+                  int64_t stored, int found)
+{
+    if (sel->n == sel->cap) {
+        size_t cap = sel->cap ? sel->cap * 2 : 8;
+        struct s_found *items = realloc(sel->items, cap * sizeof(*items));
+        if (!items)
+            return CWX_ENOMEM;
+        sel->items = items;
+        sel->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return CWX_ENOMEM;
+    sel->items[sel->n++] = (struct s_found){copy, creation, retention, stored, found};
+    return 0;
+}
+
+static void s_finish(struct s_resolver *r);
+
+static void s_call_free(struct s_call *c)
+{
+    for (size_t i = 0; i < c->n_names; i++)
+        free(c->names[i]);
+    free(c->names);
+    free(c);
+}
+
+static void s_done_one(struct s_resolver *r)
+{
+    if (--r->pending == 0)
+        s_finish(r);
+}
+
+static const struct cwx_account *s_acc(struct s_resolver *r, uint32_t target)
+{
+    return &r->plan->cfg->accounts[r->plan->targets[target].account];
+}
+
+/* Fills the details of every item named `name` in target's selectors that
+ * want details (named groups and pattern results). */
+static void s_fill(struct s_resolver *r, uint32_t target, const struct cwx_logs_log_group *g)
+{
+    const struct cwx_account *acc = s_acc(r, target);
+    for (size_t s = 0; s < acc->n_groups; s++) {
+        struct s_sel *sel = &r->sels[r->tbase[target] + s];
+        for (size_t i = 0; i < sel->n; i++) {
+            struct s_found *f = &sel->items[i];
+            if (strcmp(f->name, g->name) != 0)
+                continue;
+            f->found = 1;
+            f->creation_ms = g->creation_time_ms;
+            f->retention_days = g->retention_days;
+            f->stored_bytes = g->stored_bytes;
+        }
+    }
+}
+
+static void s_on_details(int status, struct cwx_logs_log_groups *all,
+                         const struct cwx_aws_error *err, void *ud)
+{
+    struct s_call *c = ud;
+    struct s_resolver *r = c->r;
+    if (status)
+        s_account_fail(r, r->plan->targets[c->target].account, status, err,
+                       "logs:DescribeLogGroups (by name)");
+    else {
+        for (size_t i = 0; i < all->n; i++)
+            s_fill(r, c->target, &all->groups[i]);
+        cwx_logs_log_groups_free(all);
+        free(all);
+    }
+    s_call_free(c);
+    s_done_one(r);
+}
+
+/* Looks names up by logGroupIdentifiers, 50 at a time. Takes the names. */
+static void s_lookup(struct s_resolver *r, uint32_t target, char **names, size_t n)
+{
+    for (size_t off = 0; off < n; off += 50) {
+        size_t k = n - off < 50 ? n - off : 50;
+        struct s_call *c = calloc(1, sizeof(*c));
+        char **batch = malloc(k * sizeof(*batch));
+        if (!c || !batch) {
+            free(c);
+            free(batch);
+            r->status = CWX_ENOMEM;
+            continue;
+        }
+        c->r = r;
+        c->target = target;
+        c->details = 1;
+        c->names = batch;
+        for (size_t i = 0; i < k; i++) {
+            batch[i] = names[off + i];
+            names[off + i] = NULL;
+        }
+        c->n_names = k;
+        struct cwx_logs_describe_log_groups_req req = {
+            .identifiers = (const char *const *)batch,
+            .n_identifiers = k,
+        };
+        r->pending++;
+        int rc = cwx_logs_describe_log_groups_all(cwx_session_client(r->s, target), &req, 0,
+                                                  s_on_details, c);
+        if (rc) {
+            r->pending--;
+            s_account_fail(r, r->plan->targets[target].account, rc, NULL,
+                           "logs:DescribeLogGroups");
+            s_call_free(c);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static void s_on_listing(int status, struct cwx_logs_log_groups *all,
+                         const struct cwx_aws_error *err, void *ud)
+{
+    struct s_call *c = ud;
+    struct s_resolver *r = c->r;
+    const struct cwx_group_sel *gs = &s_acc(r, c->target)->groups[c->sel];
+    if (status) {
+        s_account_fail(r, r->plan->targets[c->target].account, status, err,
+                       "logs:DescribeLogGroups");
+    } else {
+        struct s_sel *sel = &r->sels[r->tbase[c->target] + c->sel];
+        int pattern = gs->kind == CWX_GROUP_PATTERN;
+        char **names = pattern ? calloc(all->n ? all->n : 1, sizeof(*names)) : NULL;
+        size_t n_names = 0;
+        for (size_t i = 0; i < all->n; i++) {
+            const struct cwx_logs_log_group *g = &all->groups[i];
+            if (s_push(sel, g->name, g->creation_time_ms, g->retention_days,
+                       pattern ? -1 : g->stored_bytes, 1))
+                r->status = CWX_ENOMEM;
+            if (names && (names[n_names] = strdup(g->name)) != NULL)
+                n_names++;
+        }
+        cwx_logs_log_groups_free(all);
+        free(all);
+        /* A pattern search does not report storedBytes or retention. */
+        if (names)
+            s_lookup(r, c->target, names, n_names);
+    }
+    s_call_free(c);
+    s_done_one(r);
+}
+
+/* Starts the group lookups of one target (account id known). */
+static void s_start_target(struct s_resolver *r, uint32_t target)
+{
+    const struct cwx_account *acc = s_acc(r, target);
+    char **names = calloc(acc->n_groups ? acc->n_groups : 1, sizeof(*names));
+    size_t n_names = 0;
+    for (uint32_t s = 0; s < acc->n_groups; s++) {
+        const struct cwx_group_sel *gs = &acc->groups[s];
+        struct s_sel *sel = &r->sels[r->tbase[target] + s];
+        if (gs->kind == CWX_GROUP_NAME) {
+            if (s_push(sel, gs->value, 0, 0, -1, 0))
+                r->status = CWX_ENOMEM;
+            if (names && (names[n_names] = strdup(gs->value)) != NULL)
+                n_names++;
+            continue;
+        }
+        struct s_call *c = calloc(1, sizeof(*c));
+        if (!c) {
+            r->status = CWX_ENOMEM;
+            continue;
+        }
+        c->r = r;
+        c->target = target;
+        c->sel = s;
+        struct cwx_logs_describe_log_groups_req req = {
+            .prefix = gs->kind == CWX_GROUP_PREFIX ? gs->value : NULL,
+            .pattern = gs->kind == CWX_GROUP_PATTERN ? gs->value : NULL,
+        };
+        r->pending++;
+        int rc = cwx_logs_describe_log_groups_all(cwx_session_client(r->s, target), &req, 0,
+                                                  s_on_listing, c);
+        if (rc) {
+            r->pending--;
+            s_account_fail(r, r->plan->targets[target].account, rc, NULL,
+                           "logs:DescribeLogGroups");
+            s_call_free(c);
+        }
+    }
+    if (names)
+        s_lookup(r, target, names, n_names);
+}
+
+static void s_start_account(struct s_resolver *r, uint32_t account)
+{
+    for (uint32_t t = 0; t < r->plan->n_targets; t++)
+        if (r->plan->targets[t].account == account)
+            s_start_target(r, t);
+}
+
+struct s_whoami {
+    struct s_resolver *r;
+    uint32_t account;
+};
+
+static void s_on_identity(int status, const struct cwx_sts_identity *res,
+                          const struct cwx_aws_error *err, void *ud)
+{
+    struct s_whoami *w = ud;
+    struct s_resolver *r = w->r;
+    if (status == 0 && res && res->account && res->account[0]) {
+        int rc = cwx_plan_set_account_id(r->plan, w->account, res->account);
+        if (rc)
+            r->status = rc;
+        else
+            s_start_account(r, w->account);
+    } else {
+        s_account_fail(r, w->account, status ? status : CWX_EPARSE, err,
+                       "sts:GetCallerIdentity");
+    }
+    free(w);
+    s_done_one(r);
+}
+
+static void s_finish(struct s_resolver *r)
+{
+    struct cwx_plan *plan = r->plan;
+    int rc = r->status;
+    /* Add the groups in config order. */
+    size_t missing_cap = 0;
+    for (uint32_t t = 0; t < plan->n_targets && !rc; t++) {
+        const struct cwx_account *acc = s_acc(r, t);
+        if (r->res->account_error[plan->targets[t].account])
+            continue;
+        for (uint32_t s = 0; s < acc->n_groups && !rc; s++) {
+            struct s_sel *sel = &r->sels[r->tbase[t] + s];
+            for (size_t i = 0; i < sel->n && !rc; i++) {
+                struct s_found *f = &sel->items[i];
+                int added = cwx_plan_add_group(plan, t, s, f->name, f->creation_ms,
+                                               f->retention_days, f->stored_bytes);
+                if (added < 0) {
+                    rc = added;
+                    break;
+                }
+                if (added == 0 && !f->found) {
+                    size_t gi = plan->n_groups - 1;
+                    if (gi >= missing_cap) {
+                        size_t cap = plan->n_groups * 2 + 16;
+                        unsigned char *m = realloc(r->res->group_missing, cap);
+                        if (!m) {
+                            rc = CWX_ENOMEM;
+                            break;
+                        }
+                        memset(m + missing_cap, 0, cap - missing_cap);
+                        r->res->group_missing = m;
+                        missing_cap = cap;
+                    }
+                    r->res->group_missing[gi] = 1;
+                    CWX_LOGW("account %s, region %s: log group %s does not exist", acc->name,
+                             plan->targets[t].region, f->name);
+                }
+            }
+        }
+    }
+    if (!rc)
+        rc = cwx_plan_expand(plan);
+    if (!rc) {
+        unsigned char *m = realloc(r->res->group_missing, plan->n_groups ? plan->n_groups : 1);
+        if (!m)
+            rc = CWX_ENOMEM;
+        else {
+            if (plan->n_groups > missing_cap)
+                memset(m + missing_cap, 0, plan->n_groups - missing_cap);
+            r->res->group_missing = m;
+            r->res->n_groups = plan->n_groups;
+            for (size_t g = 0; g < plan->n_groups; g++) {
+                if (!m[g])
+                    continue;
+                const struct cwx_plan_group *pg = &plan->groups[g];
+                for (uint32_t j = 0; j < pg->n_jobs; j++) {
+                    struct cwx_job *job = &plan->jobs[pg->first_job + j];
+                    job->status = CWX_JOB_FAILED;
+                    job->reason = CWX_REASON_ERROR;
+                }
+            }
+        }
+    }
+    r->res->api_calls = cwx_session_api_calls(r->s);
+    for (size_t i = 0; i < r->n_sels; i++) {
+        for (size_t k = 0; k < r->sels[i].n; k++)
+            free(r->sels[i].items[k].name);
+        free(r->sels[i].items);
+    }
+    free(r->sels);
+    free(r->tbase);
+    cwx_resolve_done_fn *cb = r->cb;
+    void *ud = r->ud;
+    free(r);
+    cb(rc, ud);
+}
+
+void cwx_resolve_result_free(struct cwx_resolve_result *r)
+{
+    if (!r)
+        return;
+    free(r->account_error);
+    for (size_t i = 0; r->account_detail && i < r->n_accounts; i++)
+        free(r->account_detail[i]);
+    free(r->account_detail);
+    free(r->group_missing);
+    memset(r, 0, sizeof(*r));
+}
+
+static void s_soon_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void s_soon_fired(uv_timer_t *h)
+{
+    struct s_resolver *r = h->data;
+    uv_close((uv_handle_t *)h, s_soon_closed);
+    s_done_one(r);
+}
+
+int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve_result *res,
+                cwx_resolve_done_fn *cb, void *ud)
+{
+    const struct cwx_config *cfg = plan->cfg;
+    memset(res, 0, sizeof(*res));
+    res->account_error = calloc(cfg->n_accounts + 1, sizeof(int));
+    res->account_detail = calloc(cfg->n_accounts + 1, sizeof(char *));
+    struct s_resolver *r = calloc(1, sizeof(*r));
+    uv_timer_t *soon = malloc(sizeof(*soon));
+    if (!res->account_error || !res->account_detail || !r || !soon) {
+        free(r);
+        free(soon);
+        free(res->account_error);
+        free(res->account_detail);
+        memset(res, 0, sizeof(*res));
+        return CWX_ENOMEM;
+    }
+    res->n_accounts = cfg->n_accounts;
+    r->s = s;
+    r->plan = plan;
+    r->res = res;
+    r->cb = cb;
+    r->ud = ud;
+    r->tbase = calloc(plan->n_targets + 1, sizeof(*r->tbase));
+    for (uint32_t t = 0; r->tbase && t < plan->n_targets; t++)
+        r->tbase[t + 1] = r->tbase[t] + s_acc(r, t)->n_groups;
+    r->n_sels = r->tbase ? r->tbase[plan->n_targets] : 0;
+    r->sels = calloc(r->n_sels + 1, sizeof(*r->sels));
+    if (!r->tbase || !r->sels) {
+        free(r->tbase);
+        free(r->sels);
+        free(r);
+        free(soon);
+        cwx_resolve_result_free(res);
+        return CWX_ENOMEM;
+    }
+    /* One count held while starting; dropped from the loop so that cb never
+     * runs inside this call. */
+    r->pending = 1;
+    for (uint32_t a = 0; a < cfg->n_accounts; a++) {
+        uint32_t first = UINT32_MAX;
+        for (uint32_t t = 0; t < plan->n_targets && first == UINT32_MAX; t++)
+            if (plan->targets[t].account == a)
+                first = t;
+        if (first == UINT32_MAX)
+            continue;
+        if (plan->targets[first].account_id) {
+            s_start_account(r, a);
+            continue;
+        }
+        struct s_whoami *w = calloc(1, sizeof(*w));
+        if (!w) {
+            r->status = CWX_ENOMEM;
+            continue;
+        }
+        w->r = r;
+        w->account = a;
+        r->pending++;
+        int rc = cwx_sts_get_caller_identity(cwx_session_client(s, first), s_on_identity, w);
+        if (rc) {
+            r->pending--;
+            free(w);
+            s_account_fail(r, a, rc, NULL, "sts:GetCallerIdentity");
+        }
+    }
+    uv_timer_init(cwx_aws_loop(cwx_session_aws(s)), soon);
+    soon->data = r;
+    uv_timer_start(soon, s_soon_fired, 1, 0);
+    return 0;
+}

@@ -1,0 +1,334 @@
+/* `cwexport run`: the loop, the phases (resolve → reconcile → lanes →
+ * reports), signals and the exit code. */
+#include "orchestrator/orchestrator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "orchestrator/orchestrator_internal.h"
+#include "workers/workers.h"
+
+static void s_shutdown(struct cwx_run *run);
+static void s_finish(struct cwx_run *run);
+
+static int s_exit_for_error(int err)
+{
+    return err == CWX_EDENIED || err == CWX_ECRED ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+}
+
+static int s_exit_code(struct cwx_run *run)
+{
+    if (run->signals)
+        return CWX_RUN_INTERRUPTED;
+    if (run->guard.tripped)
+        return CWX_RUN_LOOP_GUARD;
+    int code = run->exit_code;
+    for (size_t a = 0; run->resolved.account_error && a < run->resolved.n_accounts; a++)
+        if (run->resolved.account_error[a]) {
+            int c = s_exit_for_error(run->resolved.account_error[a]);
+            code = c > code ? c : code;
+        }
+    for (size_t a = 0; run->rec.account_error && a < run->rec.n_accounts; a++)
+        if (run->rec.account_error[a]) {
+            int c = s_exit_for_error(run->rec.account_error[a]);
+            code = c > code ? c : code;
+        }
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        const struct cwx_lane *lane = &run->lanes[l];
+        if (lane->stopped) {
+            int c = lane->stop_error == CWX_ELOOPGUARD ? CWX_RUN_LOOP_GUARD
+                                                       : s_exit_for_error(lane->stop_error);
+            code = c > code ? c : code;
+        }
+        if (lane->failed && code < CWX_RUN_FAILED)
+            code = CWX_RUN_FAILED;
+    }
+    return code;
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void s_on_signal(uv_signal_t *h, int signum)
+{
+    struct cwx_run *run = h->data;
+    run->signals++;
+    if (run->finishing)
+        return;
+    if (run->signals == 1) {
+        run->stopping = 1;
+        CWX_LOGW("%s: no new export tasks; %s the active ones (signal again to exit now)",
+                 signum == SIGINT ? "interrupted" : "terminated",
+                 run->opts->cancel_on_exit ? "cancelling" : "waiting for");
+        if (run->lanes)
+            cwx__lanes_stop(run, run->opts->cancel_on_exit);
+        return;
+    }
+    run->aborting = 1;
+    CWX_LOGW("exiting now; the next run adopts the tasks left running");
+    if (run->lanes)
+        cwx__lanes_abort(run);
+}
+
+static void s_on_tick(uv_timer_t *h)
+{
+    cwx__report_progress(h->data, 1);
+}
+
+/* ---- phases -------------------------------------------------------------- */
+
+void cwx__run_lane_finished(struct cwx_run *run, struct cwx_lane *lane)
+{
+    (void)lane;
+    if (--run->lanes_open == 0)
+        s_finish(run);
+}
+
+static void s_after_notify(struct cwx_run *run)
+{
+    s_shutdown(run);
+}
+
+static void s_finish(struct cwx_run *run)
+{
+    if (run->finishing)
+        return;
+    run->finishing = 1;
+    run->finished_ms = cwx__now_ms();
+    if (run->session)
+        run->api_calls = cwx_session_api_calls(run->session);
+    run->exit_code = s_exit_code(run);
+    cwx__report_progress_end(run);
+    if (cwx__report_summary(run))
+        CWX_LOGE("could not write the summary to %s", run->opts->summary_path);
+    if (run->session && cwx__report_notify(run, s_after_notify) == 0)
+        return;
+    s_shutdown(run);
+}
+
+static void s_on_reconciled(int status, void *ud)
+{
+    struct cwx_run *run = ud;
+    if (status) {
+        CWX_LOGE("reading the state in AWS failed: %s", cwx_strerror(status));
+        run->exit_code = CWX_RUN_FAILED;
+        s_finish(run);
+        return;
+    }
+    int rc = cwx__lanes_build(run);
+    if (rc) {
+        CWX_LOGE("cannot build the lanes: %s", cwx_strerror(rc));
+        run->exit_code = CWX_RUN_FAILED;
+        s_finish(run);
+        return;
+    }
+    /* The loop guard's caps. */
+    size_t todo = 0;
+    int per_job = 0;
+    for (size_t a = 0; a < run->cfg->n_accounts; a++)
+        if (run->cfg->accounts[a].settings.max_creates_per_job > per_job)
+            per_job = run->cfg->accounts[a].settings.max_creates_per_job;
+    /* max_creates_per_run 0 means automatic: 3 × the jobs to do + 10. */
+    int per_run = run->cfg->defaults.max_creates_per_run;
+    if (per_run <= 0)
+        per_run = (int)(3 * todo + 10);
+    cwx__guard_init(&run->guard, per_job ? per_job : 6, per_run);
+
+    /* Accounts that could not be resolved or read: their lanes stop. */
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        struct cwx_lane *lane = &run->lanes[l];
+        uint32_t a = lane->account;
+        int err = run->resolved.account_error[a] ? run->resolved.account_error[a]
+                                                 : run->rec.account_error[a];
+        const char *detail = run->resolved.account_error[a] ? run->resolved.account_detail[a]
+                                                            : run->rec.account_detail[a];
+        if (err) {
+            lane->stopped = 1;
+            lane->stop_error = err;
+            snprintf(lane->stop_reason, sizeof(lane->stop_reason), "%s",
+                     detail ? detail : cwx_strerror(err));
+        }
+    }
+    struct cwx_plan_totals tot;
+    cwx_plan_totals(run->plan, &tot);
+    size_t adopt = run->rec.n_tasks;
+    if (tot.pending == 0 && adopt == 0) {
+        snprintf(run->nothing_msg, sizeof(run->nothing_msg),
+                 "nothing to export: %zu windows done, %zu skipped, %zu failed%s", tot.done,
+                 tot.skipped, tot.failed,
+                 tot.jobs == 0 ? " (no window has settled yet)" : "");
+        CWX_LOGI("%s", run->nothing_msg);
+    } else {
+        CWX_LOGI("%zu windows: %zu to export, %zu running, %zu done, %zu skipped, %zu failed; "
+                 "%zu lanes",
+                 tot.jobs, tot.pending, tot.running, tot.done, tot.skipped, tot.failed,
+                 run->n_lanes);
+    }
+    run->lanes_open = (int)run->n_lanes;
+    if (run->n_lanes == 0) {
+        s_finish(run);
+        return;
+    }
+    if (run->live)
+        uv_timer_start(&run->tick, s_on_tick, 250, 250);
+    else if (run->json_progress)
+        uv_timer_start(&run->tick, s_on_tick, 10000, 10000);
+    if (run->stopping) {
+        run->lanes_open = (int)run->n_lanes;
+        cwx__lanes_stop(run, 0);
+        cwx__lanes_start(run);
+        return;
+    }
+    cwx__lanes_start(run);
+}
+
+static void s_on_resolved(int status, void *ud)
+{
+    struct cwx_run *run = ud;
+    if (status) {
+        CWX_LOGE("resolving the log groups failed: %s", cwx_strerror(status));
+        run->exit_code = CWX_RUN_FAILED;
+        s_finish(run);
+        return;
+    }
+    if (run->stopping) {
+        s_finish(run);
+        return;
+    }
+    int pages = run->opts->completed_pages > 0 ? run->opts->completed_pages : 4;
+    int rc = cwx_reconcile(run->session, run->plan, run->resolved.account_error, pages,
+                           &run->rec, s_on_reconciled, run);
+    if (rc) {
+        CWX_LOGE("reading the state in AWS failed: %s", cwx_strerror(rc));
+        run->exit_code = CWX_RUN_FAILED;
+        s_finish(run);
+    }
+}
+
+/* ---- shutdown ------------------------------------------------------------ */
+
+static void s_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void s_shutdown(struct cwx_run *run)
+{
+    uv_close((uv_handle_t *)&run->sigint, s_closed);
+    uv_close((uv_handle_t *)&run->sigterm, s_closed);
+    uv_close((uv_handle_t *)&run->tick, s_closed);
+    for (size_t l = 0; l < run->n_lanes; l++)
+        uv_close((uv_handle_t *)&run->lanes[l].timer, s_closed);
+    if (run->wa) {
+        cwx_worker_aws_free(run->wa);
+        run->wa = NULL;
+    }
+    if (run->session) {
+        cwx_session_free(run->session);
+        run->session = NULL;
+    }
+}
+
+static void s_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int cwx_run(const struct cwx_run_options *opts)
+{
+    struct cwx_run *run = calloc(1, sizeof(*run));
+    if (!run) {
+        CWX_LOGE("out of memory");
+        return CWX_RUN_FAILED;
+    }
+    run->opts = opts;
+    run->cfg = opts->cfg;
+    run->started_ms = cwx__now_ms();
+    int code = CWX_RUN_FAILED;
+    if (uv_loop_init(&run->loop)) {
+        free(run);
+        return CWX_RUN_FAILED;
+    }
+    switch (opts->progress) {
+    case CWX_PROGRESS_LIVE: run->live = 1; break;
+    case CWX_PROGRESS_JSON: run->json_progress = 1; break;
+    case CWX_PROGRESS_NONE: break;
+    default:
+        if (isatty(STDERR_FILENO) && cwx_log_get_format() == CWX_LOG_TEXT)
+            run->live = 1;
+        else
+            run->json_progress = 1;
+    }
+    if (opts->events_path) {
+        run->events = fopen(opts->events_path, "a");
+        if (!run->events) {
+            CWX_LOGE("cannot open %s for the events", opts->events_path);
+            uv_loop_close(&run->loop);
+            free(run);
+            return CWX_RUN_USAGE;
+        }
+    }
+    char why[512] = "";
+    int rc = cwx_plan_new(run->cfg, opts->now_ms ? opts->now_ms : run->started_ms, &run->plan,
+                          why, sizeof(why));
+    if (rc) {
+        CWX_LOGE("cannot plan: %s", why[0] ? why : cwx_strerror(rc));
+        code = CWX_RUN_USAGE;
+        goto out;
+    }
+    rc = cwx_session_new(&run->loop, run->cfg, run->plan, &run->session, why, sizeof(why));
+    if (rc) {
+        CWX_LOGE("%s", why[0] ? why : cwx_strerror(rc));
+        code = s_exit_for_error(rc);
+        goto out;
+    }
+    rc = cwx_worker_aws_new(&run->loop, cwx__lane_client, cwx__lane_poll_delay, run, &run->wa);
+    if (rc) {
+        code = CWX_RUN_FAILED;
+        cwx_session_free(run->session);
+        run->session = NULL;
+        goto out;
+    }
+    uv_signal_init(&run->loop, &run->sigint);
+    uv_signal_init(&run->loop, &run->sigterm);
+    run->sigint.data = run->sigterm.data = run;
+    uv_signal_start(&run->sigint, s_on_signal, SIGINT);
+    uv_signal_start(&run->sigterm, s_on_signal, SIGTERM);
+    uv_timer_init(&run->loop, &run->tick);
+    run->tick.data = run;
+    rc = cwx_resolve(run->session, run->plan, &run->resolved, s_on_resolved, run);
+    if (rc) {
+        CWX_LOGE("cannot start: %s", cwx_strerror(rc));
+        run->exit_code = CWX_RUN_FAILED;
+        s_finish(run);
+    }
+    uv_run(&run->loop, UV_RUN_DEFAULT);
+    code = run->exit_code;
+out:
+    if (run->session) { /* failed before the loop ran */
+        cwx_session_free(run->session);
+        run->session = NULL;
+    }
+    uv_run(&run->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&run->loop) != 0) {
+        /* A handle we did not close: close it rather than leak the loop. */
+        uv_walk(&run->loop, s_walk_close, NULL);
+        uv_run(&run->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&run->loop) != 0)
+            CWX_LOGW("the event loop did not close cleanly");
+    }
+    if (run->events)
+        fclose(run->events);
+    cwx__lanes_free(run);
+    cwx_resolve_result_free(&run->resolved);
+    cwx_reconcile_result_free(&run->rec);
+    cwx_plan_free(run->plan);
+    free(run->failures);
+    free(run);
+    return code;
+}
