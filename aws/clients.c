@@ -301,7 +301,16 @@ static void XMLCALL s_on_end(void *ud, const XML_Char *name)
     struct s_xml *x = ud;
     if (x->active >= 0) {
         char **dst = x->fields[x->active].dst;
-        *dst = x->text.ptr ? cwx_buf_steal(&x->text) : strdup("");
+        if (x->secret) {
+            /* one text buffer, reserved once so that it never moves, copied
+             * out at the exact size and wiped after each secret */
+            *dst = strdup(x->text.ptr ? x->text.ptr : "");
+            if (x->text.ptr)
+                OPENSSL_cleanse(x->text.ptr, x->text.len);
+            cwx_buf_reset(&x->text);
+        } else {
+            *dst = x->text.ptr ? cwx_buf_steal(&x->text) : strdup("");
+        }
         if (!*dst)
             s_fail(x, CWX_ENOMEM, "out of memory");
         x->active = -1;
@@ -355,6 +364,11 @@ int cwx__xml_extract(const char *body, size_t len, struct cwx__xml_field *fields
         *fields[k].dst = NULL;
 
     int rc = 0;
+    if (secret && cwx_buf_reserve(&x.text, CWX__MAX_TEXT)) {
+        cwx__msg(msg, msg_size, "out of memory");
+        rc = CWX_ENOMEM;
+        goto cleanup;
+    }
     x.parser = XML_ParserCreate("UTF-8");
     if (!x.parser) {
         cwx__msg(msg, msg_size, "out of memory");
