@@ -10,13 +10,15 @@
 struct cwx_aws;
 
 /* A set of credentials. Strings are owned by the provider that returned it
- * and stay valid until the next refresh; copy what you keep. Never log them. */
+ * and stay valid during the callback and then until the provider's next
+ * refresh, cwx_creds_invalidate or free; copy what you keep. Never log the
+ * secret or the token (they are wiped when the provider drops them). */
 struct cwx_credentials {
     const char *access_key_id;
     const char *secret_access_key;
     const char *session_token; /* NULL for long-term keys */
     int64_t expiration_ms;     /* 0 = does not expire */
-    const char *source;        /* "environment", "profile:prod", "assume-role", "imds", … */
+    const char *source;        /* as cwx_creds_provider_source: "environment", "profile:prod", … */
 };
 
 struct cwx_creds_provider;
@@ -29,7 +31,11 @@ typedef void cwx_creds_fn(int status, const struct cwx_credentials *creds,
 
 /* Options for a provider chain. All strings borrowed during the call. */
 struct cwx_creds_options {
-    const char *profile;     /* --profile / account `profile`; NULL = AWS_PROFILE or "default" */
+    /* --profile / account `profile`; NULL = AWS_PROFILE or "default". A
+     * profile named here skips the environment's keys and web identity (as
+     * the AWS CLI's --profile does) and must exist; AWS_PROFILE does not
+     * skip them. */
+    const char *profile;
     const char *role_arn;    /* per-account role assumed from the base chain; NULL = none */
     const char *external_id; /* with role_arn */
     const char *session_name;/* default "cwexport" */
@@ -38,13 +44,28 @@ struct cwx_creds_options {
 
 /* Builds the provider: the default chain (environment, web identity, shared
  * files, ECS, IMDSv2) or the named profile, wrapped in an AssumeRole provider
- * when role_arn is set. The caller frees it with cwx_creds_provider_free. */
+ * when role_arn is set. The first source that is configured is chosen here,
+ * once; if it then fails, gets fail (no fall-through to the next source, as
+ * in the SDKs). A configuration mistake (missing profile, source_profile
+ * cycle, half a key pair…) does not fail this call: the provider's source is
+ * "none" and every get fails with CWX_ECRED and the reason, so it reaches
+ * the user like any other credentials error. Returns 0, CWX_EINVAL or
+ * CWX_ENOMEM. The caller frees it with cwx_creds_provider_free. */
 int cwx_creds_provider_new(struct cwx_aws *aws, const struct cwx_creds_options *opts,
                            struct cwx_creds_provider **out);
+/* Gets still waiting are called back with CWX_ECANCELED, from the loop. A
+ * fetch in flight (an HTTP request, STS call or credential_process child,
+ * which is killed) keeps what it needs alive until it ends: run the loop
+ * before cwx_aws_free, or free the aws context, whose transport cancels it. */
 void cwx_creds_provider_free(struct cwx_creds_provider *p);
 
 /* Gets credentials, from cache when they have more than the refresh margin
- * (5 minutes, or a quarter of their lifetime when shorter) left. */
+ * (5 minutes, or a quarter of their lifetime when shorter) left; otherwise
+ * one fetch serves every get made while it runs. Returns 0 and cb runs
+ * exactly once, from the loop (never from inside this call), or returns
+ * CWX_EINVAL / CWX_ENOMEM and cb never runs. When an early refresh fails
+ * but the cached credentials have not expired, those are delivered (and a
+ * warning logged). */
 int cwx_creds_get(struct cwx_creds_provider *p, cwx_creds_fn *cb, void *ud);
 
 /* Forgets the cache so the next get refreshes (after ExpiredToken). */
