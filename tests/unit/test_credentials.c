@@ -821,24 +821,20 @@ static void test_credential_process(void **state)
     rmdir(dir);
 }
 
-int main(int argc, char **argv)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ini_basic),
-        cmocka_unit_test(test_ini_errors),
-        cmocka_unit_test(test_profiles_lookup),
-        cmocka_unit_test(test_split_argv),
-        cmocka_unit_test(test_process_json),
-        cmocka_unit_test(test_metadata_json),
-        cmocka_unit_test(test_parse_time),
-        cmocka_unit_test(test_refresh_margin),
-        cmocka_unit_test(test_static_cached_and_deferred),
-        cmocka_unit_test(test_reentrant_get_and_free),
-        cmocka_unit_test(test_env_source),
-        cmocka_unit_test(test_profile_chains),
-        cmocka_unit_test(test_credential_process),
-    };
-    if (argc > 1)
-        cmocka_set_test_filter(argv[1]);
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_ini_basic),
+    cmocka_unit_test(test_ini_errors),
+    cmocka_unit_test(test_profiles_lookup),
+    cmocka_unit_test(test_split_argv),
+    cmocka_unit_test(test_process_json),
+    cmocka_unit_test(test_metadata_json),
+    cmocka_unit_test(test_parse_time),
+    cmocka_unit_test(test_refresh_margin),
+    cmocka_unit_test(test_static_cached_and_deferred),
+    cmocka_unit_test(test_reentrant_get_and_free),
+    cmocka_unit_test(test_env_source),
+    cmocka_unit_test(test_profile_chains),
+    cmocka_unit_test(test_credential_process),
+};
+
+CWX_TEST_MAIN(tests)
