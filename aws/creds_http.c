@@ -129,6 +129,7 @@ int cwx__creds_ecs_url(char **url, char *err, size_t err_size)
 struct s_ecs {
     struct cwx_creds_provider *p;
     char *url;
+    char *shown; /* url without any user:password@, for details */
     char *auth; /* the Authorization value of the fetch in flight; secret */
     int attempt;
     struct cwx_http_header headers[2];
@@ -140,7 +141,7 @@ static void s_ecs_send(struct s_ecs *e);
 static void s_ecs_fail(struct s_ecs *e, int status, const char *what)
 {
     char detail[640];
-    snprintf(detail, sizeof(detail), "ECS container credentials (%s): %s", e->url, what);
+    snprintf(detail, sizeof(detail), "ECS container credentials (%s): %s", e->shown, what);
     cwx__creds_free_secret(e->auth);
     e->auth = NULL;
     cwx__creds_fetched(e->p, status, NULL, detail);
@@ -246,7 +247,8 @@ static void s_ecs_destroy(struct cwx_creds_provider *p)
     if (!e)
         return;
     cwx__creds_free_secret(e->auth);
-    free(e->url);
+    cwx__creds_free_secret(e->url);
+    free(e->shown);
     free(e);
 }
 
@@ -260,9 +262,20 @@ int cwx__creds_ecs_new(uv_loop_t *loop, struct cwx_aws *aws, const char *source,
     if (!e)
         return CWX_ENOMEM;
     e->url = strdup(url);
-    if (!e->url) {
+    e->shown = strdup(url);
+    if (!e->url || !e->shown) {
+        free(e->url);
+        free(e->shown);
         free(e);
         return CWX_ENOMEM;
+    }
+    /* Userinfo in the URL would be a secret: never show it. */
+    char *scheme_end = strstr(e->shown, "://");
+    if (scheme_end) {
+        char *host = scheme_end + 3;
+        char *at = strchr(host, '@'), *slash = strchr(host, '/');
+        if (at && (!slash || at < slash))
+            memmove(host, at + 1, strlen(at + 1) + 1);
     }
     return cwx__creds_provider_new(loop, aws, &s_ecs_vt, e, source, out);
 }
