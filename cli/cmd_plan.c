@@ -20,7 +20,7 @@ static void s_help(FILE *f)
             "      --offline       make no AWS call: log groups given by prefix or\n"
             "                      pattern are listed as unresolved, every job that\n"
             "                      is not skipped is pending\n"
-            "  -f, --format FMT    table (default), json, csv\n"
+            "  -f, --format FMT    table (default), json, csv, markdown, html\n"
             "  -o, --output OUT    write the report to OUT instead of stdout\n"
             "      --now TIME      plan as if it were TIME (epoch ms; for tests)\n");
 }
@@ -72,9 +72,9 @@ int cwx_cmd_plan(int argc, char **argv)
         return CWX_EXIT_USAGE;
     }
     enum cwx_report_format fmt;
-    if (cwx_report_format_parse(format, &fmt) ||
-        (fmt != CWX_REPORT_TABLE && fmt != CWX_REPORT_JSON && fmt != CWX_REPORT_CSV)) {
-        fprintf(stderr, "cwexport plan: --format must be table, json or csv, not \"%s\"\n",
+    if (cwx_report_format_parse(format, &fmt)) {
+        fprintf(stderr, "cwexport plan: --format must be table, json, csv, markdown or html, "
+                        "not \"%s\"\n",
                 format);
         return CWX_EXIT_USAGE;
     }

@@ -54,6 +54,12 @@ struct cwx_plan_target {
     const char *region;  /* borrowed from the config */
     char *account_id;    /* owned; NULL until known */
     char *bucket;        /* destination bucket with {account_id}/{region} expanded; NULL until account_id known */
+    /* Observed exports of this target (online plan, from sampled markers):
+     * how many, their bytes and their durations in total. Zero when none;
+     * see planner/estimate.h. */
+    uint32_t rate_samples;
+    int64_t rate_bytes;
+    int64_t rate_ms;
 };
 
 /* One log group of one target, selected by one selector. */

@@ -5,9 +5,9 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "planner/report_internal.h"
 
-/* Flush the row buffer to the file once it holds this much. */
-#define CWX_REPORT_CHUNK (256 * 1024)
+#define CWX_REPORT_CHUNK CWX__REPORT_CHUNK
 
 static const char *const s_format_names[] = {"table", "json", "csv",
                                              "markdown", "html"};
@@ -23,29 +23,19 @@ int cwx_report_format_parse(const char *s, enum cwx_report_format *out)
     return CWX_EINVAL;
 }
 
-/* What every format prints of one job. */
-struct s_row {
-    const char *account;
-    const char *account_id; /* NULL when unknown */
-    const char *region;
-    const char *log_group;
-    const char *window;
-    int64_t from_ms, to_ms;
-    const char *bucket;     /* NULL when unknown */
-    const char *prefix;     /* NULL when unknown */
-    const char *task_name;  /* NULL when unknown */
-    const char *status;
-    const char *reason;     /* NULL when none */
-};
-
-static void s_fill_row(const struct cwx_plan *plan, const struct cwx_job *job,
-                       struct cwx_buf *prefix, struct s_row *row)
+void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                          const struct cwx_job *job, struct cwx_buf *prefix,
+                          struct cwx__report_row *row)
 {
+    (void)est;
     const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
     const struct cwx_plan_target *t = &plan->targets[g->target];
     const struct cwx_window *w = cwx_plan_job_window(plan, job);
+    struct cwx_estimate_rate rate;
+    cwx_estimate_rate_of(plan, g->target, &rate);
     cwx_buf_reset(prefix);
-    *row = (struct s_row){
+    int64_t bytes = cwx_estimate_window_bytes(plan, g, w);
+    *row = (struct cwx__report_row){
         .account = plan->cfg->accounts[t->account].name,
         .account_id = t->account_id,
         .region = t->region,
@@ -58,10 +48,12 @@ static void s_fill_row(const struct cwx_plan *plan, const struct cwx_job *job,
         .task_name = job->task_name[0] ? job->task_name : NULL,
         .status = cwx_job_status_name(job->status),
         .reason = cwx_job_reason_text(job->reason),
+        .est_bytes = bytes,
+        .est_ms = cwx_estimate_job_ms(&rate, bytes),
     };
 }
 
-static int s_flush(struct cwx_buf *b, FILE *f, size_t at_least)
+int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least)
 {
     if (b->len < at_least)
         return 0;
@@ -71,8 +63,7 @@ static int s_flush(struct cwx_buf *b, FILE *f, size_t at_least)
     return 0;
 }
 
-/* Appends a decimal int64 (faster than printf on the hot path). */
-static int s_put_i64(struct cwx_buf *b, int64_t v)
+int cwx__report_put_i64(struct cwx_buf *b, int64_t v)
 {
     char tmp[24];
     char *p = tmp + sizeof tmp;
@@ -84,6 +75,14 @@ static int s_put_i64(struct cwx_buf *b, int64_t v)
     if (v < 0)
         *--p = '-';
     return cwx_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+void cwx__report_iso(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int s_json_str_or_null(struct cwx_buf *b, const char *s)
@@ -99,27 +98,74 @@ static int s_json_field(struct cwx_buf *b, const char *key, const char *val)
     return rc;
 }
 
-static void s_iso_now(int64_t now_ms, char out[32])
+/* Seconds with millisecond precision: "61.5". */
+static int s_put_seconds(struct cwx_buf *b, int64_t ms)
 {
-    time_t t = (time_t)(now_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int rc = cwx__report_put_i64(b, ms / 1000);
+    if (!rc && ms % 1000)
+        rc = cwx_buf_printf(b, ".%03d", (int)(ms % 1000));
+    return rc;
 }
 
-static int s_write_json(const struct cwx_plan *plan, const struct cwx_report_options *opts,
-                        FILE *f)
+static int s_json_calls(struct cwx_buf *b, const struct cwx_estimate_calls *c)
+{
+    return cwx_buf_printf(b, "{\"create_export_task\": %" PRIu64
+                             ", \"describe_export_tasks\": %" PRIu64
+                             ", \"list_objects\": %" PRIu64 ", \"put_object\": %" PRIu64
+                             ", \"total\": %" PRIu64 "}",
+                          c->create, c->describe, c->list, c->put,
+                          c->create + c->describe + c->list + c->put);
+}
+
+static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
+                        const struct cwx_estimate *est)
+{
+    int rc = cwx_buf_puts(b, "\n ],\n \"lanes\": [");
+    for (size_t i = 0; i < est->n_lanes && !rc; i++) {
+        const struct cwx_estimate_lane *l = &est->lanes[i];
+        const struct cwx_account *acc = &plan->cfg->accounts[l->account];
+        const char *account_id = NULL;
+        for (size_t t = 0; t < plan->n_targets; t++)
+            if (est->target_lane[t] == i && plan->targets[t].account_id)
+                account_id = plan->targets[t].account_id;
+        rc = cwx_buf_puts(b, i ? ",\n  {" : "\n  {");
+        if (!rc) rc = s_json_field(b, "\"account\": ", acc->name);
+        if (!rc) rc = s_json_field(b, ", \"account_id\": ", account_id);
+        if (!rc) rc = s_json_field(b, ", \"region\": ", l->region);
+        if (!rc)
+            rc = cwx_buf_printf(b, ", \"jobs\": %zu, \"pending\": %zu, \"done\": %zu, "
+                                   "\"running\": %zu, \"skipped\": %zu, \"failed\": %zu, "
+                                   "\"est_bytes\": %" PRId64 ", \"est_bytes_unknown_jobs\": %zu, "
+                                   "\"bytes_per_second\": %.0f, \"task_overhead_seconds\": ",
+                                l->totals.jobs, l->totals.pending, l->totals.done,
+                                l->totals.running, l->totals.skipped, l->totals.failed,
+                                l->bytes, l->bytes_unknown, l->rate.bytes_per_s);
+        if (!rc) rc = s_put_seconds(b, l->rate.overhead_ms);
+        if (!rc)
+            rc = cwx_buf_printf(b, ", \"rate_source\": \"%s\", \"rate_samples\": %u, "
+                                   "\"est_backfill_seconds\": ",
+                                l->rate.samples ? "observed" : "default", l->rate.samples);
+        if (!rc) rc = s_put_seconds(b, l->backfill_ms);
+        if (!rc) rc = cwx_buf_puts(b, ", \"aws_calls\": ");
+        if (!rc) rc = s_json_calls(b, &l->calls);
+        if (!rc) rc = cwx_buf_putc(b, '}');
+    }
+    return rc;
+}
+
+static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                        const struct cwx_report_options *opts, FILE *f)
 {
     struct cwx_buf b, prefix;
     cwx_buf_init(&b, 0);
     cwx_buf_init(&prefix, 0);
     char now[32];
-    s_iso_now(plan->now_ms, now);
+    cwx__report_iso(plan->now_ms, now);
     int rc = cwx_buf_printf(&b, "{\"version\": 1, \"generated_at\": \"%s\", \"offline\": %s,\n \"jobs\": [",
                             now, opts->offline ? "true" : "false");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
-        struct s_row r;
-        s_fill_row(plan, &plan->jobs[i], &prefix, &r);
+        struct cwx__report_row r;
+        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
         rc = cwx_buf_puts(&b, i ? ",\n  {" : "\n  {");
         if (!rc) rc = s_json_field(&b, "\"account\": ", r.account);
         if (!rc) rc = s_json_field(&b, ", \"account_id\": ", r.account_id);
@@ -127,17 +173,23 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_report_opt
         if (!rc) rc = s_json_field(&b, ", \"log_group\": ", r.log_group);
         if (!rc) rc = s_json_field(&b, ", \"window\": ", r.window);
         if (!rc) rc = cwx_buf_puts(&b, ", \"from\": ");
-        if (!rc) rc = s_put_i64(&b, r.from_ms);
+        if (!rc) rc = cwx__report_put_i64(&b, r.from_ms);
         if (!rc) rc = cwx_buf_puts(&b, ", \"to\": ");
-        if (!rc) rc = s_put_i64(&b, r.to_ms);
+        if (!rc) rc = cwx__report_put_i64(&b, r.to_ms);
         if (!rc) rc = s_json_field(&b, ", \"bucket\": ", r.bucket);
         if (!rc) rc = s_json_field(&b, ", \"prefix\": ", r.prefix);
         if (!rc) rc = s_json_field(&b, ", \"task_name\": ", r.task_name);
         if (!rc) rc = s_json_field(&b, ", \"status\": ", r.status);
         if (!rc) rc = s_json_field(&b, ", \"reason\": ", r.reason);
+        if (!rc) rc = cwx_buf_puts(&b, ", \"est_bytes\": ");
+        if (!rc) rc = r.est_bytes < 0 ? cwx_buf_puts(&b, "null") : cwx__report_put_i64(&b, r.est_bytes);
+        if (!rc) rc = cwx_buf_puts(&b, ", \"est_seconds\": ");
+        if (!rc) rc = s_put_seconds(&b, r.est_ms);
         if (!rc) rc = cwx_buf_putc(&b, '}');
-        if (!rc) rc = s_flush(&b, f, CWX_REPORT_CHUNK);
+        if (!rc) rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
     }
+    if (!rc)
+        rc = s_json_lanes(&b, plan, est);
     if (!rc)
         rc = cwx_buf_puts(&b, "\n ],\n \"unresolved\": [");
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
@@ -158,12 +210,20 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_report_opt
     if (!rc)
         rc = cwx_buf_printf(&b, "%s],\n \"totals\": {\"jobs\": %zu, \"pending\": %zu, "
                                 "\"done\": %zu, \"running\": %zu, \"skipped\": %zu, "
-                                "\"failed\": %zu, \"unresolved\": %zu}}\n",
+                                "\"failed\": %zu, \"unresolved\": %zu},\n"
+                                " \"estimates\": {\"lanes\": %zu, \"bytes\": %" PRId64
+                                ", \"bytes_unknown_jobs\": %zu, \"wall_seconds\": ",
                             plan->n_unresolved ? "\n " : "", tot.jobs, tot.pending,
                             tot.done, tot.running, tot.skipped, tot.failed,
-                            plan->n_unresolved);
+                            plan->n_unresolved, est->n_lanes, est->bytes, est->bytes_unknown);
+    if (!rc) rc = s_put_seconds(&b, est->wall_ms);
+    if (!rc) rc = cwx_buf_puts(&b, ", \"serial_seconds\": ");
+    if (!rc) rc = s_put_seconds(&b, est->serial_ms);
+    if (!rc) rc = cwx_buf_puts(&b, ", \"aws_calls\": ");
+    if (!rc) rc = s_json_calls(&b, &est->calls);
+    if (!rc) rc = cwx_buf_puts(&b, "}}\n");
     if (!rc)
-        rc = s_flush(&b, f, 0);
+        rc = cwx__report_flush(&b, f, 0);
     cwx_buf_free(&b);
     cwx_buf_free(&prefix);
     return rc;
@@ -187,30 +247,33 @@ static int s_csv_field(struct cwx_buf *b, const char *s, int last)
     return rc;
 }
 
-static int s_write_csv(const struct cwx_plan *plan, FILE *f)
+static int s_write_csv(const struct cwx_plan *plan, const struct cwx_estimate *est, FILE *f)
 {
     struct cwx_buf b, prefix;
     cwx_buf_init(&b, 0);
     cwx_buf_init(&prefix, 0);
     int rc = cwx_buf_puts(&b, "account,account_id,region,log_group,window,from,to,"
-                              "bucket,prefix,task_name,status,reason\r\n");
+                              "bucket,prefix,task_name,status,reason,est_bytes,est_seconds\r\n");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
-        struct s_row r;
-        char from[24], to[24];
-        s_fill_row(plan, &plan->jobs[i], &prefix, &r);
+        struct cwx__report_row r;
+        char from[24], to[24], bytes[24], secs[32];
+        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
         snprintf(from, sizeof from, "%" PRId64, r.from_ms);
         snprintf(to, sizeof to, "%" PRId64, r.to_ms);
+        snprintf(bytes, sizeof bytes, "%" PRId64, r.est_bytes);
+        snprintf(secs, sizeof secs, "%" PRId64 ".%03d", r.est_ms / 1000, (int)(r.est_ms % 1000));
         const char *fields[] = {r.account, r.account_id, r.region, r.log_group,
                                 r.window, from, to, r.bucket, r.prefix,
-                                r.task_name, r.status, r.reason};
+                                r.task_name, r.status, r.reason,
+                                r.est_bytes < 0 ? NULL : bytes, secs};
         size_t n = sizeof fields / sizeof *fields;
         for (size_t k = 0; k < n && !rc; k++)
             rc = s_csv_field(&b, fields[k], k + 1 == n);
         if (!rc)
-            rc = s_flush(&b, f, CWX_REPORT_CHUNK);
+            rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
     }
     if (!rc)
-        rc = s_flush(&b, f, 0);
+        rc = cwx__report_flush(&b, f, 0);
     cwx_buf_free(&b);
     cwx_buf_free(&prefix);
     return rc;
@@ -225,8 +288,27 @@ static const char *s_status_color(const char *status)
     return "\033[33m";
 }
 
-static int s_write_table(const struct cwx_plan *plan, const struct cwx_report_options *opts,
-                         FILE *f)
+/* "prod" or "prod/us-east-1" for a lane of scope region. */
+static void s_lane_name(const struct cwx_plan *plan, const struct cwx_estimate_lane *l,
+                        char *out, size_t size)
+{
+    const char *acc = plan->cfg->accounts[l->account].name;
+    if (l->region)
+        snprintf(out, size, "%s/%s", acc, l->region);
+    else
+        snprintf(out, size, "%s", acc);
+}
+
+static void s_rate_text(const struct cwx_estimate_rate *r, char *out, size_t size)
+{
+    char bps[32];
+    cwx_estimate_format_bytes((int64_t)r->bytes_per_s, bps, sizeof bps);
+    snprintf(out, size, "%s/s + %" PRId64 "s/task (%s)", bps, r->overhead_ms / 1000,
+             r->samples ? "observed" : "default");
+}
+
+static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                         const struct cwx_report_options *opts, FILE *f)
 {
     /* Column widths from the data: one pass over the groups suffices. */
     int w_acc = 7, w_reg = 6, w_grp = 9, w_win = 6;
@@ -247,18 +329,23 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_report_op
     struct cwx_buf b, prefix;
     cwx_buf_init(&b, 0);
     cwx_buf_init(&prefix, 0);
-    int rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %-8s  %s\n", w_acc, "ACCOUNT",
+    int rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %-8s  %9s  %8s  %s\n", w_acc, "ACCOUNT",
                             w_reg, "REGION", w_grp, "LOG GROUP", w_win, "WINDOW",
-                            "STATUS", "REASON");
+                            "STATUS", "EST.BYTES", "EST.TIME", "REASON");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
-        struct s_row r;
-        s_fill_row(plan, &plan->jobs[i], &prefix, &r);
-        rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %s\n", w_acc, r.account,
-                            w_reg, r.region, w_grp, r.log_group, w_win, r.window,
+        struct cwx__report_row r;
+        char bytes[24], dur[24];
+        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
+        cwx_estimate_format_bytes(r.est_bytes, bytes, sizeof bytes);
+        cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
+        bool todo = plan->jobs[i].status == CWX_JOB_PENDING;
+        rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %9s  %8s  %s\n", w_acc,
+                            r.account, w_reg, r.region, w_grp, r.log_group, w_win, r.window,
                             opts->color ? s_status_color(r.status) : "", r.status,
-                            opts->color ? "\033[0m" : "", r.reason ? r.reason : "");
+                            opts->color ? "\033[0m" : "", todo || r.est_bytes >= 0 ? bytes : "",
+                            todo ? dur : "", r.reason ? r.reason : "");
         if (!rc)
-            rc = s_flush(&b, f, CWX_REPORT_CHUNK);
+            rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
     }
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
         const struct cwx_plan_unresolved *u = &plan->unresolved[i];
@@ -269,15 +356,162 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_report_op
                             w_acc, acc->name, w_reg, t->region,
                             gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern", gs->value);
     }
+    if (!rc)
+        rc = cwx_buf_printf(&b, "\n%-24s %7s %7s %7s %7s %7s %7s %10s %10s %9s  %s\n", "LANE",
+                            "JOBS", "PENDING", "DONE", "RUNNING", "SKIPPED", "FAILED",
+                            "EST.BYTES", "BACKFILL", "AWS CALLS", "RATE");
+    for (size_t i = 0; i < est->n_lanes && !rc; i++) {
+        const struct cwx_estimate_lane *l = &est->lanes[i];
+        char name[256], bytes[24], dur[24], rate[96];
+        s_lane_name(plan, l, name, sizeof name);
+        cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), bytes,
+                                  sizeof bytes);
+        cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
+        s_rate_text(&l->rate, rate, sizeof rate);
+        rc = cwx_buf_printf(&b, "%-24s %7zu %7zu %7zu %7zu %7zu %7zu %10s %10s %9" PRIu64 "  %s\n",
+                            name, l->totals.jobs, l->totals.pending, l->totals.done,
+                            l->totals.running, l->totals.skipped, l->totals.failed, bytes,
+                            dur, l->calls.create + l->calls.describe + l->calls.list + l->calls.put,
+                            rate);
+    }
     struct cwx_plan_totals tot;
     cwx_plan_totals(plan, &tot);
+    char bytes[24], wall[24];
+    cwx_estimate_format_bytes(cwx_estimate_bytes_shown(est->bytes, est->bytes_unknown), bytes,
+                              sizeof bytes);
+    cwx_estimate_format_ms(est->wall_ms, wall, sizeof wall);
     if (!rc)
         rc = cwx_buf_printf(&b, "\n%zu jobs: %zu pending, %zu done, %zu running, %zu skipped, "
-                                "%zu failed; %zu selectors unresolved\n",
+                                "%zu failed; %zu selectors unresolved\n"
+                                "estimated: %s to export%s, %s with %zu lane%s in parallel; "
+                                "AWS calls: %" PRIu64 " CreateExportTask, %" PRIu64
+                                " DescribeExportTasks, %" PRIu64 " ListObjectsV2, %" PRIu64
+                                " PutObject\n",
                             tot.jobs, tot.pending, tot.done, tot.running, tot.skipped,
-                            tot.failed, plan->n_unresolved);
+                            tot.failed, plan->n_unresolved, bytes,
+                            est->bytes_unknown && est->bytes ? " (plus groups of unknown size)" : "", wall,
+                            est->n_lanes, est->n_lanes == 1 ? "" : "s", est->calls.create,
+                            est->calls.describe, est->calls.list, est->calls.put);
     if (!rc)
-        rc = s_flush(&b, f, 0);
+        rc = cwx__report_flush(&b, f, 0);
+    cwx_buf_free(&b);
+    cwx_buf_free(&prefix);
+    return rc;
+}
+
+/* A Markdown table cell: '|' and '\' escaped, '<' and '&' as entities,
+ * line breaks as spaces. */
+static int s_md_cell(struct cwx_buf *b, const char *s)
+{
+    int rc = cwx_buf_puts(b, " ");
+    for (const char *p = s ? s : ""; *p && !rc; p++) {
+        switch (*p) {
+        case '|': rc = cwx_buf_puts(b, "\\|"); break;
+        case '\\': rc = cwx_buf_puts(b, "\\\\"); break;
+        case '<': rc = cwx_buf_puts(b, "&lt;"); break;
+        case '&': rc = cwx_buf_puts(b, "&amp;"); break;
+        case '\r':
+        case '\n': rc = cwx_buf_putc(b, ' '); break;
+        default: rc = cwx_buf_putc(b, *p);
+        }
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, " |");
+    return rc;
+}
+
+static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                            const struct cwx_report_options *opts, FILE *f)
+{
+    struct cwx_buf b, prefix;
+    cwx_buf_init(&b, 0);
+    cwx_buf_init(&prefix, 0);
+    char now[32], bytes[24], wall[24], serial[24];
+    struct cwx_plan_totals tot;
+    cwx_plan_totals(plan, &tot);
+    cwx__report_iso(plan->now_ms, now);
+    cwx_estimate_format_bytes(cwx_estimate_bytes_shown(est->bytes, est->bytes_unknown), bytes,
+                              sizeof bytes);
+    cwx_estimate_format_ms(est->wall_ms, wall, sizeof wall);
+    cwx_estimate_format_ms(est->serial_ms, serial, sizeof serial);
+    const struct cwx_estimate_calls *c = &est->calls;
+    int rc = cwx_buf_printf(
+        &b,
+        "# cwexport plan\n\nGenerated %s%s from `%s`.\n\n## Totals\n\n"
+        "| jobs | pending | done | running | skipped | failed | unresolved selectors |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| %zu | %zu | %zu | %zu | %zu | %zu | %zu |\n\n"
+        "Estimated: **%s** to export%s; **%s** with the %zu lane%s in parallel "
+        "(%s one after the other). AWS calls a run would make: %" PRIu64
+        " CreateExportTask, %" PRIu64 " DescribeExportTasks, %" PRIu64
+        " ListObjectsV2, %" PRIu64 " PutObject (%" PRIu64 " in all).\n\n"
+        "## Lanes\n\n"
+        "| lane | jobs | pending | done | running | skipped | failed | est. bytes | backfill "
+        "| rate | AWS calls |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n",
+        now, opts->offline ? " offline (no AWS calls)" : "", plan->cfg->path ? plan->cfg->path : "",
+        tot.jobs, tot.pending, tot.done, tot.running, tot.skipped, tot.failed,
+        plan->n_unresolved, bytes, est->bytes_unknown && est->bytes ? " (plus groups of unknown size)" : "",
+        wall, est->n_lanes, est->n_lanes == 1 ? "" : "s", serial, c->create, c->describe,
+        c->list, c->put, c->create + c->describe + c->list + c->put);
+    for (size_t i = 0; i < est->n_lanes && !rc; i++) {
+        const struct cwx_estimate_lane *l = &est->lanes[i];
+        char name[256], lb[24], dur[24], rate[96];
+        s_lane_name(plan, l, name, sizeof name);
+        cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), lb, sizeof lb);
+        cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
+        s_rate_text(&l->rate, rate, sizeof rate);
+        rc = cwx_buf_putc(&b, '|');
+        if (!rc) rc = s_md_cell(&b, name);
+        if (!rc)
+            rc = cwx_buf_printf(&b, " %zu | %zu | %zu | %zu | %zu | %zu | %s | %s | %s | %" PRIu64
+                                    " |\n",
+                                l->totals.jobs, l->totals.pending, l->totals.done,
+                                l->totals.running, l->totals.skipped, l->totals.failed, lb, dur,
+                                rate, l->calls.create + l->calls.describe + l->calls.list +
+                                          l->calls.put);
+    }
+    if (!rc && plan->n_unresolved)
+        rc = cwx_buf_puts(&b, "\n## Unresolved selectors\n\nResolved only against AWS "
+                              "(DescribeLogGroups):\n\n| account | region | kind | value |\n"
+                              "|---|---|---|---|\n");
+    for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
+        const struct cwx_plan_unresolved *u = &plan->unresolved[i];
+        const struct cwx_plan_target *t = &plan->targets[u->target];
+        const struct cwx_account *acc = &plan->cfg->accounts[t->account];
+        const struct cwx_group_sel *gs = &acc->groups[u->sel];
+        rc = cwx_buf_putc(&b, '|');
+        if (!rc) rc = s_md_cell(&b, acc->name);
+        if (!rc) rc = s_md_cell(&b, t->region);
+        if (!rc) rc = s_md_cell(&b, gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern");
+        if (!rc) rc = s_md_cell(&b, gs->value);
+        if (!rc) rc = cwx_buf_putc(&b, '\n');
+    }
+    if (!rc)
+        rc = cwx_buf_puts(&b, "\n## Jobs\n\n| account | region | log group | window | status "
+                              "| reason | est. bytes | est. time | task name |\n"
+                              "|---|---|---|---|---|---|---:|---:|---|\n");
+    for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
+        struct cwx__report_row r;
+        char jb[24], dur[24];
+        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
+        cwx_estimate_format_bytes(r.est_bytes, jb, sizeof jb);
+        cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
+        rc = cwx_buf_putc(&b, '|');
+        if (!rc) rc = s_md_cell(&b, r.account);
+        if (!rc) rc = s_md_cell(&b, r.region);
+        if (!rc) rc = s_md_cell(&b, r.log_group);
+        if (!rc) rc = s_md_cell(&b, r.window);
+        if (!rc) rc = s_md_cell(&b, r.status);
+        if (!rc) rc = s_md_cell(&b, r.reason);
+        if (!rc) rc = s_md_cell(&b, jb);
+        if (!rc) rc = s_md_cell(&b, plan->jobs[i].status == CWX_JOB_PENDING ? dur : "");
+        if (!rc) rc = s_md_cell(&b, r.task_name);
+        if (!rc) rc = cwx_buf_putc(&b, '\n');
+        if (!rc) rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
+    }
+    if (!rc)
+        rc = cwx__report_flush(&b, f, 0);
     cwx_buf_free(&b);
     cwx_buf_free(&prefix);
     return rc;
@@ -286,13 +520,19 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_report_op
 int cwx_report_write(const struct cwx_plan *plan, enum cwx_report_format fmt,
                      const struct cwx_report_options *opts, FILE *f)
 {
-    int rc;
+    struct cwx_estimate est;
+    int rc = cwx_estimate_plan(plan, &est);
+    if (rc)
+        return rc;
     switch (fmt) {
-    case CWX_REPORT_JSON: rc = s_write_json(plan, opts, f); break;
-    case CWX_REPORT_CSV: rc = s_write_csv(plan, f); break;
-    case CWX_REPORT_TABLE: rc = s_write_table(plan, opts, f); break;
-    default: return CWX_EINVAL;
+    case CWX_REPORT_JSON: rc = s_write_json(plan, &est, opts, f); break;
+    case CWX_REPORT_CSV: rc = s_write_csv(plan, &est, f); break;
+    case CWX_REPORT_TABLE: rc = s_write_table(plan, &est, opts, f); break;
+    case CWX_REPORT_MARKDOWN: rc = s_write_markdown(plan, &est, opts, f); break;
+    case CWX_REPORT_HTML: rc = cwx__report_write_html(plan, &est, opts, f); break;
+    default: rc = CWX_EINVAL;
     }
+    cwx_estimate_free(&est);
     if (!rc && fflush(f) != 0)
         rc = CWX_EIO;
     return rc;

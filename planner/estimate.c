@@ -1,0 +1,255 @@
+#include "planner/estimate.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/error.h"
+
+/* DescribeExportTasks calls a lane makes when it starts: the in-flight
+ * tasks (RUNNING, PENDING) and the recent COMPLETED ones, one page each. */
+#define CWX_ESTIMATE_START_DESCRIBES 3
+
+void cwx_estimate_observe(struct cwx_plan *plan, uint32_t target, int64_t bytes,
+                          int64_t duration_ms)
+{
+    if (target >= plan->n_targets || duration_ms <= 0)
+        return;
+    struct cwx_plan_target *t = &plan->targets[target];
+    t->rate_samples++;
+    t->rate_bytes += bytes > 0 ? bytes : 0;
+    t->rate_ms += duration_ms;
+}
+
+void cwx_estimate_rate_of(const struct cwx_plan *plan, uint32_t target,
+                          struct cwx_estimate_rate *out)
+{
+    *out = (struct cwx_estimate_rate){
+        .bytes_per_s = CWX_ESTIMATE_DEFAULT_BYTES_PER_S,
+        .overhead_ms = CWX_ESTIMATE_TASK_OVERHEAD_MS,
+    };
+    if (target >= plan->n_targets)
+        return;
+    const struct cwx_plan_target *t = &plan->targets[target];
+    if (!t->rate_samples || t->rate_ms <= 0)
+        return;
+    out->samples = t->rate_samples;
+    int64_t mean_ms = t->rate_ms / t->rate_samples;
+    /* Small exports are all overhead: never assume more overhead than the
+     * mean observed duration. */
+    if (mean_ms < out->overhead_ms)
+        out->overhead_ms = mean_ms / 2;
+    int64_t data_ms = t->rate_ms - (int64_t)t->rate_samples * out->overhead_ms;
+    int64_t floor_ms = (int64_t)t->rate_samples * 1000;
+    if (data_ms < floor_ms)
+        data_ms = floor_ms;
+    if (t->rate_bytes > 0)
+        out->bytes_per_s = (double)t->rate_bytes * 1000.0 / (double)data_ms;
+}
+
+int64_t cwx_estimate_window_bytes(const struct cwx_plan *plan,
+                                  const struct cwx_plan_group *g,
+                                  const struct cwx_window *w)
+{
+    if (g->stored_bytes < 0)
+        return -1;
+    if (g->stored_bytes == 0)
+        return 0;
+    int64_t now = plan->now_ms;
+    int64_t span_start = INT64_MIN;
+    if (g->creation_ms > 0)
+        span_start = g->creation_ms;
+    if (g->retention_days > 0) {
+        int64_t horizon = now - (int64_t)g->retention_days * 86400000;
+        if (horizon > span_start)
+            span_start = horizon;
+    }
+    if (span_start == INT64_MIN) {
+        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+        span_start = ws->n_windows ? ws->windows[0].start_ms : w->start_ms;
+    }
+    if (span_start >= now)
+        return w->end_ms > span_start ? g->stored_bytes : 0;
+    int64_t lo = w->start_ms > span_start ? w->start_ms : span_start;
+    int64_t hi = w->end_ms < now ? w->end_ms : now;
+    if (hi <= lo)
+        return 0;
+    /* In double: storedBytes × overlap can exceed int64. */
+    double share = (double)(hi - lo) / (double)(now - span_start);
+    return (int64_t)((double)g->stored_bytes * share + 0.5);
+}
+
+int64_t cwx_estimate_job_ms(const struct cwx_estimate_rate *r, int64_t bytes)
+{
+    int64_t ms = r->overhead_ms;
+    if (bytes > 0 && r->bytes_per_s > 0)
+        ms += (int64_t)((double)bytes * 1000.0 / r->bytes_per_s + 0.5);
+    return ms;
+}
+
+uint64_t cwx_estimate_polls(int64_t duration_ms, int64_t poll_min_ms,
+                            int64_t poll_max_ms)
+{
+    double min = poll_min_ms > 0 ? (double)poll_min_ms : 1000.0;
+    double max = poll_max_ms > poll_min_ms ? (double)poll_max_ms : min;
+    double t = 0, step = min;
+    uint64_t polls = 0;
+    /* Closed form once the interval reached max; a loop of at most
+     * log(max/min)/log(1.5) steps before that. */
+    while (t < (double)duration_ms && step < max) {
+        t += step;
+        polls++;
+        step *= CWX_ESTIMATE_POLL_GROWTH;
+    }
+    if (t < (double)duration_ms)
+        polls += (uint64_t)(((double)duration_ms - t) / max) + 1;
+    return polls ? polls : 1;
+}
+
+static void s_add_calls(struct cwx_estimate_calls *a, const struct cwx_estimate_calls *b)
+{
+    a->create += b->create;
+    a->describe += b->describe;
+    a->list += b->list;
+    a->put += b->put;
+}
+
+static void s_count(struct cwx_plan_totals *t, uint8_t status)
+{
+    t->jobs++;
+    switch (status) {
+    case CWX_JOB_DONE: t->done++; break;
+    case CWX_JOB_RUNNING: t->running++; break;
+    case CWX_JOB_SKIPPED: t->skipped++; break;
+    case CWX_JOB_FAILED: t->failed++; break;
+    default: t->pending++; break;
+    }
+}
+
+int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
+{
+    *out = (struct cwx_estimate){0};
+    size_t nt = plan->n_targets;
+    out->target_lane = calloc(nt ? nt : 1, sizeof *out->target_lane);
+    out->lanes = calloc(nt ? nt : 1, sizeof *out->lanes);
+    struct cwx_estimate_rate *rates = calloc(nt ? nt : 1, sizeof *rates);
+    if (!out->target_lane || !out->lanes || !rates) {
+        free(rates);
+        cwx_estimate_free(out);
+        return CWX_ENOMEM;
+    }
+    /* Targets are ordered by account, then region: a lane of scope
+     * `account` is a run of consecutive targets. */
+    for (size_t i = 0; i < nt; i++) {
+        const struct cwx_plan_target *t = &plan->targets[i];
+        const struct cwx_account *acc = &plan->cfg->accounts[t->account];
+        bool per_region = acc->settings.token_scope == CWX_SCOPE_REGION;
+        struct cwx_estimate_lane *prev = out->n_lanes ? &out->lanes[out->n_lanes - 1] : NULL;
+        cwx_estimate_rate_of(plan, (uint32_t)i, &rates[i]);
+        if (prev && !per_region && prev->account == t->account) {
+            out->target_lane[i] = (uint32_t)(out->n_lanes - 1);
+            if (!prev->rate.samples && rates[i].samples)
+                prev->rate = rates[i];
+            continue;
+        }
+        out->target_lane[i] = (uint32_t)out->n_lanes;
+        out->lanes[out->n_lanes++] = (struct cwx_estimate_lane){
+            .account = t->account,
+            .region = per_region ? t->region : NULL,
+            .rate = rates[i],
+        };
+    }
+    /* The start of each target: its marker index, its task listings. */
+    size_t *target_jobs = calloc(nt ? nt : 1, sizeof *target_jobs);
+    if (!target_jobs) {
+        free(rates);
+        cwx_estimate_free(out);
+        return CWX_ENOMEM;
+    }
+    for (size_t gi = 0; gi < plan->n_groups; gi++)
+        target_jobs[plan->groups[gi].target] += plan->groups[gi].n_jobs;
+    for (size_t i = 0; i < nt; i++) {
+        struct cwx_estimate_lane *l = &out->lanes[out->target_lane[i]];
+        l->calls.list += (target_jobs[i] + CWX_ESTIMATE_LIST_PAGE - 1) / CWX_ESTIMATE_LIST_PAGE
+                         + (target_jobs[i] == 0);
+        l->calls.describe += CWX_ESTIMATE_START_DESCRIBES;
+    }
+    free(target_jobs);
+
+    for (size_t gi = 0; gi < plan->n_groups; gi++) {
+        const struct cwx_plan_group *g = &plan->groups[gi];
+        uint32_t lane_i = out->target_lane[g->target];
+        struct cwx_estimate_lane *l = &out->lanes[lane_i];
+        const struct cwx_estimate_rate *r = &rates[g->target];
+        const struct cwx_account *acc = &plan->cfg->accounts[plan->targets[g->target].account];
+        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+        for (uint32_t k = 0; k < g->n_jobs; k++) {
+            const struct cwx_job *job = &plan->jobs[g->first_job + k];
+            s_count(&l->totals, job->status);
+            if (job->status != CWX_JOB_PENDING)
+                continue;
+            int64_t bytes = cwx_estimate_window_bytes(plan, g, &ws->windows[job->window]);
+            if (bytes < 0)
+                l->bytes_unknown++;
+            else
+                l->bytes += bytes;
+            int64_t ms = cwx_estimate_job_ms(r, bytes);
+            l->backfill_ms += ms;
+            l->calls.create++;
+            l->calls.describe += cwx_estimate_polls(ms, acc->settings.poll_min_ms,
+                                                    acc->settings.poll_max_ms);
+            l->calls.list++;
+            l->calls.put++;
+        }
+    }
+    free(rates);
+    for (size_t i = 0; i < out->n_lanes; i++) {
+        const struct cwx_estimate_lane *l = &out->lanes[i];
+        out->bytes += l->bytes;
+        out->bytes_unknown += l->bytes_unknown;
+        out->serial_ms += l->backfill_ms;
+        if (l->backfill_ms > out->wall_ms)
+            out->wall_ms = l->backfill_ms;
+        s_add_calls(&out->calls, &l->calls);
+    }
+    return 0;
+}
+
+void cwx_estimate_free(struct cwx_estimate *e)
+{
+    free(e->lanes);
+    free(e->target_lane);
+    *e = (struct cwx_estimate){0};
+}
+
+void cwx_estimate_format_ms(int64_t ms, char *out, size_t size)
+{
+    int64_t s = ms < 0 ? 0 : (ms + 500) / 1000;
+    if (s >= 86400)
+        snprintf(out, size, "%" PRId64 "d %" PRId64 "h", s / 86400, s % 86400 / 3600);
+    else if (s >= 3600)
+        snprintf(out, size, "%" PRId64 "h %02" PRId64 "m", s / 3600, s % 3600 / 60);
+    else if (s >= 60)
+        snprintf(out, size, "%" PRId64 "m %02" PRId64 "s", s / 60, s % 60);
+    else
+        snprintf(out, size, "%" PRId64 "s", s);
+}
+
+void cwx_estimate_format_bytes(int64_t bytes, char *out, size_t size)
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+    if (bytes < 0) {
+        snprintf(out, size, "unknown");
+        return;
+    }
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1000.0 && u + 1 < sizeof units / sizeof *units) {
+        v /= 1000.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, size, "%" PRId64 " B", bytes);
+    else
+        snprintf(out, size, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,461 @@
+/* The HTML plan report: one self-contained file (inline CSS and JS, no
+ * network fetch). Totals and the lanes are HTML; the heatmap of log groups
+ * × windows is drawn by the page on a <canvas> from a JSON blob embedded in
+ * the page, one row at a time as the reader scrolls, so a plan of 10,000
+ * groups stays as light as one of 10.
+ *
+ * The blob (built here, read by the script below):
+ *   {"cols": [window labels, sorted],
+ *    "wsets": [{"cols": [column of each window], "from": [ms], "to": [ms]}],
+ *    "targets": [[account, account_id|null, region, bucket|null]],
+ *    "rates": [[bytes_per_s, overhead_ms]] per target,
+ *    "statuses": [names], "reasons": [texts by reason code],
+ *    "groups": [[name, target, wset, "statuses", "reasons", [bytes]|null]]}
+ * where "statuses" holds one digit per window (enum cwx_job_status), and
+ * "reasons" one letter per window ('a' + enum cwx_job_reason). */
+#include "planner/report_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+
+/* Appends s HTML-escaped (text and attribute values). */
+static int s_html(struct cwx_buf *b, const char *s)
+{
+    int rc = 0;
+    for (const char *p = s ? s : ""; *p && !rc; p++) {
+        switch (*p) {
+        case '<': rc = cwx_buf_puts(b, "&lt;"); break;
+        case '>': rc = cwx_buf_puts(b, "&gt;"); break;
+        case '&': rc = cwx_buf_puts(b, "&amp;"); break;
+        case '"': rc = cwx_buf_puts(b, "&quot;"); break;
+        case '\'': rc = cwx_buf_puts(b, "&#39;"); break;
+        default: rc = cwx_buf_putc(b, *p);
+        }
+    }
+    return rc;
+}
+
+/* Appends s as a JSON string safe inside <script>: '<', '>' and '&' as
+ * \u escapes, so no "</script>" can close the element early. */
+static int s_js_str(struct cwx_buf *b, const char *s)
+{
+    if (!s)
+        return cwx_buf_puts(b, "null");
+    if (!strpbrk(s, "<>&"))
+        return cwx_buf_json_str(b, s);
+    struct cwx_buf tmp;
+    cwx_buf_init(&tmp, 0);
+    int rc = cwx_buf_json_str(&tmp, s);
+    for (size_t i = 0; i < tmp.len && !rc; i++) {
+        char c = tmp.ptr[i];
+        if (c == '<' || c == '>' || c == '&')
+            rc = cwx_buf_printf(b, "\\u%04x", (unsigned)c);
+        else
+            rc = cwx_buf_putc(b, c);
+    }
+    cwx_buf_free(&tmp);
+    return rc;
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The columns of the heatmap: every distinct window label, sorted (labels
+ * of one granularity sort in time order). *out points into the plan. */
+static int s_columns(const struct cwx_plan *plan, const char ***out, size_t *n_out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < plan->n_wsets; i++)
+        n += plan->wsets[i].n_windows;
+    const char **labels = malloc((n ? n : 1) * sizeof *labels);
+    if (!labels)
+        return CWX_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < plan->n_wsets; i++)
+        for (size_t w = 0; w < plan->wsets[i].n_windows; w++)
+            labels[k++] = plan->wsets[i].windows[w].label;
+    qsort(labels, n, sizeof *labels, s_cmp_str);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || strcmp(labels[m - 1], labels[i]) != 0)
+            labels[m++] = labels[i];
+    *out = labels;
+    *n_out = m;
+    return 0;
+}
+
+static int s_blob(const struct cwx_plan *plan, struct cwx_buf *b, FILE *f)
+{
+    const char **cols = NULL;
+    size_t n_cols = 0;
+    int rc = s_columns(plan, &cols, &n_cols);
+    if (rc)
+        return rc;
+    rc = cwx_buf_puts(b, "{\"cols\": [");
+    for (size_t i = 0; i < n_cols && !rc; i++) {
+        if (i) rc = cwx_buf_putc(b, ',');
+        if (!rc) rc = s_js_str(b, cols[i]);
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "],\n\"wsets\": [");
+    for (size_t i = 0; i < plan->n_wsets && !rc; i++) {
+        const struct cwx_plan_wset *ws = &plan->wsets[i];
+        rc = cwx_buf_puts(b, i ? ",\n{\"cols\": [" : "\n{\"cols\": [");
+        for (size_t w = 0; w < ws->n_windows && !rc; w++) {
+            const char *key = ws->windows[w].label;
+            const char **hit = bsearch(&key, cols, n_cols, sizeof *cols, s_cmp_str);
+            if (w) rc = cwx_buf_putc(b, ',');
+            if (!rc) rc = cwx__report_put_i64(b, hit ? (int64_t)(hit - cols) : -1);
+        }
+        if (!rc) rc = cwx_buf_puts(b, "], \"from\": [");
+        for (size_t w = 0; w < ws->n_windows && !rc; w++) {
+            if (w) rc = cwx_buf_putc(b, ',');
+            if (!rc) rc = cwx__report_put_i64(b, ws->windows[w].start_ms);
+        }
+        if (!rc) rc = cwx_buf_puts(b, "], \"to\": [");
+        for (size_t w = 0; w < ws->n_windows && !rc; w++) {
+            if (w) rc = cwx_buf_putc(b, ',');
+            if (!rc) rc = cwx__report_put_i64(b, ws->windows[w].end_ms - 1);
+        }
+        if (!rc) rc = cwx_buf_puts(b, "]}");
+    }
+    free(cols);
+    if (!rc)
+        rc = cwx_buf_puts(b, "],\n\"targets\": [");
+    for (size_t i = 0; i < plan->n_targets && !rc; i++) {
+        const struct cwx_plan_target *t = &plan->targets[i];
+        rc = cwx_buf_puts(b, i ? ",[" : "[");
+        if (!rc) rc = s_js_str(b, plan->cfg->accounts[t->account].name);
+        if (!rc) rc = cwx_buf_putc(b, ',');
+        if (!rc) rc = s_js_str(b, t->account_id);
+        if (!rc) rc = cwx_buf_putc(b, ',');
+        if (!rc) rc = s_js_str(b, t->region);
+        if (!rc) rc = cwx_buf_putc(b, ',');
+        if (!rc) rc = s_js_str(b, t->bucket);
+        if (!rc) rc = cwx_buf_putc(b, ']');
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "],\n\"rates\": [");
+    for (size_t i = 0; i < plan->n_targets && !rc; i++) {
+        struct cwx_estimate_rate r;
+        cwx_estimate_rate_of(plan, (uint32_t)i, &r);
+        rc = cwx_buf_printf(b, "%s[%.0f,%" PRId64 "]", i ? "," : "", r.bytes_per_s,
+                            r.overhead_ms);
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "],\n\"statuses\": [");
+    for (int s = 0; s < 5 && !rc; s++) {
+        if (s) rc = cwx_buf_putc(b, ',');
+        if (!rc) rc = s_js_str(b, cwx_job_status_name((enum cwx_job_status)s));
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "],\n\"reasons\": [");
+    for (int r = 0; r <= CWX_REASON_ERROR && !rc; r++) {
+        if (r) rc = cwx_buf_putc(b, ',');
+        if (!rc) rc = s_js_str(b, cwx_job_reason_text((enum cwx_job_reason)r));
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "],\n\"groups\": [");
+    for (size_t gi = 0; gi < plan->n_groups && !rc; gi++) {
+        const struct cwx_plan_group *g = &plan->groups[gi];
+        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+        rc = cwx_buf_puts(b, gi ? ",\n[" : "\n[");
+        if (!rc) rc = s_js_str(b, g->name);
+        if (!rc) rc = cwx_buf_printf(b, ",%" PRIu32 ",%" PRIu32 ",\"", g->target, g->wset);
+        for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
+            rc = cwx_buf_putc(b, (char)('0' + plan->jobs[g->first_job + k].status % 10));
+        if (!rc) rc = cwx_buf_puts(b, "\",\"");
+        for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
+            rc = cwx_buf_putc(b, (char)('a' + plan->jobs[g->first_job + k].reason % 26));
+        if (!rc) rc = cwx_buf_puts(b, g->stored_bytes < 0 ? "\",null]" : "\",[");
+        for (uint32_t k = 0; g->stored_bytes >= 0 && k < g->n_jobs && !rc; k++) {
+            const struct cwx_job *job = &plan->jobs[g->first_job + k];
+            if (k) rc = cwx_buf_putc(b, ',');
+            if (!rc)
+                rc = cwx__report_put_i64(b, cwx_estimate_window_bytes(plan, g,
+                                                                      &ws->windows[job->window]));
+        }
+        if (!rc && g->stored_bytes >= 0) rc = cwx_buf_puts(b, "]]");
+        if (!rc) rc = cwx__report_flush(b, f, CWX__REPORT_CHUNK);
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "]}");
+    return rc;
+}
+
+static const char s_css[] =
+    "body{font:14px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:20px;color:#222}"
+    "h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}"
+    ".meta{color:#666;margin:0 0 12px}"
+    "#errors{background:#fdd;border:1px solid #c00;padding:8px;white-space:pre-wrap}"
+    ".cards{display:flex;flex-wrap:wrap;gap:8px}"
+    ".card{border:1px solid #ddd;border-radius:6px;padding:6px 12px;min-width:90px}"
+    ".card b{display:block;font-size:18px}.card span{color:#666;font-size:12px}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px}"
+    "th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}td{white-space:nowrap}"
+    ".controls{display:flex;gap:12px;align-items:center;margin:6px 0;flex-wrap:wrap}"
+    ".legend i{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px;vertical-align:-2px}"
+    "#hm-wrap{position:relative;overflow:auto;border:1px solid #ddd;max-height:75vh}"
+    "#hm{position:sticky;top:0;display:block}"
+    "#tip{position:fixed;pointer-events:none;background:#fff;border:1px solid #999;"
+    "box-shadow:0 2px 6px rgba(0,0,0,.2);padding:6px 8px;font-size:12px;display:none;"
+    "white-space:pre;z-index:10}";
+
+/* Catches every error of the page into #errors and body[data-errors], so a
+ * headless browser can tell a broken page from a working one. */
+static const char s_js_guard[] =
+    "window.cwxErrors=[];"
+    "function cwxError(m){window.cwxErrors.push(String(m));"
+    "document.body.dataset.errors=String(window.cwxErrors.length);"
+    "var e=document.getElementById('errors');if(e){e.hidden=false;e.textContent=window.cwxErrors.join('\\n');}}"
+    "window.addEventListener('error',function(ev){cwxError(ev.message||ev);});"
+    "window.addEventListener('unhandledrejection',function(ev){cwxError(ev.reason);});";
+
+static const char s_js_main[] =
+    "(function(){'use strict';\n"
+    "var D=JSON.parse(document.getElementById('plan-data').textContent);\n"
+    "var COLORS=['#f2c94c','#27ae60','#2d9cdb','#d5d5d5','#eb5757'];\n"
+    "var EMPTY='#f7f7f7',ROW=14,LABEL=300,HEAD=56;\n"
+    "var nCols=D.cols.length,groups=D.groups,multi=D.targets.length>1;\n"
+    "var inv=D.wsets.map(function(w){var a=new Int32Array(nCols).fill(-1);"
+    "w.cols.forEach(function(c,i){if(c>=0)a[c]=i;});return a;});\n"
+    "var cells=0,counts=[0,0,0,0,0];groups.forEach(function(g){cells+=g[3].length;"
+    "for(var i=0;i<g[3].length;i++)counts[+g[3][i]]++;});\n"
+    "function label(g){var t=D.targets[g[1]];return (multi?t[0]+'/'+t[2]+'  ':'')+g[0];}\n"
+    "var rows=[],wrap=document.getElementById('hm-wrap'),cv=document.getElementById('hm'),"
+    "sp=document.getElementById('hm-spacer'),tip=document.getElementById('tip'),"
+    "ctx=cv.getContext('2d'),colW=8,drawn=0;\n"
+    "function filter(){var q=document.getElementById('filter').value.toLowerCase(),"
+    "st=document.getElementById('only').value;rows=[];"
+    "for(var i=0;i<groups.length;i++){var g=groups[i];"
+    "if(q&&label(g).toLowerCase().indexOf(q)<0)continue;"
+    "if(st!==''&&g[3].indexOf(st)<0)continue;rows.push(i);}layout();}\n"
+    "function layout(){var w=Math.max(wrap.clientWidth-2,LABEL+nCols*2);"
+    "colW=Math.max(2,Math.min(28,Math.floor((w-LABEL)/Math.max(nCols,1))));"
+    "var cw=LABEL+colW*nCols,vh=Math.min(rows.length*ROW+HEAD,Math.floor(window.innerHeight*0.75)-4);"
+    "vh=Math.max(vh,HEAD+ROW);var dpr=window.devicePixelRatio||1;"
+    "cv.width=Math.floor(cw*dpr);cv.height=Math.floor(vh*dpr);cv.style.width=cw+'px';cv.style.height=vh+'px';"
+    "ctx.setTransform(dpr,0,0,dpr,0,0);"
+    "sp.style.height=Math.max(0,rows.length*ROW+HEAD-vh)+'px';sp.style.width='1px';draw();}\n"
+    "function draw(){var vh=cv.height/(window.devicePixelRatio||1),top=wrap.scrollTop,"
+    "first=Math.floor(top/ROW),n=Math.ceil((vh-HEAD)/ROW)+1;"
+    "ctx.fillStyle='#fff';ctx.fillRect(0,0,cv.width,cv.height);ctx.font='11px sans-serif';"
+    "ctx.textBaseline='middle';drawn=0;var off=top-first*ROW;\n"
+    "for(var r=0;r<n&&first+r<rows.length;r++){var g=groups[rows[first+r]],y=HEAD+r*ROW-off;"
+    "if(y+ROW<=HEAD)continue;var m=inv[g[2]];ctx.fillStyle='#333';ctx.save();"
+    "ctx.beginPath();ctx.rect(0,y,LABEL-6,ROW);ctx.clip();ctx.fillText(label(g),4,y+ROW/2);ctx.restore();\n"
+    "for(var c=0;c<nCols;c++){var k=m[c];ctx.fillStyle=k<0?EMPTY:COLORS[+g[3][k]];"
+    "ctx.fillRect(LABEL+c*colW,y,Math.max(1,colW-1),ROW-1);if(k>=0)drawn++;}}\n"
+    "ctx.fillStyle='#fff';ctx.fillRect(0,0,LABEL+colW*nCols,HEAD);ctx.fillStyle='#333';"
+    "var every=Math.max(1,Math.ceil(70/colW));ctx.save();"
+    "for(var c=0;c<nCols;c+=every){ctx.save();ctx.translate(LABEL+c*colW+colW/2,HEAD-4);"
+    "ctx.rotate(-Math.PI/4);ctx.fillText(D.cols[c],0,0);ctx.restore();}ctx.restore();"
+    "ctx.fillText(rows.length+' of '+groups.length+' log groups',4,HEAD-10);\n"
+    "var b=document.body.dataset;b.drawn=String(drawn);b.rows=String(rows.length);}\n"
+    "function iso(ms){return new Date(ms).toISOString().replace('.000Z','Z');}\n"
+    "function bytes(v){if(v==null||v<0)return 'unknown';var u=['B','kB','MB','GB','TB','PB'],i=0;"
+    "while(v>=1000&&i<u.length-1){v/=1000;i++;}return (i?v.toFixed(1):v)+' '+u[i];}\n"
+    "function dur(ms){var s=Math.round(ms/1000);if(s>=86400)return Math.floor(s/86400)+'d '+Math.floor(s%86400/3600)+'h';"
+    "if(s>=3600)return Math.floor(s/3600)+'h '+Math.floor(s%3600/60)+'m';if(s>=60)return Math.floor(s/60)+'m '+(s%60)+'s';return s+'s';}\n"
+    "function hit(ev){var rc=cv.getBoundingClientRect(),x=ev.clientX-rc.left,y=ev.clientY-rc.top;"
+    "if(x<LABEL||y<HEAD)return null;var c=Math.floor((x-LABEL)/colW),"
+    "r=Math.floor((y-HEAD+wrap.scrollTop)/ROW);if(c>=nCols||r>=rows.length)return null;"
+    "var g=groups[rows[r]],k=inv[g[2]][c];return k<0?null:{g:g,k:k};}\n"
+    "cv.addEventListener('mousemove',function(ev){var h=hit(ev);if(!h){tip.style.display='none';return;}"
+    "var g=h.g,k=h.k,t=D.targets[g[1]],w=D.wsets[g[2]],st=+g[3][k],"
+    "rs=D.reasons[g[4].charCodeAt(k)-97],by=g[5]?g[5][k]:null,ra=D.rates[g[1]];"
+    "var lines=[g[0],'account '+t[0]+(t[1]?' ('+t[1]+')':'')+'  region '+t[2],"
+    "'window '+D.cols[w.cols[k]]+'  '+iso(w.from[k])+' .. '+iso(w.to[k]),"
+    "'status '+D.statuses[st]+(rs?' ('+rs+')':''),'est. bytes '+bytes(by)];"
+    "if(st===0)lines.push('est. export time '+dur(ra[1]+(by>0?by*1000/ra[0]:0)));"
+    "tip.textContent=lines.join('\\n');tip.style.display='block';"
+    "tip.style.left=Math.min(ev.clientX+14,window.innerWidth-tip.offsetWidth-8)+'px';"
+    "tip.style.top=Math.min(ev.clientY+14,window.innerHeight-tip.offsetHeight-8)+'px';});\n"
+    "cv.addEventListener('mouseleave',function(){tip.style.display='none';});\n"
+    "wrap.addEventListener('scroll',function(){window.requestAnimationFrame(draw);});\n"
+    "window.addEventListener('resize',layout);\n"
+    "document.getElementById('filter').addEventListener('input',filter);\n"
+    "document.getElementById('only').addEventListener('change',filter);\n"
+    "filter();var b=document.body.dataset;b.cells=String(cells);b.cols=String(nCols);"
+    "b.groups=String(groups.length);D.statuses.forEach(function(s,i){b['n'+s]=String(counts[i]);});"
+    "b.rendered='1';})();\n";
+
+static int s_card(struct cwx_buf *b, const char *value, const char *what)
+{
+    int rc = cwx_buf_puts(b, "<div class=\"card\"><b>");
+    if (!rc) rc = s_html(b, value);
+    if (!rc) rc = cwx_buf_puts(b, "</b><span>");
+    if (!rc) rc = s_html(b, what);
+    if (!rc) rc = cwx_buf_puts(b, "</span></div>");
+    return rc;
+}
+
+static int s_card_n(struct cwx_buf *b, uint64_t n, const char *what)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%" PRIu64, n);
+    return s_card(b, v, what);
+}
+
+static int s_td_n(struct cwx_buf *b, uint64_t n)
+{
+    return cwx_buf_printf(b, "<td class=\"n\">%" PRIu64 "</td>", n);
+}
+
+static int s_td(struct cwx_buf *b, const char *s, bool num)
+{
+    int rc = cwx_buf_puts(b, num ? "<td class=\"n\">" : "<td>");
+    if (!rc) rc = s_html(b, s);
+    if (!rc) rc = cwx_buf_puts(b, "</td>");
+    return rc;
+}
+
+static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                   struct cwx_buf *b)
+{
+    int rc = cwx_buf_puts(b, "<h2>Lanes</h2>\n<p class=\"meta\">A lane runs one export at a "
+                             "time; lanes run in parallel.</p>\n<table id=\"lanes\"><tr>"
+                             "<th>lane</th><th>account id</th><th>jobs</th><th>pending</th>"
+                             "<th>done</th><th>running</th><th>skipped</th><th>failed</th>"
+                             "<th>est. bytes</th><th>rate</th><th>backfill</th>"
+                             "<th>CreateExportTask</th><th>DescribeExportTasks</th>"
+                             "<th>ListObjectsV2</th><th>PutObject</th></tr>\n");
+    for (size_t i = 0; i < est->n_lanes && !rc; i++) {
+        const struct cwx_estimate_lane *l = &est->lanes[i];
+        const char *acc = plan->cfg->accounts[l->account].name;
+        const char *account_id = NULL;
+        for (size_t t = 0; t < plan->n_targets; t++)
+            if (est->target_lane[t] == i && plan->targets[t].account_id)
+                account_id = plan->targets[t].account_id;
+        char name[256], lb[24], dur[24], bps[24], rate[96];
+        snprintf(name, sizeof name, "%s%s%s", acc, l->region ? "/" : "",
+                 l->region ? l->region : "");
+        cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), lb, sizeof lb);
+        cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
+        cwx_estimate_format_bytes((int64_t)l->rate.bytes_per_s, bps, sizeof bps);
+        snprintf(rate, sizeof rate, "%s/s + %" PRId64 " s/task (%s)", bps,
+                 l->rate.overhead_ms / 1000, l->rate.samples ? "observed" : "default");
+        rc = cwx_buf_puts(b, "<tr class=\"lane\">");
+        if (!rc) rc = s_td(b, name, false);
+        if (!rc) rc = s_td(b, account_id ? account_id : "unknown", false);
+        if (!rc) rc = s_td_n(b, l->totals.jobs);
+        if (!rc) rc = s_td_n(b, l->totals.pending);
+        if (!rc) rc = s_td_n(b, l->totals.done);
+        if (!rc) rc = s_td_n(b, l->totals.running);
+        if (!rc) rc = s_td_n(b, l->totals.skipped);
+        if (!rc) rc = s_td_n(b, l->totals.failed);
+        if (!rc) rc = s_td(b, lb, true);
+        if (!rc) rc = s_td(b, rate, false);
+        if (!rc) rc = s_td(b, dur, true);
+        if (!rc) rc = s_td_n(b, l->calls.create);
+        if (!rc) rc = s_td_n(b, l->calls.describe);
+        if (!rc) rc = s_td_n(b, l->calls.list);
+        if (!rc) rc = s_td_n(b, l->calls.put);
+        if (!rc) rc = cwx_buf_puts(b, "</tr>\n");
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "</table>\n");
+    return rc;
+}
+
+static int s_unresolved(const struct cwx_plan *plan, struct cwx_buf *b)
+{
+    if (!plan->n_unresolved)
+        return 0;
+    int rc = cwx_buf_puts(b, "<h2>Unresolved selectors</h2>\n<p class=\"meta\">Resolved only "
+                             "against AWS (DescribeLogGroups).</p>\n<table id=\"unresolved\">"
+                             "<tr><th>account</th><th>region</th><th>kind</th><th>value</th></tr>\n");
+    for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
+        const struct cwx_plan_unresolved *u = &plan->unresolved[i];
+        const struct cwx_plan_target *t = &plan->targets[u->target];
+        const struct cwx_account *acc = &plan->cfg->accounts[t->account];
+        const struct cwx_group_sel *gs = &acc->groups[u->sel];
+        rc = cwx_buf_puts(b, "<tr>");
+        if (!rc) rc = s_td(b, acc->name, false);
+        if (!rc) rc = s_td(b, t->region, false);
+        if (!rc) rc = s_td(b, gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern", false);
+        if (!rc) rc = s_td(b, gs->value, false);
+        if (!rc) rc = cwx_buf_puts(b, "</tr>\n");
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "</table>\n");
+    return rc;
+}
+
+int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                           const struct cwx_report_options *opts, FILE *f)
+{
+    struct cwx_buf b;
+    cwx_buf_init(&b, 0);
+    char now[32], bytes[24], wall[24], serial[24];
+    struct cwx_plan_totals tot;
+    cwx_plan_totals(plan, &tot);
+    cwx__report_iso(plan->now_ms, now);
+    cwx_estimate_format_bytes(cwx_estimate_bytes_shown(est->bytes, est->bytes_unknown), bytes,
+                              sizeof bytes);
+    cwx_estimate_format_ms(est->wall_ms, wall, sizeof wall);
+    cwx_estimate_format_ms(est->serial_ms, serial, sizeof serial);
+    const struct cwx_estimate_calls *c = &est->calls;
+
+    int rc = cwx_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                              "<meta name=\"viewport\" content=\"width=device-width\">"
+                              "<title>cwexport plan</title>\n<style>");
+    if (!rc) rc = cwx_buf_puts(&b, s_css);
+    if (!rc) rc = cwx_buf_puts(&b, "</style>\n<script>");
+    if (!rc) rc = cwx_buf_puts(&b, s_js_guard);
+    if (!rc) rc = cwx_buf_puts(&b, "</script></head>\n<body data-rendered=\"0\" data-errors=\"0\">\n"
+                                   "<h1>cwexport plan</h1>\n<p class=\"meta\">Generated ");
+    if (!rc) rc = s_html(&b, now);
+    if (!rc) rc = cwx_buf_puts(&b, opts->offline ? " offline (no AWS calls)" : " against AWS");
+    if (!rc) rc = cwx_buf_puts(&b, " from <code>");
+    if (!rc) rc = s_html(&b, plan->cfg->path);
+    if (!rc) rc = cwx_buf_puts(&b, "</code>.</p>\n<div id=\"errors\" hidden></div>\n"
+                                   "<h2>Totals</h2>\n<div class=\"cards\" id=\"totals\">");
+    if (!rc) rc = s_card_n(&b, tot.jobs, "jobs");
+    if (!rc) rc = s_card_n(&b, tot.pending, "pending");
+    if (!rc) rc = s_card_n(&b, tot.done, "done");
+    if (!rc) rc = s_card_n(&b, tot.running, "running");
+    if (!rc) rc = s_card_n(&b, tot.skipped, "skipped");
+    if (!rc) rc = s_card_n(&b, tot.failed, "failed");
+    if (!rc) rc = s_card_n(&b, plan->n_unresolved, "unresolved selectors");
+    if (!rc) rc = s_card(&b, bytes, est->bytes_unknown && est->bytes ? "to export (+ unknown sizes)" : "to export");
+    if (!rc) rc = s_card(&b, wall, "backfill, lanes in parallel");
+    if (!rc) rc = s_card(&b, serial, "export time, all lanes");
+    if (!rc) rc = s_card_n(&b, c->create + c->describe + c->list + c->put, "AWS calls");
+    if (!rc) rc = cwx_buf_printf(&b, "</div>\n<p class=\"meta\">AWS calls a run would make: "
+                                     "%" PRIu64 " CreateExportTask, %" PRIu64
+                                     " DescribeExportTasks, %" PRIu64 " ListObjectsV2, %" PRIu64
+                                     " PutObject.</p>\n",
+                                 c->create, c->describe, c->list, c->put);
+    if (!rc) rc = s_lanes(plan, est, &b);
+    if (!rc) rc = s_unresolved(plan, &b);
+    if (!rc)
+        rc = cwx_buf_puts(&b, "<h2>Heatmap</h2>\n<div class=\"controls\">"
+                              "<input id=\"filter\" type=\"search\" placeholder=\"filter log groups\">"
+                              "<select id=\"only\"><option value=\"\">all groups</option>"
+                              "<option value=\"0\">with pending windows</option>"
+                              "<option value=\"1\">with done windows</option>"
+                              "<option value=\"2\">with running windows</option>"
+                              "<option value=\"4\">with failed windows</option></select>"
+                              "<span class=\"legend\"><i style=\"background:#f2c94c\"></i>pending"
+                              "<i style=\"background:#27ae60\"></i>done"
+                              "<i style=\"background:#2d9cdb\"></i>running"
+                              "<i style=\"background:#d5d5d5\"></i>skipped"
+                              "<i style=\"background:#eb5757\"></i>failed</span></div>\n"
+                              "<div id=\"hm-wrap\"><canvas id=\"hm\" role=\"img\" "
+                              "aria-label=\"log groups by window, coloured by status\"></canvas>"
+                              "<div id=\"hm-spacer\"></div></div>\n<div id=\"tip\"></div>\n"
+                              "<script id=\"plan-data\" type=\"application/json\">");
+    if (!rc) rc = s_blob(plan, &b, f);
+    if (!rc) rc = cwx_buf_puts(&b, "</script>\n<script>");
+    if (!rc) rc = cwx_buf_puts(&b, s_js_main);
+    if (!rc) rc = cwx_buf_puts(&b, "</script>\n</body></html>\n");
+    if (!rc) rc = cwx__report_flush(&b, f, 0);
+    cwx_buf_free(&b);
+    return rc;
+}

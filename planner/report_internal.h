@@ -1,0 +1,50 @@
+/* Shared between the plan report writers (report.c, report_html.c). */
+#ifndef CWX_PLANNER_REPORT_INTERNAL_H
+#define CWX_PLANNER_REPORT_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/buf.h"
+#include "planner/estimate.h"
+#include "planner/report.h"
+
+/* Flush a writer's buffer to its file once it holds this much. */
+#define CWX__REPORT_CHUNK (256 * 1024)
+
+/* What every format prints of one job. Borrowed strings: valid until the
+ * next fill with the same prefix buffer. */
+struct cwx__report_row {
+    const char *account;
+    const char *account_id; /* NULL when unknown */
+    const char *region;
+    const char *log_group;
+    const char *window;
+    int64_t from_ms, to_ms;
+    const char *bucket;     /* NULL when unknown */
+    const char *prefix;     /* NULL when unknown */
+    const char *task_name;  /* NULL when unknown */
+    const char *status;
+    const char *reason;     /* NULL when none */
+    int64_t est_bytes;      /* -1 when unknown */
+    int64_t est_ms;         /* one export of it */
+};
+
+void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                          const struct cwx_job *job, struct cwx_buf *prefix,
+                          struct cwx__report_row *row);
+
+/* Writes b to f and empties it once it holds at least at_least bytes. */
+int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least);
+
+/* Appends a decimal int64 (faster than printf on the hot path). */
+int cwx__report_put_i64(struct cwx_buf *b, int64_t v);
+
+/* "2026-01-02T03:04:05Z" of epoch ms. */
+void cwx__report_iso(int64_t ms, char out[32]);
+
+/* The self-contained HTML report (report_html.c). */
+int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                           const struct cwx_report_options *opts, FILE *f);
+
+#endif
