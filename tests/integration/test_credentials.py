@@ -511,7 +511,9 @@ def test_web_identity_failure_does_not_fall_through(fake, home):
 
 def test_web_identity_token_file_reread_on_refresh(fake, home):
     token = write(home / "token", WEB_TOKEN)
-    fake.settings_update(credential_ttl_s=4)
+    # 8 s of life, sent as whole seconds (7-8 s left when fetched): due for
+    # refresh within 6.25 s, still valid for the fallback at 6.3 s.
+    fake.settings_update(credential_ttl_s=8)
     try:
         before = len(sts_calls(fake, "AssumeRoleWithWebIdentity"))
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -519,7 +521,7 @@ def test_web_identity_token_file_reread_on_refresh(fake, home):
                     "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
                     "AWS_EC2_METADATA_DISABLED": "true", "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),
                     "AWS_ROLE_ARN": DEMO_ROLE})
-        proc = subprocess.Popen([_probe_binary(), "--gets", "2", "--wait-ms", "3300"], env=env,
+        proc = subprocess.Popen([_probe_binary(), "--gets", "2", "--wait-ms", "6300"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         first = ""
         while "get1.expiration" not in first:
