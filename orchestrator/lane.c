@@ -532,7 +532,6 @@ static void s_on_active(int status, struct cwx_logs_export_tasks *all,
             }
         }
         cwx_logs_export_tasks_free(all);
-        free(all);
     }
     free(li);
     if (--lane->listing_pending == 0)

@@ -252,7 +252,6 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
         }
     }
     cwx_logs_export_tasks_free(all);
-    free(all);
     t->step++;
     s_step(t);
 }

@@ -285,7 +285,6 @@ static void s_on_details(int status, struct cwx_logs_log_groups *all,
         for (size_t i = 0; i < all->n; i++)
             s_fill(r, c->target, &all->groups[i]);
         cwx_logs_log_groups_free(all);
-        free(all);
     }
     s_call_free(c);
     s_done_one(r);
@@ -355,7 +354,6 @@ static void s_on_listing(int status, struct cwx_logs_log_groups *all,
                 n_names++;
         }
         cwx_logs_log_groups_free(all);
-        free(all);
         /* A pattern search does not report storedBytes or retention. */
         if (names)
             s_lookup(r, c->target, names, n_names);

@@ -127,6 +127,11 @@ static void s_on_reconciled(int status, void *ud)
     }
     /* The loop guard's caps. */
     size_t todo = 0;
+    for (size_t j = 0; j < run->plan->n_jobs; j++)
+        if (run->plan->jobs[j].status == CWX_JOB_PENDING ||
+            run->plan->jobs[j].status == CWX_JOB_RUNNING ||
+            run->plan->jobs[j].reason == CWX_REASON_TASK_COMPLETED)
+            todo++;
     int per_job = 0;
     for (size_t a = 0; a < run->cfg->n_accounts; a++)
         if (run->cfg->accounts[a].settings.max_creates_per_job > per_job)

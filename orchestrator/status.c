@@ -138,7 +138,6 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
             }
         }
         cwx_logs_export_tasks_free(all);
-        free(all);
         if (one->step == 0)
             s_list(st, one->target, 1);
     }

@@ -55,7 +55,7 @@ def config(tmp_path, accounts=1, regions=(REGION,), groups=("/app/api",), rng=No
     """Writes a config (JSON flow style is valid YAML) and returns its path."""
     d = {"region": REGION,
          "destination": {"bucket": "cwx-run-{account_id}-{region}"},
-         "poll": {"min": "20ms", "max": "300ms"},
+         "poll": {"min": "100ms", "max": "400ms"},
          "settle": "1h"}
     d.update(defaults or {})
     cfg = {"version": 1, "defaults": d, "range": rng or {"last": 3}, "accounts": []}

@@ -11,7 +11,7 @@ A0 = ru.account_id(0)
 
 
 def test_kill9_at_random_moments(cwx, tmp_path):
-    groups = [("/app/g%d" % i, {}) for i in range(5)]
+    groups = [("/app/g%d" % i, {"created": "now-400d"}) for i in range(5)]
     with FakeAWS(seed=ru.seed(groups=groups, settings={"time_factor": 0.005}),
                  tmp_dir=tmp_path) as fake:
         cfg = ru.config(tmp_path, groups=[g for g, _ in groups], rng={"last": 12})

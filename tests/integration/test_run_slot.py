@@ -9,7 +9,7 @@ from runutil import _needs_run  # noqa: F401  (autouse: skip without `run`)
 from runutil import FakeAWS, Timeline
 
 A0 = ru.account_id(0)
-POLL_MAX_S = 0.3  # the configs' poll.max
+POLL_MAX_S = 0.4  # the configs' poll.max
 
 
 def test_foreign_holder_waited_on(cwx, tmp_path):
