@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,14 +9,205 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "planner/estimate.h"
 #include "planner/planner.h"
+
+/* The online plan needs the orchestrator (resolver, reconciliation, AWS
+ * session), which cli/CMakeLists.txt links only once the aws layer's core is
+ * in the tree; `run` is present exactly then. */
+#if defined(CWX_HAVE_ORCHESTRATOR) || defined(CWX_HAVE_CMD_RUN)
+#define CWX_PLAN_ONLINE 1
+#include <cJSON.h>
+#include <uv.h>
+
+#include "aws/s3.h"
+#include "orchestrator/orchestrator.h"
+#else
+#define CWX_PLAN_ONLINE 0
+#endif
+
+#if CWX_PLAN_ONLINE
+
+/* Markers read per target to learn the lane's export throughput. */
+#define CWX_PLAN_RATE_SAMPLES 16
+/* Pages of recent COMPLETED tasks read per target (50 tasks a page). */
+#define CWX_PLAN_COMPLETED_PAGES 4
+
+/* ---- the online plan ------------------------------------------------------ */
+
+struct s_online {
+    uv_loop_t loop;
+    struct cwx_session *session;
+    struct cwx_plan *plan;
+    int status;        /* of the last resolve/reconcile step */
+    int outstanding;   /* marker reads in flight */
+    uint64_t marker_reads;
+};
+
+static void s_step_done(int status, void *ud)
+{
+    struct s_online *o = ud;
+    o->status = status;
+}
+
+struct s_sample {
+    struct s_online *o;
+    uint32_t target;
+};
+
+static int64_t s_json_i64(const cJSON *doc, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+}
+
+/* One marker read: its bytes and its task's duration feed the estimate. */
+static void s_on_marker(int status, const struct cwx_s3_get_object_result *res,
+                        const struct cwx_aws_error *err, void *ud)
+{
+    (void)err;
+    struct s_sample *sm = ud;
+    sm->o->outstanding--;
+    if (status == 0 && res) {
+        cJSON *doc = cJSON_ParseWithLength(res->body.ptr, res->body.len);
+        if (doc) {
+            int64_t bytes = s_json_i64(doc, "bytes");
+            int64_t t0 = s_json_i64(doc, "task_creation_time");
+            int64_t t1 = s_json_i64(doc, "task_completion_time");
+            if (bytes >= 0 && t0 > 0 && t1 > t0)
+                cwx_estimate_observe(sm->o->plan, sm->target, bytes, t1 - t0);
+            cJSON_Delete(doc);
+        }
+    }
+    free(sm);
+}
+
+/* Reads the newest CWX_PLAN_RATE_SAMPLES markers of each target. */
+static void s_sample_markers(struct s_online *o)
+{
+    struct cwx_plan *plan = o->plan;
+    struct cwx_buf key;
+    cwx_buf_init(&key, 0);
+    for (uint32_t t = 0; t < plan->n_targets; t++) {
+        const struct cwx_plan_target *tg = &plan->targets[t];
+        struct cwx_aws_client *client = cwx_session_client(o->session, t);
+        if (!client || !tg->bucket)
+            continue;
+        int picked = 0;
+        /* Newest windows first: scan each group's last jobs, round-robin
+         * would be fairer but the newest jobs say most about today. */
+        for (size_t j = plan->n_jobs; j-- > 0 && picked < CWX_PLAN_RATE_SAMPLES;) {
+            const struct cwx_job *job = &plan->jobs[j];
+            if (job->status != CWX_JOB_DONE || job->reason != CWX_REASON_MARKER ||
+                plan->groups[job->group].target != t)
+                continue;
+            cwx_buf_reset(&key);
+            if (cwx_plan_job_marker_key(plan, job, &key))
+                continue;
+            struct s_sample *sm = malloc(sizeof *sm);
+            if (!sm)
+                break;
+            *sm = (struct s_sample){.o = o, .target = t};
+            if (cwx_s3_get_object(client, tg->bucket, key.ptr, 64 * 1024, s_on_marker, sm)) {
+                free(sm);
+                continue;
+            }
+            o->outstanding++;
+            o->marker_reads++;
+            picked++;
+        }
+    }
+    cwx_buf_free(&key);
+}
+
+/* Resolves the plan's groups, reconciles with S3 and the export tasks, and
+ * samples markers for the estimates. Returns an exit code; problems of one
+ * account are printed and make the code CWX_EXIT_CREDENTIALS (the others'
+ * jobs are still planned). */
+static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
+{
+    struct s_online o = {.plan = plan};
+    char why[512] = "";
+    int exit_code = CWX_EXIT_OK;
+    if (uv_loop_init(&o.loop))
+        return CWX_EXIT_FAILED;
+    int rc = cwx_session_new(&o.loop, cfg, plan, &o.session, why, sizeof why);
+    if (rc) {
+        fprintf(stderr, "cwexport plan: error: %s\n", why[0] ? why : cwx_strerror(rc));
+        uv_loop_close(&o.loop);
+        return rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
+    }
+    struct cwx_resolve_result res = {0};
+    struct cwx_reconcile_result rec = {0};
+    o.status = 1;
+    rc = cwx_resolve(o.session, plan, &res, s_step_done, &o);
+    if (!rc) {
+        uv_run(&o.loop, UV_RUN_DEFAULT);
+        rc = o.status;
+    }
+    if (rc) {
+        fprintf(stderr, "cwexport plan: cannot resolve the log groups: %s\n", cwx_strerror(rc));
+        exit_code = rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
+        goto cleanup;
+    }
+    o.status = 1;
+    rc = cwx_reconcile(o.session, plan, res.account_error, CWX_PLAN_COMPLETED_PAGES, &rec,
+                       s_step_done, &o);
+    if (!rc) {
+        uv_run(&o.loop, UV_RUN_DEFAULT);
+        rc = o.status;
+    }
+    if (rc) {
+        fprintf(stderr, "cwexport plan: cannot reconcile with AWS: %s\n", cwx_strerror(rc));
+        exit_code = rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
+        goto cleanup;
+    }
+    s_sample_markers(&o);
+    if (o.outstanding)
+        uv_run(&o.loop, UV_RUN_DEFAULT);
+    for (size_t a = 0; a < cfg->n_accounts; a++) {
+        int e = a < res.n_accounts && res.account_error ? res.account_error[a] : 0;
+        const char *d = e && res.account_detail ? res.account_detail[a] : NULL;
+        if (!e && a < rec.n_accounts && rec.account_error && rec.account_error[a]) {
+            e = rec.account_error[a];
+            d = rec.account_detail ? rec.account_detail[a] : NULL;
+        }
+        if (!e)
+            continue;
+        fprintf(stderr, "cwexport plan: account %s: %s\n", cfg->accounts[a].name,
+                d ? d : cwx_strerror(e));
+        exit_code = CWX_EXIT_CREDENTIALS;
+    }
+    for (size_t i = 0; i < rec.n_foreign; i++)
+        fprintf(stderr, "cwexport plan: note: foreign export task %s (%s) is %s in %s/%s: "
+                        "a run waits for it\n",
+                rec.foreign[i].task_id, rec.foreign[i].log_group, rec.foreign[i].status,
+                cfg->accounts[plan->targets[rec.foreign[i].target].account].name,
+                plan->targets[rec.foreign[i].target].region);
+    if (cwx_global.verbosity > 0)
+        fprintf(stderr, "cwexport plan: %" PRIu64 " AWS calls (%" PRIu64 " markers listed, "
+                        "%" PRIu64 " read for throughput)\n",
+                cwx_session_api_calls(o.session), rec.markers, o.marker_reads);
+cleanup:
+    cwx_resolve_result_free(&res);
+    cwx_reconcile_result_free(&rec);
+    cwx_session_free(o.session);
+    uv_run(&o.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&o.loop))
+        fprintf(stderr, "cwexport plan: warning: the event loop did not close cleanly\n");
+    return exit_code;
+}
+#endif /* CWX_PLAN_ONLINE */
 
 static void s_help(FILE *f)
 {
     fprintf(f,
             "usage: cwexport plan -c FILE [--offline] [--format FORMAT] [-o OUT]\n\n"
             "Expands the config into export jobs (log group x window) and reports\n"
-            "each job's status. Changes nothing in AWS.\n\n"
+            "each job's status with estimates of bytes, time and AWS calls. Against\n"
+            "AWS it resolves prefix and pattern selectors, reads each lane's marker\n"
+            "index (one paginated listing) and the active export tasks. Changes\n"
+            "nothing in AWS.\n\n"
             "  -c, --config FILE   the config\n"
             "      --offline       make no AWS call: log groups given by prefix or\n"
             "                      pattern are listed as unresolved, every job that\n"
@@ -78,11 +270,6 @@ int cwx_cmd_plan(int argc, char **argv)
                 format);
         return CWX_EXIT_USAGE;
     }
-    if (!offline) {
-        fprintf(stderr, "cwexport plan: planning against AWS is not available in this "
-                        "build yet; use --offline\n");
-        return CWX_EXIT_USAGE;
-    }
     struct cwx_config *cfg = cwx_cli_load_config(path);
     if (!cfg)
         return CWX_EXIT_USAGE;
@@ -97,9 +284,22 @@ int cwx_cmd_plan(int argc, char **argv)
         exit_code = CWX_EXIT_USAGE;
         goto cleanup;
     }
-    rc = cwx_plan_add_named_groups(plan);
-    if (!rc)
-        rc = cwx_plan_expand(plan);
+    if (!offline && !CWX_PLAN_ONLINE) {
+        fprintf(stderr, "cwexport plan: planning against AWS is not available in this "
+                        "build yet; use --offline\n");
+        exit_code = CWX_EXIT_USAGE;
+        goto cleanup;
+    } else if (!offline) {
+#if CWX_PLAN_ONLINE
+        exit_code = s_plan_online(plan, cfg);
+#endif
+        if (exit_code != CWX_EXIT_OK && exit_code != CWX_EXIT_CREDENTIALS)
+            goto cleanup;
+    } else {
+        rc = cwx_plan_add_named_groups(plan);
+        if (!rc)
+            rc = cwx_plan_expand(plan);
+    }
     if (rc) {
         fprintf(stderr, "cwexport plan: error: %s\n", cwx_strerror(rc));
         exit_code = CWX_EXIT_USAGE;
