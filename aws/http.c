@@ -64,6 +64,7 @@ struct s_xfer {
     struct cwx_http_response resp;
     int abort_error;   /* CWX_E* set when a callback aborted the transfer */
     int stream;        /* the body goes to req->on_body (a 2xx answer) */
+    size_t received;   /* body bytes of the current answer, streamed or not */
     char errbuf[CURL_ERROR_SIZE];
     struct s_xfer *prev, *next;
 };
@@ -232,6 +233,8 @@ static size_t s_header_cb(char *line, size_t size, size_t n, void *ud)
                 st = st * 10 + (*p - '0');
         r->status = st;
         x->stream = x->req->on_body && st >= 200 && st < 300;
+        x->received = 0;
+        cwx_buf_reset(&r->body);
         return len;
     }
     const char *colon = memchr(line, ':', len);
@@ -277,6 +280,13 @@ static size_t s_write_cb(char *data, size_t size, size_t n, void *ud)
 {
     struct s_xfer *x = ud;
     size_t len = size * n;
+    /* The cap holds for streamed answers too (Content-Length is checked
+     * up front by CURLOPT_MAXFILESIZE; this catches chunked answers). */
+    x->received += len;
+    if (x->received > x->http->opts.max_response_bytes) {
+        x->abort_error = CWX_ETOOBIG;
+        return 0;
+    }
     if (x->stream) {
         int rc = x->req->on_body(data, len, x->req->on_body_ud);
         if (rc) {
