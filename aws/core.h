@@ -16,11 +16,34 @@ struct cwx_creds_provider;
  * the retry quota and the measured clock skew. */
 struct cwx_aws;
 
+/* One failed attempt and what the retry policy decided, for observers
+ * (tests, events logs). Strings are valid only during the call. */
+struct cwx_aws_retry_info {
+    const char *service;
+    int attempt;          /* the attempt that failed: 1, 2, … (all HTTP attempts) */
+    const char *kind;     /* cwx_retry_class_name(): "throttle", "transient", … */
+    long http_status;     /* 0 when there was no answer */
+    int transport_error;  /* CWX_E* of a transfer that got no answer, else 0 */
+    const char *code;     /* AWS error code, "" when none */
+    int64_t delay_ms;     /* wait before the next attempt; -1 = no next attempt */
+    int quota_available;  /* the retry quota after this decision */
+};
+typedef void cwx_aws_retry_fn(const struct cwx_aws_retry_info *info, void *ud);
+
 struct cwx_aws_options {
     const struct cwx_http_options *http; /* NULL = defaults + AWS_CA_BUNDLE */
     /* Injected clock for signing (epoch ms); NULL = real time. Tests only. */
     int64_t (*now_ms)(void *ud);
     void *now_ud;
+    /* Jitter source in [0, 1) for retry delays; NULL = cwx_retry_random.
+     * Tests inject a seeded one. */
+    double (*random)(void *ud);
+    void *random_ud;
+    /* Called after every failed attempt, from the loop; NULL = none. */
+    cwx_aws_retry_fn *on_retry;
+    void *retry_ud;
+    /* Capacity of the process-wide retry quota; 0 = 500 (the SDK's). */
+    int retry_quota;
 };
 
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts,
@@ -66,6 +89,11 @@ struct cwx_aws_client_options {
 
 int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options *opts,
                        struct cwx_aws_client **out);
+/* Frees the client. Calls still queued in its rate limiter or waiting out a
+ * retry delay end at once with CWX_ECANCELED (their callbacks run inside
+ * this function); calls waiting on credentials or on the network end with
+ * CWX_ECANCELED when that step returns. The memory goes when the last call
+ * has ended. Run the loop afterwards to finish closing. */
 void cwx_aws_client_free(struct cwx_aws_client *c);
 struct cwx_aws *cwx_aws_client_aws(const struct cwx_aws_client *c);
 const char *cwx_aws_client_region(const struct cwx_aws_client *c);
@@ -134,5 +162,18 @@ struct cwx_aws_client_stats {
 };
 void cwx_aws_client_get_stats(const struct cwx_aws_client *c,
                               struct cwx_aws_client_stats *out);
+
+/* Counters of the whole process (every client of aws). */
+struct cwx_aws_stats {
+    uint64_t calls;
+    uint64_t attempts;
+    uint64_t retries;
+    uint64_t throttles;
+    uint64_t creds_refreshes;  /* credentials invalidated after ExpiredToken */
+    uint64_t skew_corrections; /* clock corrected from a server's Date */
+    int quota_available;       /* the retry quota now */
+    int64_t skew_ms;           /* server clock − ours, as last measured */
+};
+void cwx_aws_get_stats(const struct cwx_aws *aws, struct cwx_aws_stats *out);
 
 #endif
