@@ -220,7 +220,8 @@ static int s_params_parse(const char *query, struct s_param **v, size_t *n, size
 
 static int s_params_join(struct s_param *v, size_t n, struct cwx_buf *out)
 {
-    qsort(v, n, sizeof *v, s_param_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, s_param_cmp);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         if (i)
