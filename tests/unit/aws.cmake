@@ -10,6 +10,7 @@
 # `ctest -j` never runs two of them at once.
 
 cwx_unit_test(test_retry test_retry.c cwx_aws)
+cwx_unit_test(test_credentials test_credentials.c cwx_aws)
 
 # cwx_aws_server_fixture(FIXTURE KIND [--tls]): start/stop entries for one
 # server (KIND: echo | fakeaws); its directory is ${FIXTURE}_DIR.
@@ -51,4 +52,10 @@ if(SYSTEM_PYTHON)
   cwx_aws_server_fixture(aws_echo echo --tls)
   cwx_unit_test(test_http test_http.c cwx_aws)
   cwx_aws_uses_fixture(test_http test_http.c aws_echo)
+endif()
+
+if(SYSTEM_PYTHON)
+  cwx_aws_server_fixture(aws_fake fakeaws)
+  cwx_unit_test(test_core test_core.c cwx_aws)
+  cwx_aws_uses_fixture(test_core test_core.c aws_fake fakeaws_faults)
 endif()
