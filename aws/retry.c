@@ -138,7 +138,8 @@ enum cwx_retry_class cwx_retry_classify(const struct cwx_retry_answer *a)
             strcmp(code, "RequestInTheFuture") == 0)
             return CWX_RETRY_CLOCK_SKEW;
         if (strcmp(code, "InvalidSignatureException") == 0 && a->message &&
-            strstr(a->message, "Signature expired"))
+            (strstr(a->message, "Signature expired") ||
+             strstr(a->message, "Signature not yet current")))
             return CWX_RETRY_CLOCK_SKEW;
         if ((strcmp(code, "SignatureDoesNotMatch") == 0 ||
              strcmp(code, "InvalidSignatureException") == 0 ||

@@ -75,6 +75,8 @@ static const struct row s_table[] = {
     {0, 403, "RequestTimeTooSkewed", NULL, -1, 0, CWX_RETRY_CLOCK_SKEW},
     {0, 400, "InvalidSignatureException", "Signature expired: 20240101T000000Z is now earlier than",
      -1, 0, CWX_RETRY_CLOCK_SKEW},
+    {0, 400, "InvalidSignatureException", "Signature not yet current: 20240101T000000Z is still later",
+     -1, 0, CWX_RETRY_CLOCK_SKEW},
     {0, 403, "SignatureDoesNotMatch", NULL, SKEW, 0, CWX_RETRY_CLOCK_SKEW},
     {0, 403, "SignatureDoesNotMatch", NULL, 10 * 1000, 0, CWX_RETRY_DENIED},
     {0, 403, "SignatureDoesNotMatch", NULL, -1, 0, CWX_RETRY_DENIED},
