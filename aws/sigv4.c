@@ -5,11 +5,13 @@
 #include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/error.h"
 
 #define CWX_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define CWX_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 #define CWX_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static const char s_hex[] = "0123456789abcdef";
@@ -311,6 +313,12 @@ static int s_headers_add(struct s_headers *h, size_t cap, const char *name, cons
 
 /* ---- the pipeline ---- */
 
+/* X-Amz-Date has four digits of year: 1970-01-01 to 9999-12-31. */
+static int s_time_ok(int64_t t)
+{
+    return t >= 0 && t <= INT64_C(253402300799);
+}
+
 static void s_amz_date(int64_t t, char out[17], char date8[9])
 {
     time_t tt = (time_t)t;
@@ -321,10 +329,15 @@ static void s_amz_date(int64_t t, char out[17], char date8[9])
     date8[8] = '\0';
 }
 
-static void s_payload_hash(const struct cwx_sigv4_request *req, char hex[65])
+static void s_payload_hash(const struct cwx_sigv4_request *req,
+                           const struct cwx_sigv4_params *p, int presign, char hex[65])
 {
     if (req->payload_hash) {
         snprintf(hex, 65, "%s", req->payload_hash);
+        return;
+    }
+    if (presign && p->s3_rules) {
+        memcpy(hex, CWX_UNSIGNED_PAYLOAD, sizeof CWX_UNSIGNED_PAYLOAD);
         return;
     }
     if (!req->body_len) {
@@ -340,6 +353,38 @@ static int s_credential_scope(const struct cwx_sigv4_params *p, const char *date
     return cwx_buf_printf(out, "%s/%s/%s/aws4_request", date8, p->region, p->service);
 }
 
+/* The fields every signing needs; a missing one is the caller's bug. */
+static int s_check(const struct cwx_sigv4_request *req, const struct cwx_sigv4_params *p)
+{
+    if (!req || !p || !req->method || !p->access_key_id || !p->secret_access_key ||
+        !p->region || !p->service || !s_time_ok(p->time_s) ||
+        (req->n_headers && !req->headers) ||
+        (req->body_len && !req->body && !req->payload_hash))
+        return CWX_EINVAL;
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (!req->headers[i].name || !req->headers[i].value)
+            return CWX_EINVAL;
+    return 0;
+}
+
+/* Whether `name` is a header the signer itself adds in this mode (or the
+ * Authorization of an earlier signing): a caller's copy is left out, so a
+ * request rebuilt for a retry from its sent headers signs the same way. */
+static int s_is_ours(const char *name, const struct cwx_sigv4_params *p, int presign)
+{
+    if (strcasecmp(name, "authorization") == 0)
+        return 1;
+    if (presign)
+        return 0;
+    if (strcasecmp(name, "x-amz-date") == 0)
+        return 1;
+    if (strcasecmp(name, "x-amz-content-sha256") == 0)
+        return p->sign_body || p->s3_rules;
+    if (strcasecmp(name, "x-amz-security-token") == 0)
+        return p->session_token && !p->omit_session_token;
+    return 0;
+}
+
 /* Builds the canonical request; with presign the X-Amz-* query parameters
  * are part of it and `extra_query` receives them encoded (unsorted is fine:
  * the caller appends them after the request's own). */
@@ -347,9 +392,11 @@ static int s_canonical(const struct cwx_sigv4_request *req, const struct cwx_sig
                        int presign, struct cwx_buf *out, struct cwx_buf *signed_headers,
                        struct cwx_buf *presign_query)
 {
+    if (s_check(req, p))
+        return CWX_EINVAL;
     char amz_date[17], date8[9], payload[65];
     s_amz_date(p->time_s, amz_date, date8);
-    s_payload_hash(req, payload);
+    s_payload_hash(req, p, presign, payload);
     int sign_body = p->sign_body || p->s3_rules;
 
     struct s_headers h = {0};
@@ -362,8 +409,11 @@ static int s_canonical(const struct cwx_sigv4_request *req, const struct cwx_sig
     cwx_buf_init(&sh, 0);
     int rc = h.v ? 0 : CWX_ENOMEM;
 
-    for (size_t i = 0; i < req->n_headers && !rc; i++)
+    for (size_t i = 0; i < req->n_headers && !rc; i++) {
+        if (s_is_ours(req->headers[i].name, p, presign))
+            continue;
         rc = s_headers_add(&h, cap, req->headers[i].name, req->headers[i].value);
+    }
     if (!rc && !presign) {
         rc = s_headers_add(&h, cap, "x-amz-date", amz_date);
         if (!rc && sign_body)
@@ -394,8 +444,8 @@ static int s_canonical(const struct cwx_sigv4_request *req, const struct cwx_sig
             {"X-Amz-Algorithm", CWX_SIGV4_ALGORITHM},
             {"X-Amz-Credential", scope.ptr},
             {"X-Amz-Date", amz_date},
-            {"X-Amz-Expires", expires},
             {"X-Amz-SignedHeaders", sh.ptr},
+            {"X-Amz-Expires", expires},
             {"X-Amz-Security-Token",
              p->session_token && !p->omit_session_token ? p->session_token : NULL},
         };
@@ -455,6 +505,9 @@ int cwx_sigv4_string_to_sign(const struct cwx_sigv4_params *p,
                              const char *canonical_request, size_t len,
                              struct cwx_buf *out)
 {
+    if (!p || !p->region || !p->service || !s_time_ok(p->time_s) ||
+        (len && !canonical_request))
+        return CWX_EINVAL;
     char amz_date[17], date8[9], hash[65];
     s_amz_date(p->time_s, amz_date, date8);
     cwx_sha256_hex(canonical_request, len, hash);
@@ -535,10 +588,12 @@ int cwx_sigv4_sign_headers(const struct cwx_sigv4_request *req,
                            struct cwx_sigv4_signed *out)
 {
     memset(out, 0, sizeof *out);
+    if (s_check(req, p))
+        return CWX_EINVAL;
     char date8[9], sig[65];
     s_amz_date(p->time_s, out->amz_date, date8);
     if (p->sign_body || p->s3_rules)
-        s_payload_hash(req, out->content_sha256);
+        s_payload_hash(req, p, 0, out->content_sha256);
     struct cwx_buf sh, auth;
     cwx_buf_init(&sh, 0);
     cwx_buf_init(&auth, 0);

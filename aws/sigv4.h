@@ -15,7 +15,11 @@ struct cwx_sigv4_header {
     const char *value;
 };
 
-/* The request as it goes on the wire. Everything is borrowed. */
+/* The request as it goes on the wire. Everything is borrowed. The headers
+ * are the ones to sign (Host included); Authorization, and the X-Amz-Date,
+ * x-amz-content-sha256 and X-Amz-Security-Token the signer adds itself in
+ * header signing, are ignored if present, so a retry can be signed again
+ * from the headers it was sent with. */
 struct cwx_sigv4_request {
     const char *method;
     const char *path;  /* as sent, percent-encoded: "/" or "/bucket/a%20b" */
@@ -24,7 +28,10 @@ struct cwx_sigv4_request {
     size_t n_headers;
     const void *body;
     size_t body_len;
-    const char *payload_hash; /* hex SHA-256 override ("UNSIGNED-PAYLOAD"); NULL = hash body */
+    /* Override of the payload hash ("UNSIGNED-PAYLOAD", or a precomputed hex
+     * SHA-256); NULL = SHA-256 of the body, or UNSIGNED-PAYLOAD when
+     * presigning with s3_rules. */
+    const char *payload_hash;
 };
 
 struct cwx_sigv4_params {
@@ -33,13 +40,16 @@ struct cwx_sigv4_params {
     const char *session_token; /* NULL for long-term keys */
     const char *region;
     const char *service;
-    int64_t time_s;         /* injected clock: epoch seconds */
+    int64_t time_s;         /* injected clock: epoch seconds (1970 to 9999) */
     int s3_rules;           /* S3: single encoding, no normalisation, signs x-amz-content-sha256 */
     int normalize_path;     /* non-S3: remove dot segments and duplicate slashes */
     int sign_body;          /* add and sign x-amz-content-sha256 (always with s3_rules) */
     int omit_session_token; /* the token is added after signing */
-    int expires_s;          /* presign only */
+    int expires_s;          /* presign only; 0 = 3600 */
 };
+
+/* Every function returning int returns 0 or a negative CWX_E* code
+ * (CWX_EINVAL for a missing field or a time out of range, CWX_ENOMEM). */
 
 /* Appends the canonical request to out and the signed-headers list to
  * signed_headers (presign: the query variant). */
@@ -72,7 +82,9 @@ int cwx_sigv4_sign_headers(const struct cwx_sigv4_request *req,
 void cwx_sigv4_signed_free(struct cwx_sigv4_signed *s);
 
 /* Presigned query form: appends the whole query string (the request's own
- * parameters plus the X-Amz-* ones, signature last) to query_out. */
+ * parameters as given, then X-Amz-Algorithm, -Credential, -Date,
+ * -SignedHeaders, -Expires, -Security-Token when there is one, and
+ * X-Amz-Signature last) to query_out. */
 int cwx_sigv4_presign(const struct cwx_sigv4_request *req,
                       const struct cwx_sigv4_params *p, struct cwx_buf *query_out);
 
