@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,8 +156,36 @@ static int s_same(const char *what, const char *name, const char *want, const ch
     return 0;
 }
 
-/* Runs one case in one variant; returns the number of mismatches. */
-static int s_run_case(const char *dir, struct s_case *c, int presign)
+/* The value of header `name` in a signed request of the suite, or NULL. */
+static char *s_signed_header(const char *signed_req, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = strchr(signed_req, '\n'); line && line[1] && line[1] != '\n';
+         line = strchr(line + 1, '\n')) {
+        if (strncasecmp(line + 1, name, n) == 0 && line[1 + n] == ':') {
+            const char *v = line + 2 + n;
+            return strndup(v, strcspn(v, "\n"));
+        }
+    }
+    return NULL;
+}
+
+/* The query of the request line of a signed request of the suite. */
+static char *s_signed_query(const char *signed_req)
+{
+    const char *eol = strchr(signed_req, '\n');
+    const char *q = memchr(signed_req, '?', (size_t)(eol - signed_req));
+    const char *sp = eol;
+    while (sp > signed_req && *sp != ' ')
+        sp--;
+    assert_non_null(q);
+    assert_true(sp > q);
+    return strndup(q + 1, (size_t)(sp - q - 1));
+}
+
+/* Runs one case in one variant, every step compared with the suite's own
+ * file for it, then the one-call form with the signed request. */
+static void s_run_case(const char *dir, struct s_case *c, int presign)
 {
     const char *v = presign ? "query" : "header";
     char fname[64];
@@ -170,96 +199,189 @@ static int s_run_case(const char *dir, struct s_case *c, int presign)
     cwx_buf_init(&creq, 0);
     cwx_buf_init(&sh, 0);
     cwx_buf_init(&sts, 0);
+
+    /* 1. canonical request, and its signed-headers line */
     assert_int_equal(cwx_sigv4_canonical_request(&req, &c->params, presign, &creq, &sh), 0);
     snprintf(fname, sizeof fname, "%s-canonical-request.txt", v);
     char *want = s_read(dir, fname);
     assert_non_null(want);
     bad += !s_same("canonical request", c->name, want, creq.ptr);
+    char *last = strrchr(want, '\n');
+    assert_non_null(last);
+    *last = '\0';
+    char *sh_line = strrchr(want, '\n');
+    assert_non_null(sh_line);
+    bad += !s_same("signed headers", c->name, sh_line + 1, sh.ptr);
     free(want);
 
-    assert_int_equal(cwx_sigv4_string_to_sign(&c->params, creq.ptr, creq.len, &sts), 0);
+    /* 2. string to sign, from the suite's canonical request */
+    snprintf(fname, sizeof fname, "%s-canonical-request.txt", v);
+    char *want_creq = s_read(dir, fname);
+    assert_int_equal(cwx_sigv4_string_to_sign(&c->params, want_creq, strlen(want_creq), &sts), 0);
+    free(want_creq);
     snprintf(fname, sizeof fname, "%s-string-to-sign.txt", v);
     want = s_read(dir, fname);
+    assert_non_null(want);
     bad += !s_same("string to sign", c->name, want, sts.ptr);
-    free(want);
 
+    /* 3. signing key and 4. signature, from the suite's string to sign */
     char date8[9], sig[65];
-    memcpy(date8, sts.ptr + strlen("AWS4-HMAC-SHA256\n"), 8);
+    memcpy(date8, want + strlen("AWS4-HMAC-SHA256\n"), 8);
     date8[8] = '\0';
     unsigned char key[32];
     cwx_sigv4_signing_key(c->params.secret_access_key, date8, c->params.region,
                           c->params.service, key);
-    cwx_sigv4_signature(key, sts.ptr, sts.len, sig);
+    cwx_sigv4_signature(key, want, strlen(want), sig);
+    free(want);
     snprintf(fname, sizeof fname, "%s-signature.txt", v);
     want = s_read(dir, fname);
+    assert_non_null(want);
     want[strcspn(want, "\r\n")] = '\0';
     bad += !s_same("signature", c->name, want, sig);
     free(want);
 
-    /* The whole signing call gives the same answer as the steps. */
+    /* The one-call form gives what the suite's signed request carries. */
     snprintf(fname, sizeof fname, "%s-signed-request.txt", v);
     char *signed_req = s_read(dir, fname);
+    assert_non_null(signed_req);
     if (presign) {
         struct cwx_buf q;
         cwx_buf_init(&q, 0);
         assert_int_equal(cwx_sigv4_presign(&req, &c->params, &q), 0);
-        char needle[96];
-        snprintf(needle, sizeof needle, "X-Amz-Signature=%s", sig);
-        if (!strstr(q.ptr, needle) || !strstr(signed_req, needle)) {
-            print_error("%s: presigned query lacks %s: %s\n", c->name, needle, q.ptr);
-            bad++;
-        }
+        char *wq = s_signed_query(signed_req);
+        bad += !s_same("presigned query", c->name, wq, q.ptr);
+        free(wq);
         cwx_buf_free(&q);
     } else {
         struct cwx_sigv4_signed out;
         assert_int_equal(cwx_sigv4_sign_headers(&req, &c->params, &out), 0);
-        if (!strstr(signed_req, out.authorization)) {
-            print_error("%s: Authorization %s not in signed request\n", c->name,
-                        out.authorization);
-            bad++;
-        }
+        char *w = s_signed_header(signed_req, "Authorization");
+        assert_non_null(w);
+        bad += !s_same("Authorization", c->name, w, out.authorization);
+        free(w);
+        w = s_signed_header(signed_req, "X-Amz-Date");
+        assert_non_null(w);
+        bad += !s_same("X-Amz-Date", c->name, w, out.amz_date);
+        free(w);
+        w = s_signed_header(signed_req, "x-amz-content-sha256");
+        bad += !s_same("x-amz-content-sha256", c->name, w ? w : "", out.content_sha256);
+        free(w);
+        w = s_signed_header(signed_req, "X-Amz-Security-Token");
+        bad += !s_same("X-Amz-Security-Token", c->name, w ? w : "(none)",
+                       out.security_token ? out.security_token : "(none)");
+        free(w);
         cwx_sigv4_signed_free(&out);
     }
     free(signed_req);
     cwx_buf_free(&creq);
     cwx_buf_free(&sh);
     cwx_buf_free(&sts);
-    return bad;
-}
-
-static void s_run_suite(int presign)
-{
-    DIR *d = opendir(SUITE);
-    assert_non_null(d);
-    struct dirent *e;
-    int cases = 0, bad = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char dir[1024];
-        snprintf(dir, sizeof dir, "%s/%s", SUITE, e->d_name);
-        struct s_case c;
-        s_case_load(dir, e->d_name, &c);
-        bad += s_run_case(dir, &c, presign) ? 1 : 0;
-        s_case_free(&c);
-        cases++;
-    }
-    closedir(d);
-    print_message("%s variants: %d cases, %d failed\n", presign ? "query" : "header", cases, bad);
-    assert_int_equal(cases, 38);
     assert_int_equal(bad, 0);
 }
 
-static void suite_header_variants(void **state)
+/* One case of the suite; `id` is its folder name with '-' written '_'. */
+static void s_suite_case(const char *id, int presign)
 {
-    (void)state;
-    s_run_suite(0);
+    char name[128], dir[1024];
+    snprintf(name, sizeof name, "%s", id);
+    for (char *p = name; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    snprintf(dir, sizeof dir, "%s/%s", SUITE, name);
+    struct s_case c;
+    s_case_load(dir, name, &c);
+    s_run_case(dir, &c, presign);
+    s_case_free(&c);
 }
 
-static void suite_query_variants(void **state)
+/* The 38 cases of the suite, each a test in header and in query form. */
+#define SUITE_CASES(X) \
+    X(get_header_key_duplicate) \
+    X(get_header_value_multiline) \
+    X(get_header_value_order) \
+    X(get_header_value_trim) \
+    X(get_relative_normalized) \
+    X(get_relative_relative_normalized) \
+    X(get_relative_relative_unnormalized) \
+    X(get_relative_unnormalized) \
+    X(get_slash_dot_slash_normalized) \
+    X(get_slash_dot_slash_unnormalized) \
+    X(get_slash_normalized) \
+    X(get_slash_pointless_dot_normalized) \
+    X(get_slash_pointless_dot_unnormalized) \
+    X(get_slash_unnormalized) \
+    X(get_slashes_normalized) \
+    X(get_slashes_unnormalized) \
+    X(get_space_normalized) \
+    X(get_space_unnormalized) \
+    X(get_unreserved) \
+    X(get_utf8) \
+    X(get_vanilla) \
+    X(get_vanilla_empty_query_key) \
+    X(get_vanilla_query) \
+    X(get_vanilla_query_order_encoded) \
+    X(get_vanilla_query_order_key_case) \
+    X(get_vanilla_query_unreserved) \
+    X(get_vanilla_utf8_query) \
+    X(get_vanilla_with_session_token) \
+    X(post_header_key_case) \
+    X(post_header_key_sort) \
+    X(post_header_value_case) \
+    X(post_sts_header_after) \
+    X(post_sts_header_before) \
+    X(post_vanilla) \
+    X(post_vanilla_empty_query_value) \
+    X(post_vanilla_query) \
+    X(post_x_www_form_urlencoded) \
+    X(post_x_www_form_urlencoded_parameters)
+
+#define SUITE_TEST(id)                                                        \
+    static void header_##id(void **state)                                     \
+    {                                                                         \
+        (void)state;                                                          \
+        s_suite_case(#id, 0);                                                 \
+    }                                                                         \
+    static void query_##id(void **state)                                      \
+    {                                                                         \
+        (void)state;                                                          \
+        s_suite_case(#id, 1);                                                 \
+    }
+SUITE_CASES(SUITE_TEST)
+
+/* Every folder of the suite is one of the cases above: a case added to the
+ * suite cannot go untested. */
+static void suite_lists_every_case(void **state)
 {
     (void)state;
-    s_run_suite(1);
+    static const char *const known[] = {
+#define SUITE_NAME(id) #id,
+        SUITE_CASES(SUITE_NAME)
+#undef SUITE_NAME
+    };
+    size_t n_known = sizeof known / sizeof *known;
+    DIR *d = opendir(SUITE);
+    assert_non_null(d);
+    struct dirent *e;
+    size_t cases = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char id[256];
+        snprintf(id, sizeof id, "%s", e->d_name);
+        for (char *p = id; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        int found = 0;
+        for (size_t i = 0; i < n_known && !found; i++)
+            found = strcmp(known[i], id) == 0;
+        if (!found)
+            print_error("suite case %s is not listed\n", e->d_name);
+        assert_true(found);
+        cases++;
+    }
+    closedir(d);
+    assert_int_equal(cases, 38);
+    assert_int_equal(n_known, 38);
 }
 
 /* The derivation example of AWS's documentation. */
@@ -494,8 +616,83 @@ static void curl_differential_s3_list(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(suite_header_variants),
-    cmocka_unit_test(suite_query_variants),
+    cmocka_unit_test(suite_lists_every_case),
+    cmocka_unit_test(header_get_header_key_duplicate),
+    cmocka_unit_test(header_get_header_value_multiline),
+    cmocka_unit_test(header_get_header_value_order),
+    cmocka_unit_test(header_get_header_value_trim),
+    cmocka_unit_test(header_get_relative_normalized),
+    cmocka_unit_test(header_get_relative_relative_normalized),
+    cmocka_unit_test(header_get_relative_relative_unnormalized),
+    cmocka_unit_test(header_get_relative_unnormalized),
+    cmocka_unit_test(header_get_slash_dot_slash_normalized),
+    cmocka_unit_test(header_get_slash_dot_slash_unnormalized),
+    cmocka_unit_test(header_get_slash_normalized),
+    cmocka_unit_test(header_get_slash_pointless_dot_normalized),
+    cmocka_unit_test(header_get_slash_pointless_dot_unnormalized),
+    cmocka_unit_test(header_get_slash_unnormalized),
+    cmocka_unit_test(header_get_slashes_normalized),
+    cmocka_unit_test(header_get_slashes_unnormalized),
+    cmocka_unit_test(header_get_space_normalized),
+    cmocka_unit_test(header_get_space_unnormalized),
+    cmocka_unit_test(header_get_unreserved),
+    cmocka_unit_test(header_get_utf8),
+    cmocka_unit_test(header_get_vanilla),
+    cmocka_unit_test(header_get_vanilla_empty_query_key),
+    cmocka_unit_test(header_get_vanilla_query),
+    cmocka_unit_test(header_get_vanilla_query_order_encoded),
+    cmocka_unit_test(header_get_vanilla_query_order_key_case),
+    cmocka_unit_test(header_get_vanilla_query_unreserved),
+    cmocka_unit_test(header_get_vanilla_utf8_query),
+    cmocka_unit_test(header_get_vanilla_with_session_token),
+    cmocka_unit_test(header_post_header_key_case),
+    cmocka_unit_test(header_post_header_key_sort),
+    cmocka_unit_test(header_post_header_value_case),
+    cmocka_unit_test(header_post_sts_header_after),
+    cmocka_unit_test(header_post_sts_header_before),
+    cmocka_unit_test(header_post_vanilla),
+    cmocka_unit_test(header_post_vanilla_empty_query_value),
+    cmocka_unit_test(header_post_vanilla_query),
+    cmocka_unit_test(header_post_x_www_form_urlencoded),
+    cmocka_unit_test(header_post_x_www_form_urlencoded_parameters),
+    cmocka_unit_test(query_get_header_key_duplicate),
+    cmocka_unit_test(query_get_header_value_multiline),
+    cmocka_unit_test(query_get_header_value_order),
+    cmocka_unit_test(query_get_header_value_trim),
+    cmocka_unit_test(query_get_relative_normalized),
+    cmocka_unit_test(query_get_relative_relative_normalized),
+    cmocka_unit_test(query_get_relative_relative_unnormalized),
+    cmocka_unit_test(query_get_relative_unnormalized),
+    cmocka_unit_test(query_get_slash_dot_slash_normalized),
+    cmocka_unit_test(query_get_slash_dot_slash_unnormalized),
+    cmocka_unit_test(query_get_slash_normalized),
+    cmocka_unit_test(query_get_slash_pointless_dot_normalized),
+    cmocka_unit_test(query_get_slash_pointless_dot_unnormalized),
+    cmocka_unit_test(query_get_slash_unnormalized),
+    cmocka_unit_test(query_get_slashes_normalized),
+    cmocka_unit_test(query_get_slashes_unnormalized),
+    cmocka_unit_test(query_get_space_normalized),
+    cmocka_unit_test(query_get_space_unnormalized),
+    cmocka_unit_test(query_get_unreserved),
+    cmocka_unit_test(query_get_utf8),
+    cmocka_unit_test(query_get_vanilla),
+    cmocka_unit_test(query_get_vanilla_empty_query_key),
+    cmocka_unit_test(query_get_vanilla_query),
+    cmocka_unit_test(query_get_vanilla_query_order_encoded),
+    cmocka_unit_test(query_get_vanilla_query_order_key_case),
+    cmocka_unit_test(query_get_vanilla_query_unreserved),
+    cmocka_unit_test(query_get_vanilla_utf8_query),
+    cmocka_unit_test(query_get_vanilla_with_session_token),
+    cmocka_unit_test(query_post_header_key_case),
+    cmocka_unit_test(query_post_header_key_sort),
+    cmocka_unit_test(query_post_header_value_case),
+    cmocka_unit_test(query_post_sts_header_after),
+    cmocka_unit_test(query_post_sts_header_before),
+    cmocka_unit_test(query_post_vanilla),
+    cmocka_unit_test(query_post_vanilla_empty_query_value),
+    cmocka_unit_test(query_post_vanilla_query),
+    cmocka_unit_test(query_post_x_www_form_urlencoded),
+    cmocka_unit_test(query_post_x_www_form_urlencoded_parameters),
     cmocka_unit_test(signing_key_documented_example),
     cmocka_unit_test(uri_encode_rules),
     cmocka_unit_test(s3_rules_keep_path),
