@@ -140,16 +140,28 @@ struct cwx_aws_request {
  * status: 0 for a 2xx answer; otherwise CWX_EAWS (err->code says which),
  * CWX_ESLOTBUSY, CWX_ETHROTTLED (retries exhausted), CWX_EHTTP or
  * CWX_ETIMEDOUT (transport), CWX_ECRED (no or expired credentials),
- * CWX_EDENIED (AccessDenied and kin), CWX_ECANCELED. resp is the last
- * attempt's answer (NULL when there was none). Both are valid only inside
- * the callback. */
+ * CWX_EDENIED (AccessDenied and kin), CWX_ECANCELED, or an error of the
+ * answer itself (CWX_ETOOBIG over the size cap, or what the on_body sink
+ * returned). err is NULL on success. resp is the last attempt's answer
+ * (NULL when there was none, e.g. credentials failed). Both are valid only
+ * inside the callback. */
 typedef void cwx_aws_done_fn(int status, const struct cwx_http_response *resp,
                              const struct cwx_aws_error *err, void *ud);
 
 /* Signs and sends req through c's rate limiter, with the standard retry mode
  * of DESIGN.md §2 (refreshing credentials once on ExpiredToken, correcting the
  * clock on a skew error). Returns 0 (cb will run) or a CWX_E* code (it will
- * not). */
+ * not): CWX_EINVAL for an unknown service or a malformed path, CWX_ENOMEM.
+ *
+ * Each attempt takes a token from c's limiter (retries go to the head of its
+ * queue), gets credentials from c's provider (which caches them), signs with
+ * the context's clock and sends. Transient errors (5xx, resets, timeouts) and
+ * throttles are retried up to 3 attempts in all, after rand(0,1) ×
+ * min(2^(n-1), 20) s, while the process-wide retry quota can pay for them
+ * (5 a retry, 10 after a timeout). ExpiredToken and clock skew are repaired
+ * once without counting as an attempt. S3 requests use virtual-hosted
+ * addressing on AWS and path-style on custom endpoints or for bucket names
+ * that cannot be a host name. */
 int cwx_aws_call(struct cwx_aws_client *c, const struct cwx_aws_request *req,
                  cwx_aws_done_fn *cb, void *ud);
 
