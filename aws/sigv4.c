@@ -37,6 +37,8 @@ static int s_unreserved(unsigned char c)
 int cwx_uri_encode(struct cwx_buf *out, const char *s, size_t len, int encode_slash)
 {
     int rc = cwx_buf_reserve(out, len);
+    if (!rc)
+        out->ptr[out->len] = '\0'; /* reserve alone leaves a new buffer unterminated */
     for (size_t i = 0; i < len && !rc; i++) {
         unsigned char c = (unsigned char)s[i];
         if (s_unreserved(c) || (c == '/' && !encode_slash)) {

@@ -19,6 +19,7 @@
 
 #include "aws/sigv4.h"
 #include "common/buf.h"
+#include "common/error.h"
 
 #define SUITE CWX_SHARED_DIR "/sigv4-test-suite/v4"
 
@@ -439,6 +440,372 @@ static void s3_rules_keep_path(void **state)
     cwx_buf_free(&sh);
 }
 
+/* ---- S3's documented examples (AWS S3 API reference, "Signature
+ * Calculations for the Authorization Header" and "Authenticating Requests:
+ * Using Query Parameters"), examplebucket, 2013-05-24 ---- */
+
+#define S3_DOC_TIME INT64_C(1369353600) /* 20130524T000000Z */
+#define S3_DOC_SCOPE "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+
+static const struct cwx_sigv4_params s_s3_doc = {
+    .access_key_id = "AKIAIOSFODNN7EXAMPLE",
+    .secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    .region = "us-east-1",
+    .service = "s3",
+    .time_s = S3_DOC_TIME,
+    .s3_rules = 1,
+};
+
+static void s_s3_doc_sign(const struct cwx_sigv4_request *req, const char *want_auth,
+                          const char *want_sha256)
+{
+    struct cwx_sigv4_signed out;
+    assert_int_equal(cwx_sigv4_sign_headers(req, &s_s3_doc, &out), 0);
+    assert_string_equal(out.authorization, want_auth);
+    assert_string_equal(out.amz_date, "20130524T000000Z");
+    assert_string_equal(out.content_sha256, want_sha256);
+    assert_null(out.security_token);
+    cwx_sigv4_signed_free(&out);
+}
+
+static void s3_doc_get_object(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "examplebucket.s3.amazonaws.com"},
+                                   {"Range", "bytes=0-9"}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/test.txt", .headers = h,
+                                    .n_headers = 2};
+    s_s3_doc_sign(&req,
+                  S3_DOC_SCOPE "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+                  "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+                  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* The key "test$file.text" goes on the wire as /test%24file.text and is
+ * signed as it is: S3 does not encode it twice. */
+static void s3_doc_put_object(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Date", "Fri, 24 May 2013 00:00:00 GMT"},
+                                   {"Host", "examplebucket.s3.amazonaws.com"},
+                                   {"x-amz-storage-class", "REDUCED_REDUNDANCY"}};
+    static const char body[] = "Welcome to Amazon S3.";
+    struct cwx_sigv4_request req = {.method = "PUT", .path = "/test%24file.text", .headers = h,
+                                    .n_headers = 3, .body = body, .body_len = sizeof body - 1};
+    s_s3_doc_sign(&req,
+                  S3_DOC_SCOPE "SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;"
+                  "x-amz-storage-class, "
+                  "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd",
+                  "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
+}
+
+/* A parameter without '=' is signed as "lifecycle=". */
+static void s3_doc_get_bucket_lifecycle(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "examplebucket.s3.amazonaws.com"}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/", .query = "lifecycle",
+                                    .headers = h, .n_headers = 1};
+    s_s3_doc_sign(&req,
+                  S3_DOC_SCOPE "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+                  "Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543",
+                  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* Sent unsorted, signed sorted. */
+static void s3_doc_list_objects(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "examplebucket.s3.amazonaws.com"}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/", .query = "prefix=J&max-keys=2",
+                                    .headers = h, .n_headers = 1};
+    s_s3_doc_sign(&req,
+                  S3_DOC_SCOPE "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+                  "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7",
+                  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* Presigned S3 signs UNSIGNED-PAYLOAD and only the host header. */
+static void s3_doc_presigned_get(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "examplebucket.s3.amazonaws.com"}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/test.txt", .headers = h,
+                                    .n_headers = 1};
+    struct cwx_sigv4_params p = s_s3_doc;
+    p.expires_s = 86400;
+    struct cwx_buf creq, q;
+    cwx_buf_init(&creq, 0);
+    cwx_buf_init(&q, 0);
+    assert_int_equal(cwx_sigv4_canonical_request(&req, &p, 1, &creq, NULL), 0);
+    assert_string_equal(creq.ptr,
+                        "GET\n/test.txt\n"
+                        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE"
+                        "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z"
+                        "&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\n"
+                        "host:examplebucket.s3.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD");
+    assert_int_equal(cwx_sigv4_presign(&req, &p, &q), 0);
+    assert_string_equal(q.ptr,
+                        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE"
+                        "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z"
+                        "&X-Amz-SignedHeaders=host&X-Amz-Expires=86400&X-Amz-Signature="
+                        "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+    cwx_buf_free(&creq);
+    cwx_buf_free(&q);
+}
+
+/* A session token is signed into a presigned S3 URL, before the signature;
+ * an explicit payload hash is used as given. */
+static void s3_presign_session_token(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "b.s3.us-west-2.amazonaws.com"}};
+    struct cwx_sigv4_request req = {.method = "PUT", .path = "/k%20ey", .query = "x-id=PutObject",
+                                    .headers = h, .n_headers = 1};
+    struct cwx_sigv4_params p = s_s3_doc;
+    p.region = "us-west-2";
+    p.session_token = "tok/en+=";
+    p.expires_s = 60;
+    struct cwx_buf creq, q;
+    cwx_buf_init(&creq, 0);
+    cwx_buf_init(&q, 0);
+    assert_int_equal(cwx_sigv4_canonical_request(&req, &p, 1, &creq, NULL), 0);
+    assert_non_null(strstr(creq.ptr, "PUT\n/k%20ey\nX-Amz-Algorithm="));
+    assert_non_null(strstr(creq.ptr, "&X-Amz-Security-Token=tok%2Fen%2B%3D&X-Amz-SignedHeaders=host&"
+                                     "x-id=PutObject\n"));
+    assert_non_null(strstr(creq.ptr, "\nUNSIGNED-PAYLOAD"));
+    assert_int_equal(cwx_sigv4_presign(&req, &p, &q), 0);
+    assert_true(strncmp(q.ptr, "x-id=PutObject&X-Amz-Algorithm=", 31) == 0);
+    assert_non_null(strstr(q.ptr, "&X-Amz-Expires=60&X-Amz-Security-Token=tok%2Fen%2B%3D"
+                                  "&X-Amz-Signature="));
+    cwx_buf_reset(&creq);
+    req.payload_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    assert_int_equal(cwx_sigv4_canonical_request(&req, &p, 1, &creq, NULL), 0);
+    assert_non_null(strstr(creq.ptr, "\nhost\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca"));
+    cwx_buf_free(&creq);
+    cwx_buf_free(&q);
+}
+
+/* ---- the rules, one at a time ---- */
+
+static char *s_creq(const struct cwx_sigv4_request *req, const struct cwx_sigv4_params *p)
+{
+    struct cwx_buf b;
+    cwx_buf_init(&b, 0);
+    assert_int_equal(cwx_sigv4_canonical_request(req, p, 0, &b, NULL), 0);
+    return cwx_buf_steal(&b);
+}
+
+/* Cuts s after its first n lines (without the last newline). */
+static const char *s_lines(char *s, int n)
+{
+    char *p = s;
+    for (int i = 0; i < n && p; i++) {
+        p = strchr(p, '\n');
+        if (p && i < n - 1)
+            p++;
+    }
+    if (p)
+        *p = '\0';
+    return s;
+}
+
+static const struct cwx_sigv4_params s_logs = {
+    .access_key_id = "AKIDEXAMPLE",
+    .secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    .region = "us-east-1",
+    .service = "logs",
+    .time_s = INT64_C(1440938160), /* 20150830T123600Z */
+    .normalize_path = 1,
+};
+
+/* Other services: each segment of the wire path is encoded once more, after
+ * the dot segments and the empty ones are removed. */
+static void non_s3_double_encoding_and_normalisation(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "h"}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/a%20b//./c/../d%2Fe/",
+                                    .headers = h, .n_headers = 1};
+    char *c = s_creq(&req, &s_logs);
+    assert_string_equal(s_lines(c, 3), "GET\n/a%2520b/d%252Fe/\n");
+    free(c);
+    struct cwx_sigv4_params p = s_logs;
+    p.normalize_path = 0;
+    c = s_creq(&req, &p);
+    assert_string_equal(s_lines(c, 3), "GET\n/a%2520b//./c/../d%252Fe/\n");
+    free(c);
+    req.path = "/..";
+    c = s_creq(&req, &s_logs);
+    assert_string_equal(s_lines(c, 3), "GET\n/\n");
+    free(c);
+    req.path = NULL; /* no path is "/" */
+    c = s_creq(&req, &s_logs);
+    assert_string_equal(s_lines(c, 3), "GET\n/\n");
+    free(c);
+}
+
+/* Names and values decoded and encoded again strictly (space %20, '+' %2B,
+ * upper-case hex), sorted by name then value, bare names given '='. */
+static void query_canonical_form(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "h"}};
+    struct cwx_sigv4_request req = {
+        .method = "GET", .path = "/",
+        .query = "b=2&a=z&a=y&A=1&flag&c=x+y&d=%7e%2f&e=a%20b&&f=%zz&g=%C3%A9",
+        .headers = h, .n_headers = 1};
+    char *c = s_creq(&req, &s_logs);
+    assert_string_equal(s_lines(c, 3),
+                        "GET\n/\nA=1&a=y&a=z&b=2&c=x%2By&d=~%2F&e=a%20b&f=%25zz&flag=&g=%C3%A9");
+    free(c);
+}
+
+/* Names lower-cased and sorted; values trimmed, inner runs of white space
+ * and line folds collapsed to one space; repeated names joined with ','
+ * in the order given. */
+static void header_canonical_form(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {
+        {"Host", "h"},
+        {"X-Amz-Target", "  Logs_20140328.DescribeExportTasks "},
+        {"My-Header", "b\t\t c"},
+        {"content-type", "application/x-amz-json-1.1"},
+        {"MY-HEADER", " a\n   folded  line "},
+        {"x-empty", "   "},
+    };
+    struct cwx_sigv4_request req = {.method = "POST", .path = "/", .headers = h, .n_headers = 6};
+    struct cwx_buf b, sh;
+    cwx_buf_init(&b, 0);
+    cwx_buf_init(&sh, 0);
+    assert_int_equal(cwx_sigv4_canonical_request(&req, &s_logs, 0, &b, &sh), 0);
+    assert_string_equal(b.ptr,
+                        "POST\n/\n\n"
+                        "content-type:application/x-amz-json-1.1\n"
+                        "host:h\n"
+                        "my-header:b c,a folded line\n"
+                        "x-amz-date:20150830T123600Z\n"
+                        "x-amz-target:Logs_20140328.DescribeExportTasks\n"
+                        "x-empty:\n\n"
+                        "content-type;host;my-header;x-amz-date;x-amz-target;x-empty\n"
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(sh.ptr, "content-type;host;my-header;x-amz-date;x-amz-target;x-empty");
+    cwx_buf_free(&b);
+    cwx_buf_free(&sh);
+}
+
+/* The session token: signed as X-Amz-Security-Token unless
+ * omit_session_token; either way handed back to be sent. sign_body adds
+ * x-amz-content-sha256 for other services too. */
+static void session_token_and_sign_body(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "logs.us-east-1.amazonaws.com"}};
+    static const char body[] = "{}";
+    struct cwx_sigv4_request req = {.method = "POST", .path = "/", .headers = h, .n_headers = 1,
+                                    .body = body, .body_len = 2};
+    struct cwx_sigv4_params p = s_logs;
+    p.session_token = "TOKEN";
+    struct cwx_sigv4_signed out;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), 0);
+    assert_non_null(strstr(out.authorization, "SignedHeaders=host;x-amz-date;x-amz-security-token, "));
+    assert_string_equal(out.security_token, "TOKEN");
+    assert_string_equal(out.content_sha256, "");
+    cwx_sigv4_signed_free(&out);
+    p.omit_session_token = 1;
+    p.sign_body = 1;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), 0);
+    assert_non_null(strstr(out.authorization, "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "));
+    assert_string_equal(out.security_token, "TOKEN");
+    char hex[65];
+    cwx_sha256_hex("{}", 2, hex);
+    assert_string_equal(out.content_sha256, hex);
+    assert_string_equal(hex, "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+    cwx_sigv4_signed_free(&out);
+}
+
+/* Signing the headers a request was sent with (a retry) gives what signing
+ * the bare request gives: the signer's own headers are not signed twice. */
+static void resigning_ignores_previous_signature_headers(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header bare[] = {{"Host", "b.s3.amazonaws.com"}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/k", .headers = bare,
+                                    .n_headers = 1};
+    struct cwx_sigv4_params p = s_s3_doc;
+    p.session_token = "T";
+    struct cwx_sigv4_signed a, b;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &a), 0);
+    struct cwx_sigv4_header sent[] = {
+        {"Host", "b.s3.amazonaws.com"},
+        {"X-Amz-Date", "20000101T000000Z"},
+        {"x-amz-content-sha256", "UNSIGNED-PAYLOAD"},
+        {"X-Amz-Security-Token", "OLD"},
+        {"Authorization", "AWS4-HMAC-SHA256 Credential=old"},
+    };
+    req.headers = sent;
+    req.n_headers = 5;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &b), 0);
+    assert_string_equal(a.authorization, b.authorization);
+    cwx_sigv4_signed_free(&a);
+    cwx_sigv4_signed_free(&b);
+}
+
+/* The clock is the caller's: the date comes from time_s alone, and the
+ * credential scope changes with the UTC day. */
+static void injected_clock(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "h"}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/", .headers = h, .n_headers = 1};
+    struct cwx_sigv4_params p = s_logs;
+    struct cwx_sigv4_signed out;
+    p.time_s = INT64_C(1704067199); /* 2023-12-31T23:59:59Z */
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), 0);
+    assert_string_equal(out.amz_date, "20231231T235959Z");
+    assert_non_null(strstr(out.authorization, "/20231231/us-east-1/logs/aws4_request, "));
+    cwx_sigv4_signed_free(&out);
+    p.time_s++;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), 0);
+    assert_string_equal(out.amz_date, "20240101T000000Z");
+    assert_non_null(strstr(out.authorization, "/20240101/us-east-1/logs/aws4_request, "));
+    cwx_sigv4_signed_free(&out);
+}
+
+static void invalid_arguments(void **state)
+{
+    (void)state;
+    struct cwx_sigv4_header h[] = {{"Host", "h"}};
+    struct cwx_sigv4_header bad_h[] = {{"Host", NULL}};
+    struct cwx_sigv4_request req = {.method = "GET", .path = "/", .headers = h, .n_headers = 1};
+    struct cwx_sigv4_signed out;
+    struct cwx_buf q;
+    cwx_buf_init(&q, 0);
+    struct cwx_sigv4_params p = s_logs;
+    p.region = NULL;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), CWX_EINVAL);
+    assert_null(out.authorization);
+    assert_int_equal(cwx_sigv4_presign(&req, &p, &q), CWX_EINVAL);
+    assert_int_equal(cwx_sigv4_string_to_sign(&p, "x", 1, &q), CWX_EINVAL);
+    p = s_logs;
+    p.time_s = -1;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), CWX_EINVAL);
+    p.time_s = INT64_C(253402300800); /* year 10000 */
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), CWX_EINVAL);
+    p.time_s = INT64_C(253402300799);
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &p, &out), 0);
+    assert_string_equal(out.amz_date, "99991231T235959Z");
+    cwx_sigv4_signed_free(&out);
+    req.headers = bad_h;
+    assert_int_equal(cwx_sigv4_sign_headers(&req, &s_logs, &out), CWX_EINVAL);
+    req.headers = h;
+    req.method = NULL;
+    assert_int_equal(cwx_sigv4_canonical_request(&req, &s_logs, 0, &q, NULL), CWX_EINVAL);
+    assert_int_equal(q.len, 0);
+    cwx_buf_free(&q);
+}
+
 /* ---- differential test against libcurl's CURLOPT_AWS_SIGV4 ---- */
 
 struct s_capture {
@@ -696,6 +1063,19 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(signing_key_documented_example),
     cmocka_unit_test(uri_encode_rules),
     cmocka_unit_test(s3_rules_keep_path),
+    cmocka_unit_test(s3_doc_get_object),
+    cmocka_unit_test(s3_doc_put_object),
+    cmocka_unit_test(s3_doc_get_bucket_lifecycle),
+    cmocka_unit_test(s3_doc_list_objects),
+    cmocka_unit_test(s3_doc_presigned_get),
+    cmocka_unit_test(s3_presign_session_token),
+    cmocka_unit_test(non_s3_double_encoding_and_normalisation),
+    cmocka_unit_test(query_canonical_form),
+    cmocka_unit_test(header_canonical_form),
+    cmocka_unit_test(session_token_and_sign_body),
+    cmocka_unit_test(resigning_ignores_previous_signature_headers),
+    cmocka_unit_test(injected_clock),
+    cmocka_unit_test(invalid_arguments),
     cmocka_unit_test(curl_differential_logs_post),
     cmocka_unit_test(curl_differential_query_get),
     cmocka_unit_test(curl_differential_s3_list),
