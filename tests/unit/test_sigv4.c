@@ -845,10 +845,13 @@ static void *s_capture_one(void *arg)
 
 /* Sends one request with curl's signer and checks that ours, given the same
  * request and curl's X-Amz-Date, produces curl's Authorization header.
- * libcurl 7.88 neither sorts nor re-encodes the query: the requests below
- * give it queries already in canonical form, the ones it can sign. */
+ * libcurl 7.88 neither sorts nor re-encodes the query, nor encodes the path
+ * a second time for services other than S3: the requests below give it
+ * queries already in canonical form and paths with nothing to escape
+ * outside S3, the ones it can sign (the suite covers the rest). */
 static void s_differential(const char *provider, const char *method, const char *path_query,
-                           const char *body, int s3)
+                           const char *body, int s3, const char *const *extra_headers,
+                           const char *session_token)
 {
     struct s_capture cap = {0};
     cap.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -863,10 +866,20 @@ static void s_differential(const char *provider, const char *method, const char 
     char url[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ntohs(addr.sin_port), path_query);
     CURL *curl = curl_easy_init();
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/x-amz-json-1.1");
-    if (s3) /* curl 7.88 signs the payload hash only when given the header */
-        hdrs = curl_slist_append(hdrs, "x-amz-content-sha256: "
-                                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    struct curl_slist *hdrs = NULL;
+    for (const char *const *h = extra_headers; h && *h; h++)
+        hdrs = curl_slist_append(hdrs, *h);
+    char extra[256];
+    if (s3) { /* curl 7.88 signs the payload hash only when given the header */
+        char hex[65];
+        cwx_sha256_hex(body ? body : "", body ? strlen(body) : 0, hex);
+        snprintf(extra, sizeof extra, "x-amz-content-sha256: %s", hex);
+        hdrs = curl_slist_append(hdrs, extra);
+    }
+    if (session_token) { /* curl signs it as one of the request's headers */
+        snprintf(extra, sizeof extra, "X-Amz-Security-Token: %s", session_token);
+        hdrs = curl_slist_append(hdrs, extra);
+    }
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
@@ -932,8 +945,8 @@ static void s_differential(const char *provider, const char *method, const char 
         for (; h[i].name[k] && k < sizeof lower - 1; k++)
             lower[k] = (char)(h[i].name[k] >= 'A' && h[i].name[k] <= 'Z' ? h[i].name[k] + 32 : h[i].name[k]);
         lower[k] = '\0';
-        if (strcmp(lower, "x-amz-date") == 0 || strcmp(lower, "x-amz-content-sha256") == 0)
-            continue; /* ours adds them */
+        /* x-amz-date, x-amz-content-sha256 and x-amz-security-token are
+         * passed on too: the signer must ignore the copies of its own. */
         const char *at = strstr(sh, lower);
         if (at && at < sh + shlen && (at[k] == ';' || at[k] == ',' || at + k == sh + shlen))
             signed_h[ns++] = h[i];
@@ -951,27 +964,57 @@ static void s_differential(const char *provider, const char *method, const char 
     struct cwx_sigv4_params prm = {
         .access_key_id = "AKIDEXAMPLE",
         .secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        .session_token = session_token,
         .region = region, .service = service, .time_s = (int64_t)timegm(&tm),
         .s3_rules = s3, .normalize_path = !s3,
     };
     struct cwx_sigv4_signed out;
     assert_int_equal(cwx_sigv4_sign_headers(&req, &prm, &out), 0);
+    print_message("curl: %s\n", auth);
     assert_string_equal(out.authorization, auth);
     cwx_sigv4_signed_free(&out);
 }
+
+static const char *const s_json_hdrs[] = {"Content-Type: application/x-amz-json-1.1", NULL};
 
 static void curl_differential_logs_post(void **state)
 {
     (void)state;
     s_differential("aws:amz:us-east-1:logs", "POST", "/",
-                   "{\"taskId\":\"0123-abcd\",\"limit\":50}", 0);
+                   "{\"taskId\":\"0123-abcd\",\"limit\":50}", 0, s_json_hdrs, NULL);
+}
+
+/* A CloudWatch Logs call as cwexport sends it: X-Amz-Target signed, and a
+ * session token. */
+static void curl_differential_logs_create_export_task(void **state)
+{
+    (void)state;
+    static const char *const h[] = {"Content-Type: application/x-amz-json-1.1",
+                                    "X-Amz-Target: Logs_20140328.CreateExportTask", NULL};
+    s_differential("aws:amz:eu-central-1:logs", "POST", "/",
+                   "{\"logGroupName\":\"/aws/lambda/f\",\"from\":1700000000000,"
+                   "\"to\":1700003599999,\"destination\":\"bucket\","
+                   "\"destinationPrefix\":\"_cwexport/111111111111\"}",
+                   0, h, "FwoGZXIvYXdzEXAMPLE/token+with=chars");
 }
 
 static void curl_differential_query_get(void **state)
 {
     (void)state;
     s_differential("aws:amz:eu-west-1:sts", "GET", "/?Action=GetCallerIdentity&Version=2011-06-15",
-                   NULL, 0);
+                   NULL, 0, s_json_hdrs, NULL);
+}
+
+/* The Query protocol as SNS and STS are called: a form body. */
+static void curl_differential_sns_form_post(void **state)
+{
+    (void)state;
+    static const char *const h[] = {
+        "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL};
+    s_differential("aws:amz:us-west-2:sns", "POST", "/",
+                   "Action=Publish&Message=export%20done&TopicArn=arn%3Aaws%3Asns%3Aus-west-2"
+                   "%3A111111111111%3Acwexport&Version=2010-03-31",
+                   0, h, NULL);
 }
 
 static void curl_differential_s3_list(void **state)
@@ -979,7 +1022,19 @@ static void curl_differential_s3_list(void **state)
     (void)state;
     s_differential("aws:amz:us-east-1:s3", "GET",
                    "/my-bucket?list-type=2&max-keys=1000&prefix=_cwexport%2F111111111111%2F",
-                   NULL, 1);
+                   NULL, 1, s_json_hdrs, NULL);
+}
+
+/* S3 PutObject: the body's hash signed, a key with escaped characters used
+ * as sent, a session token. */
+static void curl_differential_s3_put(void **state)
+{
+    (void)state;
+    static const char *const h[] = {"Content-Type: application/json",
+                                     "x-amz-storage-class: STANDARD_IA", NULL};
+    s_differential("aws:amz:ap-southeast-2:s3", "PUT",
+                   "/my-bucket/_cwexport/111111111111/state%20file%2B1.json",
+                   "{\"version\":1,\"jobs\":[]}", 1, h, "IQoJb3JpZ2luX2VjEXAMPLE");
 }
 
 static const struct CMUnitTest tests[] = {
@@ -1077,8 +1132,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(injected_clock),
     cmocka_unit_test(invalid_arguments),
     cmocka_unit_test(curl_differential_logs_post),
+    cmocka_unit_test(curl_differential_logs_create_export_task),
     cmocka_unit_test(curl_differential_query_get),
+    cmocka_unit_test(curl_differential_sns_form_post),
     cmocka_unit_test(curl_differential_s3_list),
+    cmocka_unit_test(curl_differential_s3_put),
 };
 
 CWX_TEST_MAIN(tests)
