@@ -26,6 +26,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -906,7 +907,7 @@ static void s_complete(struct s_call *call, int status, const struct cwx_http_re
     call->err.attempts = call->attempts;
     if (status == 0)
         cwx_retry_quota_success(&aws->quota, call->quota_taken);
-    call->cb(status, resp, status ? &call->err : NULL, call->ud);
+    call->cb(status, resp, &call->err, call->ud);
     s_call_release(call);
 }
 
@@ -1116,6 +1117,18 @@ static void s_notify(struct s_call *call, enum cwx_retry_class k,
     aws->on_retry(&info, aws->retry_ud);
 }
 
+static void s_body_request_id(const char *body, size_t len, struct cwx_aws_error *e)
+{
+    static const char open[] = "<RequestId>", close[] = "</RequestId>";
+    const char *p = memmem(body, len, open, sizeof(open) - 1);
+    if (!p)
+        return;
+    p += sizeof(open) - 1;
+    const char *q = memmem(p, len - (size_t)(p - body), close, sizeof(close) - 1);
+    if (q && q - p < (ptrdiff_t)sizeof(e->request_id))
+        s_set(e->request_id, sizeof(e->request_id), p, (size_t)(q - p));
+}
+
 static void s_on_http(const struct cwx_http_response *resp, void *ud)
 {
     struct s_call *call = ud;
@@ -1164,6 +1177,10 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
     };
     enum cwx_retry_class k = cwx_retry_classify(&a);
     if (k == CWX_RETRY_SUCCESS) {
+        /* The Query protocol puts the request id in the body
+         * (<ResponseMetadata><RequestId>) when no header carries it. */
+        if (!e->request_id[0] && call->req.protocol == CWX_PROTO_QUERY && resp->body.len)
+            s_body_request_id(resp->body.ptr, resp->body.len, e);
         s_complete(call, 0, resp);
         return;
     }

@@ -142,7 +142,9 @@ struct cwx_aws_request {
  * CWX_ETIMEDOUT (transport), CWX_ECRED (no or expired credentials),
  * CWX_EDENIED (AccessDenied and kin), CWX_ECANCELED, or an error of the
  * answer itself (CWX_ETOOBIG over the size cap, or what the on_body sink
- * returned). err is NULL on success. resp is the last attempt's answer
+ * returned). err is never NULL: on success it holds the HTTP status, the
+ * request id and the attempts made, with an empty code. resp is the last
+ * attempt's answer
  * (NULL when there was none, e.g. credentials failed). Both are valid only
  * inside the callback. */
 typedef void cwx_aws_done_fn(int status, const struct cwx_http_response *resp,

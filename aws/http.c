@@ -20,15 +20,15 @@
  *   A user callback may send new requests or free the transport: a dispatch
  *   depth keeps the transport alive until the outermost dispatch is over.
  *
- * Connections: the multi's connection cache keeps them alive and reuses them
- * per host (CURLMOPT_MAX_HOST_CONNECTIONS caps them, extra transfers queue in
- * curl). A share holds the DNS cache and TLS sessions. The connection cache
- * is deliberately NOT put in the share (CURL_LOCK_DATA_CONNECT exists in
- * 7.88): with one multi per process the multi's own cache already serves
- * every transfer, and a shared cache outlives the multi, so its sockets would
- * be closed in curl_share_cleanup, after our socket callback is gone.
- * Easy handles are recycled through a small pool (curl_easy_reset keeps the
- * share). */
+ * Connections: kept alive and reused per host; CURLMOPT_MAX_HOST_CONNECTIONS
+ * caps them (extra transfers wait inside curl). A share holds the DNS
+ * cache, the TLS sessions and, since libcurl 7.57 supports it, the
+ * connection cache too, so that every easy handle of the process (ours and
+ * any a later part adds to the share) draws on one pool. Connections in the
+ * share outlive the multi: curl_share_cleanup closes them, after
+ * curl_multi_cleanup has removed their sockets from our watch (and
+ * s_teardown closes any poll handle curl did not remove). Easy handles are
+ * recycled through a small pool (curl_easy_reset keeps the share). */
 #include "aws/http.h"
 
 #include <ctype.h>
@@ -450,6 +450,7 @@ int cwx_http_new(uv_loop_t *loop, const struct cwx_http_options *opts, struct cw
         goto nomem;
     curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     CURLMcode mc = CURLM_OK;
     if (mc == CURLM_OK)
         mc = curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, s_socket_cb);

@@ -527,6 +527,7 @@ static void s_call_done(int status, const struct cwx_http_response *resp,
         c->called_inside = 1;
     c->status = status;
     c->done_ms = uv_now(c->loop);
+    assert_non_null(err); /* even on success: status, request id, attempts */
     if (err) {
         c->http_status = err->http_status;
         snprintf(c->code, sizeof(c->code), "%s", err->code);
@@ -1182,6 +1183,11 @@ static void query_protocol(void **state)
     if (ok.status)
         fail_msg("GetCallerIdentity: %d %s %s", ok.status, ok.code, ok.message);
     assert_non_null(strstr(ok.rbody, "111111111111"));
+    /* No header carries it here: the request id comes from the body. */
+    assert_true(ok.request_id[0] != '\0');
+    assert_non_null(strstr(ok.rbody, ok.request_id));
+    assert_int_equal(ok.attempts, 1);
+    assert_string_equal(ok.code, "");
     const char *body2 = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A999999999999"
                         "%3Arole%2Fnope&RoleSessionName=t";
     bad.req = ok.req;
