@@ -532,9 +532,10 @@ void cwx_sigv4_signing_key(const char *secret, const char *date8, const char *re
                            const char *service, unsigned char key[32])
 {
     size_t slen = strlen(secret);
-    unsigned char *k0 = malloc(slen + 5);
+    unsigned char small[128]; /* AWS secrets are 40 characters */
+    unsigned char *k0 = slen + 4 <= sizeof small ? small : malloc(slen + 4);
     unsigned char k[32];
-    if (!k0) {
+    if (!k0) { /* no key: the signature is refused, never a crash */
         memset(key, 0, 32);
         return;
     }
@@ -546,7 +547,8 @@ void cwx_sigv4_signing_key(const char *secret, const char *date8, const char *re
     s_hmac(k, 32, "aws4_request", 12, key);
     OPENSSL_cleanse(k0, slen + 4);
     OPENSSL_cleanse(k, sizeof k);
-    free(k0);
+    if (k0 != small)
+        free(k0);
 }
 
 void cwx_sigv4_signature(const unsigned char key[32], const char *string_to_sign,

@@ -8,6 +8,8 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +398,21 @@ static void signing_key_documented_example(void **state)
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", key[i]);
     assert_string_equal(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
+    /* A secret longer than the stack copy takes the heap path; same result
+     * as HMAC-SHA256 chained by hand through OpenSSL. */
+    char secret[300];
+    memset(secret, 'S', sizeof secret - 1);
+    secret[sizeof secret - 1] = '\0';
+    unsigned char k0[304], want[32];
+    memcpy(k0, "AWS4", 4);
+    memcpy(k0 + 4, secret, 299);
+    unsigned int n = 32;
+    HMAC(EVP_sha256(), k0, 303, (const unsigned char *)"20120215", 8, want, &n);
+    HMAC(EVP_sha256(), want, 32, (const unsigned char *)"us-east-1", 9, want, &n);
+    HMAC(EVP_sha256(), want, 32, (const unsigned char *)"iam", 3, want, &n);
+    HMAC(EVP_sha256(), want, 32, (const unsigned char *)"aws4_request", 12, want, &n);
+    cwx_sigv4_signing_key(secret, "20120215", "us-east-1", "iam", key);
+    assert_memory_equal(key, want, 32);
 }
 
 static void uri_encode_rules(void **state)
