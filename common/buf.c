@@ -63,6 +63,7 @@ int cwx_buf_reserve(struct cwx_buf *b, size_t extra)
     char *p = realloc(b->ptr, cap);
     if (!p)
         return CWX_ENOMEM;
+    p[b->len] = '\0';
     b->ptr = p;
     b->cap = cap;
     return 0;

@@ -36,7 +36,8 @@ int cwx_buf_puts(struct cwx_buf *b, const char *s);
 int cwx_buf_putc(struct cwx_buf *b, char c);
 int cwx_buf_printf(struct cwx_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int cwx_buf_vprintf(struct cwx_buf *b, const char *fmt, va_list ap);
+int cwx_buf_vprintf(struct cwx_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Hands the storage to the caller (who frees it) and empties b. */
 char *cwx_buf_steal(struct cwx_buf *b);
 
