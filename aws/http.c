@@ -588,6 +588,10 @@ int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
     S_SET(CURLOPT_TCP_KEEPALIVE, 1L);
     S_SET(CURLOPT_TCP_NODELAY, 1L);
     S_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    /* HTTP/1.1 as the SDKs speak it: one request per connection at a time,
+     * so MAX_HOST_CONNECTIONS bounds concurrency the same on every host
+     * (curl would otherwise negotiate h2 where a server offers it). */
+    S_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     S_SET(CURLOPT_FOLLOWLOCATION, 0L);
     S_SET(CURLOPT_ACCEPT_ENCODING, NULL);
     if (http->opts.max_response_bytes)
