@@ -90,8 +90,10 @@ def run_cwexport(binary, fake, n, scale, tmp):
     cfg = {"version": 1,
            "defaults": {"region": "us-east-1", "window": "day", "settle": "1s",
                         "destination": {"bucket": "bench-" + a},
-                        "poll": {"min": "%dms" % max(1, round(5000 / scale)),
-                                 "max": "%dms" % max(1, round(60000 / scale))}},
+                        # The config refuses poll.min under 100 ms: at 1/200 the
+                        # 5 s minimum (25 ms) is raised to 100 ms.
+                        "poll": {"min": "%dms" % max(100, round(5000 / scale)),
+                                 "max": "%dms" % max(100, round(60000 / scale))}},
            "range": {"last": 1},
            "accounts": [{"name": "cwexport", "account_id": a, "log_groups": [{"prefix": "/bench/"}]}]}
     path = os.path.join(tmp, "handoff.yaml")

@@ -249,6 +249,40 @@ static int s_describe_task(void *ctx, struct cwx_worker *w, const char *task_id,
     return rc;
 }
 
+static void s_on_completed(int status, const struct cwx_logs_export_tasks *res,
+                           const struct cwx_aws_error *err, void *ud)
+{
+    struct s_op *op = ud;
+    if (status == 0 && res) {
+        const char *name = cwx_worker_spec(op->w)->task_name;
+        for (size_t i = 0; i < res->n; i++) {
+            const struct cwx_logs_export_task *t = &res->tasks[i];
+            if (t->status != CWX_EXPORT_COMPLETED || strcmp(t->task_name, name) != 0)
+                continue;
+            op->res.exists = 1;
+            snprintf(op->res.task_id, sizeof(op->res.task_id), "%s", t->task_id);
+            op->res.creation_ms = t->creation_time_ms;
+            op->res.completion_ms = t->completion_time_ms;
+            break;
+        }
+    }
+    s_op_done(op, status, err);
+}
+
+/* One page (the 50 newest) is enough: a task that another process is about
+ * to mark completed moments ago. */
+static int s_completed_task(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud)
+{
+    struct s_op *op = s_op_new(ctx, w, cb, ud);
+    if (!op)
+        return CWX_ENOMEM;
+    struct cwx_logs_describe_export_tasks_req req = {.status = CWX_EXPORT_COMPLETED, .limit = 50};
+    int rc = cwx_logs_describe_export_tasks(s_client(ctx, w), &req, s_on_completed, op);
+    if (rc)
+        free(op);
+    return rc;
+}
+
 /* ---- marker -------------------------------------------------------------- */
 
 static void s_on_put(int status, const struct cwx_s3_put_object_result *res,
@@ -354,6 +388,7 @@ static uint64_t s_poll_delay(void *ctx, struct cwx_worker *w)
 static const struct cwx_worker_ops s_ops = {
     .marker_exists = s_marker_exists,
     .data_exists = s_data_exists,
+    .completed_task = s_completed_task,
     .create_task = s_create_task,
     .describe_task = s_describe_task,
     .list_export = s_list_export,

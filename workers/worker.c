@@ -202,6 +202,7 @@ static void s_stop(struct cwx_worker *w)
 
 static int s_do_check(struct cwx_worker *w);
 static int s_do_data_check(struct cwx_worker *w);
+static int s_do_completed_check(struct cwx_worker *w);
 static int s_do_create(struct cwx_worker *w);
 static int s_do_poll(struct cwx_worker *w);
 static int s_do_verify(struct cwx_worker *w);
@@ -307,8 +308,7 @@ static void s_on_data_exists(int status, const struct cwx_work_result *res, void
         s_finish(w, CWX_WORK_DONE, CWX_WR_OBJECTS);
         return;
     }
-    s_set_state(w, CWX_WORK_CREATE);
-    s_run(w, s_do_create);
+    s_run(w, s_do_completed_check);
 }
 
 static int s_do_data_check(struct cwx_worker *w)
@@ -335,13 +335,51 @@ static void s_on_marker_exists(int status, const struct cwx_work_result *res, vo
         s_run(w, s_do_data_check);
         return;
     }
-    s_set_state(w, CWX_WORK_CREATE);
-    s_run(w, s_do_create);
+    s_run(w, s_do_completed_check);
 }
 
 static int s_do_check(struct cwx_worker *w)
 {
     return s_busy(w, w->ops->marker_exists(w->ctx, w, s_on_marker_exists, w));
+}
+
+static int s_do_verify(struct cwx_worker *w);
+
+static void s_on_completed_found(int status, const struct cwx_work_result *res, void *ud)
+{
+    struct cwx_worker *w = ud;
+    if (s_op_returned(w))
+        return;
+    if (status) {
+        s_step_error(w, status, res, "listing COMPLETED tasks", "logs:DescribeExportTasks",
+                     s_do_completed_check);
+        return;
+    }
+    w->step_errors = 0;
+    if (res->exists && res->task_id[0]) {
+        /* Exported already (by another process, or by us before a crash):
+         * verify and mark it instead of exporting again. */
+        snprintf(w->task_id, sizeof(w->task_id), "%s", res->task_id);
+        w->task_status = CWX_EXPORT_COMPLETED;
+        w->creation_ms = res->creation_ms;
+        w->completion_ms = res->completion_ms ? res->completion_ms : w->ops->now_ms(w->ctx);
+        s_set_state(w, CWX_WORK_VERIFY);
+        s_run(w, s_do_verify);
+        return;
+    }
+    s_set_state(w, CWX_WORK_CREATE);
+    s_run(w, s_do_create);
+}
+
+static int s_do_create(struct cwx_worker *w);
+
+static int s_do_completed_check(struct cwx_worker *w)
+{
+    if (!w->ops->completed_task) {
+        s_set_state(w, CWX_WORK_CREATE);
+        return s_do_create(w);
+    }
+    return s_busy(w, w->ops->completed_task(w->ctx, w, s_on_completed_found, w));
 }
 
 /* ---- CREATE ------------------------------------------------------------ */

@@ -1,7 +1,7 @@
 /* One export job's life as an explicit state machine (DESIGN.md §4):
  *
  *   CHECK ──marker (or data, detect: objects) present──────────────▶ DONE
- *     │ absent
+ *     │ absent;  a COMPLETED task of the job's name found ──────────▶ VERIFY
  *     ▼
  *   CREATE ──LimitExceededException──▶ BLOCKED (the lane decides: adopt a
  *     │ taskId                          task, or create again later)
@@ -102,6 +102,11 @@ struct cwx_worker_ops {
     /* detect: objects — is there a data object (not aws-logs-write-test)
      * under the data prefix? res->exists. */
     int (*data_exists)(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud);
+    /* Optional (NULL: skipped). Looks among the account's most recent
+     * COMPLETED tasks for one named like the job (another process may have
+     * exported the window and not marked it yet): res->exists, and then
+     * res->task_id, creation_ms, completion_ms. */
+    int (*completed_task)(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud);
     /* CreateExportTask with the spec: res->task_id; CWX_ESLOTBUSY when the
      * export slot is taken. */
     int (*create_task)(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud);

@@ -56,7 +56,8 @@ def config(tmp_path, accounts=1, regions=(REGION,), groups=("/app/api",), rng=No
     d = {"region": REGION,
          "destination": {"bucket": "cwx-run-{account_id}-{region}"},
          "poll": {"min": "100ms", "max": "400ms"},
-         "settle": "1h"}
+         "settle": "1h",
+         "api_rate": 100}
     d.update(defaults or {})
     cfg = {"version": 1, "defaults": d, "range": rng or {"last": 3}, "accounts": []}
     for i in range(accounts):

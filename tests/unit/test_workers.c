@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "workers/workers.h"
 
-enum fake_kind { F_NONE, F_HEAD, F_DATA, F_CREATE, F_DESCRIBE, F_LIST, F_PUT };
+enum fake_kind { F_NONE, F_HEAD, F_DATA, F_COMPLETED, F_CREATE, F_DESCRIBE, F_LIST, F_PUT };
 
 struct fake {
     enum fake_kind pending;
@@ -107,9 +107,23 @@ static uint64_t f_poll_delay(void *ctx, struct cwx_worker *w)
 }
 
 static const struct cwx_worker_ops s_fake_ops = {
-    f_head, f_data, f_create, f_describe, f_list, f_put, f_timer, f_stop_timer, f_now,
-    f_poll_delay,
+    .marker_exists = f_head,
+    .data_exists = f_data,
+    .create_task = f_create,
+    .describe_task = f_describe,
+    .list_export = f_list,
+    .put_marker = f_put,
+    .start_timer = f_timer,
+    .stop_timer = f_stop_timer,
+    .now_ms = f_now,
+    .poll_delay_ms = f_poll_delay,
 };
+
+static int f_completed(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud)
+{
+    (void)w;
+    return s_hold(ctx, F_COMPLETED, cb, ud);
+}
 
 static void h_transition(struct cwx_worker *w, enum cwx_work_state from, enum cwx_work_state to,
                          void *ud)
@@ -510,6 +524,44 @@ static void worker_interrupt_in_flight(void **state)
     cwx_worker_free(w);
 }
 
+static void worker_completed_elsewhere_is_marked(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct cwx_work_spec spec = s_spec();
+    struct cwx_worker_ops ops = s_fake_ops;
+    ops.completed_task = f_completed;
+    memset(&f, 0, sizeof(f));
+    struct cwx_worker *w = NULL;
+    assert_int_equal(cwx_worker_new(&spec, &ops, &f, &s_hooks, &f, &w), 0);
+    assert_int_equal(cwx_worker_start(w), 0);
+    s_complete(&f, F_HEAD, 0, NULL);
+    struct cwx_work_result r;
+    memset(&r, 0, sizeof(r));
+    r.exists = 1;
+    snprintf(r.task_id, sizeof(r.task_id), "task-other");
+    r.creation_ms = 10;
+    r.completion_ms = 20;
+    s_complete(&f, F_COMPLETED, 0, &r);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_VERIFY);
+    assert_string_equal(f.arg, "task-other");
+    s_listed(&f, 1, 5);
+    s_complete(&f, F_PUT, 0, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_DONE);
+    assert_int_equal(f.creates, 0); /* never exported twice */
+    cwx_worker_free(w);
+    /* Nothing found: create. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(cwx_worker_new(&spec, &ops, &f, &s_hooks, &f, &w), 0);
+    assert_int_equal(cwx_worker_start(w), 0);
+    s_complete(&f, F_HEAD, 0, NULL);
+    s_complete(&f, F_COMPLETED, 0, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_CREATE);
+    assert_int_equal(f.creates, 1);
+    s_complete(&f, F_CREATE, CWX_ESLOTBUSY, NULL);
+    cwx_worker_free(w);
+}
+
 static void worker_rejects_bad_spec(void **state)
 {
     (void)state;
@@ -539,6 +591,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(worker_loop_guard_refuses),
     cmocka_unit_test(worker_transient_errors_retry_the_step),
     cmocka_unit_test(worker_interrupt_in_flight),
+    cmocka_unit_test(worker_completed_elsewhere_is_marked),
     cmocka_unit_test(worker_rejects_bad_spec),
 };
 

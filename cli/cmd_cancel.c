@@ -1,0 +1,70 @@
+/* `cwexport cancel`: cancel the active export tasks that cwexport created. */
+#include "cli/cli.h"
+
+#ifdef CWX_HAVE_ORCHESTRATOR
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "orchestrator/orchestrator.h"
+
+static void s_help(FILE *f)
+{
+    fprintf(f, "usage: cwexport cancel -c FILE [--dry-run] [--json]\n\n"
+               "Cancels the active export tasks of the config's accounts and regions whose\n"
+               "names are cwexport's (cwexport-<16 hex digits>). Tasks of other tools are\n"
+               "listed, never cancelled. Cancelled windows are exported by the next run.\n\n"
+               "  -c, --config FILE   the config\n"
+               "  -n, --dry-run       list what would be cancelled; cancel nothing\n"
+               "      --json          print JSON instead of a table\n");
+}
+
+int cwx_cmd_cancel(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    bool json = false, dry_run = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 'n': dry_run = true; break;
+        case 'j': json = true; break;
+        case 'h': s_help(stdout); return CWX_EXIT_OK;
+        default: s_help(stderr); return CWX_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cwexport cancel: unexpected argument \"%s\"\n", argv[optind]);
+        return CWX_EXIT_USAGE;
+    }
+    struct cwx_config *cfg = cwx_cli_load_config(path);
+    if (!cfg)
+        return CWX_EXIT_USAGE;
+    int code = cwx_cancel(cfg, stdout, json, dry_run);
+    cwx_config_free(cfg);
+    return code;
+}
+
+#else /* !CWX_HAVE_ORCHESTRATOR */
+
+#include <stdio.h>
+
+/* The orchestrator is built only once the AWS layer is complete
+ * (orchestrator/CMakeLists.txt); until then the command says so. */
+int cwx_cmd_cancel(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "cwexport cancel: this build has no AWS layer; rebuild with it\n");
+    return CWX_EXIT_USAGE;
+}
+
+#endif
