@@ -138,12 +138,10 @@ void cwx__iso(int64_t ms, char *out, size_t size)
 {
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
-    if (!gmtime_r(&s, &tm)) {
-        snprintf(out, size, "?");
+    if (!size)
         return;
-    }
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (!gmtime_r(&s, &tm) || !strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(out, size, "?");
 }
 
 int cwx__job_strings(const struct cwx_plan *plan, const struct cwx_job *job,

@@ -25,12 +25,12 @@ void cwx__iso_ms(long long ms, char *out, size_t size)
 {
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
-    if (!gmtime_r(&s, &tm)) {
+    char date[32];
+    if (!gmtime_r(&s, &tm) || !strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm)) {
         snprintf(out, size, "?");
         return;
     }
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    snprintf(out, size, "%s.%03dZ", date, (int)(ms % 1000));
 }
 
 static int s_add_str(cJSON *o, const char *k, const char *v)
