@@ -1162,6 +1162,111 @@ static void s3_path_style_and_errors(void **state)
     s_h_done(&h);
 }
 
+/* A streamed GET whose first answer is cut short: the sink is told to start
+ * over before the retry, and ends up with exactly one whole body. */
+struct stream_sink {
+    size_t bytes;
+    int resets;
+    char head[16];
+};
+
+static void s_stream_reset(void *ud)
+{
+    struct stream_sink *s = ud;
+    s->bytes = 0;
+    s->resets++;
+}
+
+static int s_stream_chunk(const char *p, size_t len, void *ud)
+{
+    struct stream_sink *s = ud;
+    if (s->bytes < sizeof(s->head) - 1) {
+        size_t n = sizeof(s->head) - 1 - s->bytes;
+        memcpy(s->head + s->bytes, p, len < n ? len : n);
+    }
+    s->bytes += len;
+    return 0;
+}
+
+static void streamed_get_restarts_on_retry(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    s_fake_reset();
+    static char big[20000];
+    memset(big, 'z', sizeof(big));
+    memcpy(big, "HEAD", 4);
+    char *b64 = NULL;
+    {
+        /* The control API takes the body as base64; 'z'*n encodes simply. */
+        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t n = sizeof(big), o = 0;
+        b64 = malloc((n + 2) / 3 * 4 + 1);
+        for (size_t i = 0; i < n; i += 3) {
+            unsigned v = (unsigned char)big[i] << 16;
+            if (i + 1 < n)
+                v |= (unsigned char)big[i + 1] << 8;
+            if (i + 2 < n)
+                v |= (unsigned char)big[i + 2];
+            b64[o++] = tbl[(v >> 18) & 63];
+            b64[o++] = tbl[(v >> 12) & 63];
+            b64[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+            b64[o++] = i + 2 < n ? tbl[v & 63] : '=';
+        }
+        b64[o] = '\0';
+    }
+    size_t jl = strlen(b64) + 256;
+    char *json = malloc(jl);
+    snprintf(json, jl, "{\"bucket\": \"%s\", \"key\": \"big.bin\", \"body_b64\": \"%s\"}",
+             DEMO_BUCKET, b64);
+    s_control_ok("POST", "s3/objects", json);
+    free(json);
+    free(b64);
+    s_faults("[{\"operations\": [\"GetObject\"], \"malformed\": \"short_body\", \"max_hits\": 1}]");
+    struct h h;
+    struct h_opts o = {.rand_value = 0.01};
+    s_h_init(&h, &o);
+    struct call c = {0};
+    struct stream_sink sink = {0};
+    struct stream_sink *sk = &sink;
+    c.loop = &h.loop;
+    c.req = (struct cwx_aws_request){
+        .service = "s3", .protocol = CWX_PROTO_REST_XML, .method = "GET",
+        .bucket = DEMO_BUCKET, .path = "/big.bin",
+        .on_body = s_stream_chunk, .on_attempt = s_stream_reset, .stream_ud = &sink,
+    };
+    assert_int_equal(s_start(&h, NULL, &c), 0);
+    uv_run(&h.loop, UV_RUN_DEFAULT);
+    assert_int_equal(c.calls, 1);
+    if (c.status)
+        fail_msg("GET: %d %s %s", c.status, c.code, c.message);
+    assert_int_equal(c.attempts, 2);
+    assert_int_equal(sk->resets, 2);
+    assert_int_equal(sk->bytes, sizeof(big));
+    assert_int_equal(strncmp(sk->head, "HEADzz", 6), 0);
+    assert_int_equal(h.n_ev, 1);
+    assert_int_equal(h.ev[0].transport_error, CWX_EHTTP);
+    s_h_done(&h);
+}
+
+/* An answer that never ends (Content-Length of 1 TiB) is refused by the size
+ * cap at once and never retried. */
+static void endless_answer_capped(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    s_fake_reset();
+    s_faults("[{\"operations\": [\"DescribeExportTasks\"], \"malformed\": \"endless\", \"max_s\": 2}]");
+    struct h h;
+    s_h_init(&h, NULL);
+    struct call c;
+    s_logs(&c, &h, "DescribeExportTasks", "{}", 0);
+    s_run_one(&h, &c);
+    assert_int_equal(c.status, CWX_ETOOBIG);
+    assert_int_equal(c.attempts, 1);
+    s_h_done(&h);
+}
+
 /* The Query protocol (STS): a good call, and an error parsed from
  * <ErrorResponse>. Unsigned, the same call is refused. */
 static void query_protocol(void **state)
@@ -1295,6 +1400,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(expired_session_refreshed),
     cmocka_unit_test(rate_limiter_fifo_and_pace),
     cmocka_unit_test(s3_path_style_and_errors),
+    cmocka_unit_test(streamed_get_restarts_on_retry),
+    cmocka_unit_test(endless_answer_capped),
     cmocka_unit_test(query_protocol),
     cmocka_unit_test(client_free_cancels_queued),
 };
