@@ -3,6 +3,7 @@
 #define CWX_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "planner/config.h"
 
@@ -29,6 +30,12 @@ extern struct cwx_global_opts cwx_global;
 /* Loads and validates the config at path, applying --region/--profile.
  * Prints the one-line error and returns NULL on failure. */
 struct cwx_config *cwx_cli_load_config(const char *path);
+
+/* Parses the options of a command that takes only "-c FILE" and "--help".
+ * Returns -1 with *path set (NULL when no -c was given) to go on, or the
+ * exit code to return (help printed, or a usage error reported). */
+int cwx_cli_config_only(int argc, char **argv, const char *cmd,
+                        void (*help)(FILE *f), const char **path);
 
 /* Each sub-command: argv[0] is the sub-command's name; returns the exit code. */
 int cwx_cmd_validate(int argc, char **argv);

@@ -1,6 +1,5 @@
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 
 static void s_help(FILE *f)
@@ -13,25 +12,10 @@ static void s_help(FILE *f)
 
 int cwx_cmd_validate(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport validate: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
+    const char *path;
+    int early = cwx_cli_config_only(argc, argv, "validate", s_help, &path);
+    if (early >= 0)
+        return early;
     struct cwx_config *cfg = cwx_cli_load_config(path);
     if (!cfg)
         return CWX_EXIT_USAGE;

@@ -3,7 +3,6 @@
  * effect. Never prints a secret. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,25 +108,10 @@ static void s_print(struct cwx_aws *aws, const struct s_subject *s, int *bad)
 
 int cwx_cmd_whoami(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport whoami: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
+    const char *path;
+    int early = cwx_cli_config_only(argc, argv, "whoami", s_help, &path);
+    if (early >= 0)
+        return early;
     struct cwx_config *cfg = NULL;
     if (path && !(cfg = cwx_cli_load_config(path)))
         return CWX_EXIT_USAGE;

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,4 +69,29 @@ struct cwx_config *cwx_cli_load_config(const char *path)
         return NULL;
     }
     return cfg;
+}
+
+int cwx_cli_config_only(int argc, char **argv, const char *cmd,
+                        void (*help)(FILE *f), const char **path)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    *path = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': *path = optarg; break;
+        case 'h': help(stdout); return CWX_EXIT_OK;
+        default: help(stderr); return CWX_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cwexport %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
+        return CWX_EXIT_USAGE;
+    }
+    return -1;
 }
