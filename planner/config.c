@@ -240,6 +240,36 @@ static bool s_var_name_ok(const char *p, size_t len)
     return true;
 }
 
+/* True when a variable must not be expanded into a config at all: its name
+ * says it holds a secret (SECRET, PASSWORD, PASSWD, PRIVATE, SESSION_TOKEN,
+ * SECURITY_TOKEN), or its value is the secret key or the session token of
+ * the environment's AWS credentials (an alias). An expanded value becomes a
+ * name, a prefix or a bucket that every report and log line prints, so the
+ * only safe secret in a config is none. Names that merely look secret (KEY,
+ * TOKEN, AUTH, as in ${KMS_KEY_ARN}) expand, and errors never echo them. */
+static bool s_credential_var(const char *name, const char *value)
+{
+    static const char *const words[] = {"SECRET", "PASSWORD", "PASSWD", "PRIVATE",
+                                        "SESSION_TOKEN", "SECURITY_TOKEN"};
+    static const char *const aws[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                      "AWS_SECURITY_TOKEN"};
+    char up[256];
+    size_t len = strlen(name);
+    if (len >= sizeof up)
+        return true;
+    for (size_t i = 0; i <= len; i++)
+        up[i] = (char)toupper((unsigned char)name[i]);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(up, words[i]))
+            return true;
+    for (size_t i = 0; i < sizeof aws / sizeof aws[0] && value[0]; i++) {
+        const char *v = getenv(aws[i]);
+        if (v && v[0] && strcmp(v, value) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Expands ${VAR} references in scalar n ($${ is a literal ${) and caches
  * the result. *out is owned by the context. */
 static int s_expand(struct s_ctx *c, const yaml_node_t *n, const char **out)
@@ -279,6 +309,15 @@ static int s_expand(struct s_ctx *c, const yaml_node_t *n, const char **out)
                 return s_fail(c, n,
                               "expected environment variable %s to be set, "
                               "found it unset",
+                              var);
+            }
+            if (s_credential_var(var, val)) {
+                cwx_buf_free(&b);
+                return s_fail(c, n,
+                              "expected no credentials in the config, found "
+                              "${%s}, which holds a secret: config files cannot "
+                              "carry secret keys, not even from the environment; "
+                              "use a profile, role or the environment",
                               var);
             }
             rc = cwx_buf_puts(&b, val);

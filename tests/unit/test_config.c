@@ -1161,11 +1161,35 @@ BAD_ENV(bad_env_expanded_invalid, "CWX_TEST_REGION", "mars-1",
     "  region: ${CWX_TEST_REGION}\n",
     "t.yaml:3:11: error: expected a region name like us-east-1, found \"${CWX_TEST_REGION}\" (expanded to \"mars-1\")")
 
-BAD_ENV(bad_env_secret_not_echoed, "CWX_TEST_SECRET_TOKEN", "AKIAsupersecret",
+BAD_ENV(bad_env_secret_not_echoed, "CWX_TEST_AUTH_KEY", "AKIAsupersecret",
     "version: 1\n"
     "defaults:\n"
-    "  region: \"${CWX_TEST_SECRET_TOKEN}\"\n",
-    "t.yaml:3:11: error: expected a region name like us-east-1, found \"${CWX_TEST_SECRET_TOKEN}\"")
+    "  region: \"${CWX_TEST_AUTH_KEY}\"\n",
+    "t.yaml:3:11: error: expected a region name like us-east-1, found \"${CWX_TEST_AUTH_KEY}\"")
+
+/* A variable that holds a secret is never expanded: as an account name it
+ * would be printed by every report and log line. */
+BAD_ENV(bad_env_secret_refused, "CWX_TEST_SECRET_TOKEN", "AKIAsupersecret",
+    "version: 1\n"
+    "defaults:\n"
+    "  region: us-east-1\n"
+    "accounts:\n"
+    "  - name: \"x-${CWX_TEST_SECRET_TOKEN}\"\n",
+    "t.yaml:5:11: error: expected no credentials in the config, found ${CWX_TEST_SECRET_TOKEN}, which holds a secret: config files cannot carry secret keys, not even from the environment; use a profile, role or the environment")
+
+/* Nor is any alias of the environment's secret key or session token. */
+static void bad_env_aws_secret_alias_refused(void **state)
+{
+    (void)state;
+    setenv("AWS_SESSION_TOKEN", "FQoGZXIvYXdzEXAMPLEtoken", 1);
+    setenv("CWX_TEST_NAME", "FQoGZXIvYXdzEXAMPLEtoken", 1);
+    s_check_bad("version: 1\n"
+                "accounts:\n"
+                "  - name: ${CWX_TEST_NAME}\n",
+                "t.yaml:3:11: error: expected no credentials in the config, found ${CWX_TEST_NAME}, which holds a secret: config files cannot carry secret keys, not even from the environment; use a profile, role or the environment");
+    unsetenv("AWS_SESSION_TOKEN");
+    unsetenv("CWX_TEST_NAME");
+}
 
 BAD(bad_notify_arn,
     "version: 1\n"
@@ -1327,6 +1351,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_env_malformed),
     cmocka_unit_test(bad_env_expanded_invalid),
     cmocka_unit_test(bad_env_secret_not_echoed),
+    cmocka_unit_test(bad_env_secret_refused),
+    cmocka_unit_test(bad_env_aws_secret_alias_refused),
     cmocka_unit_test(bad_notify_arn),
     cmocka_unit_test(bad_notify_event),
     cmocka_unit_test(bad_notify_no_topic),
