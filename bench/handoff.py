@@ -89,6 +89,8 @@ def run_cwexport(binary, fake, n, scale, tmp):
     a = acct(0)
     cfg = {"version": 1,
            "defaults": {"region": "us-east-1", "window": "day", "settle": "1s",
+                        # The API rate limiter is scaled like every interval.
+                        "api_rate": min(10000, 5 * scale),
                         "destination": {"bucket": "bench-" + a},
                         # The config refuses poll.min under 100 ms: at 1/200 the
                         # 5 s minimum (25 ms) is raised to 100 ms.
