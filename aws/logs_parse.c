@@ -144,6 +144,21 @@ static int s_parse_object(const char *body, size_t len, cJSON **out, char *msg,
         cwx__msg(msg, msg_size, "expected a JSON object");
         return CWX_EPARSE;
     }
+    /* An error document under a 2xx status (a proxy, a service fault) is
+     * never read as an answer: its missing lists would pass for "no export
+     * tasks" or "no such log group". */
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "__type");
+    if (type) {
+        char code[101];
+        size_t n = 0;
+        if (cJSON_IsString(type))
+            for (const char *c = type->valuestring; *c && n < sizeof code - 1; c++)
+                code[n++] = (unsigned char)*c < 0x20 ? '?' : *c;
+        code[n] = '\0';
+        cJSON_Delete(doc);
+        cwx__msg(msg, msg_size, "an error answer (%s) under a success status", n ? code : "?");
+        return CWX_EPARSE;
+    }
     *out = doc;
     return 0;
 }

@@ -416,6 +416,34 @@ static void s_r_assume(void *out) { cwx_sts_assumed_role_free(out); }
         assert_true(m_[0] != '\0');                                                         \
     } while (0)
 
+/* An error document under HTTP 200 (the fake's error_200 fault; a proxy)
+ * is an error for every logs parser, never an empty list of tasks or
+ * groups: found by tests/integration/test_malformed.py. */
+static void test_logs_parse_error_under_200(void **state)
+{
+    (void)state;
+    static const char body[] = "{\"__type\": \"com.amazon.coral.service#InternalFailure\", "
+                               "\"message\": \"We encountered an internal error.\"}";
+    char msg[256];
+    struct cwx_logs_export_tasks l;
+    struct cwx_logs_log_groups g;
+    char *task_id = NULL;
+    assert_int_equal(cwx_logs_parse_describe_export_tasks(LIT(body), &l, msg, sizeof(msg)),
+                     CWX_EPARSE);
+    assert_non_null(strstr(msg, "InternalFailure"));
+    assert_int_equal(cwx_logs_parse_describe_log_groups(LIT(body), &g, msg, sizeof(msg)),
+                     CWX_EPARSE);
+    assert_int_equal(cwx_logs_parse_create_export_task(LIT(body), &task_id, msg, sizeof(msg)),
+                     CWX_EPARSE);
+    assert_null(task_id);
+    /* a control character in the code does not reach the message */
+    assert_int_equal(cwx_logs_parse_describe_log_groups(LIT("{\"__type\": \"a\\nb\", "
+                                                            "\"logGroups\": []}"),
+                                                        &g, msg, sizeof(msg)),
+                     CWX_EPARSE);
+    assert_null(strchr(msg, '\n'));
+}
+
 static void test_logs_parse_describe_export_tasks_garbage(void **state)
 {
     (void)state;
@@ -1129,6 +1157,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_export_status),
     cmocka_unit_test(test_logs_parse_describe_export_tasks),
     cmocka_unit_test(test_logs_parse_describe_export_tasks_garbage),
+    cmocka_unit_test(test_logs_parse_error_under_200),
     cmocka_unit_test(test_logs_parse_create_export_task),
     cmocka_unit_test(test_logs_parse_describe_log_groups),
     cmocka_unit_test(test_logs_parse_many),
