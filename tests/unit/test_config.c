@@ -887,8 +887,8 @@ BAD(bad_poll_account_max_below_default_min,
 BAD(bad_poll_too_small,
     "version: 1\n"
     "defaults:\n"
-    "  poll: {min: 50ms}\n",
-    "t.yaml:3:15: error: expected poll.min of at least 100ms, found \"50ms\"")
+    "  poll: {min: 5ms}\n",
+    "t.yaml:3:15: error: expected poll.min of at least 10ms, found \"5ms\"")
 
 BAD(bad_poll_not_mapping,
     "version: 1\n"
