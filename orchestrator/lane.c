@@ -158,6 +158,7 @@ void cwx__lanes_free(struct cwx_run *run)
     for (size_t l = 0; l < run->n_lanes; l++) {
         free(run->lanes[l].queue);
         free(run->lanes[l].prelude);
+        free(run->lanes[l].finishing);
     }
     free(run->lanes);
     free(run->lane_of_target);
@@ -172,24 +173,95 @@ static struct cwx_lane *s_lane_of(struct cwx_worker *w)
     return cwx_worker_data(w);
 }
 
+/* Jobs verifying and marking without the token. */
+static int s_finishing_add(struct cwx_lane *lane, struct cwx_worker *w)
+{
+    if (lane->n_finishing == lane->cap_finishing) {
+        size_t cap = lane->cap_finishing ? lane->cap_finishing * 2 : 8;
+        struct cwx_worker **f = realloc(lane->finishing, cap * sizeof(*f));
+        if (!f)
+            return CWX_ENOMEM;
+        lane->finishing = f;
+        lane->cap_finishing = cap;
+    }
+    lane->finishing[lane->n_finishing++] = w;
+    return 0;
+}
+
+/* Returns 1 when w was among the finishing jobs (and is no more). */
+static int s_finishing_remove(struct cwx_lane *lane, struct cwx_worker *w)
+{
+    for (size_t i = 0; i < lane->n_finishing; i++) {
+        if (lane->finishing[i] == w) {
+            memmove(&lane->finishing[i], &lane->finishing[i + 1],
+                    (lane->n_finishing - i - 1) * sizeof(*lane->finishing));
+            lane->n_finishing--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A task of the lane ended COMPLETED: what it teaches the throughput model
+ * (and the prediction errors behind the polling margins), and when the slot
+ * became free (the handoff gap is measured from there). */
+static void s_observe_end(struct cwx_lane *lane, struct cwx_worker *w)
+{
+    int64_t c = cwx_worker_task_creation_ms(w), e = cwx_worker_task_completion_ms(w);
+    if (c > 0 && e > c) {
+        cwx__throughput_add(&lane->tp, cwx_worker_spec(w)->estimated_bytes, e - c);
+        lane->task_ms += e - c;
+    }
+    if (e > lane->last_end_ms)
+        lane->last_end_ms = e;
+}
+
 static void h_transition(struct cwx_worker *w, enum cwx_work_state from, enum cwx_work_state to,
                          void *ud)
 {
     struct cwx_lane *lane = ud;
+    if (!cwx_worker_data(w))
+        return; /* a job checked ahead and dropped: it reports nothing */
     struct cwx_job *job = &lane->run->plan->jobs[cwx_worker_spec(w)->job];
     if (to == CWX_WORK_WAIT && job->status == CWX_JOB_PENDING) {
         job->status = CWX_JOB_RUNNING;
         job->reason = CWX_REASON_TASK_ACTIVE;
     }
+    if (to == CWX_WORK_VERIFY)
+        s_observe_end(lane, w);
     cwx__report_transition(lane->run, lane, w, (int)from, (int)to);
+    if (w != lane->active)
+        return;
+    if (to == CWX_WORK_VERIFY && s_finishing_add(lane, w) == 0) {
+        /* The task is COMPLETED and the slot free: hand the token over now.
+         * Listing the export and writing the marker go on beside the next
+         * job's task; they never sit between this poll and the next
+         * CreateExportTask. (Out of memory: the job keeps the token until
+         * it is marked, as a safe fallback.) */
+        lane->active = NULL;
+        s_next(lane);
+    } else if (to == CWX_WORK_WAIT) {
+        s_next(lane); /* check the next job while this task runs */
+    }
 }
 
 static int h_may_create(struct cwx_worker *w, void *ud)
 {
     struct cwx_lane *lane = ud;
     struct cwx_run *run = lane->run;
-    if (run->stopping || lane->stopped)
+    if (run->stopping || lane->stopped || !cwx_worker_data(w))
         return CWX_ECANCELED;
+    if (w != lane->active) {
+        /* The token: one job of the lane between its create and its task's
+         * end, and none while a foreign task is known to hold the slot. */
+        if (lane->active || lane->foreign.task_id[0] || lane->state == CWX_LANE_FOREIGN ||
+            lane->state == CWX_LANE_LISTING)
+            return CWX_WORK_HOLD;
+        if (lane->next == w)
+            lane->next = NULL;
+        lane->active = w;
+        lane->state = CWX_LANE_WORKING;
+    }
     const struct cwx_work_spec *spec = cwx_worker_spec(w);
     char what[700];
     snprintf(what, sizeof(what), "%s %s (%s/%s)", spec->log_group, spec->window, spec->account,
@@ -259,6 +331,20 @@ static void h_final(struct cwx_worker *w, void *ud)
     struct cwx_job *job = &run->plan->jobs[spec->job];
     enum cwx_work_state st = cwx_worker_state(w);
     enum cwx_work_reason why = cwx_worker_reason(w);
+    int was_active = w == lane->active;
+    int was_next = w == lane->next;
+    int dropped = !cwx_worker_data(w);
+    s_finishing_remove(lane, w);
+    if (was_active)
+        lane->active = NULL;
+    if (was_next)
+        lane->next = NULL;
+    if (dropped || (was_next && st == CWX_WORK_STOPPED)) {
+        /* Checked ahead, never started: the job stays as it was. */
+        cwx_worker_free(w);
+        s_next(lane);
+        return;
+    }
     lane->retries += (uint64_t)cwx_worker_retries(w);
     if (st == CWX_WORK_DONE) {
         job->status = CWX_JOB_DONE;
@@ -274,13 +360,6 @@ static void h_final(struct cwx_worker *w, void *ud)
                 lane->exported++;
             lane->objects += cwx_worker_objects(w);
             lane->bytes += cwx_worker_bytes(w);
-            int64_t c = cwx_worker_task_creation_ms(w), e = cwx_worker_task_completion_ms(w);
-            if (c > 0 && e > c) {
-                cwx__throughput_add(&lane->tp, spec->estimated_bytes, e - c);
-                lane->task_ms += e - c;
-            }
-            if (e > lane->last_end_ms)
-                lane->last_end_ms = e;
         }
     } else if (st == CWX_WORK_FAILED) {
         int64_t e = cwx_worker_task_completion_ms(w);
@@ -309,8 +388,8 @@ static void h_final(struct cwx_worker *w, void *ud)
         lane->stopped_jobs++;
     }
     cwx_worker_free(w);
-    lane->active = NULL;
-    lane->state = CWX_LANE_IDLE;
+    if (was_active)
+        lane->state = CWX_LANE_IDLE;
     cwx__report_progress(run, 0);
     s_next(lane);
 }
@@ -409,73 +488,188 @@ static void s_arm(struct cwx_lane *lane, int what, uint64_t delay)
     uv_timer_start(&lane->timer, s_lane_timer, delay ? delay : 1, 0);
 }
 
-/* Takes the next job: requeued, then found in AWS, then the queue. */
-static void s_next(struct cwx_lane *lane)
+/* The next job of the queue still to do (a requeued one first). */
+static int s_take_job(struct cwx_lane *lane, uint32_t *out)
+{
+    const struct cwx_plan *plan = lane->run->plan;
+    if (lane->requeue >= 0) {
+        uint32_t j = (uint32_t)lane->requeue;
+        lane->requeue = -1;
+        if (plan->jobs[j].status == CWX_JOB_PENDING) {
+            *out = j;
+            return 1;
+        }
+    }
+    while (lane->head < lane->n_queue) {
+        uint32_t j = lane->queue[lane->head++];
+        if (plan->jobs[j].status == CWX_JOB_PENDING) { /* else done meanwhile */
+            *out = j;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A worker that could not start is FAILED and its on_final never runs. */
+static void s_start_failed(struct cwx_lane *lane, struct cwx_worker *w, uint32_t j, int rc)
 {
     struct cwx_run *run = lane->run;
-    if (lane->active || lane->state == CWX_LANE_FINISHED || lane->state == CWX_LANE_LISTING)
+    char detail[200];
+    snprintf(detail, sizeof(detail), "could not start: %s", cwx_strerror(rc));
+    run->plan->jobs[j].status = CWX_JOB_FAILED;
+    run->plan->jobs[j].reason = CWX_REASON_ERROR;
+    lane->failed++;
+    cwx__report_failure(run, j, "error", detail);
+    cwx_worker_free(w);
+}
+
+/* Drops the job checked ahead (stopping, or another process runs it). */
+static void s_drop_next(struct cwx_lane *lane)
+{
+    struct cwx_worker *w = lane->next;
+    if (!w)
         return;
+    if (cwx_worker_interrupt(w)) {
+        lane->next = NULL;
+        cwx_worker_free(w);
+        return;
+    }
+    /* Its check is in flight: on_final follows, and frees it. */
+    if (s_finishing_add(lane, w) == 0) {
+        lane->next = NULL;
+        cwx_worker_set_data(w, NULL);
+    }
+}
+
+/* Completed tasks found at start verify and mark a few at a time. */
+#define CWX__PRELUDE_VERIFY_MAX 4
+
+/* One step of s_next. Every start of a worker returns at once after
+ * setting next_again (a start may end in on_final, which calls s_next). */
+static void s_next_step(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    struct cwx_worker *w = NULL;
+    uint32_t j;
+    int rc;
     if (run->stopping || lane->stopped || run->guard.tripped) {
         if (run->guard.tripped && !lane->stopped && lane->head < lane->n_queue)
             s_stop_lane(lane, CWX_ELOOPGUARD, "loop guard: %s", run->guard.why);
-        uv_timer_stop(&lane->timer);
-        s_finish_lane(lane);
+        s_drop_next(lane);
+        if (!lane->active && !lane->next && !lane->n_finishing) {
+            uv_timer_stop(&lane->timer);
+            s_finish_lane(lane);
+        }
         return;
     }
-    if (lane->foreign.task_id[0]) {
-        /* Known holder (found at start): wait for it before creating. */
-        lane->state = CWX_LANE_FOREIGN;
-        lane->foreign_waits++;
-        s_arm(lane, 1, 1);
+    /* COMPLETED tasks of ours found in AWS: verify and mark (no token). */
+    if (lane->prelude_head < lane->n_prelude && lane->prelude[lane->prelude_head].completed &&
+        lane->n_finishing < CWX__PRELUDE_VERIFY_MAX) {
+        const struct cwx_lane_prelude *p = &lane->prelude[lane->prelude_head++];
+        j = p->job;
+        lane->next_again = 1;
+        rc = s_new_worker(lane, j, &w);
+        if (!rc)
+            rc = s_finishing_add(lane, w);
+        if (!rc) {
+            rc = cwx_worker_start_verify(w, p->task_id, p->creation_ms, p->completion_ms);
+            if (rc)
+                s_finishing_remove(lane, w);
+        }
+        if (rc)
+            s_start_failed(lane, w, j, rc);
         return;
     }
-    for (;;) {
-        struct cwx_worker *w = NULL;
-        int rc;
-        uint32_t j;
-        if (lane->requeue >= 0) {
-            j = (uint32_t)lane->requeue;
-            lane->requeue = -1;
-            if (run->plan->jobs[j].status != CWX_JOB_PENDING)
-                continue;
-            rc = s_new_worker(lane, j, &w);
-            if (!rc)
-                rc = cwx_worker_start(w);
-        } else if (lane->prelude_head < lane->n_prelude) {
+    if (lane->state == CWX_LANE_FOREIGN)
+        return; /* the foreign holder's poll decides */
+    if (!lane->active) {
+        if (lane->foreign.task_id[0]) {
+            /* Known holder (found at start): wait for it before creating. */
+            lane->state = CWX_LANE_FOREIGN;
+            lane->foreign_waits++;
+            s_arm(lane, 1, 1);
+            return;
+        }
+        if (lane->next) {
+            if (cwx_worker_state(lane->next) != CWX_WORK_READY)
+                return; /* still checking: it takes the token itself */
+            w = lane->next;
+            lane->next = NULL;
+            lane->active = w;
+            lane->state = CWX_LANE_WORKING;
+            if (cwx_worker_create_again(w) != 0 && lane->active == w &&
+                cwx_work_state_is_final(cwx_worker_state(w)))
+                h_final(w, lane); /* could not start: on_final did not run */
+            return;
+        }
+        if (lane->prelude_head < lane->n_prelude) {
+            /* A task of ours found active at start: adopt it. */
             const struct cwx_lane_prelude *p = &lane->prelude[lane->prelude_head++];
             j = p->job;
+            lane->next_again = 1;
             rc = s_new_worker(lane, j, &w);
-            if (!rc && p->completed)
-                rc = cwx_worker_start_verify(w, p->task_id, p->creation_ms, p->completion_ms);
-            else if (!rc) {
+            if (!rc) {
+                lane->active = w;
+                lane->state = CWX_LANE_WORKING;
                 lane->adopted++;
                 rc = cwx_worker_start_wait(w, p->task_id, p->creation_ms);
             }
-        } else if (lane->head < lane->n_queue) {
-            j = lane->queue[lane->head++];
-            if (run->plan->jobs[j].status != CWX_JOB_PENDING)
-                continue; /* done meanwhile (adopted, or another process) */
-            rc = s_new_worker(lane, j, &w);
-            if (!rc)
-                rc = cwx_worker_start(w);
-        } else {
-            s_finish_lane(lane);
+            if (rc) {
+                if (lane->active == w)
+                    lane->active = NULL;
+                s_start_failed(lane, w, j, rc);
+            }
             return;
         }
-        if (rc) {
-            char detail[200];
-            snprintf(detail, sizeof(detail), "could not start: %s", cwx_strerror(rc));
-            run->plan->jobs[j].status = CWX_JOB_FAILED;
-            run->plan->jobs[j].reason = CWX_REASON_ERROR;
-            lane->failed++;
-            cwx__report_failure(run, j, "error", detail);
-            cwx_worker_free(w);
-            continue;
+    } else if (lane->next || cwx_worker_state(lane->active) != CWX_WORK_WAIT) {
+        return; /* the next job is checked already, or the slot's task is not there yet */
+    } else if (lane->prelude_head < lane->n_prelude) {
+        return; /* adopted tasks come before the queue */
+    }
+    if (lane->next)
+        return;
+    if (!s_take_job(lane, &j)) {
+        if (!lane->active && !lane->n_finishing && lane->prelude_head >= lane->n_prelude) {
+            uv_timer_stop(&lane->timer);
+            s_finish_lane(lane);
         }
-        lane->active = w;
-        lane->state = CWX_LANE_WORKING;
         return;
     }
+    /* Check it now: with the slot free it goes on to create at once; with a
+     * task running it waits READY for the token. */
+    lane->next_again = 1;
+    rc = s_new_worker(lane, j, &w);
+    if (!rc) {
+        lane->next = w;
+        lane->state = CWX_LANE_WORKING;
+        rc = cwx_worker_start(w);
+    }
+    if (rc) {
+        if (lane->next == w)
+            lane->next = NULL;
+        s_start_failed(lane, w, j, rc);
+    }
+}
+
+/* Moves the lane on: verify COMPLETED tasks found at start, adopt active
+ * ones, hand the token to the job checked ahead, check the next job while
+ * a task runs, finish when nothing is left. Re-entrant: a call from inside
+ * a call makes the outer one go round again. */
+static void s_next(struct cwx_lane *lane)
+{
+    if (lane->state == CWX_LANE_FINISHED || lane->state == CWX_LANE_LISTING)
+        return;
+    if (lane->in_next) {
+        lane->next_again = 1;
+        return;
+    }
+    lane->in_next = 1;
+    do {
+        lane->next_again = 0;
+        s_next_step(lane);
+    } while (lane->next_again && lane->state != CWX_LANE_FINISHED &&
+             lane->state != CWX_LANE_LISTING);
+    lane->in_next = 0;
 }
 
 /* ---- slot busy ----------------------------------------------------------- */
@@ -607,19 +801,23 @@ static void s_listed_all(struct cwx_lane *lane)
         lane->requeue = (int64_t)cwx_worker_spec(w)->job;
         cwx_worker_free(w);
         lane->active = NULL;
+        if (lane->next && cwx_worker_spec(lane->next)->job == j)
+            s_drop_next(lane); /* the job checked ahead is the one running */
         struct cwx_worker *nw = NULL;
         int rc = s_new_worker(lane, j, &nw);
         if (!rc) {
             lane->adopted++;
+            lane->active = nw;
             rc = cwx_worker_start_wait(nw, lane->other_task, lane->other_creation);
         }
         if (rc) {
+            if (lane->active == nw)
+                lane->active = NULL;
             cwx_worker_free(nw);
             lane->state = CWX_LANE_IDLE;
             s_arm(lane, 4, s_policy(lane).min_ms);
             return;
         }
-        lane->active = nw;
         return;
     }
     if (lane->foreign.task_id[0]) {
@@ -778,6 +976,9 @@ void cwx__lanes_stop(struct cwx_run *run, int cancel_tasks)
         struct cwx_lane *lane = &run->lanes[l];
         if (lane->state == CWX_LANE_FINISHED)
             continue;
+        /* The job checked ahead never starts; finishing ones go on to
+         * their markers. */
+        s_drop_next(lane);
         if (lane->state == CWX_LANE_LISTING)
             continue; /* s_listed_all sees `stopping` */
         if (lane->state == CWX_LANE_FOREIGN || !lane->active) {
@@ -824,7 +1025,17 @@ void cwx__lanes_abort(struct cwx_run *run)
         if (lane->state == CWX_LANE_FINISHED)
             continue;
         uv_timer_stop(&lane->timer);
-        if (lane->state == CWX_LANE_LISTING)
+        s_drop_next(lane);
+        /* Finishing jobs stop too (the next run verifies and marks them);
+         * from the end, as h_final removes them from the list. */
+        for (size_t i = lane->n_finishing; i-- > 0;) {
+            if (i >= lane->n_finishing)
+                continue;
+            struct cwx_worker *f = lane->finishing[i];
+            if (cwx_worker_interrupt(f))
+                h_final(f, lane);
+        }
+        if (lane->state == CWX_LANE_FINISHED || lane->state == CWX_LANE_LISTING)
             continue;
         memset(&lane->foreign, 0, sizeof(lane->foreign));
         if (lane->active) {

@@ -126,7 +126,16 @@ struct cwx_lane {
     struct cwx_lane_prelude *prelude;
     size_t n_prelude, prelude_head;
     int64_t requeue;           /* a job put back before the queue; -1 none */
+    /* The token (DESIGN.md §4): `active` holds it from its CreateExportTask
+     * until the task ends. `next` is the following job, checked while
+     * `active` runs and READY, so that its create starts the moment the token
+     * is free. `finishing` are jobs whose task is COMPLETED: they verify and
+     * mark without the token, concurrently with the next job's task. */
     struct cwx_worker *active;
+    struct cwx_worker *next;
+    struct cwx_worker **finishing;
+    size_t n_finishing, cap_finishing;
+    int in_next, next_again;   /* s_next is running; run it once more */
     enum cwx_lane_state state;
     /* Slot busy. */
     int listing_pending;

@@ -116,6 +116,10 @@ static void s_lane_line(struct cwx_run *run, const struct cwx_lane *lane, struct
 {
     int64_t now = cwx__now_ms();
     const char *state = "idle", *task = "";
+    /* The job holding the token; else one marking; else the one checked. */
+    const struct cwx_worker *shown = lane->active       ? lane->active
+                                     : lane->n_finishing ? lane->finishing[0]
+                                                         : lane->next;
     int64_t age_s = -1;
     if (lane->state == CWX_LANE_FINISHED)
         state = lane->stopped ? "stopped" : "finished";
@@ -123,19 +127,19 @@ static void s_lane_line(struct cwx_run *run, const struct cwx_lane *lane, struct
         state = "foreign", task = lane->foreign.task_id;
     else if (lane->state == CWX_LANE_LISTING)
         state = "slot-busy";
-    else if (lane->active) {
-        state = cwx_work_state_name(cwx_worker_state(lane->active));
-        task = cwx_worker_task_id(lane->active);
-        int64_t c = cwx_worker_task_creation_ms(lane->active);
+    else if (shown) {
+        state = cwx_work_state_name(cwx_worker_state(shown));
+        task = cwx_worker_task_id(shown);
+        int64_t c = cwx_worker_task_creation_ms(shown);
         if (task[0] && c > 0)
             age_s = (now - c) / 1000;
-        if (task[0] && cwx_worker_state(lane->active) == CWX_WORK_WAIT)
-            state = cwx_export_status_name(cwx_worker_task_status(lane->active));
+        if (task[0] && cwx_worker_state(shown) == CWX_WORK_WAIT)
+            state = cwx_export_status_name(cwx_worker_task_status(shown));
     }
     uint64_t finished = lane->done + lane->failed + lane->skipped;
     int64_t eta = s_eta_s(lane);
-    const char *window = lane->active ? cwx_worker_spec(lane->active)->window : "";
-    const char *group = lane->active ? cwx_worker_spec(lane->active)->log_group : "";
+    const char *window = shown ? cwx_worker_spec(shown)->window : "";
+    const char *group = shown ? cwx_worker_spec(shown)->log_group : "";
     (void)run;
     if (json) {
         cwx_buf_printf(b, "{\"event\":\"progress\",\"lane\":");

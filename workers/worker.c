@@ -51,7 +51,7 @@ struct cwx_worker {
 };
 
 static const char *const s_state_names[] = {
-    "init", "check", "create", "blocked", "wait", "verify",
+    "init", "check", "ready", "create", "blocked", "wait", "verify",
     "mark", "backoff", "done", "failed", "stopped",
 };
 
@@ -428,6 +428,10 @@ static int s_do_create(struct cwx_worker *w)
 {
     if (w->hooks.may_create) {
         int rc = w->hooks.may_create(w, w->hooks_ud);
+        if (rc == CWX_WORK_HOLD) {
+            s_set_state(w, CWX_WORK_READY); /* idle until create_again */
+            return 0;
+        }
         if (rc == CWX_ECANCELED) {
             s_stop(w);
             return 0;
@@ -589,7 +593,8 @@ static int s_do_mark(struct cwx_worker *w)
 
 static int s_start(struct cwx_worker *w, enum cwx_work_state state, s_step_fn *step)
 {
-    if (w->state != CWX_WORK_INIT && w->state != CWX_WORK_BLOCKED)
+    if (w->state != CWX_WORK_INIT && w->state != CWX_WORK_BLOCKED &&
+        w->state != CWX_WORK_READY)
         return CWX_ESTATE;
     s_set_state(w, state);
     int rc = step(w);
@@ -657,7 +662,7 @@ int cwx_worker_adopt(struct cwx_worker *w, const char *task_id, int64_t creation
 
 int cwx_worker_create_again(struct cwx_worker *w)
 {
-    if (w->state != CWX_WORK_BLOCKED)
+    if (w->state != CWX_WORK_BLOCKED && w->state != CWX_WORK_READY)
         return CWX_ESTATE;
     return s_start(w, CWX_WORK_CREATE, s_do_create);
 }

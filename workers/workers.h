@@ -3,6 +3,9 @@
  *   CHECK ──marker (or data, detect: objects) present──────────────▶ DONE
  *     │ absent;  a COMPLETED task of the job's name found ──────────▶ VERIFY
  *     ▼
+ *     │ (the lane holds the job until the export slot is its own)
+ *   READY ─────────────────────────────────▶ CREATE when the lane says so
+ *     ▼
  *   CREATE ──LimitExceededException──▶ BLOCKED (the lane decides: adopt a
  *     │ taskId                          task, or create again later)
  *     ▼
@@ -36,6 +39,7 @@ struct cwx_aws_client;
 enum cwx_work_state {
     CWX_WORK_INIT = 0,
     CWX_WORK_CHECK,   /* is the window already done? */
+    CWX_WORK_READY,   /* checked, not done: waiting for the lane's token */
     CWX_WORK_CREATE,  /* CreateExportTask in flight */
     CWX_WORK_BLOCKED, /* slot busy: waiting for the lane's decision */
     CWX_WORK_WAIT,    /* a task is active: polling it */
@@ -88,6 +92,9 @@ struct cwx_work_result {
 
 struct cwx_worker;
 
+/* may_create's answer "not yet": the worker waits in READY. */
+#define CWX_WORK_HOLD 1
+
 /* Called exactly once for each operation that started (returned 0), later,
  * never from inside the starting call. status is 0 or a CWX_E* code; res is
  * never NULL (zeroed fields when not set). */
@@ -137,8 +144,10 @@ struct cwx_worker_hooks {
     /* Every state change, before the new state's work starts. */
     void (*on_transition)(struct cwx_worker *w, enum cwx_work_state from,
                           enum cwx_work_state to, void *ud);
-    /* Asked before every CreateExportTask: return 0 to go on, or a CWX_E*
-     * code (CWX_ELOOPGUARD) and the worker fails with it. */
+    /* Asked before every CreateExportTask: return 0 to go on,
+     * CWX_WORK_HOLD to wait in READY until the owner calls
+     * cwx_worker_create_again (the export slot is not the job's yet), or a
+     * CWX_E* code (CWX_ELOOPGUARD) and the worker fails with it. */
     int (*may_create)(struct cwx_worker *w, void *ud);
     /* Called after a create call returned (ok or slot busy): counts calls. */
     void (*on_create)(struct cwx_worker *w, int status, void *ud);
@@ -157,7 +166,7 @@ struct cwx_worker_hooks {
 int cwx_worker_new(const struct cwx_work_spec *spec, const struct cwx_worker_ops *ops,
                    void *ops_ctx, const struct cwx_worker_hooks *hooks, void *hooks_ud,
                    struct cwx_worker **out);
-/* Frees a worker that is final, or idle (not started, BLOCKED, or waiting on
+/* Frees a worker that is final, or idle (not started, READY, BLOCKED, or waiting on
  * a timer: the timer is stopped). Never while an operation is in flight:
  * see cwx_worker_interrupt. */
 void cwx_worker_free(struct cwx_worker *w);
@@ -174,7 +183,7 @@ int cwx_worker_start_verify(struct cwx_worker *w, const char *task_id,
 
 /* From BLOCKED: adopt the active task task_id (ours by name) and wait on it. */
 int cwx_worker_adopt(struct cwx_worker *w, const char *task_id, int64_t creation_ms);
-/* From BLOCKED: try CreateExportTask again now. */
+/* From BLOCKED or READY: try CreateExportTask (again) now. */
 int cwx_worker_create_again(struct cwx_worker *w);
 
 /* Stops the worker at the next safe point: returns 1 when it was idle (the
