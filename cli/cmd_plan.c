@@ -40,8 +40,14 @@ struct s_online {
     struct cwx_session *session;
     struct cwx_plan *plan;
     int status;        /* of the last resolve/reconcile step */
-    int outstanding;   /* marker reads in flight */
+    int outstanding;   /* marker reads or data-root listings in flight */
     uint64_t marker_reads;
+    /* detect: objects — one listing per group's data root. */
+    const int *skip_account; /* per account: 1 when it failed earlier */
+    uint32_t next_group;     /* the next group to consider */
+    uint64_t object_listings, object_pages;
+    int object_error;        /* the first listing's failure, or 0 */
+    char object_detail[400];
 };
 
 static void s_step_done(int status, void *ud)
@@ -120,6 +126,200 @@ static void s_sample_markers(struct s_online *o)
     cwx_buf_free(&key);
 }
 
+/* ---- detect: objects ------------------------------------------------------- */
+
+/* Data-root listings in flight at once (each account+region client also
+ * rate-limits its calls). */
+#define CWX_PLAN_OBJECT_LISTINGS 16
+
+/* One job's expanded data prefix with "/" appended, for exact lookups. */
+struct s_jprefix {
+    char *prefix;
+    uint32_t job;
+};
+
+/* One group's data-root listing. */
+struct s_objlist {
+    struct s_online *o;
+    uint32_t group;
+    struct s_jprefix *jp; /* sorted by prefix */
+    size_t n_jp;
+    char *root;
+    size_t root_len;
+    struct cwx_buf probe; /* scratch for lookups */
+};
+
+static int s_jprefix_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct s_jprefix *)a)->prefix, ((const struct s_jprefix *)b)->prefix);
+}
+
+static void s_objlist_free(struct s_objlist *l)
+{
+    for (size_t i = 0; i < l->n_jp; i++)
+        free(l->jp[i].prefix);
+    free(l->jp);
+    free(l->root);
+    cwx_buf_free(&l->probe);
+    free(l);
+}
+
+static int s_is_write_test(const char *key)
+{
+    const char *base = strrchr(key, '/');
+    return strcmp(base ? base + 1 : key, "aws-logs-write-test") == 0;
+}
+
+/* Marks done the pending job whose data prefix holds key, if any. A key can
+ * sit several levels below its window's prefix ("<taskId>/<stream>/000000.gz"),
+ * so every "/" after the root is tried. */
+static int s_on_object_page(const struct cwx_s3_list_page *page, void *ud)
+{
+    struct s_objlist *l = ud;
+    struct cwx_plan *plan = l->o->plan;
+    for (size_t i = 0; i < page->n_objects; i++) {
+        const char *key = page->objects[i].key;
+        if (s_is_write_test(key) || strncmp(key, l->root, l->root_len) != 0)
+            continue;
+        for (const char *p = strchr(key + l->root_len, '/'); p; p = strchr(p + 1, '/')) {
+            cwx_buf_reset(&l->probe);
+            if (cwx_buf_append(&l->probe, key, (size_t)(p - key) + 1))
+                return 1;
+            struct s_jprefix want = {.prefix = l->probe.ptr};
+            struct s_jprefix *hit = bsearch(&want, l->jp, l->n_jp, sizeof *l->jp, s_jprefix_cmp);
+            if (!hit)
+                continue;
+            struct cwx_job *job = &plan->jobs[hit->job];
+            if (job->status == CWX_JOB_PENDING) {
+                job->status = CWX_JOB_DONE;
+                job->reason = CWX_REASON_OBJECTS;
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+static void s_objects_next(struct s_online *o);
+
+static void s_on_objects_done(int status, int pages, int truncated,
+                              const struct cwx_aws_error *err, void *ud)
+{
+    (void)truncated;
+    struct s_objlist *l = ud;
+    struct s_online *o = l->o;
+    o->object_pages += (uint64_t)pages;
+    if (status && !o->object_error) {
+        o->object_error = status;
+        if (err)
+            cwx_aws_error_format(err, o->object_detail, sizeof o->object_detail);
+        else
+            snprintf(o->object_detail, sizeof o->object_detail, "%s", cwx_strerror(status));
+    }
+    o->outstanding--;
+    s_objlist_free(l);
+    s_objects_next(o);
+}
+
+/* Whether group g wants its data root listed: its account detects objects,
+ * its account did not fail, and it has a window still pending. */
+static int s_wants_objects(const struct s_online *o, uint32_t g)
+{
+    const struct cwx_plan *plan = o->plan;
+    const struct cwx_plan_group *pg = &plan->groups[g];
+    uint32_t a = plan->targets[pg->target].account;
+    if (plan->cfg->accounts[a].settings.destination.detect != CWX_DETECT_OBJECTS ||
+        (o->skip_account && o->skip_account[a]) || !plan->targets[pg->target].bucket)
+        return 0;
+    for (uint32_t j = 0; j < pg->n_jobs; j++)
+        if (plan->jobs[pg->first_job + j].status == CWX_JOB_PENDING)
+            return 1;
+    return 0;
+}
+
+/* Builds the listing of group g: the sorted data prefixes of its pending
+ * jobs and their common root (cut after its last "/"). NULL on ENOMEM or
+ * when no prefix can be expanded. */
+static struct s_objlist *s_objlist_new(struct s_online *o, uint32_t g)
+{
+    const struct cwx_plan *plan = o->plan;
+    const struct cwx_plan_group *pg = &plan->groups[g];
+    struct s_objlist *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->o = o;
+    l->group = g;
+    cwx_buf_init(&l->probe, 0);
+    l->jp = calloc(pg->n_jobs ? pg->n_jobs : 1, sizeof *l->jp);
+    if (!l->jp)
+        goto fail;
+    struct cwx_buf b;
+    cwx_buf_init(&b, 0);
+    for (uint32_t j = 0; j < pg->n_jobs; j++) {
+        const struct cwx_job *job = &plan->jobs[pg->first_job + j];
+        if (job->status != CWX_JOB_PENDING)
+            continue;
+        cwx_buf_reset(&b);
+        if (cwx_plan_job_prefix(plan, job, &b) || cwx_buf_putc(&b, '/'))
+            continue;
+        char *copy = strdup(b.ptr);
+        if (!copy)
+            break;
+        l->jp[l->n_jp++] = (struct s_jprefix){.prefix = copy, .job = pg->first_job + j};
+        /* The root: the common start of every prefix. */
+        if (!l->root) {
+            l->root = strdup(copy);
+            l->root_len = l->root ? strlen(l->root) : 0;
+        } else {
+            size_t k = 0;
+            while (k < l->root_len && l->root[k] == copy[k])
+                k++;
+            l->root_len = k;
+        }
+    }
+    cwx_buf_free(&b);
+    if (!l->n_jp || !l->root)
+        goto fail;
+    /* Cut after the last "/" so that the root names a folder. */
+    while (l->root_len && l->root[l->root_len - 1] != '/')
+        l->root_len--;
+    l->root[l->root_len] = '\0';
+    qsort(l->jp, l->n_jp, sizeof *l->jp, s_jprefix_cmp);
+    return l;
+fail:
+    s_objlist_free(l);
+    return NULL;
+}
+
+/* Starts data-root listings until CWX_PLAN_OBJECT_LISTINGS are in flight or
+ * every group was considered. */
+static void s_objects_next(struct s_online *o)
+{
+    struct cwx_plan *plan = o->plan;
+    while (o->outstanding < CWX_PLAN_OBJECT_LISTINGS && o->next_group < plan->n_groups) {
+        uint32_t g = o->next_group++;
+        if (!s_wants_objects(o, g))
+            continue;
+        struct s_objlist *l = s_objlist_new(o, g);
+        if (!l)
+            continue;
+        uint32_t t = plan->groups[g].target;
+        struct cwx_s3_list_req req = {.bucket = plan->targets[t].bucket, .prefix = l->root};
+        int rc = cwx_s3_list_objects_v2_all(cwx_session_client(o->session, t), &req, 0,
+                                            s_on_object_page, s_on_objects_done, l);
+        if (rc) {
+            s_objlist_free(l);
+            if (!o->object_error) {
+                o->object_error = rc;
+                snprintf(o->object_detail, sizeof o->object_detail, "%s", cwx_strerror(rc));
+            }
+            continue;
+        }
+        o->outstanding++;
+        o->object_listings++;
+    }
+}
+
 /* Resolves the plan's groups, reconciles with S3 and the export tasks, and
  * samples markers for the estimates. Returns an exit code; problems of one
  * account are printed and make the code CWX_EXIT_CREDENTIALS (the others'
@@ -162,6 +362,30 @@ static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
         exit_code = rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
         goto cleanup;
     }
+    /* detect: objects: after the markers and the tasks, one listing of each
+     * group's data root for the windows still pending. */
+    int *skip = calloc(cfg->n_accounts + 1, sizeof *skip);
+    if (!skip) {
+        exit_code = CWX_EXIT_FAILED;
+        goto cleanup;
+    }
+    for (size_t a = 0; a < cfg->n_accounts; a++)
+        skip[a] = (res.account_error && res.account_error[a]) ||
+                  (rec.account_error && rec.account_error[a]);
+    o.skip_account = skip;
+    s_objects_next(&o);
+    if (o.outstanding)
+        uv_run(&o.loop, UV_RUN_DEFAULT);
+    o.skip_account = NULL;
+    free(skip);
+    if (o.object_error) {
+        fprintf(stderr, "cwexport plan: cannot list the data prefixes (detect: objects): %s\n",
+                o.object_detail);
+        exit_code = o.object_error == CWX_ECRED || o.object_error == CWX_EDENIED
+                        ? CWX_EXIT_CREDENTIALS
+                        : CWX_EXIT_FAILED;
+        goto cleanup;
+    }
     s_sample_markers(&o);
     if (o.outstanding)
         uv_run(&o.loop, UV_RUN_DEFAULT);
@@ -186,8 +410,10 @@ static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
                 plan->targets[rec.foreign[i].target].region);
     if (cwx_global.verbosity > 0)
         fprintf(stderr, "cwexport plan: %" PRIu64 " AWS calls (%" PRIu64 " markers listed, "
-                        "%" PRIu64 " read for throughput)\n",
-                cwx_session_api_calls(o.session), rec.markers, o.marker_reads);
+                        "%" PRIu64 " read for throughput, %" PRIu64 " data roots listed in %"
+                        PRIu64 " pages)\n",
+                cwx_session_api_calls(o.session), rec.markers, o.marker_reads,
+                o.object_listings, o.object_pages);
 cleanup:
     cwx_resolve_result_free(&res);
     cwx_reconcile_result_free(&rec);
@@ -205,9 +431,10 @@ static void s_help(FILE *f)
             "usage: cwexport plan -c FILE [--offline] [--format FORMAT] [-o OUT]\n\n"
             "Expands the config into export jobs (log group x window) and reports\n"
             "each job's status with estimates of bytes, time and AWS calls. Against\n"
-            "AWS it resolves prefix and pattern selectors, reads each lane's marker\n"
-            "index (one paginated listing) and the active export tasks. Changes\n"
-            "nothing in AWS.\n\n"
+            "AWS it resolves account ids and prefix and pattern selectors, reads\n"
+            "each lane's marker index (one paginated listing), with `detect:\n"
+            "objects` each group's data root (one listing a group), and the export\n"
+            "tasks (active ones are `running`). Changes nothing in AWS.\n\n"
             "  -c, --config FILE   the config\n"
             "      --offline       make no AWS call: log groups given by prefix or\n"
             "                      pattern are listed as unresolved, every job that\n"
