@@ -780,8 +780,10 @@ static int s_doctor(const struct cwx_config *cfg, int publish_test, int json)
             snprintf(s_add(&d, a, tg->region, "bucket", t)->subject, 320, "%s",
                      acc->settings.destination.bucket);
             d.write_of[t] = d.n_checks;
-            snprintf(s_add(&d, a, tg->region, "write", t)->subject, 320, "%s",
-                     acc->settings.destination.state_prefix);
+            const char *sp = acc->settings.destination.state_prefix;
+            snprintf(s_add(&d, a, tg->region, "write", t)->subject, 320, "s3://%s/%s/",
+                     tg->bucket ? tg->bucket : acc->settings.destination.bucket,
+                     sp && sp[0] ? sp : "_cwexport");
             for (size_t s = 0; s < acc->n_groups; s++) {
                 const struct cwx_group_sel *gs = &acc->groups[s];
                 struct s_check *c =
