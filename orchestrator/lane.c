@@ -27,7 +27,9 @@ static struct cwx_poll_policy s_policy(const struct cwx_lane *lane)
     return (struct cwx_poll_policy){
         .min_ms = st->poll_min_ms > 0 ? (uint64_t)st->poll_min_ms : 5000,
         .max_ms = st->poll_max_ms > 0 ? (uint64_t)st->poll_max_ms : 60000,
-        .growth = 1.5,
+        /* Slow growth: it only matters while nothing is known (a lane's
+         * first tasks) or once a task is overdue. */
+        .growth = 1.25,
     };
 }
 
@@ -266,14 +268,15 @@ static int h_may_create(struct cwx_worker *w, void *ud)
     char what[700];
     snprintf(what, sizeof(what), "%s %s (%s/%s)", spec->log_group, spec->window, spec->account,
              spec->region);
-    return cwx__guard_check(&run->guard, &run->plan->jobs[spec->job], what);
+    return cwx__guard_check(&run->guard, &lane->guard, &run->plan->jobs[spec->job], what);
 }
 
 static void h_create(struct cwx_worker *w, int status, void *ud)
 {
     struct cwx_lane *lane = ud;
     struct cwx_run *run = lane->run;
-    cwx__guard_count(&run->guard, &run->plan->jobs[cwx_worker_spec(w)->job], status == 0);
+    cwx__guard_count(&run->guard, &lane->guard, &run->plan->jobs[cwx_worker_spec(w)->job],
+                     status == 0);
     lane->creates++;
     if (status == CWX_ESLOTBUSY) {
         lane->slot_busy++;
@@ -422,7 +425,12 @@ uint64_t cwx__lane_poll_delay(struct cwx_worker *w, void *ud)
         .age_ms = created > 0 ? now - created : 0,
         .predicted_ms = cwx__throughput_predict(&lane->tp, cwx_worker_spec(w)->estimated_bytes),
     };
-    in.spread_ms = cwx__throughput_spread(&lane->tp, in.predicted_ms);
+    if (in.predicted_ms > 0 &&
+        !cwx__throughput_aim(&lane->tp, (int64_t)p.min_ms, &in.aim_ms, &in.late_ms)) {
+        int64_t spread = cwx__throughput_spread(&lane->tp, in.predicted_ms);
+        in.aim_ms = -spread;
+        in.late_ms = spread;
+    }
     return cwx__poll_delay(&p, &in);
 }
 

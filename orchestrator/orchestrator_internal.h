@@ -22,52 +22,86 @@ struct cwx_poll_input {
     int polls;            /* polls already made of this task */
     int64_t age_ms;       /* now - the task's creation */
     int64_t predicted_ms; /* predicted duration from creation; <= 0 unknown */
-    int64_t spread_ms;    /* how far off the prediction may be; 0 = 5 % */
+    /* Around the prediction (ms, signed offsets): the first poll near the
+     * end is aimed at pred + aim_ms; the end is expected by pred + late_ms
+     * (>= aim_ms). Both 0 with no history: the band is ±10 % of the
+     * prediction, polled from its early edge. */
+    int64_t aim_ms, late_ms;
 };
 
 /* The delay before the next poll:
- * - the first poll comes after min_ms (a task may be empty and quick);
+ * - the first poll comes after min_ms (a task may be empty and quick, and
+ *   the answer gives AWS's own creation time);
  * - with no prediction, intervals grow geometrically with the task's age,
  *   clamped to [min_ms, max_ms];
- * - with a prediction, the next poll is aimed a little before the predicted
- *   end, then polls come every min_ms around it; once the task is overdue
- *   the intervals grow again with how late it is.
- * Never more than max_ms. */
+ * - with a prediction, one poll at pred + aim (cwx__throughput_aim puts it
+ *   just after most recent ends: a RUNNING answer just before the end
+ *   would cost a whole min_ms of idle slot), then every min_ms until
+ *   pred + late; the wait towards the aim is cut into equal intervals of at
+ *   most max_ms, the last one landing on the aim. Past the band the task is
+ *   overdue: intervals grow again with how late it is.
+ * Never less than min_ms, never more than max_ms. */
 uint64_t cwx__poll_delay(const struct cwx_poll_policy *p, const struct cwx_poll_input *in);
 
 /* A lane's throughput model: duration ≈ overhead + estimated_bytes / rate,
- * fitted by least squares over the tasks seen (recent ones weigh more). */
+ * fitted by least squares over the tasks seen (recent ones weigh more),
+ * and the errors of its recent predictions. */
+#define CWX__TP_ERRORS 16
 struct cwx_throughput {
     double n, sx, sy, sxx, sxy; /* decayed sums over (bytes, duration_ms) */
     double err_n, err_s;        /* decayed relative prediction errors */
     int samples;
+    int64_t err_ms[CWX__TP_ERRORS]; /* recent (actual - predicted), ms */
+    int n_err, err_next;
 };
 void cwx__throughput_add(struct cwx_throughput *t, int64_t est_bytes, int64_t duration_ms);
 /* Predicted duration in ms of a task of est_bytes (< 0 unknown), or -1. */
 int64_t cwx__throughput_predict(const struct cwx_throughput *t, int64_t est_bytes);
 /* How far off a prediction may be (ms), from the errors seen so far. */
 int64_t cwx__throughput_spread(const struct cwx_throughput *t, int64_t predicted_ms);
+/* Where to aim the poll near a predicted end, from the recent prediction
+ * errors e (actual - predicted, ms): the offset m that minimises the idle
+ * slot they would have cost, sum over e of (m - e) plus min_ms for each e
+ * after m (that poll answers RUNNING and the next comes min_ms later).
+ * *late is the latest recent error. Returns 0 (nothing set) with fewer
+ * than 4 errors. */
+int cwx__throughput_aim(const struct cwx_throughput *t, int64_t min_ms, int64_t *aim,
+                        int64_t *late);
 /* Observed bytes per second (slope), or 0 when unknown. */
 double cwx__throughput_rate(const struct cwx_throughput *t);
 
 /* ---- loop guard (guard.c) ------------------------------------------------ */
 
 struct cwx_guard {
-    int max_per_job;   /* tasks created per job */
-    int max_per_run;   /* CreateExportTask calls per run */
+    int max_per_job;   /* tasks created per job (the largest account's, for reports) */
+    int max_per_run;   /* CreateExportTask calls per run (defaults.loop_guard) */
     int run_calls;
+    int tripped;       /* the run's cap or a contradiction: every lane stops */
+    int lanes_tripped; /* lanes stopped by their own caps */
+    char why[256];     /* the last trip's reason */
+};
+
+/* A lane's own caps: its account's loop_guard (DESIGN.md §4). */
+struct cwx_guard_lane {
+    int max_per_job;   /* tasks created per job of this lane */
+    int max_per_run;   /* CreateExportTask calls of this lane in this run */
+    int calls;
     int tripped;
-    char why[256];
 };
 
 void cwx__guard_init(struct cwx_guard *g, int max_per_job, int max_per_run);
+void cwx__guard_lane_init(struct cwx_guard_lane *l, int max_per_job, int max_per_run);
 /* Asked before each CreateExportTask of job (its status and attempts as the
- * plan records them). Returns 0, or CWX_ELOOPGUARD and trips (why says
- * which rule): the run's cap is reached, the job's cap is reached, or the
- * job is already done (a contradiction: it was planned again). */
-int cwx__guard_check(struct cwx_guard *g, const struct cwx_job *job, const char *what);
+ * plan records them) in lane l (NULL: the run's caps only). Returns 0, or
+ * CWX_ELOOPGUARD and trips (why says which rule): the job is already done
+ * (a contradiction: it was planned again) or the run's cap is reached — the
+ * whole run trips; the lane's cap or the job's cap is reached — the lane
+ * trips (without a lane, the run). */
+int cwx__guard_check(struct cwx_guard *g, struct cwx_guard_lane *l, const struct cwx_job *job,
+                     const char *what);
 /* Counts one CreateExportTask call (made == 1 when it made a task). */
-void cwx__guard_count(struct cwx_guard *g, struct cwx_job *job, int made);
+void cwx__guard_count(struct cwx_guard *g, struct cwx_guard_lane *l, struct cwx_job *job,
+                      int made);
 
 /* ---- queue order (queue.c) ----------------------------------------------- */
 
@@ -151,6 +185,7 @@ struct cwx_lane {
     uv_timer_t timer;          /* foreign polls and create retries */
     int timer_what;            /* 1 foreign poll, 2 create again */
     struct cwx_throughput tp;
+    struct cwx_guard_lane guard; /* the account's loop_guard caps */
     /* Counters. */
     uint64_t total, done, exported, empty, marked, failed, skipped, stopped_jobs;
     uint64_t objects, bytes, retries, creates, slot_busy, adopted, foreign_waits;
@@ -240,8 +275,9 @@ void cwx__iso(int64_t ms, char *out, size_t size);
 /* The expanded data prefix and marker key of a job (appended to out). */
 int cwx__job_strings(const struct cwx_plan *plan, const struct cwx_job *job,
                      struct cwx_buf *prefix, struct cwx_buf *marker);
-/* Estimated bytes of a job: its group's storedBytes spread over its
- * windows inside the retention, or -1. */
+/* Estimated bytes of a job: its group's storedBytes spread over the span
+ * its data covers (creation or retention horizon to now), times the part
+ * of it the job's window overlaps; -1 unknown. */
 int64_t cwx__job_estimated_bytes(const struct cwx_plan *plan, const struct cwx_job *job);
 
 #endif

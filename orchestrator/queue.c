@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "planner/estimate.h"
 
 struct s_key {
     int64_t start;
@@ -157,13 +158,8 @@ int cwx__job_strings(const struct cwx_plan *plan, const struct cwx_job *job,
 
 int64_t cwx__job_estimated_bytes(const struct cwx_plan *plan, const struct cwx_job *job)
 {
-    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
-    if (g->stored_bytes < 0)
-        return -1;
-    /* Spread over the windows that can hold data: not skipped ones. */
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < g->n_jobs; i++)
-        if (plan->jobs[g->first_job + i].status != CWX_JOB_SKIPPED)
-            n++;
-    return n ? g->stored_bytes / n : g->stored_bytes;
+    /* The group's storedBytes spread over the span its data covers, times
+     * the part of it the window overlaps (the planner's estimate). */
+    return cwx_estimate_window_bytes(plan, cwx_plan_job_group(plan, job),
+                                     cwx_plan_job_window(plan, job));
 }
