@@ -266,7 +266,8 @@ static cJSON *s_summary(struct cwx_run *run)
     if (run->nothing_msg[0])
         cJSON_AddStringToObject(root, "message", run->nothing_msg);
     cJSON *guard = cJSON_AddObjectToObject(root, "loop_guard");
-    cJSON_AddBoolToObject(guard, "tripped", run->guard.tripped);
+    cJSON_AddBoolToObject(guard, "tripped", run->guard.tripped || run->guard.lanes_tripped);
+    cJSON_AddNumberToObject(guard, "lanes_tripped", run->guard.lanes_tripped);
     cJSON_AddStringToObject(guard, "why", run->guard.why);
     cJSON_AddNumberToObject(guard, "create_calls", run->guard.run_calls);
     cJSON_AddNumberToObject(guard, "max_creates_per_run", run->guard.max_per_run);
@@ -308,6 +309,8 @@ static cJSON *s_summary(struct cwx_run *run)
                                 lane->gaps ? lane->gap_sum_ms / (double)lane->gaps / 1000.0 : 0);
         cJSON_AddNumberToObject(o, "gap_max_s", lane->gap_max_ms / 1000.0);
         cJSON_AddNumberToObject(o, "throughput_bps", cwx__throughput_rate(&lane->tp));
+        cJSON_AddNumberToObject(o, "max_creates_per_run", lane->guard.max_per_run);
+        cJSON_AddBoolToObject(o, "loop_guard_tripped", lane->guard.tripped);
         cJSON_AddBoolToObject(o, "stopped", lane->stopped);
         if (lane->stopped)
             cJSON_AddStringToObject(o, "stop_reason", lane->stop_reason);
@@ -394,7 +397,8 @@ int cwx__report_notify(struct cwx_run *run, void (*done)(struct cwx_run *run))
     if (!cfg->sns_topic_arn || run->aborting)
         return CWX_ENOTFOUND;
     const char *what = NULL;
-    if (run->guard.tripped || run->exit_code == CWX_RUN_LOOP_GUARD) {
+    if (run->guard.tripped || run->guard.lanes_tripped ||
+        run->exit_code == CWX_RUN_LOOP_GUARD) {
         if (cfg->notify_on & CWX_NOTIFY_LOOP_GUARD)
             what = "loop guard tripped";
     } else if (run->exit_code == CWX_RUN_FAILED || run->exit_code == CWX_RUN_CREDENTIALS) {

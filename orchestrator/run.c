@@ -141,6 +141,22 @@ static void s_on_reconciled(int status, void *ud)
     if (per_run <= 0)
         per_run = (int)(3 * todo + 10);
     cwx__guard_init(&run->guard, per_job ? per_job : 6, per_run);
+    /* Each lane has its account's caps too (an account's own loop_guard, or
+     * the defaults it inherits); automatic is 3 × the lane's jobs + 10. */
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        struct cwx_lane *lane = &run->lanes[l];
+        const struct cwx_settings *st = &run->cfg->accounts[lane->account].settings;
+        size_t lane_todo = 0;
+        for (size_t j = 0; j < run->plan->n_jobs; j++)
+            if (run->lane_of_job[j] == l &&
+                (run->plan->jobs[j].status == CWX_JOB_PENDING ||
+                 run->plan->jobs[j].status == CWX_JOB_RUNNING ||
+                 run->plan->jobs[j].reason == CWX_REASON_TASK_COMPLETED))
+                lane_todo++;
+        int lane_cap = st->max_creates_per_run > 0 ? st->max_creates_per_run
+                                                   : (int)(3 * lane_todo + 10);
+        cwx__guard_lane_init(&lane->guard, st->max_creates_per_job, lane_cap);
+    }
 
     /* Accounts that could not be resolved or read: their lanes stop. */
     for (size_t l = 0; l < run->n_lanes; l++) {

@@ -120,3 +120,27 @@ def test_status_and_cancel(cwx, fake, tmp_path):
     assert "1 cancelled" in c.stdout
     active = fake.tasks(active=True)
     assert [t.get("taskName") for t in active] == ["other-tool-task"]
+
+
+def test_account_loop_guard_caps_its_lane(cwx, tmp_path):
+    # Account 0 has its own max_creates_per_run of 1 (a per-lane cap); account
+    # 1 inherits the automatic default and exports all of its windows.
+    with FakeAWS(seed=ru.seed(accounts=2), tmp_dir=tmp_path) as fake:
+        path = ru.config(tmp_path, accounts=2, groups=["/app/api"])
+        cfg = json.loads(path.read_text())
+        cfg["accounts"][0]["loop_guard"] = {"max_creates_per_run": 1}
+        path.write_text(json.dumps(cfg))
+        p = ru.run(cwx, fake, tmp_path, path, check=4)
+        tl = Timeline(fake.timeline())
+        per_account = {}
+        for e in ru.creates(tl.events):
+            per_account[e["account"]] = per_account.get(e["account"], 0) + 1
+        a1 = ru.account_id(1)
+        assert per_account == {A0: 1, a1: 3}
+        assert len(ru.markers(fake, A0)) == 1 and len(ru.markers(fake, a1)) == 3
+        lanes = {lane["account"]: lane for lane in p.summary["lanes"]}
+        assert lanes["acct0"]["loop_guard_tripped"] and lanes["acct0"]["stopped"]
+        assert lanes["acct0"]["max_creates_per_run"] == 1
+        assert "max_creates_per_run" in lanes["acct0"]["stop_reason"]
+        assert not lanes["acct1"]["stopped"] and lanes["acct1"]["exported"] == 3
+        assert p.summary["loop_guard"]["tripped"] and p.summary["loop_guard"]["lanes_tripped"] == 1
