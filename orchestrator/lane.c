@@ -15,6 +15,7 @@
 #include "workers/workers.h"
 
 static void s_next(struct cwx_lane *lane);
+static int s_cancel_active(struct cwx_lane *lane);
 
 static const struct cwx_settings *s_settings(const struct cwx_lane *lane)
 {
@@ -243,6 +244,11 @@ static void h_transition(struct cwx_worker *w, enum cwx_work_state from, enum cw
         lane->active = NULL;
         s_next(lane);
     } else if (to == CWX_WORK_WAIT) {
+        struct cwx_run *run = lane->run;
+        /* A task created after the signal (its create was in flight). */
+        if (run->stopping && !run->aborting && run->opts->cancel_on_exit &&
+            s_cancel_active(lane))
+            return;
         s_next(lane); /* check the next job while this task runs */
     }
 }
@@ -978,6 +984,29 @@ static void s_on_cancel(int status, const struct cwx_aws_error *err, void *ud)
         h_final(lane->active, lane);
 }
 
+/* --cancel-on-exit: cancels the active worker's task. Returns 1 when the
+ * cancel call started (the worker stops when it answers). */
+static int s_cancel_active(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    struct cwx_worker *w = lane->active;
+    if (!w || cwx_worker_state(w) != CWX_WORK_WAIT || !cwx_worker_task_id(w)[0])
+        return 0;
+    struct s_cancel *c = calloc(1, sizeof(*c));
+    if (!c)
+        return 0;
+    const struct cwx_job *job = &run->plan->jobs[cwx_worker_spec(w)->job];
+    c->lane = lane;
+    uint32_t t = run->plan->groups[job->group].target;
+    if (cwx_logs_cancel_export_task(cwx_session_client(run->session, t), cwx_worker_task_id(w),
+                                    s_on_cancel, c) != 0) {
+        free(c);
+        return 0;
+    }
+    CWX_LOGI("lane %s: cancelling task %s", lane->name, cwx_worker_task_id(w));
+    return 1;
+}
+
 void cwx__lanes_stop(struct cwx_run *run, int cancel_tasks)
 {
     for (size_t l = 0; l < run->n_lanes; l++) {
@@ -1008,20 +1037,8 @@ void cwx__lanes_stop(struct cwx_run *run, int cancel_tasks)
                 h_final(w, lane);
             continue;
         }
-        if (cancel_tasks && st == CWX_WORK_WAIT && cwx_worker_task_id(w)[0]) {
-            struct s_cancel *c = calloc(1, sizeof(*c));
-            const struct cwx_job *job = &run->plan->jobs[cwx_worker_spec(w)->job];
-            if (c) {
-                c->lane = lane;
-                uint32_t t = run->plan->groups[job->group].target;
-                if (cwx_logs_cancel_export_task(cwx_session_client(run->session, t),
-                                                cwx_worker_task_id(w), s_on_cancel, c) == 0) {
-                    CWX_LOGI("lane %s: cancelling task %s", lane->name, cwx_worker_task_id(w));
-                    continue;
-                }
-                free(c);
-            }
-        }
+        if (cancel_tasks)
+            s_cancel_active(lane); /* a task still being created: when it is */
         /* Otherwise the active task is waited for (or left to the next run). */
     }
 }
