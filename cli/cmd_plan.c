@@ -11,22 +11,11 @@
 #include "common/error.h"
 #include "planner/estimate.h"
 #include "planner/planner.h"
-
-/* The online plan needs the orchestrator (resolver, reconciliation, AWS
- * session), which cli/CMakeLists.txt links only once the aws layer's core is
- * in the tree; `run` is present exactly then. */
-#if defined(CWX_HAVE_ORCHESTRATOR) || defined(CWX_HAVE_CMD_RUN)
-#define CWX_PLAN_ONLINE 1
 #include <cJSON.h>
 #include <uv.h>
 
 #include "aws/s3.h"
 #include "orchestrator/orchestrator.h"
-#else
-#define CWX_PLAN_ONLINE 0
-#endif
-
-#if CWX_PLAN_ONLINE
 
 /* Markers read per target to learn the lane's export throughput. */
 #define CWX_PLAN_RATE_SAMPLES 16
@@ -423,7 +412,6 @@ cleanup:
         fprintf(stderr, "cwexport plan: warning: the event loop did not close cleanly\n");
     return exit_code;
 }
-#endif /* CWX_PLAN_ONLINE */
 
 static void s_help(FILE *f)
 {
@@ -511,15 +499,8 @@ int cwx_cmd_plan(int argc, char **argv)
         exit_code = CWX_EXIT_USAGE;
         goto cleanup;
     }
-    if (!offline && !CWX_PLAN_ONLINE) {
-        fprintf(stderr, "cwexport plan: planning against AWS is not available in this "
-                        "build yet; use --offline\n");
-        exit_code = CWX_EXIT_USAGE;
-        goto cleanup;
-    } else if (!offline) {
-#if CWX_PLAN_ONLINE
+    if (!offline) {
         exit_code = s_plan_online(plan, cfg);
-#endif
         if (exit_code != CWX_EXIT_OK && exit_code != CWX_EXIT_CREDENTIALS)
             goto cleanup;
     } else {

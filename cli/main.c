@@ -20,24 +20,12 @@ struct s_command {
 static const struct s_command s_commands[] = {
     {"validate", cwx_cmd_validate, "check a config file; no AWS calls"},
     {"plan", cwx_cmd_plan, "report what a run would do (dry run)"},
-#ifdef CWX_HAVE_CMD_RUN
     {"run", cwx_cmd_run, "export every planned window"},
-#endif
-#ifdef CWX_HAVE_CMD_STATUS
     {"status", cwx_cmd_status, "show active export tasks per lane"},
-#endif
-#ifdef CWX_HAVE_CMD_CANCEL
     {"cancel", cwx_cmd_cancel, "cancel active tasks that cwexport created"},
-#endif
-#ifdef CWX_HAVE_CMD_WHOAMI
     {"whoami", cwx_cmd_whoami, "show the caller identity of each account"},
-#endif
-#ifdef CWX_HAVE_CMD_BUCKET_POLICY
     {"bucket-policy", cwx_cmd_bucket_policy, "print the bucket policy statements needed"},
-#endif
-#ifdef CWX_HAVE_CMD_DOCTOR
     {"doctor", cwx_cmd_doctor, "preflight checks: credentials, buckets, groups, SNS"},
-#endif
 };
 
 static void s_usage(FILE *f)
