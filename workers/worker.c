@@ -367,7 +367,6 @@ static void s_on_completed_found(int status, const struct cwx_work_result *res, 
         s_run(w, s_do_verify);
         return;
     }
-    s_set_state(w, CWX_WORK_CREATE);
     s_run(w, s_do_create);
 }
 
@@ -375,10 +374,8 @@ static int s_do_create(struct cwx_worker *w);
 
 static int s_do_completed_check(struct cwx_worker *w)
 {
-    if (!w->ops->completed_task) {
-        s_set_state(w, CWX_WORK_CREATE);
+    if (!w->ops->completed_task)
         return s_do_create(w);
-    }
     return s_busy(w, w->ops->completed_task(w->ctx, w, s_on_completed_found, w));
 }
 
@@ -442,6 +439,7 @@ static int s_do_create(struct cwx_worker *w)
             return 0;
         }
     }
+    s_set_state(w, CWX_WORK_CREATE);
     return s_busy(w, w->ops->create_task(w->ctx, w, s_on_created, w));
 }
 
@@ -464,7 +462,6 @@ static void s_schedule_poll(struct cwx_worker *w)
 
 static int s_do_recreate(struct cwx_worker *w)
 {
-    s_set_state(w, CWX_WORK_CREATE);
     return s_do_create(w);
 }
 
@@ -614,7 +611,7 @@ int cwx_worker_start(struct cwx_worker *w)
 
 int cwx_worker_start_create(struct cwx_worker *w)
 {
-    return s_start(w, CWX_WORK_CREATE, s_do_create);
+    return s_start(w, w->state, s_do_create); /* CREATE, or READY if held */
 }
 
 static int s_do_first_poll(struct cwx_worker *w)
@@ -664,7 +661,7 @@ int cwx_worker_create_again(struct cwx_worker *w)
 {
     if (w->state != CWX_WORK_BLOCKED && w->state != CWX_WORK_READY)
         return CWX_ESTATE;
-    return s_start(w, CWX_WORK_CREATE, s_do_create);
+    return s_start(w, w->state, s_do_create); /* CREATE, or READY if held */
 }
 
 int cwx_worker_interrupt(struct cwx_worker *w)

@@ -157,3 +157,31 @@ def test_cancel_on_exit(cwx, tmp_path):
         p.stderr_file.close()
         err = open(p.stderr_file.name).read()
         assert "cancelling task %s" % active[0]["taskId"] in err
+
+
+def test_next_create_does_not_wait_for_verify_and_mark(cwx, tmp_path):
+    # The token is handed over when a poll sees COMPLETED: the next job (checked
+    # while the task ran) creates at once; listing the export and writing the
+    # marker of the finished job go on beside it.
+    with FakeAWS(seed=ru.seed(settings={"time_factor": 0.02, "jitter": 0.0}), tmp_dir=tmp_path) as fake:
+        cfg = ru.config(tmp_path, rng={"last": 4}, defaults={"poll": {"min": "20ms", "max": "200ms"}})
+        events = tmp_path / "events.jsonl"
+        ru.run(cwx, fake, tmp_path, cfg, "--events", events, check=0)
+        ev = [json.loads(x) for x in events.read_text().splitlines()]
+        order = []
+        for e in ev:
+            if e["to"] == "wait" and e["job"] not in order:
+                order.append(e["job"])
+        assert len(order) == 4
+
+        def at(job, to):
+            return next(i for i, e in enumerate(ev) if e["job"] == job and e["to"] == to)
+
+        for prev, nxt in zip(order, order[1:]):
+            # The next job was checked while the previous task ran ...
+            assert at(nxt, "ready") < at(prev, "verify")
+            # ... and created right when that task was seen COMPLETED.
+            assert at(prev, "verify") < at(nxt, "create") < at(prev, "mark")
+        tl = Timeline(fake.timeline())
+        assert max(tl.max_concurrent_active().values()) == 1 and not tl.duplicates()
+        assert len(ru.markers(fake, A0)) == 4

@@ -286,6 +286,43 @@ static void worker_exports_and_marks(void **state)
     cwx_worker_free(w);
 }
 
+static void worker_ready_holds_until_told(void **state)
+{
+    (void)state;
+    /* The lane's token is taken: the checked job waits READY, idle, and
+     * creates only when told; it can be stopped there at no cost. */
+    struct fake f;
+    struct cwx_work_spec spec = s_spec();
+    struct cwx_worker *w = s_new(&f, &spec);
+    f.guard_refuse = CWX_WORK_HOLD;
+    assert_int_equal(cwx_worker_start(w), 0);
+    s_complete(&f, F_HEAD, 0, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_READY);
+    assert_int_equal(f.creates, 0);
+    assert_int_equal(f.pending, F_NONE);
+    assert_null(f.timer_cb);
+    /* Still held when asked again; then the token comes. */
+    assert_int_equal(cwx_worker_create_again(w), 0);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_READY);
+    f.guard_refuse = 0;
+    assert_int_equal(cwx_worker_create_again(w), 0);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_CREATE);
+    s_created(&f, "task-r");
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_WAIT);
+    assert_string_equal(f.trail, "check>ready>create>wait");
+    cwx_worker_free(w);
+
+    /* Interrupted while READY: idle, stops at once, no on_final. */
+    w = s_new(&f, &spec);
+    f.guard_refuse = CWX_WORK_HOLD;
+    assert_int_equal(cwx_worker_start(w), 0);
+    s_complete(&f, F_HEAD, 0, NULL);
+    assert_int_equal(cwx_worker_interrupt(w), 1);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_STOPPED);
+    assert_int_equal(f.finals, 0);
+    cwx_worker_free(w);
+}
+
 static void worker_marker_present_is_done(void **state)
 {
     (void)state;
@@ -589,6 +626,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(worker_slot_busy_then_adopt),
     cmocka_unit_test(worker_denied_stops_with_permission),
     cmocka_unit_test(worker_loop_guard_refuses),
+    cmocka_unit_test(worker_ready_holds_until_told),
     cmocka_unit_test(worker_transient_errors_retry_the_step),
     cmocka_unit_test(worker_interrupt_in_flight),
     cmocka_unit_test(worker_completed_elsewhere_is_marked),
