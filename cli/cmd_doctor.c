@@ -17,17 +17,10 @@
 #include "common/error.h"
 #include "planner/planner.h"
 
-/* The checks need the session of the orchestrator (credentials and a client
- * per account and region); without it the command says so. */
-#if defined(CWX_HAVE_ORCHESTRATOR) || defined(CWX_HAVE_CMD_RUN)
-#define CWX_DOCTOR_ONLINE 1
 #include <uv.h>
 
 #include "aws/aws.h"
 #include "orchestrator/orchestrator.h"
-#else
-#define CWX_DOCTOR_ONLINE 0
-#endif
 
 static void s_help(FILE *f)
 {
@@ -53,7 +46,6 @@ static void s_help(FILE *f)
             "error.\n");
 }
 
-#if CWX_DOCTOR_ONLINE
 
 enum s_result { S_WAIT = 0, S_PASS, S_FAIL, S_WARN, S_SKIP };
 static const char *const s_result_name[] = {"?", "pass", "FAIL", "warn", "not checked"};
@@ -843,7 +835,6 @@ cleanup:
     cwx_plan_free(d.plan);
     return exit_code;
 }
-#endif /* CWX_DOCTOR_ONLINE */
 
 int cwx_cmd_doctor(int argc, char **argv)
 {
@@ -881,13 +872,7 @@ int cwx_cmd_doctor(int argc, char **argv)
     struct cwx_config *cfg = cwx_cli_load_config(path);
     if (!cfg)
         return CWX_EXIT_USAGE;
-#if CWX_DOCTOR_ONLINE
     int exit_code = s_doctor(cfg, publish_test, strcmp(format, "json") == 0);
-#else
-    (void)publish_test;
-    fprintf(stderr, "cwexport doctor: this build has no AWS layer\n");
-    int exit_code = CWX_EXIT_USAGE;
-#endif
     cwx_config_free(cfg);
     return exit_code;
 }

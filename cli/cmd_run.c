@@ -1,7 +1,6 @@
 /* `cwexport run`: export every planned window (DESIGN.md §4, §5). */
 #include "cli/cli.h"
 
-#ifdef CWX_HAVE_ORCHESTRATOR
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,19 +92,3 @@ int cwx_cmd_run(int argc, char **argv)
     cwx_config_free(cfg);
     return code;
 }
-
-#else /* !CWX_HAVE_ORCHESTRATOR */
-
-#include <stdio.h>
-
-/* The orchestrator is built only once the AWS layer is complete
- * (orchestrator/CMakeLists.txt); until then the command says so. */
-int cwx_cmd_run(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "cwexport run: this build has no AWS layer; rebuild with it\n");
-    return CWX_EXIT_USAGE;
-}
-
-#endif

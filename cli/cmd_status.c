@@ -1,7 +1,6 @@
 /* `cwexport status`: the active export tasks of every lane. */
 #include "cli/cli.h"
 
-#ifdef CWX_HAVE_ORCHESTRATOR
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,19 +48,3 @@ int cwx_cmd_status(int argc, char **argv)
     cwx_config_free(cfg);
     return code;
 }
-
-#else /* !CWX_HAVE_ORCHESTRATOR */
-
-#include <stdio.h>
-
-/* The orchestrator is built only once the AWS layer is complete
- * (orchestrator/CMakeLists.txt); until then the command says so. */
-int cwx_cmd_status(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "cwexport status: this build has no AWS layer; rebuild with it\n");
-    return CWX_EXIT_USAGE;
-}
-
-#endif
