@@ -4,7 +4,7 @@
 # tests, the fake AWS's own suite and the pytest integration tests, which start
 # the fake AWS on 127.0.0.1 themselves), then the libFuzzer targets, built with
 # clang in their own directory, each on its corpus and for CWX_FUZZ_SECONDS
-# (default 120, 0 skips them; docs/hardening.md says why 120).
+# (default 60, 0 skips them; docs/hardening.md says why).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -17,7 +17,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 
-fuzz_seconds=${CWX_FUZZ_SECONDS:-120}
+fuzz_seconds=${CWX_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then
     fuzz=${CWX_FUZZ_BUILD_DIR:-build/fuzz}
     CC=clang cmake -S . -B "$fuzz" -DFUZZ=ON -DCWX_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
