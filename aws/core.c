@@ -308,9 +308,10 @@ static void s_set(char *dst, size_t size, const char *src, size_t len)
         len = size - 1;
     memcpy(dst, src, len);
     dst[len] = '\0';
-    /* Keep it one printable line: it goes into logs. */
+    /* Keep it one printable line: it goes into logs, and a line break from
+     * an answer's body could forge a log line. */
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)dst[i] < 0x20 && dst[i] != '\n')
+        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
             dst[i] = ' ';
 }
 

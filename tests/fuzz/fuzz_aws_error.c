@@ -57,9 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The code and the request id keep a '\n' as the message does (s_set in
      * aws/core.c): see
      * docs/hardening.md; tighten to 0 when they refuse control characters. */
-    s_check_field(err.code, sizeof err.code, 1);
-    s_check_field(err.message, sizeof err.message, 1);
-    s_check_field(err.request_id, sizeof err.request_id, 1);
+    s_check_field(err.code, sizeof err.code, 0);
+    s_check_field(err.message, sizeof err.message, 0);
+    s_check_field(err.request_id, sizeof err.request_id, 0);
     if (!err.request_id[0])
         abort(); /* the caller's id is replaced only by a non-empty one */
 
