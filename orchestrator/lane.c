@@ -281,8 +281,12 @@ static void h_create(struct cwx_worker *w, int status, void *ud)
 {
     struct cwx_lane *lane = ud;
     struct cwx_run *run = lane->run;
+    /* A call whose answer was lost or unreadable may have created a task:
+     * the per-job cap counts it as one. */
+    int maybe_made = status == 0 || status == CWX_EPARSE || status == CWX_EHTTP ||
+                     status == CWX_ETIMEDOUT;
     cwx__guard_count(&run->guard, &lane->guard, &run->plan->jobs[cwx_worker_spec(w)->job],
-                     status == 0);
+                     maybe_made);
     lane->creates++;
     if (status == CWX_ESLOTBUSY) {
         lane->slot_busy++;

@@ -418,7 +418,12 @@ static void s_on_created(int status, const struct cwx_work_result *res, void *ud
             w->hooks.on_slot_busy(w, w->hooks_ud);
         return;
     }
-    s_step_error(w, status, res, "CreateExportTask", "logs:CreateExportTask", s_do_create);
+    /* The request may have created a task whose answer was lost (a reset, a
+     * truncated or garbled 200): look the job's task name up among the
+     * completed tasks before creating again. An active one answers the next
+     * create with LimitExceededException and is adopted by its name. */
+    s_step_error(w, status, res, "CreateExportTask", "logs:CreateExportTask",
+                 s_do_completed_check);
 }
 
 static int s_do_create(struct cwx_worker *w)

@@ -162,11 +162,6 @@ def test_malformed_answer(cwx, fake, tmp_path, op, fault):
         assert re.search(NAMES[op], p.stderr, re.I), p.stderr[-1500:]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a CreateExportTask whose task was created but whose answer was lost (here a "
-    "truncated 200) is created again once the first task has ended: the window is "
-    "exported twice. workers/ should look the job's task name up (active and recent "
-    "COMPLETED tasks) before creating again after an ambiguous failure."))
 def test_lost_create_answer_exports_once(cwx, fake, tmp_path):
     if subprocess.run([cwx.binary, "run", "--help"], capture_output=True).returncode:
         pytest.skip("cwexport was built without the run command")
@@ -183,10 +178,6 @@ def test_lost_create_answer_exports_once(cwx, fake, tmp_path):
     assert tl.duplicates() == {}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the loop guard's max_creates_per_job does not count CreateExportTask calls whose "
-    "answer could not be read, though each of them created an export task: with a cap "
-    "of 2 a job makes 6 calls (6 exports of one window)."))
 def test_loop_guard_counts_creates_without_answer(cwx, fake, tmp_path):
     if subprocess.run([cwx.binary, "run", "--help"], capture_output=True).returncode:
         pytest.skip("cwexport was built without the run command")
@@ -197,7 +188,11 @@ def test_loop_guard_counts_creates_without_answer(cwx, fake, tmp_path):
         p = _run(cwx, fake, tmp_path, ["run", "-c", cfg, "--progress", "none"])
     finally:
         fake.faults(rules=[])
-    assert p.returncode in (1, 4), p.stderr[-2000:]
+    # Every answer is unreadable, but each job's first task is found by its
+    # name once it completes: done (0), or stopped by the cap (4) or as failed
+    # (1) — never more than the cap of CreateExportTask calls.
+    assert p.returncode in (0, 1, 4), p.stderr[-2000:]
+    assert ru.Timeline(fake.timeline()).duplicates() == {}
     per_account = {}
     for e in fake.timeline():
         if e["kind"] == "request" and e["op"] == "CreateExportTask":
