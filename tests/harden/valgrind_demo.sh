@@ -23,27 +23,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
-(cd tests/fakeaws && exec /usr/bin/python3 -m fakeaws --seed seeds/demo.json \
-    --time-factor "$factor" --port 0 --ready-file "$work/ready") >"$work/fake.log" 2>&1 &
-fake_pid=$!
-i=0
-while [ ! -s "$work/ready" ]; do
-    i=$((i + 1))
-    if [ "$i" -gt 100 ] || ! kill -0 "$fake_pid" 2>/dev/null; then
-        cat "$work/fake.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-AWS_ENDPOINT_URL=$(head -n 1 "$work/ready")
-AWS_ACCESS_KEY_ID=AKIAFAKEDEMO00000001
-AWS_SECRET_ACCESS_KEY=fakedemosecretkey000000000000000000000001
-AWS_CONFIG_FILE=/dev/null
-AWS_SHARED_CREDENTIALS_FILE=/dev/null
-AWS_EC2_METADATA_DISABLED=true
-export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_CONFIG_FILE \
-    AWS_SHARED_CREDENTIALS_FILE AWS_EC2_METADATA_DISABLED
-unset AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION 2>/dev/null || true
+FAKE_ARGS="--time-factor $factor"
+. scripts/fakeaws-env.sh
 
 status=0
 n=0
