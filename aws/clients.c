@@ -42,6 +42,9 @@ void cwx__parse_error(struct cwx_aws_error *dst, const struct cwx_aws_error *src
     else
         memset(dst, 0, sizeof(*dst));
     snprintf(dst->message, sizeof(dst->message), "%s", msg);
+    /* An answer AWS sent as a success that could not be read. */
+    if (!dst->code[0])
+        snprintf(dst->code, sizeof(dst->code), "MalformedResponse");
 }
 
 /* ---- percent-encoding ----------------------------------------------------- */

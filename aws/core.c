@@ -1036,8 +1036,11 @@ static void s_on_creds(int status, const struct cwx_credentials *creds, const ch
     if (status) {
         snprintf(call->err.message, sizeof(call->err.message), "credentials: %s",
                  detail ? detail : cwx_strerror(status));
+        /* A refusal, or a refresh that met a transient failure (STS
+         * throttled or down): the caller backs off and tries again. */
         s_complete(call, status == CWX_EDENIED || status == CWX_ENOMEM ||
-                                 status == CWX_ECANCELED
+                                 status == CWX_ECANCELED || status == CWX_ETLS ||
+                                 cwx_err_transient(status)
                              ? status
                              : CWX_ECRED,
                    NULL);
@@ -1089,6 +1092,9 @@ static int s_final_status(enum cwx_retry_class k, const struct cwx_http_response
     case CWX_RETRY_TIMEOUT:
         return CWX_ETIMEDOUT;
     case CWX_RETRY_TRANSIENT:
+        /* 5xx (or a transient code) on every attempt: worth trying again
+         * later, unlike an error AWS gives for the request itself. */
+        return resp->error ? resp->error : CWX_EUNAVAIL;
     case CWX_RETRY_CLOCK_SKEW:
     case CWX_RETRY_FATAL:
         break;
@@ -1130,6 +1136,24 @@ static void s_body_request_id(const char *body, size_t len, struct cwx_aws_error
         s_set(e->request_id, sizeof(e->request_id), p, (size_t)(q - p));
 }
 
+/* The code a failure without an AWS answer is reported with, named as the
+ * SDKs name these failures. */
+static const char *s_transport_code(int error)
+{
+    switch (error) {
+    case CWX_EHTTP:
+        return "ConnectionError";
+    case CWX_ETIMEDOUT:
+        return "Timeout";
+    case CWX_ETLS:
+        return "TLSVerificationFailed";
+    case CWX_ETOOBIG:
+        return "ResponseTooLarge";
+    default:
+        return "TransportError";
+    }
+}
+
 static void s_on_http(const struct cwx_http_response *resp, void *ud)
 {
     struct s_call *call = ud;
@@ -1150,6 +1174,7 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
     e->curl_code = resp->error ? resp->curl_code : 0;
     snprintf(e->request_id, sizeof(e->request_id), "%s", resp->request_id);
     if (resp->error) {
+        snprintf(e->code, sizeof(e->code), "%s", s_transport_code(resp->error));
         snprintf(e->message, sizeof(e->message), "%s", resp->error_msg);
     } else if (resp->status < 200 || resp->status >= 300) {
         cwx__aws_parse_error(call->req.protocol, call->req.method, call->req.bucket,
@@ -1177,6 +1202,13 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
         .slot_busy_call = (call->req.flags & CWX_AWS_SLOT_BUSY) != 0,
     };
     enum cwx_retry_class k = cwx_retry_classify(&a);
+    /* S3 refuses a HEAD signed with an expired session token with a bare
+     * 400: no body says why. One retry with fresh credentials tells that
+     * case apart from a request that is wrong. */
+    if (k == CWX_RETRY_FATAL && resp->status == 400 && !resp->body.len &&
+        strcmp(call->req.method, "HEAD") == 0 && !call->creds_retried && c->creds &&
+        !(call->req.flags & (CWX_AWS_UNSIGNED | CWX_AWS_NO_RETRY)))
+        k = CWX_RETRY_EXPIRED_CREDS;
     if (k == CWX_RETRY_SUCCESS) {
         /* The Query protocol puts the request id in the body
          * (<ResponseMetadata><RequestId>) when no header carries it. */

@@ -138,12 +138,17 @@ struct cwx_aws_request {
 
 /* Called exactly once per cwx_aws_call that returned 0, from the loop.
  * status: 0 for a 2xx answer; otherwise CWX_EAWS (err->code says which),
- * CWX_ESLOTBUSY, CWX_ETHROTTLED (retries exhausted), CWX_EHTTP or
- * CWX_ETIMEDOUT (transport), CWX_ECRED (no or expired credentials),
- * CWX_EDENIED (AccessDenied and kin), CWX_ECANCELED, or an error of the
- * answer itself (CWX_ETOOBIG over the size cap, or what the on_body sink
- * returned). err is never NULL: on success it holds the HTTP status, the
- * request id and the attempts made, with an empty code. resp is the last
+ * CWX_EUNAVAIL (5xx or a transient code on every attempt), CWX_ESLOTBUSY,
+ * CWX_ETHROTTLED (retries exhausted), CWX_EHTTP or CWX_ETIMEDOUT
+ * (transport), CWX_ETLS (the certificate does not verify: never retried),
+ * CWX_ECRED (no or expired credentials), CWX_EDENIED (AccessDenied and
+ * kin), CWX_ECANCELED, or an error of the answer itself (CWX_ETOOBIG over
+ * the size cap, or what the on_body sink returned). A refresh of the
+ * credentials that met a transient failure passes that status on
+ * (cwx_err_transient). Failures without an answer carry a code naming the
+ * kind ("ConnectionError", "Timeout", "TLSVerificationFailed",
+ * "ResponseTooLarge"). err is never NULL: on success it holds the HTTP
+ * status, the request id and the attempts made, with an empty code. resp is the last
  * attempt's answer
  * (NULL when there was none, e.g. credentials failed). Both are valid only
  * inside the callback. */

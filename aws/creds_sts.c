@@ -22,10 +22,13 @@ static char *s_default_session_name(const char *given)
     return strdup(buf);
 }
 
-/* The status a failed STS call gives the credential's user. */
+/* The status a failed STS call gives the credential's user: a refusal, or a
+ * transient failure (STS throttled, down or unreachable) that the caller
+ * retries later; anything else means there are no usable credentials. */
 static int s_sts_status(int status)
 {
-    if (status == CWX_EDENIED || status == CWX_ECANCELED || status == CWX_ENOMEM)
+    if (status == CWX_EDENIED || status == CWX_ECANCELED || status == CWX_ENOMEM ||
+        status == CWX_ETLS || cwx_err_transient(status))
         return status;
     return CWX_ECRED;
 }

@@ -343,6 +343,15 @@ static int s_map_curl_error(CURLcode cc)
         return CWX_ENOMEM;
     case CURLE_FILESIZE_EXCEEDED:
         return CWX_ETOOBIG;
+    /* The peer's certificate (or our CA file) does not verify: the same
+     * request can only meet the same end. */
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return CWX_ETLS;
     default:
         return CWX_EHTTP;
     }
@@ -594,7 +603,9 @@ int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
     S_SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     S_SET(CURLOPT_FOLLOWLOCATION, 0L);
     S_SET(CURLOPT_ACCEPT_ENCODING, NULL);
-    if (http->opts.max_response_bytes)
+    /* A HEAD's Content-Length is the object's size, not an answer to read:
+     * only answers with a body are capped. */
+    if (http->opts.max_response_bytes && strcmp(req->method, "HEAD") != 0)
         S_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)http->opts.max_response_bytes);
     if (http->opts.insecure) {
         S_SET(CURLOPT_SSL_VERIFYPEER, 0L);

@@ -116,8 +116,8 @@ enum cwx_retry_class cwx_retry_classify(const struct cwx_retry_answer *a)
             return CWX_RETRY_TIMEOUT;
         if (a->transport_error == CWX_EHTTP)
             return CWX_RETRY_TRANSIENT;
-        /* Too big, aborted by the body sink, out of memory: the same
-         * request would meet the same end. */
+        /* A certificate that does not verify, too big, aborted by the body
+         * sink, out of memory: the same request would meet the same end. */
         return CWX_RETRY_FATAL;
     }
     if (a->http_status >= 200 && a->http_status < 300)

@@ -107,7 +107,7 @@ static void s_err(int status, const struct cwx_aws_error *err, char *buf, size_t
 
 static int s_is_permission(int status, const struct cwx_aws_error *err)
 {
-    if (status == CWX_ECRED || status == CWX_EDENIED)
+    if (cwx_err_access(status))
         return 1;
     if (!err)
         return 0;
@@ -382,7 +382,7 @@ static void s_on_topic(int status, const struct cwx_http_response *resp,
     char e[400], fix[600];
     if (!status) {
         s_set(c, S_PASS, 0, NULL, "topic exists (sns:GetTopicAttributes)");
-    } else if (s_is_permission(status, err) && status != CWX_ECRED) {
+    } else if (s_is_permission(status, err) && status != CWX_ECRED && status != CWX_ETLS) {
         s_err(status, err, e, sizeof e);
         s_set(c, S_WARN, 0,
               "a run needs only sns:Publish: `cwexport doctor --publish-test` sends a test "
@@ -796,7 +796,7 @@ static int s_doctor(const struct cwx_config *cfg, int publish_test, int json)
     rc = cwx_session_new(&d.loop, cfg, d.plan, &d.session, why, sizeof why);
     if (rc) {
         fprintf(stderr, "cwexport doctor: error: %s\n", why[0] ? why : cwx_strerror(rc));
-        exit_code = rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
+        exit_code = cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
         goto cleanup;
     }
     s_start_identity(&d);

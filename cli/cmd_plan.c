@@ -324,7 +324,7 @@ static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
     if (rc) {
         fprintf(stderr, "cwexport plan: error: %s\n", why[0] ? why : cwx_strerror(rc));
         uv_loop_close(&o.loop);
-        return rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
+        return cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
     }
     struct cwx_resolve_result res = {0};
     struct cwx_reconcile_result rec = {0};
@@ -336,7 +336,7 @@ static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
     }
     if (rc) {
         fprintf(stderr, "cwexport plan: cannot resolve the log groups: %s\n", cwx_strerror(rc));
-        exit_code = rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
+        exit_code = cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
         goto cleanup;
     }
     o.status = 1;
@@ -348,7 +348,7 @@ static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
     }
     if (rc) {
         fprintf(stderr, "cwexport plan: cannot reconcile with AWS: %s\n", cwx_strerror(rc));
-        exit_code = rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
+        exit_code = cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
         goto cleanup;
     }
     /* detect: objects: after the markers and the tasks, one listing of each
@@ -370,9 +370,7 @@ static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
     if (o.object_error) {
         fprintf(stderr, "cwexport plan: cannot list the data prefixes (detect: objects): %s\n",
                 o.object_detail);
-        exit_code = o.object_error == CWX_ECRED || o.object_error == CWX_EDENIED
-                        ? CWX_EXIT_CREDENTIALS
-                        : CWX_EXIT_FAILED;
+        exit_code = cwx_err_access(o.object_error) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
         goto cleanup;
     }
     s_sample_markers(&o);

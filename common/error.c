@@ -29,3 +29,14 @@ const char *cwx_err_name(int err)
         return "EUNKNOWN";
     }
 }
+
+int cwx_err_transient(int err)
+{
+    return err == CWX_EHTTP || err == CWX_ETIMEDOUT || err == CWX_ETHROTTLED ||
+           err == CWX_EUNAVAIL || err == CWX_EPARSE;
+}
+
+int cwx_err_access(int err)
+{
+    return err == CWX_ECRED || err == CWX_EDENIED || err == CWX_ETLS;
+}

@@ -14,7 +14,9 @@
     XX(EHTTP, "transport error")                                              \
     XX(ETIMEDOUT, "timed out")                                                \
     XX(EAWS, "AWS error")                                                     \
+    XX(EUNAVAIL, "AWS kept failing")                                          \
     XX(ETHROTTLED, "throttled")                                               \
+    XX(ETLS, "TLS verification failed")                                       \
     XX(ESLOTBUSY, "export slot busy")                                         \
     XX(ECRED, "credentials unavailable")                                      \
     XX(EDENIED, "access denied")                                              \
@@ -35,5 +37,14 @@ enum cwx_errno {
 const char *cwx_strerror(int err);
 /* The symbolic name of err, e.g. "ECONFIG". */
 const char *cwx_err_name(int err);
+
+/* 1 when err is worth trying again later, the same request unchanged: the
+ * connection failed or timed out, AWS throttled or answered 5xx on every
+ * attempt (CWX_EUNAVAIL), or its answer was unreadable. */
+int cwx_err_transient(int err);
+/* 1 when err says AWS cannot be used as configured: no usable credentials,
+ * a permission missing, or an endpoint whose certificate does not verify.
+ * These end a command with exit code 3. */
+int cwx_err_access(int err);
 
 #endif

@@ -320,6 +320,14 @@ static void h_poll(struct cwx_worker *w, const struct cwx_work_result *res, void
     cwx__report_progress(((struct cwx_lane *)ud)->run, 0);
 }
 
+/* Frees a worker of the lane, keeping its retry counts for the summary. */
+static void s_free_worker(struct cwx_lane *lane, struct cwx_worker *w)
+{
+    lane->retries += (uint64_t)cwx_worker_retries(w);
+    lane->step_retries += (uint64_t)cwx_worker_step_retries(w);
+    cwx_worker_free(w);
+}
+
 static void s_stop_lane(struct cwx_lane *lane, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -354,11 +362,10 @@ static void h_final(struct cwx_worker *w, void *ud)
         lane->next = NULL;
     if (dropped || (was_next && st == CWX_WORK_STOPPED)) {
         /* Checked ahead, never started: the job stays as it was. */
-        cwx_worker_free(w);
+        s_free_worker(lane, w);
         s_next(lane);
         return;
     }
-    lane->retries += (uint64_t)cwx_worker_retries(w);
     if (st == CWX_WORK_DONE) {
         job->status = CWX_JOB_DONE;
         lane->done++;
@@ -384,6 +391,11 @@ static void h_final(struct cwx_worker *w, void *ud)
             s_stop_lane(lane, cwx_worker_error(w), "%s is needed: %s",
                         cwx_worker_permission(w) ? cwx_worker_permission(w) : "a permission",
                         cwx_worker_detail(w));
+        } else if (why == CWX_WR_UNAVAILABLE) {
+            /* Not the window's fault either: AWS kept failing (or cannot be
+             * trusted); the next run picks the window up. */
+            job->status = CWX_JOB_PENDING;
+            s_stop_lane(lane, cwx_worker_error(w), "AWS unavailable: %s", cwx_worker_detail(w));
         } else if (why == CWX_WR_LOOP_GUARD) {
             job->status = CWX_JOB_PENDING;
             s_stop_lane(lane, CWX_ELOOPGUARD, "loop guard: %s", run->guard.why);
@@ -400,7 +412,7 @@ static void h_final(struct cwx_worker *w, void *ud)
                           : CWX_JOB_PENDING;
         lane->stopped_jobs++;
     }
-    cwx_worker_free(w);
+    s_free_worker(lane, w);
     if (was_active)
         lane->state = CWX_LANE_IDLE;
     cwx__report_progress(run, 0);
@@ -477,6 +489,8 @@ static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **o
             .estimated_bytes = cwx__job_estimated_bytes(plan, job),
             .backoff_min_ms = s_policy(lane).min_ms,
             .backoff_max_ms = s_policy(lane).max_ms * 4,
+            .step_retry_min_ms = cwx_patience_of(s_settings(lane)).min_ms,
+            .step_retry_max_ms = cwx_patience_of(s_settings(lane)).max_ms,
             .job = j,
         };
         rc = cwx_worker_new(&spec, cwx_worker_aws_ops(), run->wa, &s_hooks, lane, out);
@@ -538,7 +552,7 @@ static void s_start_failed(struct cwx_lane *lane, struct cwx_worker *w, uint32_t
     run->plan->jobs[j].reason = CWX_REASON_ERROR;
     lane->failed++;
     cwx__report_failure(run, j, "error", detail);
-    cwx_worker_free(w);
+    s_free_worker(lane, w);
 }
 
 /* Drops the job checked ahead (stopping, or another process runs it). */
@@ -549,7 +563,7 @@ static void s_drop_next(struct cwx_lane *lane)
         return;
     if (cwx_worker_interrupt(w)) {
         lane->next = NULL;
-        cwx_worker_free(w);
+        s_free_worker(lane, w);
         return;
     }
     /* Its check is in flight: on_final follows, and frees it. */
@@ -817,7 +831,7 @@ static void s_listed_all(struct cwx_lane *lane)
         uint32_t j = (uint32_t)lane->other_job;
         cwx_worker_interrupt(w);
         lane->requeue = (int64_t)cwx_worker_spec(w)->job;
-        cwx_worker_free(w);
+        s_free_worker(lane, w);
         lane->active = NULL;
         if (lane->next && cwx_worker_spec(lane->next)->job == j)
             s_drop_next(lane); /* the job checked ahead is the one running */
@@ -831,7 +845,7 @@ static void s_listed_all(struct cwx_lane *lane)
         if (rc) {
             if (lane->active == nw)
                 lane->active = NULL;
-            cwx_worker_free(nw);
+            s_free_worker(lane, nw);
             lane->state = CWX_LANE_IDLE;
             s_arm(lane, 4, s_policy(lane).min_ms);
             return;

@@ -189,6 +189,7 @@ struct cwx_lane {
     /* Counters. */
     uint64_t total, done, exported, empty, marked, failed, skipped, stopped_jobs;
     uint64_t objects, bytes, retries, creates, slot_busy, adopted, foreign_waits;
+    uint64_t step_retries;     /* job steps redone after a transient failure */
     int64_t started_ms, finished_ms;
     int64_t last_end_ms;       /* completion of the lane's last task */
     double gap_sum_ms, gap_max_ms;

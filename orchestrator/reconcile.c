@@ -33,6 +33,8 @@ struct s_target {
     struct s_rec *r;
     uint32_t target;
     int step;             /* 0 markers, 1 PENDING, 2 RUNNING, 3 COMPLETED */
+    int tries;            /* transient failures of the step so far */
+    uint64_t markers;     /* markers read by the step's listing */
     char prefix[1100];    /* the marker index prefix */
     size_t prefix_len;
 };
@@ -103,7 +105,7 @@ static int s_on_marker_page(const struct cwx_s3_list_page *page, void *ud)
         if (wi < 0)
             continue;
         struct cwx_job *job = &r->plan->jobs[g->first_job + (uint32_t)wi];
-        r->res->markers++;
+        t->markers++;
         if (job->status == CWX_JOB_PENDING || job->status == CWX_JOB_RUNNING) {
             job->status = CWX_JOB_DONE;
             job->reason = CWX_REASON_MARKER;
@@ -174,6 +176,38 @@ static int s_add_foreign(struct s_rec *r, uint32_t target, const struct cwx_logs
 
 static void s_step(struct s_target *t);
 
+static void s_step_again(void *ud)
+{
+    struct s_target *t = ud;
+    if (cwx_session_stopping(t->r->s)) {
+        s_fail_account(t->r, t->target, CWX_ECANCELED, NULL, "interrupted");
+        t->step = 4; /* done */
+    }
+    s_step(t);
+}
+
+/* After the target's step failed: 1 when it failed transiently and is to
+ * be made again later, 0 when the account gives up. */
+static int s_retry_later(struct s_target *t, int status, const struct cwx_aws_error *err,
+                         const char *what)
+{
+    struct s_rec *r = t->r;
+    uint32_t a = r->plan->targets[t->target].account;
+    if (!cwx_err_transient(status) || r->res->account_error[a] ||
+        cwx_session_stopping(r->s) || ++t->tries >= CWX_PATIENCE_TRIES)
+        return 0;
+    struct cwx_patience p = cwx_patience_of(&r->plan->cfg->accounts[a].settings);
+    uint64_t delay = cwx_patience_delay(&p, t->tries);
+    char e[320] = "";
+    if (err)
+        cwx_aws_error_format(err, e, sizeof(e));
+    CWX_LOGW("account %s, region %s: %s failed (%s); trying again in %llu ms",
+             r->plan->cfg->accounts[a].name, r->plan->targets[t->target].region, what,
+             e[0] ? e : cwx_strerror(status), (unsigned long long)delay);
+    t->markers = 0;
+    return cwx_session_after(r->s, delay, s_step_again, t) == 0;
+}
+
 static void s_target_done(struct s_target *t)
 {
     struct s_rec *r = t->r;
@@ -198,10 +232,14 @@ static void s_on_markers_done(int status, int pages, int truncated,
     (void)truncated;
     struct s_target *t = ud;
     if (status) {
+        if (s_retry_later(t, status, err, "s3:ListBucket (marker index)"))
+            return;
         s_fail_account(t->r, t->target, status, err, "s3:ListBucket (marker index)");
         s_target_done(t);
         return;
     }
+    t->r->res->markers += t->markers;
+    t->tries = 0;
     t->step = 1;
     s_step(t);
 }
@@ -212,10 +250,13 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
     struct s_target *t = ud;
     struct s_rec *r = t->r;
     if (status) {
+        if (s_retry_later(t, status, err, "logs:DescribeExportTasks"))
+            return;
         s_fail_account(r, t->target, status, err, "logs:DescribeExportTasks");
         s_target_done(t);
         return;
     }
+    t->tries = 0;
     int completed_step = t->step == 3;
     for (size_t i = 0; i < all->n; i++) {
         const struct cwx_logs_export_task *task = &all->tasks[i];

@@ -273,7 +273,13 @@ static cJSON *s_summary(struct cwx_run *run)
     cJSON_AddNumberToObject(guard, "max_creates_per_run", run->guard.max_per_run);
     cJSON_AddNumberToObject(guard, "max_creates_per_job", run->guard.max_per_job);
 
-    uint64_t t[14] = {0};
+    enum { N_COUNTS = 18 };
+    static const char *const names[N_COUNTS] = {
+        "jobs",         "done",          "exported",     "empty",     "already_done", "skipped",
+        "failed",       "objects",       "bytes",        "retries",   "creates",      "slot_busy",
+        "adopted",      "foreign_waits", "step_retries", "api_calls", "api_retries",
+        "api_throttles"};
+    uint64_t t[N_COUNTS] = {0};
     cJSON *lanes = cJSON_AddArrayToObject(root, "lanes");
     for (size_t l = 0; l < run->n_lanes; l++) {
         const struct cwx_lane *lane = &run->lanes[l];
@@ -281,19 +287,24 @@ static cJSON *s_summary(struct cwx_run *run)
         cJSON_AddStringToObject(o, "lane", lane->name);
         cJSON_AddStringToObject(o, "account", run->cfg->accounts[lane->account].name);
         const char *id = NULL;
-        for (size_t tg = 0; tg < run->plan->n_targets && !id; tg++)
-            if (run->plan->targets[tg].account == lane->account)
+        struct cwx_session_stats api = {0};
+        for (size_t tg = 0; tg < run->plan->n_targets; tg++) {
+            if (run->plan->targets[tg].account != lane->account)
+                continue;
+            if (!id)
                 id = run->plan->targets[tg].account_id;
+            if (run->session && (lane->target < 0 || (size_t)lane->target == tg))
+                cwx_session_target_stats(run->session, (uint32_t)tg, &api);
+        }
         cJSON_AddStringToObject(o, "account_id", id ? id : "");
         cJSON_AddStringToObject(o, "token_scope", lane->target >= 0 ? "region" : "account");
-        uint64_t v[14] = {lane->total,   lane->done,     lane->exported, lane->empty,
-                          lane->marked,  lane->skipped,  lane->failed,   lane->objects,
-                          lane->bytes,   lane->retries,  lane->creates,  lane->slot_busy,
-                          lane->adopted, lane->foreign_waits};
-        static const char *const names[14] = {
-            "jobs",    "done",    "exported", "empty",   "already_done", "skipped", "failed",
-            "objects", "bytes",   "retries",  "creates", "slot_busy",    "adopted", "foreign_waits"};
-        for (int i = 0; i < 14; i++) {
+        uint64_t v[N_COUNTS] = {
+            lane->total,   lane->done,          lane->exported,     lane->empty,
+            lane->marked,  lane->skipped,       lane->failed,       lane->objects,
+            lane->bytes,   lane->retries,       lane->creates,      lane->slot_busy,
+            lane->adopted, lane->foreign_waits, lane->step_retries, api.calls,
+            api.retries,   api.throttles};
+        for (int i = 0; i < N_COUNTS; i++) {
             cJSON_AddNumberToObject(o, names[i], (double)v[i]);
             t[i] += v[i];
         }
@@ -316,12 +327,29 @@ static cJSON *s_summary(struct cwx_run *run)
             cJSON_AddStringToObject(o, "stop_reason", lane->stop_reason);
         cJSON_AddItemToArray(lanes, o);
     }
+    /* Credentials per account: a refresh that failed is retried by the
+     * call that needed it. */
+    struct cwx_session_stats cred_total = {0};
+    cJSON *creds = cJSON_AddArrayToObject(root, "credentials");
+    for (size_t a = 0; run->session && a < run->cfg->n_accounts; a++) {
+        struct cwx_session_stats cs = {0};
+        cwx_session_account_stats(run->session, (uint32_t)a, &cs);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "account", run->cfg->accounts[a].name);
+        cJSON_AddNumberToObject(o, "fetches", (double)cs.cred_fetches);
+        cJSON_AddNumberToObject(o, "failures", (double)cs.cred_failures);
+        cJSON_AddItemToArray(creds, o);
+        cred_total.cred_fetches += cs.cred_fetches;
+        cred_total.cred_failures += cs.cred_failures;
+    }
     cJSON *tot = cJSON_AddObjectToObject(root, "totals");
-    static const char *const tnames[14] = {
-        "jobs",    "done",    "exported", "empty",   "already_done", "skipped", "failed",
-        "objects", "bytes",   "retries",  "creates", "slot_busy",    "adopted", "foreign_waits"};
-    for (int i = 0; i < 14; i++)
-        cJSON_AddNumberToObject(tot, tnames[i], (double)t[i]);
+    /* api_calls of the totals also counts calls made for accounts without
+     * a lane (resolution, reconciliation) and SNS: every client's calls. */
+    for (int i = 0; i < N_COUNTS; i++)
+        if (strcmp(names[i], "api_calls") != 0)
+            cJSON_AddNumberToObject(tot, names[i], (double)t[i]);
+    cJSON_AddNumberToObject(tot, "credential_fetches", (double)cred_total.cred_fetches);
+    cJSON_AddNumberToObject(tot, "credential_failures", (double)cred_total.cred_failures);
     struct cwx_plan_totals pt;
     cwx_plan_totals(run->plan, &pt);
     cJSON_AddNumberToObject(tot, "pending", (double)(pt.pending + pt.running));

@@ -16,8 +16,21 @@
 
 /* ---- session ------------------------------------------------------------- */
 
+/* A wait of cwx_session_after. */
+struct s_wait {
+    uv_timer_t timer;
+    struct cwx_session *s;
+    void (*fn)(void *ud);
+    void *ud;
+    struct s_wait *prev, *next;
+};
+
+static void s_wait_closed(uv_handle_t *h);
+
 struct cwx_session {
     uv_loop_t *loop;
+    struct s_wait *waits; /* pending */
+    int stopping;
     const struct cwx_config *cfg;
     const struct cwx_plan *plan;
     struct cwx_aws *aws;
@@ -96,6 +109,12 @@ void cwx_session_free(struct cwx_session *s)
 {
     if (!s)
         return;
+    /* Waits left (an error path): closed without running. */
+    while (s->waits) {
+        struct s_wait *w = s->waits;
+        s->waits = w->next;
+        uv_close((uv_handle_t *)&w->timer, s_wait_closed);
+    }
     if (s->sns)
         cwx_aws_client_free(s->sns);
     if (s->base)
@@ -108,6 +127,58 @@ void cwx_session_free(struct cwx_session *s)
     free(s->providers);
     cwx_aws_free(s->aws);
     free(s);
+}
+
+static void s_wait_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void s_wait_fired(uv_timer_t *t)
+{
+    struct s_wait *w = t->data;
+    struct cwx_session *s = w->s;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->waits = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    void (*fn)(void *) = w->fn;
+    void *ud = w->ud;
+    uv_close((uv_handle_t *)t, s_wait_closed);
+    fn(ud);
+}
+
+int cwx_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(void *ud),
+                      void *ud)
+{
+    struct s_wait *w = calloc(1, sizeof(*w));
+    if (!w)
+        return CWX_ENOMEM;
+    w->s = s;
+    w->fn = fn;
+    w->ud = ud;
+    uv_timer_init(s->loop, &w->timer);
+    w->timer.data = w;
+    w->next = s->waits;
+    if (s->waits)
+        s->waits->prev = w;
+    s->waits = w;
+    uv_timer_start(&w->timer, s_wait_fired, s->stopping ? 0 : delay_ms, 0);
+    return 0;
+}
+
+void cwx_session_stop(struct cwx_session *s)
+{
+    s->stopping = 1;
+    for (struct s_wait *w = s->waits; w; w = w->next)
+        uv_timer_start(&w->timer, s_wait_fired, 0, 0);
+}
+
+int cwx_session_stopping(const struct cwx_session *s)
+{
+    return s->stopping;
 }
 
 struct cwx_aws *cwx_session_aws(struct cwx_session *s)
@@ -160,6 +231,29 @@ uint64_t cwx_session_api_calls(const struct cwx_session *s)
     return n;
 }
 
+void cwx_session_target_stats(const struct cwx_session *s, uint32_t target,
+                              struct cwx_session_stats *out)
+{
+    if (target >= s->n_clients)
+        return;
+    struct cwx_aws_client_stats st;
+    cwx_aws_client_get_stats(s->clients[target], &st);
+    out->calls += st.calls;
+    out->retries += st.retries;
+    out->throttles += st.throttles;
+}
+
+void cwx_session_account_stats(const struct cwx_session *s, uint32_t account,
+                               struct cwx_session_stats *out)
+{
+    if (account >= s->n_providers)
+        return;
+    struct cwx_creds_stats st;
+    cwx_creds_get_stats(s->providers[account], &st);
+    out->cred_fetches += st.fetches;
+    out->cred_failures += st.failures;
+}
+
 /* ---- resolver ------------------------------------------------------------ */
 
 /* One group found for a (target, selector). */
@@ -197,6 +291,9 @@ struct s_call {
     int details;          /* 1: an identifiers lookup filling details */
     char **names;         /* identifiers (owned copies) */
     size_t n_names;
+    int tries;            /* transient failures so far */
+    int (*start)(struct s_call *c); /* makes the call (again) */
+    const char *what;     /* the call, for messages */
 };
 
 static void s_account_fail(struct s_resolver *r, uint32_t account, int status,
@@ -213,6 +310,27 @@ static void s_account_fail(struct s_resolver *r, uint32_t account, int status,
     free(r->res->account_detail[account]);
     r->res->account_detail[account] = strdup(detail);
     CWX_LOGE("account %s: %s", r->plan->cfg->accounts[account].name, detail);
+}
+
+/* After a call of the account failed: 1 when it failed transiently and is
+ * to be made again later (fn(ud) is scheduled), 0 when the account gives up
+ * (the caller records why). */
+static int s_retry_later(struct s_resolver *r, uint32_t account, int *tries, int status,
+                         const struct cwx_aws_error *err, const char *what,
+                         void (*fn)(void *ud), void *ud)
+{
+    if (!cwx_err_transient(status) || r->res->account_error[account] ||
+        cwx_session_stopping(r->s) || ++*tries >= CWX_PATIENCE_TRIES)
+        return 0;
+    const struct cwx_account *acc = &r->plan->cfg->accounts[account];
+    struct cwx_patience p = cwx_patience_of(&acc->settings);
+    uint64_t delay = cwx_patience_delay(&p, *tries);
+    char e[320] = "";
+    if (err)
+        cwx_aws_error_format(err, e, sizeof(e));
+    CWX_LOGW("account %s: %s failed (%s); trying again in %llu ms", acc->name, what,
+             e[0] ? e : cwx_strerror(status), (unsigned long long)delay);
+    return cwx_session_after(r->s, delay, fn, ud) == 0;
 }
 
 static int s_push(struct s_sel *sel, const char *name, int64_t creation, int retention,
@@ -273,15 +391,43 @@ static void s_fill(struct s_resolver *r, uint32_t target, const struct cwx_logs_
     }
 }
 
+/* Makes a group call again after a wait (or gives up: stopping). */
+static void s_call_again(void *ud)
+{
+    struct s_call *c = ud;
+    struct s_resolver *r = c->r;
+    int rc = cwx_session_stopping(r->s) ? CWX_ECANCELED : c->start(c);
+    if (rc) {
+        s_account_fail(r, r->plan->targets[c->target].account, rc, NULL, c->what);
+        s_call_free(c);
+        s_done_one(r);
+    }
+}
+
+static void s_on_details(int status, struct cwx_logs_log_groups *all,
+                         const struct cwx_aws_error *err, void *ud);
+
+static int s_details_start(struct s_call *c)
+{
+    struct cwx_logs_describe_log_groups_req req = {
+        .identifiers = (const char *const *)c->names,
+        .n_identifiers = c->n_names,
+    };
+    return cwx_logs_describe_log_groups_all(cwx_session_client(c->r->s, c->target), &req, 0,
+                                            s_on_details, c);
+}
+
 static void s_on_details(int status, struct cwx_logs_log_groups *all,
                          const struct cwx_aws_error *err, void *ud)
 {
     struct s_call *c = ud;
     struct s_resolver *r = c->r;
-    if (status)
-        s_account_fail(r, r->plan->targets[c->target].account, status, err,
-                       "logs:DescribeLogGroups (by name)");
-    else {
+    uint32_t account = r->plan->targets[c->target].account;
+    if (status) {
+        if (s_retry_later(r, account, &c->tries, status, err, c->what, s_call_again, c))
+            return;
+        s_account_fail(r, account, status, err, c->what);
+    } else {
         for (size_t i = 0; i < all->n; i++)
             s_fill(r, c->target, &all->groups[i]);
         cwx_logs_log_groups_free(all);
@@ -312,13 +458,10 @@ static void s_lookup(struct s_resolver *r, uint32_t target, char **names, size_t
             names[off + i] = NULL;
         }
         c->n_names = k;
-        struct cwx_logs_describe_log_groups_req req = {
-            .identifiers = (const char *const *)batch,
-            .n_identifiers = k,
-        };
+        c->start = s_details_start;
+        c->what = "logs:DescribeLogGroups (by name)";
         r->pending++;
-        int rc = cwx_logs_describe_log_groups_all(cwx_session_client(r->s, target), &req, 0,
-                                                  s_on_details, c);
+        int rc = c->start(c);
         if (rc) {
             r->pending--;
             s_account_fail(r, r->plan->targets[target].account, rc, NULL,
@@ -332,14 +475,30 @@ static void s_lookup(struct s_resolver *r, uint32_t target, char **names, size_t
 }
 
 static void s_on_listing(int status, struct cwx_logs_log_groups *all,
+                         const struct cwx_aws_error *err, void *ud);
+
+static int s_listing_start(struct s_call *c)
+{
+    const struct cwx_group_sel *gs = &s_acc(c->r, c->target)->groups[c->sel];
+    struct cwx_logs_describe_log_groups_req req = {
+        .prefix = gs->kind == CWX_GROUP_PREFIX ? gs->value : NULL,
+        .pattern = gs->kind == CWX_GROUP_PATTERN ? gs->value : NULL,
+    };
+    return cwx_logs_describe_log_groups_all(cwx_session_client(c->r->s, c->target), &req, 0,
+                                            s_on_listing, c);
+}
+
+static void s_on_listing(int status, struct cwx_logs_log_groups *all,
                          const struct cwx_aws_error *err, void *ud)
 {
     struct s_call *c = ud;
     struct s_resolver *r = c->r;
     const struct cwx_group_sel *gs = &s_acc(r, c->target)->groups[c->sel];
+    uint32_t account = r->plan->targets[c->target].account;
     if (status) {
-        s_account_fail(r, r->plan->targets[c->target].account, status, err,
-                       "logs:DescribeLogGroups");
+        if (s_retry_later(r, account, &c->tries, status, err, c->what, s_call_again, c))
+            return;
+        s_account_fail(r, account, status, err, c->what);
     } else {
         struct s_sel *sel = &r->sels[r->tbase[c->target] + c->sel];
         int pattern = gs->kind == CWX_GROUP_PATTERN;
@@ -386,13 +545,10 @@ static void s_start_target(struct s_resolver *r, uint32_t target)
         c->r = r;
         c->target = target;
         c->sel = s;
-        struct cwx_logs_describe_log_groups_req req = {
-            .prefix = gs->kind == CWX_GROUP_PREFIX ? gs->value : NULL,
-            .pattern = gs->kind == CWX_GROUP_PATTERN ? gs->value : NULL,
-        };
+        c->start = s_listing_start;
+        c->what = "logs:DescribeLogGroups";
         r->pending++;
-        int rc = cwx_logs_describe_log_groups_all(cwx_session_client(r->s, target), &req, 0,
-                                                  s_on_listing, c);
+        int rc = c->start(c);
         if (rc) {
             r->pending--;
             s_account_fail(r, r->plan->targets[target].account, rc, NULL,
@@ -414,13 +570,36 @@ static void s_start_account(struct s_resolver *r, uint32_t account)
 struct s_whoami {
     struct s_resolver *r;
     uint32_t account;
+    uint32_t target; /* the account's first target: its client asks */
+    int tries;
 };
+
+static void s_on_identity(int status, const struct cwx_sts_identity *res,
+                          const struct cwx_aws_error *err, void *ud);
+
+static void s_identity_again(void *ud)
+{
+    struct s_whoami *w = ud;
+    struct s_resolver *r = w->r;
+    int rc = cwx_session_stopping(r->s)
+                 ? CWX_ECANCELED
+                 : cwx_sts_get_caller_identity(cwx_session_client(r->s, w->target),
+                                               s_on_identity, w);
+    if (rc) {
+        s_account_fail(r, w->account, rc, NULL, "sts:GetCallerIdentity");
+        free(w);
+        s_done_one(r);
+    }
+}
 
 static void s_on_identity(int status, const struct cwx_sts_identity *res,
                           const struct cwx_aws_error *err, void *ud)
 {
     struct s_whoami *w = ud;
     struct s_resolver *r = w->r;
+    if (status && s_retry_later(r, w->account, &w->tries, status, err, "sts:GetCallerIdentity",
+                                s_identity_again, w))
+        return;
     if (status == 0 && res && res->account && res->account[0]) {
         int rc = cwx_plan_set_account_id(r->plan, w->account, res->account);
         if (rc)
@@ -593,6 +772,7 @@ int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve
         }
         w->r = r;
         w->account = a;
+        w->target = first;
         r->pending++;
         int rc = cwx_sts_get_caller_identity(cwx_session_client(s, first), s_on_identity, w);
         if (rc) {

@@ -17,7 +17,7 @@ static void s_finish(struct cwx_run *run);
 
 static int s_exit_for_error(int err)
 {
-    return err == CWX_EDENIED || err == CWX_ECRED ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+    return cwx_err_access(err) ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
 }
 
 static int s_exit_code(struct cwx_run *run)
@@ -60,6 +60,8 @@ static void s_on_signal(uv_signal_t *h, int signum)
         return;
     if (run->signals == 1) {
         run->stopping = 1;
+        if (run->session)
+            cwx_session_stop(run->session); /* no more waiting out failures */
         CWX_LOGW("%s: no new export tasks; %s the active ones (signal again to exit now)",
                  signum == SIGINT ? "interrupted" : "terminated",
                  run->opts->cancel_on_exit ? "cancelling" : "waiting for");

@@ -54,7 +54,7 @@ static void s_error(struct s_st *st, int status, const struct cwx_aws_error *err
     if (err)
         cwx_aws_error_format(err, e, sizeof(e));
     CWX_LOGE("%s: %s", what, e[0] ? e : cwx_strerror(status));
-    if (!st->error || status == CWX_EDENIED || status == CWX_ECRED) {
+    if (!st->error || cwx_err_access(status)) {
         st->error = status;
         snprintf(st->detail, sizeof(st->detail), "%s: %s", what, e[0] ? e : cwx_strerror(status));
     }
@@ -182,7 +182,7 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
         CWX_LOGE("%s", why[0] ? why : cwx_strerror(rc));
         cwx_plan_free(st.plan);
         uv_loop_close(&st.loop);
-        return rc == CWX_ECRED || rc == CWX_EDENIED ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+        return cwx_err_access(rc) ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
     }
     st.rows = cJSON_CreateArray();
     if (!json)
@@ -220,7 +220,7 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
         CWX_LOGW("the event loop did not close cleanly");
     cwx_plan_free(st.plan);
     if (st.error)
-        code = st.error == CWX_EDENIED || st.error == CWX_ECRED ? CWX_RUN_CREDENTIALS
+        code = cwx_err_access(st.error) ? CWX_RUN_CREDENTIALS
                                                                 : CWX_RUN_FAILED;
     else if (st.cancel_failed)
         code = CWX_RUN_FAILED;

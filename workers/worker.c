@@ -9,10 +9,15 @@
 #include "common/log.h"
 #include "workers/workers_internal.h"
 
-/* Consecutive transient errors of one step before the job fails. */
-#define CWX__STEP_ERRORS_MAX 5
-/* Delay before redoing a step after a transient error, doubled each time. */
+/* A step whose call failed transiently (each call has already made its own
+ * attempts) is redone after a delay that starts at spec.step_retry_min_ms
+ * (default CWX__STEP_RETRY_MS) and doubles up to spec.step_retry_max_ms
+ * (default CWX__STEP_RETRY_MAX_MS); after CWX__STEP_ERRORS_MAX failures in a
+ * row (about three minutes of waiting with the defaults) the job gives up
+ * as "unavailable": its window stays pending, it has not failed. */
+#define CWX__STEP_ERRORS_MAX 8
 #define CWX__STEP_RETRY_MS 1000
+#define CWX__STEP_RETRY_MAX_MS 60000
 
 typedef int s_step_fn(struct cwx_worker *w);
 
@@ -38,7 +43,8 @@ struct cwx_worker {
     int attempts;   /* creates that made a task (this run) */
     int failures;   /* FAILED tasks seen */
     int retries;
-    int step_errors;
+    int step_errors;  /* transient failures of the current step in a row */
+    int step_retries; /* steps redone after a transient failure (this run) */
     uint64_t objects, bytes;
 
     int busy;        /* an operation is in flight */
@@ -69,7 +75,7 @@ int cwx_work_state_is_final(enum cwx_work_state s)
 
 static const char *const s_reason_names[] = {
     "none", "marker", "objects", "exported", "empty", "attempts",
-    "cancelled", "error", "denied", "loop_guard", "interrupted",
+    "cancelled", "error", "denied", "loop_guard", "unavailable", "interrupted",
 };
 
 const char *cwx_work_reason_name(enum cwx_work_reason r)
@@ -135,6 +141,12 @@ int cwx_worker_new(const struct cwx_work_spec *spec, const struct cwx_worker_ops
         w->spec.backoff_min_ms = 5000;
     if (w->spec.backoff_max_ms < w->spec.backoff_min_ms)
         w->spec.backoff_max_ms = w->spec.backoff_min_ms * 16;
+    if (!w->spec.step_retry_min_ms)
+        w->spec.step_retry_min_ms = CWX__STEP_RETRY_MS;
+    if (!w->spec.step_retry_max_ms)
+        w->spec.step_retry_max_ms = CWX__STEP_RETRY_MAX_MS;
+    if (w->spec.step_retry_max_ms < w->spec.step_retry_min_ms)
+        w->spec.step_retry_max_ms = w->spec.step_retry_min_ms;
     w->ops = ops;
     w->ctx = ops_ctx;
     w->hooks = *hooks;
@@ -256,14 +268,28 @@ static void s_step_error(struct cwx_worker *w, int status, const struct cwx_work
                status == CWX_ECRED ? "has no usable credentials" : "denied", detail);
         return;
     }
-    int transient = status == CWX_EHTTP || status == CWX_ETIMEDOUT ||
-                    status == CWX_ETHROTTLED || status == CWX_EPARSE ||
+    if (status == CWX_ETLS) {
+        s_fail(w, CWX_WR_UNAVAILABLE, status, NULL, "%s: %s", op, detail);
+        return;
+    }
+    /* The task goes on whatever a poll meets: any AWS error while waiting
+     * is retried. */
+    int transient = cwx_err_transient(status) ||
                     (status == CWX_EAWS && w->state == CWX_WORK_WAIT);
-    if (!transient || ++w->step_errors > CWX__STEP_ERRORS_MAX) {
+    if (!transient) {
         s_fail(w, CWX_WR_ERROR, status, NULL, "%s failed: %s", op, detail);
         return;
     }
-    uint64_t delay = (uint64_t)CWX__STEP_RETRY_MS << (w->step_errors - 1);
+    if (++w->step_errors > CWX__STEP_ERRORS_MAX) {
+        s_fail(w, CWX_WR_UNAVAILABLE, status, NULL, "%s failed %d times in a row: %s", op,
+               CWX__STEP_ERRORS_MAX + 1, detail);
+        return;
+    }
+    int shift = w->step_errors - 1 < 16 ? w->step_errors - 1 : 16;
+    uint64_t delay = w->spec.step_retry_min_ms << shift;
+    if (delay > w->spec.step_retry_max_ms)
+        delay = w->spec.step_retry_max_ms;
+    w->step_retries++;
     CWX_LOGW("%s %s: %s failed (%s); trying again in %llu ms", w->spec.log_group,
              w->spec.window ? w->spec.window : "", op, detail, (unsigned long long)delay);
     int rc = s_later(w, delay, redo);
@@ -481,12 +507,6 @@ static void s_on_described(int status, const struct cwx_work_result *res, void *
                    w->task_id);
             return;
         }
-        /* Keep polling through transient errors; the task goes on anyway. */
-        if (status != CWX_EDENIED && status != CWX_ECRED && status != CWX_ECANCELED &&
-            ++w->step_errors <= CWX__STEP_ERRORS_MAX) {
-            s_schedule_poll(w);
-            return;
-        }
         s_step_error(w, status, res, "DescribeExportTasks", "logs:DescribeExportTasks",
                      s_do_poll);
         return;
@@ -700,6 +720,7 @@ int64_t cwx_worker_task_completion_ms(const struct cwx_worker *w) { return w->co
 int cwx_worker_polls(const struct cwx_worker *w) { return w->polls; }
 int cwx_worker_attempts(const struct cwx_worker *w) { return w->attempts; }
 int cwx_worker_retries(const struct cwx_worker *w) { return w->retries; }
+int cwx_worker_step_retries(const struct cwx_worker *w) { return w->step_retries; }
 uint64_t cwx_worker_objects(const struct cwx_worker *w) { return w->objects; }
 uint64_t cwx_worker_bytes(const struct cwx_worker *w) { return w->bytes; }
 enum cwx_work_reason cwx_worker_reason(const struct cwx_worker *w) { return w->reason; }

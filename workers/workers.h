@@ -18,6 +18,12 @@
  *     ▼
  *   DONE
  *
+ * A call that fails transiently (throttled, 5xx or no answer on every one
+ * of its own attempts) redoes its step after a growing delay
+ * (step_retry_min_ms doubling up to step_retry_max_ms); after nine such
+ * failures in a row the job ends as "unavailable" and its window stays
+ * pending.
+ *
  * Every AWS call and every timer goes through a small table of operations
  * (struct cwx_worker_ops), so the machine runs on libuv + AWS in cwexport
  * and on a scripted fake in the unit tests. */
@@ -74,6 +80,9 @@ struct cwx_work_spec {
     int64_t estimated_bytes;       /* -1 unknown */
     uint64_t backoff_min_ms;       /* first retry delay after a FAILED task */
     uint64_t backoff_max_ms;
+    uint64_t step_retry_min_ms;    /* first delay before redoing a step whose
+                                      call failed transiently (0: 1 s) */
+    uint64_t step_retry_max_ms;    /* the delay doubles up to this (0: 60 s) */
     uint32_t job;                  /* the plan's job index (opaque here) */
 };
 
@@ -202,6 +211,9 @@ int64_t cwx_worker_task_completion_ms(const struct cwx_worker *w);
 int cwx_worker_polls(const struct cwx_worker *w);     /* polls of the current task */
 int cwx_worker_attempts(const struct cwx_worker *w);  /* creates that made a task */
 int cwx_worker_retries(const struct cwx_worker *w);   /* FAILED tasks retried */
+/* Steps redone after a call failed transiently (throttled, 5xx, no answer
+ * on every attempt of the call). */
+int cwx_worker_step_retries(const struct cwx_worker *w);
 uint64_t cwx_worker_objects(const struct cwx_worker *w);
 uint64_t cwx_worker_bytes(const struct cwx_worker *w);
 /* Why a worker ended as it did. */
@@ -216,6 +228,9 @@ enum cwx_work_reason {
     CWX_WR_ERROR,       /* FAILED: an AWS error (error/detail say) */
     CWX_WR_DENIED,      /* FAILED: credentials or permission */
     CWX_WR_LOOP_GUARD,  /* FAILED: the loop guard refused a create */
+    CWX_WR_UNAVAILABLE, /* FAILED: AWS kept failing transiently, or its
+                           certificate does not verify; the window is not
+                           at fault (it stays pending) */
     CWX_WR_INTERRUPTED, /* STOPPED */
 };
 const char *cwx_work_reason_name(enum cwx_work_reason r);

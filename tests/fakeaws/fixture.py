@@ -220,6 +220,11 @@ class FakeAWS:
                 body[k] = v
         return self.call("POST", "fail-next", body)
 
+    def set_task_fail_rate(self, rate):
+        """From now on each new (non-foreign) task ends FAILED with probability `rate` (0..1),
+        drawn from the fake's own seeded stream (settings.task_fail_rate)."""
+        return self.settings_update(task_fail_rate=rate)
+
     def expire_credentials(self, **spec):
         return self.call("POST", "expire-credentials", spec)["expired"]
 

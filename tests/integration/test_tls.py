@@ -56,8 +56,12 @@ def _refused(cwx, fake, tmp_path, ca, args):
     fake.clear_timeline()
     p = cwx(*args[:1], "-c", cfg, *args[1:], env=_env(fake, tmp_path, ca), timeout=120)
     _no_crash(p)
-    assert p.returncode in (1, 3), (p.returncode, p.stderr[-2000:])
+    # exit 3 as for credentials: AWS cannot be used as configured
+    assert p.returncode == 3, (p.returncode, p.stderr[-2000:])
     assert TLS_WORDS.search(p.stderr), p.stderr[-2000:]
+    assert "TLSVerificationFailed" in p.stderr, p.stderr[-2000:]
+    # a certificate that does not verify is never retried
+    assert not re.search(r"\d+ attempts|retrying", p.stderr), p.stderr[-2000:]
     assert _requests(fake) == [], "a request got through an unverified connection"
     return p
 
@@ -102,7 +106,8 @@ def test_run_over_tls(cwx, fake, tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     p = cwx("run", "-c", cfg, "--progress", "none", env=_env(fake, tmp_path, None), timeout=120)
     _no_crash(p)
-    assert p.returncode in (1, 3) and TLS_WORDS.search(p.stderr)
+    assert p.returncode == 3 and TLS_WORDS.search(p.stderr), (p.returncode, p.stderr[-2000:])
+    assert "TLSVerificationFailed" in p.stderr, p.stderr[-2000:]
 
 
 @pytest.mark.parametrize("flag", ["--insecure", "--no-verify-ssl", "--no-verify", "-k"])

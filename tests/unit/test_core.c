@@ -662,7 +662,7 @@ static void retries_5xx_then_success(void **state)
     s_h_done(&h);
 }
 
-/* 5xx on every attempt, real jitter: 3 attempts, then CWX_EAWS; each delay
+/* 5xx on every attempt, real jitter: 3 attempts, then CWX_EUNAVAIL; each delay
  * inside its jitter range, quota 490 (no refund on failure). */
 static void retries_5xx_exhausted(void **state)
 {
@@ -677,7 +677,7 @@ static void retries_5xx_exhausted(void **state)
     struct call c;
     s_logs(&c, &h, "DescribeExportTasks", "{}", 0);
     s_run_one(&h, &c);
-    assert_int_equal(c.status, CWX_EAWS);
+    assert_int_equal(c.status, CWX_EUNAVAIL);
     assert_int_equal(c.http_status, 500);
     assert_string_equal(c.code, "ServiceUnavailableException");
     assert_int_equal(c.attempts, 3);
@@ -882,7 +882,7 @@ static void quota_exhaustion_stops_retries(void **state)
     assert_int_equal(a.attempts, 3); /* 12 → 7 → 2 */
     s_logs(&b, &h, "DescribeExportTasks", "{}", 0);
     s_run_one(&h, &b);
-    assert_int_equal(b.status, CWX_EAWS);
+    assert_int_equal(b.status, CWX_EUNAVAIL);
     assert_int_equal(b.attempts, 1); /* 2 < 5 */
     struct cwx_aws_stats st;
     cwx_aws_get_stats(h.aws, &st);
@@ -911,7 +911,7 @@ static void no_retry_flag(void **state)
     struct call c;
     s_logs(&c, &h, "DescribeExportTasks", "{}", CWX_AWS_NO_RETRY);
     s_run_one(&h, &c);
-    assert_int_equal(c.status, CWX_EAWS);
+    assert_int_equal(c.status, CWX_EUNAVAIL);
     assert_int_equal(c.attempts, 1);
     s_h_done(&h);
 }
@@ -1011,6 +1011,21 @@ static void expired_static_credentials_fail_once(void **state)
     cwx_aws_get_stats(h.aws, &st);
     assert_int_equal(st.creds_refreshes, 1);
     assert_int_equal(st.quota_available, 500);
+    /* S3 answers a HEAD with an expired token with a bare 400: one retry
+     * with fresh credentials, then the 400 stands. */
+    struct call head = {0};
+    head.loop = &h.loop;
+    head.req = (struct cwx_aws_request){
+        .service = "s3", .protocol = CWX_PROTO_REST_XML, .method = "HEAD",
+        .bucket = DEMO_BUCKET, .path = "/_cwexport/any.json",
+    };
+    s_run_one(&h, &head);
+    assert_int_equal(head.status, CWX_EAWS);
+    assert_int_equal(head.http_status, 400);
+    assert_string_equal(head.code, "BadRequest");
+    assert_int_equal(head.attempts, 2);
+    cwx_aws_get_stats(h.aws, &st);
+    assert_int_equal(st.creds_refreshes, 2);
     s_h_done(&h);
     s_fake_reset(); /* the base key comes back */
 }
@@ -1053,7 +1068,20 @@ static void expired_session_refreshed(void **state)
     assert_true(cJSON_GetObjectItem(n, "expired")->valueint >= 1);
     cJSON_Delete(n);
 
-    for (int i = 0; i < 3; i++) {
+    /* The first call after expiry is a HEAD, which S3 refuses with a bare
+     * 400: refreshed all the same, it gets its real answer (404). */
+    struct call head;
+    s_logs(&head, &h, "DescribeExportTasks", "{}", 0);
+    head.req = (struct cwx_aws_request){
+        .service = "s3", .protocol = CWX_PROTO_REST_XML, .method = "HEAD",
+        .bucket = DEMO_BUCKET, .path = "/_cwexport/missing.json",
+    };
+    assert_int_equal(s_start(&h, rc, &head), 0);
+    uv_run(&h.loop, UV_RUN_DEFAULT);
+    assert_int_equal(head.status, CWX_EAWS);
+    assert_int_equal(head.http_status, 404);
+    assert_int_equal(head.attempts, 2);
+    for (int i = 1; i < 3; i++) {
         struct call c;
         s_logs(&c, &h, "DescribeExportTasks", "{}", 0);
         assert_int_equal(s_start(&h, rc, &c), 0);
@@ -1062,8 +1090,9 @@ static void expired_session_refreshed(void **state)
         if (c.status)
             fail_msg("call %d after expiry: %d %s %s", i, c.status, c.code, c.message);
     }
-    assert_int_equal(h.n_ev, 1);
+    assert_int_equal(h.n_ev, 2); /* the refresh, then the HEAD's final 404 */
     assert_string_equal(h.ev[0].kind, "expired-credentials");
+    assert_int_equal(h.ev[1].delay_ms, -1);
     struct cwx_aws_stats st;
     cwx_aws_get_stats(h.aws, &st);
     assert_int_equal(st.creds_refreshes, 1);

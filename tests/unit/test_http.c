@@ -305,14 +305,21 @@ static void response_size_cap(void **state)
     uv_loop_t loop;
     struct cwx_http_options o = {.max_response_bytes = 3000};
     struct cwx_http *http = s_new(&loop, &o);
-    struct probe big, chunked, fits;
+    struct probe big, chunked, fits, head;
     s_probe(&big, "GET", "/big/5000");       /* Content-Length says too big */
     s_probe(&chunked, "GET", "/chunked/5");  /* no length: the buffer says */
     s_probe(&fits, "GET", "/big/3000");
+    s_probe(&head, "HEAD", "/big/5000");     /* the object's size, no body */
     assert_int_equal(s_send(http, &big), 0);
     assert_int_equal(s_send(http, &chunked), 0);
     assert_int_equal(s_send(http, &fits), 0);
+    assert_int_equal(s_send(http, &head), 0);
     uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(head.calls, 1);
+    assert_int_equal(head.error, 0);
+    assert_int_equal(head.status, 200);
+    assert_int_equal(head.content_length, 5000);
+    assert_int_equal(head.body_len, 0);
     assert_int_equal(big.calls, 1);
     assert_int_equal(big.error, CWX_ETOOBIG);
     assert_int_equal(chunked.calls, 1);
@@ -445,7 +452,7 @@ static void tls_verification(void **state)
     assert_int_equal(s_send(http, &p), 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(p.calls, 1);
-    assert_int_equal(p.error, CWX_EHTTP);
+    assert_int_equal(p.error, CWX_ETLS); /* never retried: see test_retry */
     assert_int_equal(p.curl_code, CURLE_PEER_FAILED_VERIFICATION);
     s_finish(&loop, http);
 

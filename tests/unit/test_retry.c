@@ -30,6 +30,7 @@ static const struct row s_table[] = {
     {CWX_EHTTP, 0, NULL, NULL, -1, 0, CWX_RETRY_TRANSIENT},
     {CWX_ETIMEDOUT, 0, NULL, NULL, -1, 0, CWX_RETRY_TIMEOUT},
     {CWX_ETOOBIG, 200, NULL, NULL, -1, 0, CWX_RETRY_FATAL},
+    {CWX_ETLS, 0, NULL, NULL, -1, 0, CWX_RETRY_FATAL}, /* a certificate that does not verify */
     {CWX_ECANCELED, 0, NULL, NULL, -1, 0, CWX_RETRY_FATAL},
     {CWX_EPARSE, 200, NULL, NULL, -1, 0, CWX_RETRY_FATAL},
     /* transient by status */

@@ -545,6 +545,80 @@ static void worker_transient_errors_retry_the_step(void **state)
     cwx_worker_free(w);
 }
 
+/* Every step redoes its call after a transient failure (5xx on every
+ * attempt, no answer, throttled, unreadable answer), with delays that grow
+ * from 1 s and stop at 60 s; the counter restarts after each success. */
+static void worker_transient_errors_back_off_in_every_step(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct cwx_work_spec spec = s_spec();
+    struct cwx_worker *w = s_new(&f, &spec);
+    assert_int_equal(cwx_worker_start(w), 0);
+    s_complete(&f, F_HEAD, CWX_EUNAVAIL, NULL);
+    assert_int_equal(f.timer_delay, 1000);
+    s_fire(&f);
+    s_complete(&f, F_HEAD, CWX_EPARSE, NULL);
+    assert_int_equal(f.timer_delay, 2000);
+    s_fire(&f);
+    s_complete(&f, F_HEAD, 0, NULL);
+    s_complete(&f, F_CREATE, CWX_EUNAVAIL, NULL);
+    assert_int_equal(f.timer_delay, 1000); /* a new step starts again at 1 s */
+    s_fire(&f);
+    s_created(&f, "task-u");
+    assert_int_equal(f.creates, 2);
+    s_fire(&f); /* first poll */
+    s_complete(&f, F_DESCRIBE, CWX_ETIMEDOUT, NULL);
+    assert_int_equal(f.timer_delay, 1000);
+    s_fire(&f);
+    s_complete(&f, F_DESCRIBE, 0,
+               &(struct cwx_work_result){.task_status = CWX_EXPORT_COMPLETED, .completion_ms = 9});
+    s_complete(&f, F_LIST, CWX_ETHROTTLED, NULL);
+    s_fire(&f);
+    s_listed(&f, 1, 5);
+    s_complete(&f, F_PUT, CWX_EUNAVAIL, NULL);
+    s_fire(&f);
+    s_complete(&f, F_PUT, 0, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_DONE);
+    assert_int_equal(cwx_worker_step_retries(w), 6);
+    assert_int_equal(cwx_worker_retries(w), 0);
+    cwx_worker_free(w);
+}
+
+/* Nine failures of one step in a row end the job "unavailable", never
+ * "failed"; the delays double up to 60 s. A certificate that does not
+ * verify ends it at once. */
+static void worker_unavailable_after_nine_failures(void **state)
+{
+    (void)state;
+    static const uint64_t delays[8] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
+    struct fake f;
+    struct cwx_work_spec spec = s_spec();
+    struct cwx_worker *w = s_new(&f, &spec);
+    assert_int_equal(cwx_worker_start(w), 0);
+    for (int i = 0; i < 8; i++) {
+        s_complete(&f, F_HEAD, CWX_EUNAVAIL, NULL);
+        assert_int_equal(cwx_worker_state(w), CWX_WORK_CHECK);
+        assert_int_equal(f.timer_delay, delays[i]);
+        s_fire(&f);
+    }
+    s_complete(&f, F_HEAD, CWX_EUNAVAIL, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_FAILED);
+    assert_int_equal(cwx_worker_reason(w), CWX_WR_UNAVAILABLE);
+    assert_int_equal(cwx_worker_error(w), CWX_EUNAVAIL);
+    assert_non_null(strstr(cwx_worker_detail(w), "9 times in a row"));
+    assert_int_equal(f.finals, 1);
+    cwx_worker_free(w);
+
+    w = s_new(&f, &spec);
+    assert_int_equal(cwx_worker_start(w), 0);
+    s_complete(&f, F_HEAD, CWX_ETLS, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_FAILED);
+    assert_int_equal(cwx_worker_reason(w), CWX_WR_UNAVAILABLE);
+    assert_int_equal(f.timers, 0);
+    cwx_worker_free(w);
+}
+
 static void worker_interrupt_in_flight(void **state)
 {
     (void)state;
@@ -628,6 +702,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(worker_loop_guard_refuses),
     cmocka_unit_test(worker_ready_holds_until_told),
     cmocka_unit_test(worker_transient_errors_retry_the_step),
+    cmocka_unit_test(worker_transient_errors_back_off_in_every_step),
+    cmocka_unit_test(worker_unavailable_after_nine_failures),
     cmocka_unit_test(worker_interrupt_in_flight),
     cmocka_unit_test(worker_completed_elsewhere_is_marked),
     cmocka_unit_test(worker_rejects_bad_spec),

@@ -6,7 +6,7 @@ import time
 from urllib.parse import parse_qsl
 
 from . import model
-from .state import ACTIVE, S3Object, Bucket
+from .state import ACTIVE, S3Object, Bucket, fail_rate
 
 
 def _body(raw):
@@ -120,6 +120,8 @@ def _route(h, world, m, route, q, b):
     if route in ("time-factor", "settings"):
         with world.lock:
             if m == "POST":
+                if "task_fail_rate" in b:
+                    b["task_fail_rate"] = fail_rate(b["task_fail_rate"])  # ValueError -> 400, nothing changed
                 if "factor" in b:
                     world.settings["time_factor"] = float(b["factor"])
                 for k, v in b.items():

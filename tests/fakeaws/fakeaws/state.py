@@ -39,7 +39,16 @@ DEFAULT_SETTINGS = {
     "s3_wrong_region": "redirect",   # redirect (301) | malformed (400) | ignore
     "write_test_at": "create",       # create | complete: when aws-logs-write-test is written
     "timeline_requests": True,       # record every request in the timeline (tasks are always recorded)
+    "task_fail_rate": 0.0,           # fraction of new non-foreign tasks that end FAILED (own RNG from rng_seed)
 }
+
+
+def fail_rate(v):
+    """task_fail_rate as a float in [0, 1]; ValueError otherwise."""
+    r = float(v if v is not None else 0.0)
+    if not 0.0 <= r <= 1.0:
+        raise ValueError("task_fail_rate must be between 0 and 1, not %r" % (v,))
+    return r
 
 
 class Scheduler(threading.Thread):
@@ -181,7 +190,10 @@ class World:
             self.now0 = model.now_ms()
             self.settings = dict(DEFAULT_SETTINGS)
             self.settings.update(seed.get("settings", {}))
+            self.settings["task_fail_rate"] = fail_rate(self.settings["task_fail_rate"])
             self.rng = random.Random(self.settings["rng_seed"])
+            # task_fail_rate draws: their own stream, so the outcomes do not shift with other draws
+            self.fail_rng = random.Random("task_fail_rate/%s" % (self.settings["rng_seed"],))
             self.salt = str(self.settings["rng_seed"])
             self.accounts = {}
             self.creds = getattr(self, "creds", {}) if getattr(self, "_keep_creds", False) else {}
@@ -324,8 +336,10 @@ class World:
             tid = self.new_task_id()
             token = self.token_of(account, region)
             g = self.groups.get((account, region, group))
-            if fail is None:
-                fail = self._take_fail(account, region) if not foreign else None
+            if fail is None and not foreign:
+                fail = self._take_fail(account, region)
+                if self._draw_fail_rate(status) and fail is None:
+                    fail = {"message": STATUS_MESSAGES["FAILED"], "phase": "running"}
             t = Task(task_id=tid, name=name, account=account, region=region, group=group, frm=frm, to=to,
                      dest=dest, prefix=prefix, stream_prefix=stream_prefix, status=status,
                      message=STATUS_MESSAGES.get(status, status), creation=creation or model.now_ms(),
@@ -366,6 +380,14 @@ class World:
                 self.fail_next.remove(f)
             return {"message": f.get("message", "Export task failed"), "phase": f.get("phase", "running")}
         return None
+
+    def _draw_fail_rate(self, status):
+        """One draw from fail_rng per new active task while task_fail_rate > 0 (also when a
+        fail-next spec already decided this task, so the n-th task's draw stays the same)."""
+        p = float(self.settings.get("task_fail_rate") or 0.0)
+        if p <= 0 or status not in ACTIVE:
+            return False
+        return self.fail_rng.random() < p
 
     def _advance(self, tid, gen, what, run_s):
         with self.lock:

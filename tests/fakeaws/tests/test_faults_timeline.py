@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 from botocore.parsers import ResponseParserError
 
 from conftest import A, B, BUCKET_A, client, make_seed, signed_request, wait_status
-from fixture import FakeAWS, HERE, PYTHON, botocore_client
+from fixture import ControlError, FakeAWS, HERE, PYTHON, botocore_client
 from timeline import Timeline
 
 DAY = 86400000
@@ -271,3 +271,69 @@ def test_standalone_cli(tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(10) == 0
+
+
+def _export_outcomes(fake, n, between=None):
+    """Create n tasks one at a time (each waited for: one active export per account) and
+    return their final states in creation order."""
+    logs = client(fake, "logs")
+    out = []
+    for i in range(n):
+        if between:
+            between()
+        tid = logs.create_export_task(logGroupName="/aws/lambda/api", fromTime=i, to=i + 1,
+                                      destination=BUCKET_A, taskName="rate-%d" % i)["taskId"]
+        out.append(wait_status(logs, tid, ("COMPLETED", "FAILED")))
+    return out
+
+
+def test_task_fail_rate_is_seeded(tmp_path):
+    def run(other_draws):
+        with FakeAWS(seed=make_seed(), tmp_dir=tmp_path, time_factor=0.001, task_fail_rate=0.5) as f:
+            between = None
+            if other_draws:  # main-RNG draws between the tasks must not shift the outcomes
+                f.faults(throttle_rate=0.5, operations=["GetCallerIdentity"])
+                sts = client(f, "sts")
+
+                def between():
+                    for _ in range(3):
+                        try:
+                            sts.get_caller_identity()
+                        except ClientError:
+                            pass
+            outcomes = _export_outcomes(f, 40, between)
+            tasks = Timeline(f.timeline()).tasks()
+            failed = [d for d in tasks.values() if d["final"] == "FAILED"]
+            assert len(failed) == outcomes.count("FAILED")
+            assert all([s for _, s in d["states"]] == ["PENDING", "RUNNING", "FAILED"] for d in failed)
+            t = client(f, "logs").describe_export_tasks(statusCode="FAILED", limit=1)["exportTasks"][0]
+            assert t["status"]["message"] == "Export task failed"
+            assert [o["key"] for o in f.s3_list(BUCKET_A, t["destinationPrefix"] + "/" + t["taskId"])] == []
+            return outcomes
+    a, b = run(False), run(True)
+    assert a == b and 10 <= a.count("FAILED") <= 30
+
+
+def test_task_fail_rate_control(clean):
+    clean.settings_update(time_factor=0.001)
+    assert clean.call("GET", "settings")["settings"]["task_fail_rate"] == 0.0
+    assert _export_outcomes(clean, 40) == ["COMPLETED"] * 40
+    assert clean.set_task_fail_rate(1)["task_fail_rate"] == 1.0
+    assert _export_outcomes(clean, 3) == ["FAILED"] * 3
+    with pytest.raises(ControlError):
+        clean.set_task_fail_rate(1.5)
+    assert clean.call("GET", "settings")["settings"]["task_fail_rate"] == 1.0
+    # foreign tasks are not drawn for; fail-next still decides the message
+    clean.fail_next(1, message="boom")
+    logs = client(clean, "logs")
+    tid = logs.create_export_task(logGroupName="/aws/lambda/api", fromTime=0, to=1,
+                                  destination=BUCKET_A)["taskId"]
+    wait_status(logs, tid, ("FAILED",))
+    assert logs.describe_export_tasks(taskId=tid)["exportTasks"][0]["status"]["message"] == "boom"
+    clean.foreign_task(A, duration_s=0.05)
+    assert clean.wait_idle(5)
+    assert [t["status"]["code"] for t in clean.tasks() if t["foreign"]] == ["COMPLETED"]
+    clean.set_task_fail_rate(0)
+    assert _export_outcomes(clean, 3) == ["COMPLETED"] * 3
+    finals = [d["final"] for d in Timeline(clean.timeline()).tasks().values() if not d["foreign"]]
+    assert (finals.count("COMPLETED"), finals.count("FAILED")) == (43, 4)
