@@ -672,7 +672,7 @@ static void s_finish(struct s_resolver *r)
                 for (uint32_t j = 0; j < pg->n_jobs; j++) {
                     struct cwx_job *job = &plan->jobs[pg->first_job + j];
                     job->status = CWX_JOB_FAILED;
-                    job->reason = CWX_REASON_ERROR;
+                    job->reason = CWX_REASON_NO_GROUP;
                 }
             }
         }

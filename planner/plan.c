@@ -30,6 +30,8 @@ const char *cwx_job_reason_text(enum cwx_job_reason r)
     case CWX_REASON_TASK_COMPLETED: return "export task completed; marker not yet written";
     case CWX_REASON_ATTEMPTS: return "export failed max_attempts times";
     case CWX_REASON_ERROR: return "stopped by an error";
+    case CWX_REASON_NO_GROUP: return "the log group does not exist";
+    case CWX_REASON__COUNT: break;
     }
     return NULL;
 }

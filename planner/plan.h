@@ -35,6 +35,8 @@ enum cwx_job_reason {
     CWX_REASON_TASK_COMPLETED,   /* done: task completed, marker pending */
     CWX_REASON_ATTEMPTS,         /* failed: max_attempts exhausted */
     CWX_REASON_ERROR,            /* failed: an error stopped it */
+    CWX_REASON_NO_GROUP,         /* failed: the named log group does not exist */
+    CWX_REASON__COUNT
 };
 const char *cwx_job_reason_text(enum cwx_job_reason r);
 

@@ -155,7 +155,7 @@ static int s_blob(const struct cwx_plan *plan, struct cwx_buf *b, FILE *f)
     }
     if (!rc)
         rc = cwx_buf_puts(b, "],\n\"reasons\": [");
-    for (int r = 0; r <= CWX_REASON_ERROR && !rc; r++) {
+    for (int r = 0; r < CWX_REASON__COUNT && !rc; r++) {
         if (r) rc = cwx_buf_putc(b, ',');
         if (!rc) rc = s_js_str(b, cwx_job_reason_text((enum cwx_job_reason)r));
     }

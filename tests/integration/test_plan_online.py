@@ -258,6 +258,8 @@ def test_missing_named_group_is_failed(cwx, fake, tmp_path):
     doc = json.loads(proc.stdout)
     st = {(j["log_group"], j["status"]) for j in doc["jobs"]}
     assert st == {("/app/api", "pending"), ("/app/gone", "failed")}
+    assert {j["reason"] for j in doc["jobs"] if j["log_group"] == "/app/gone"} == \
+        {"the log group does not exist"}
     assert "/app/gone does not exist" in proc.stderr
 
 
