@@ -50,6 +50,22 @@ static int s_http_retryable(const struct cwx_http_response *resp)
     return resp->error || resp->status >= 500 || resp->status == 429;
 }
 
+/* The status of a fetch that ended on resp. A retryable answer (no answer,
+ * 5xx, 429) after every attempt is transient — the caller backs off and asks
+ * again — when the endpoint is known to serve credentials: always for ECS
+ * (its variables name it), for IMDS once it has served some (before that,
+ * an unreachable IMDS means there is none). */
+static int s_fetch_status(const struct cwx_http_response *resp, int known)
+{
+    if (resp->error == CWX_ECANCELED)
+        return CWX_ECANCELED;
+    if (!known || !s_http_retryable(resp) || resp->error == CWX_ETLS)
+        return CWX_ECRED;
+    if (resp->error)
+        return resp->error == CWX_ETIMEDOUT ? CWX_ETIMEDOUT : CWX_EHTTP;
+    return resp->status == 429 ? CWX_ETHROTTLED : CWX_EUNAVAIL;
+}
+
 /* ---- ECS ------------------------------------------------------------------ */
 
 static int s_is_loopback_or_container(const char *host, size_t len)
@@ -178,7 +194,7 @@ static void s_ecs_on_resp(const struct cwx_http_response *resp, void *ud)
         return;
     }
     s_describe(resp, why, sizeof(why));
-    s_ecs_fail(e, resp->error == CWX_ECANCELED ? CWX_ECANCELED : CWX_ECRED, why);
+    s_ecs_fail(e, s_fetch_status(resp, 1), why);
 }
 
 static void s_ecs_send(struct s_ecs *e)
@@ -354,7 +370,7 @@ static void s_imds_on_resp(const struct cwx_http_response *resp, void *ud)
                      : m->stage == S_ROLE ? "the role name request"
                                           : "the credentials request",
                      why);
-        s_imds_fail(m, resp->error == CWX_ECANCELED ? CWX_ECANCELED : CWX_ECRED, what);
+        s_imds_fail(m, s_fetch_status(resp, m->p->cache != NULL), what);
         return;
     }
     m->attempt = 0;

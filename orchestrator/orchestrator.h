@@ -54,6 +54,9 @@ uint64_t cwx_session_api_calls(const struct cwx_session *s);
  * freed. */
 int cwx_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(void *ud),
                       void *ud);
+/* Waits started so far: calls of the phases made again after a transient
+ * failure. */
+uint64_t cwx_session_waits(const struct cwx_session *s);
 /* From now on no call is retried later: pending waits run at once. */
 void cwx_session_stop(struct cwx_session *s);
 int cwx_session_stopping(const struct cwx_session *s);

@@ -348,6 +348,8 @@ static cJSON *s_summary(struct cwx_run *run)
     for (int i = 0; i < N_COUNTS; i++)
         if (strcmp(names[i], "api_calls") != 0)
             cJSON_AddNumberToObject(tot, names[i], (double)t[i]);
+    cJSON_AddNumberToObject(tot, "phase_retries",
+                            run->session ? (double)cwx_session_waits(run->session) : 0);
     cJSON_AddNumberToObject(tot, "credential_fetches", (double)cred_total.cred_fetches);
     cJSON_AddNumberToObject(tot, "credential_failures", (double)cred_total.cred_failures);
     struct cwx_plan_totals pt;

@@ -30,6 +30,7 @@ static void s_wait_closed(uv_handle_t *h);
 struct cwx_session {
     uv_loop_t *loop;
     struct s_wait *waits; /* pending */
+    uint64_t n_waits;     /* started */
     int stopping;
     const struct cwx_config *cfg;
     const struct cwx_plan *plan;
@@ -161,6 +162,7 @@ int cwx_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(void 
     w->ud = ud;
     uv_timer_init(s->loop, &w->timer);
     w->timer.data = w;
+    s->n_waits++;
     w->next = s->waits;
     if (s->waits)
         s->waits->prev = w;
@@ -174,6 +176,11 @@ void cwx_session_stop(struct cwx_session *s)
     s->stopping = 1;
     for (struct s_wait *w = s->waits; w; w = w->next)
         uv_timer_start(&w->timer, s_wait_fired, 0, 0);
+}
+
+uint64_t cwx_session_waits(const struct cwx_session *s)
+{
+    return s->n_waits;
 }
 
 int cwx_session_stopping(const struct cwx_session *s)

@@ -79,6 +79,7 @@ class MetaServer(http.server.ThreadingHTTPServer):
         self.imds_disabled = False
         self.expires_in = 3600
         self.hang = False
+        self.fail_5xx = 0  # answer 503 to that many requests
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
 
@@ -149,6 +150,10 @@ class MetaHandler(http.server.BaseHTTPRequestHandler):
         if srv.hang:
             time.sleep(5)
             return
+        if srv.fail_5xx > 0:
+            srv.fail_5xx -= 1
+            srv.record(kind="5xx", path=path)
+            return self.reply(503, "")
         prefix = "/latest/meta-data/iam/security-credentials/"
         if path.startswith(prefix):
             token = self.headers.get("X-aws-ec2-metadata-token")
@@ -593,6 +598,18 @@ def test_ecs_relative_uri(fake, home, meta):
     assert len(hits) == 1
     assert hits[0]["host"] == "169.254.170.2" and hits[0]["path"] == "/v2/credentials/6f3c-task"
     assert hits[0]["auth"] is None
+
+
+def test_ecs_unavailable_is_transient(fake, home, meta):
+    """An ECS endpoint that answers 503 on every attempt: a transient
+    failure the caller backs off from, not a credential error."""
+    meta.fail_5xx = 100
+    r = probe(fake, home, env={"AWS_CONTAINER_CREDENTIALS_FULL_URI": meta.url + "/ecs/creds",
+                               "AWS_CONTAINER_AUTHORIZATION_TOKEN": ECS_AUTH})
+    meta.fail_5xx = 0
+    assert r["get1.status"] == "EUNAVAIL", r.output
+    assert "HTTP 503" in r["get1.error"]
+    assert 2 <= len(meta.kinds("5xx")) <= 5
 
 
 def test_ecs_refused_and_bad_host(fake, home, meta):

@@ -109,11 +109,14 @@ def _marked(fake):
 _NOT_FAULTS = {"ok", "NoSuchKey", "NotFound", "LimitExceededException"}
 
 
-def _faults_met(outcomes):
+def _faults_met(outcomes, resets=True):
     """Faulty answers to cwexport's own clients (every operation but STS's,
-    whose calls belong to the credential providers)."""
+    whose calls belong to the credential providers). A connection reset on a
+    reused keep-alive connection before any answer is sent again by libcurl
+    itself, unseen by the retry counters: resets=False leaves resets out."""
     return sum(n for op, o in outcomes.items() if op not in ("AssumeRole", "GetCallerIdentity")
-               for k, n in o.items() if k not in _NOT_FAULTS)
+               for k, n in o.items()
+               if k not in _NOT_FAULTS and (resets or k != "connection_reset"))
 
 
 def test_fault_soak(cwx, tmp_path):
@@ -149,11 +152,13 @@ def test_fault_soak(cwx, tmp_path):
         assert sum(fails.values()) >= 1, "no task FAILED: the soak proved little"
         # The summary counts the retries: every faulty answer to a call was
         # either tried again by the call (api_retries) or ended the call,
-        # whose job step was then redone (step_retries); a step also redoes
-        # a call that failed for want of credentials (credential_failures).
-        faults = _faults_met(outcomes)
+        # whose job step (step_retries) or phase (phase_retries) was then
+        # redone; a step also redoes a call that failed for want of
+        # credentials (credential_failures).
+        faults, seen = _faults_met(outcomes), _faults_met(outcomes, resets=False)
+        redone = t["api_retries"] + t["step_retries"] + t["phase_retries"]
         assert t["api_retries"] > 0 and t["step_retries"] >= 0, t
-        assert t["api_retries"] <= faults <= t["api_retries"] + t["step_retries"], (t, faults)
+        assert t["api_retries"] <= faults and seen <= redone, (t, faults, seen)
         assert t["api_throttles"] > 0, t
         assert t["credential_fetches"] > 3 * 5, t
         assert t["credential_fetches"] <= len(issued) + t["credential_failures"], t
