@@ -55,6 +55,7 @@ struct cwx_aws {
     cwx_aws_retry_fn *on_retry;
     void *retry_ud;
     struct cwx_retry_quota quota;
+    int max_attempts; /* of one call, the first included */
     int64_t skew_ms; /* server clock − our clock, last measured */
     struct cwx_aws_stats stats;
     int refs;        /* the owner's, plus one per live call */
@@ -98,7 +99,7 @@ struct s_call {
     int starting;    /* inside cwx_aws_call: completions must be deferred */
     int canceled;
     int attempts;    /* HTTP attempts made */
-    int normal;      /* attempts counted against CWX_RETRY_MAX_ATTEMPTS */
+    int normal;      /* attempts counted against aws->max_attempts */
     int creds_retried;
     int skew_retried;
     int quota_taken; /* what the latest retry took from the quota */
@@ -554,6 +555,23 @@ static char *s_env_url(const char *name)
     return s;
 }
 
+/* AWS_MAX_ATTEMPTS, as the SDKs read it: the attempts of one call, the
+ * first included; CWX_RETRY_MAX_ATTEMPTS when unset or not 1..20. */
+static int s_env_attempts(void)
+{
+    const char *v = getenv("AWS_MAX_ATTEMPTS");
+    if (!v || !*v)
+        return CWX_RETRY_MAX_ATTEMPTS;
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > 20) {
+        CWX_LOGW("AWS_MAX_ATTEMPTS=%.20s is not a whole number from 1 to 20: using %d", v,
+                 CWX_RETRY_MAX_ATTEMPTS);
+        return CWX_RETRY_MAX_ATTEMPTS;
+    }
+    return (int)n;
+}
+
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_aws **out)
 {
     *out = NULL;
@@ -572,6 +590,7 @@ int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_
     }
     cwx_retry_quota_init(&aws->quota, opts && opts->retry_quota > 0 ? opts->retry_quota
                                                                      : CWX_RETRY_QUOTA_CAPACITY);
+    aws->max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts : s_env_attempts();
     /* Endpoint overrides, unless the SDK's switch turns them off. */
     const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     if (!ignore || strcasecmp(ignore, "true") != 0) {
@@ -1252,7 +1271,7 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
     }
 
     int retryable = k == CWX_RETRY_TRANSIENT || k == CWX_RETRY_TIMEOUT || k == CWX_RETRY_THROTTLE;
-    if (retryable && !no_retry && call->normal < CWX_RETRY_MAX_ATTEMPTS) {
+    if (retryable && !no_retry && call->normal < aws->max_attempts) {
         int taken = cwx_retry_quota_acquire(&aws->quota, k == CWX_RETRY_TIMEOUT);
         if (taken) {
             call->quota_taken = taken;

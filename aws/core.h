@@ -44,6 +44,9 @@ struct cwx_aws_options {
     void *retry_ud;
     /* Capacity of the process-wide retry quota; 0 = 500 (the SDK's). */
     int retry_quota;
+    /* Attempts of one call, the first included; 0 = AWS_MAX_ATTEMPTS from
+     * the environment (1-20), else 3 (the SDKs' standard mode). */
+    int max_attempts;
 };
 
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts,

@@ -900,6 +900,33 @@ static void quota_exhaustion_stops_retries(void **state)
     s_h_done(&h);
 }
 
+/* AWS_MAX_ATTEMPTS sets the attempts of a call as the SDKs read it; a value
+ * out of 1..20 is ignored (3). */
+static void max_attempts_from_environment(void **state)
+{
+    (void)state;
+    NEED_FAKE();
+    static const struct {
+        const char *env;
+        int attempts;
+    } cases[] = {{"5", 5}, {"1", 1}, {"0", 3}, {"21", 3}, {"x", 3}, {"", 3}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s_fake_reset();
+        s_faults("[{\"operations\": [\"DescribeExportTasks\"], \"error_rate\": 1.0}]");
+        setenv("AWS_MAX_ATTEMPTS", cases[i].env, 1);
+        struct h h;
+        struct h_opts o = {.rand_value = 0.0};
+        s_h_init(&h, &o);
+        struct call c;
+        s_logs(&c, &h, "DescribeExportTasks", "{}", 0);
+        s_run_one(&h, &c);
+        assert_int_equal(c.status, CWX_EUNAVAIL);
+        assert_int_equal(c.attempts, cases[i].attempts);
+        s_h_done(&h);
+    }
+    unsetenv("AWS_MAX_ATTEMPTS");
+}
+
 static void no_retry_flag(void **state)
 {
     (void)state;
@@ -1416,6 +1443,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(signed_call_succeeds),
     cmocka_unit_test(retries_5xx_then_success),
     cmocka_unit_test(retries_5xx_exhausted),
+    cmocka_unit_test(max_attempts_from_environment),
     cmocka_unit_test(throttling_retried_then_passed_up),
     cmocka_unit_test(slot_busy_not_retried),
     cmocka_unit_test(slot_busy_from_create_export_task),
