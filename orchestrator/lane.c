@@ -17,6 +17,13 @@
 static void s_next(struct cwx_lane *lane);
 static int s_cancel_active(struct cwx_lane *lane);
 
+/* A lane whose job found AWS unavailable (its step failed nine times in a
+ * row) pauses for CWX__PAUSE_FACTOR × the longest step wait (5 minutes with
+ * the default poll), then goes on with that job; after CWX__PAUSES_MAX
+ * pauses with no job done in between it stops, its windows pending. */
+#define CWX__PAUSES_MAX 3
+#define CWX__PAUSE_FACTOR 5
+
 static const struct cwx_settings *s_settings(const struct cwx_lane *lane)
 {
     return &lane->run->cfg->accounts[lane->account].settings;
@@ -263,7 +270,7 @@ static int h_may_create(struct cwx_worker *w, void *ud)
         /* The token: one job of the lane between its create and its task's
          * end, and none while a foreign task is known to hold the slot. */
         if (lane->active || lane->foreign.task_id[0] || lane->state == CWX_LANE_FOREIGN ||
-            lane->state == CWX_LANE_LISTING)
+            lane->state == CWX_LANE_LISTING || lane->state == CWX_LANE_PAUSED)
             return CWX_WORK_HOLD;
         if (lane->next == w)
             lane->next = NULL;
@@ -344,6 +351,8 @@ static void s_stop_lane(struct cwx_lane *lane, int error, const char *fmt, ...)
     CWX_LOGE("lane %s stopped: %s", lane->name, lane->stop_reason);
 }
 
+static void s_pause(struct cwx_lane *lane, struct cwx_worker *w, int wait);
+
 static void h_final(struct cwx_worker *w, void *ud)
 {
     struct cwx_lane *lane = ud;
@@ -366,9 +375,11 @@ static void h_final(struct cwx_worker *w, void *ud)
         s_next(lane);
         return;
     }
+    int paused = 0;
     if (st == CWX_WORK_DONE) {
         job->status = CWX_JOB_DONE;
         lane->done++;
+        lane->pauses = 0;
         if (why == CWX_WR_MARKER || why == CWX_WR_OBJECTS) {
             job->reason = why == CWX_WR_MARKER ? CWX_REASON_MARKER : CWX_REASON_OBJECTS;
             lane->marked++;
@@ -393,9 +404,20 @@ static void h_final(struct cwx_worker *w, void *ud)
                         cwx_worker_detail(w));
         } else if (why == CWX_WR_UNAVAILABLE) {
             /* Not the window's fault either: AWS kept failing (or cannot be
-             * trusted); the next run picks the window up. */
+             * trusted). Wait and go on with it, a few times; then stop and
+             * leave the window to the next run. */
             job->status = CWX_JOB_PENDING;
-            s_stop_lane(lane, cwx_worker_error(w), "AWS unavailable: %s", cwx_worker_detail(w));
+            if (cwx_worker_error(w) != CWX_ETLS && lane->pauses < CWX__PAUSES_MAX &&
+                !run->stopping) {
+                /* With no task of the lane running, the lane pauses; a
+                 * job checked ahead of a running task goes back to the
+                 * queue (and counts as a pause). */
+                paused = !lane->active && !uv_is_active((uv_handle_t *)&lane->timer);
+                s_pause(lane, w, paused);
+            } else {
+                s_stop_lane(lane, cwx_worker_error(w), "AWS unavailable: %s",
+                            cwx_worker_detail(w));
+            }
         } else if (why == CWX_WR_LOOP_GUARD) {
             job->status = CWX_JOB_PENDING;
             s_stop_lane(lane, CWX_ELOOPGUARD, "loop guard: %s", run->guard.why);
@@ -413,7 +435,7 @@ static void h_final(struct cwx_worker *w, void *ud)
         lane->stopped_jobs++;
     }
     s_free_worker(lane, w);
-    if (was_active)
+    if (was_active && !paused && lane->state != CWX_LANE_PAUSED)
         lane->state = CWX_LANE_IDLE;
     cwx__report_progress(run, 0);
     s_next(lane);
@@ -520,6 +542,32 @@ static void s_arm(struct cwx_lane *lane, int what, uint64_t delay)
     uv_timer_start(&lane->timer, s_lane_timer, delay ? delay : 1, 0);
 }
 
+/* Puts w's job back at the front of the queue and, when `wait`, pauses the
+ * lane; the job checked ahead, if any, waits READY (h_may_create holds
+ * while paused). */
+static void s_pause(struct cwx_lane *lane, struct cwx_worker *w, int wait)
+{
+    uint32_t j = cwx_worker_spec(w)->job;
+    if (lane->head > 0)
+        lane->queue[--lane->head] = j; /* over a slot already taken */
+    else if (lane->requeue < 0)
+        lane->requeue = j;
+    lane->pauses++;
+    lane->pauses_total++;
+    uint64_t pause = wait ? CWX__PAUSE_FACTOR * cwx_patience_of(s_settings(lane)).max_ms : 0;
+    if (!wait) {
+        CWX_LOGW("lane %s: AWS unavailable (%s); the job goes back to the queue (pause %d of "
+                 "%d)",
+                 lane->name, cwx_worker_detail(w), lane->pauses, CWX__PAUSES_MAX);
+        return;
+    }
+    CWX_LOGW("lane %s: AWS unavailable (%s); pausing %.1f s before going on (pause %d of %d)",
+             lane->name, cwx_worker_detail(w), (double)pause / 1000.0, lane->pauses,
+             CWX__PAUSES_MAX);
+    lane->state = CWX_LANE_PAUSED;
+    s_arm(lane, 5, pause);
+}
+
 /* The next job of the queue still to do (a requeued one first). */
 static int s_take_job(struct cwx_lane *lane, uint32_t *out)
 {
@@ -612,8 +660,8 @@ static void s_next_step(struct cwx_lane *lane)
             s_start_failed(lane, w, j, rc);
         return;
     }
-    if (lane->state == CWX_LANE_FOREIGN)
-        return; /* the foreign holder's poll decides */
+    if (lane->state == CWX_LANE_FOREIGN || lane->state == CWX_LANE_PAUSED)
+        return; /* the foreign holder's poll, or the pause's end, decides */
     if (!lane->active) {
         if (lane->foreign.task_id[0]) {
             /* Known holder (found at start): wait for it before creating. */
@@ -965,6 +1013,11 @@ static void s_lane_timer(uv_timer_t *h)
         return;
     case 3: /* listing started nothing */
         s_listed_all(lane);
+        return;
+    case 5: /* the pause is over */
+        if (lane->state == CWX_LANE_PAUSED)
+            lane->state = lane->active ? CWX_LANE_WORKING : CWX_LANE_IDLE;
+        s_next(lane);
         return;
     default:
         s_next(lane);

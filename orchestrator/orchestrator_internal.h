@@ -137,6 +137,7 @@ enum cwx_lane_state {
     CWX_LANE_WORKING,  /* a worker is active */
     CWX_LANE_LISTING,  /* slot busy: listing the active tasks */
     CWX_LANE_FOREIGN,  /* waiting on a foreign task that holds the slot */
+    CWX_LANE_PAUSED,   /* AWS kept failing: waiting before going on */
     CWX_LANE_FINISHED, /* nothing left, or stopped */
 };
 
@@ -190,6 +191,8 @@ struct cwx_lane {
     uint64_t total, done, exported, empty, marked, failed, skipped, stopped_jobs;
     uint64_t objects, bytes, retries, creates, slot_busy, adopted, foreign_waits;
     uint64_t step_retries;     /* job steps redone after a transient failure */
+    int pauses;                /* in a row: AWS unavailable, no job done since */
+    uint64_t pauses_total;
     int64_t started_ms, finished_ms;
     int64_t last_end_ms;       /* completion of the lane's last task */
     double gap_sum_ms, gap_max_ms;

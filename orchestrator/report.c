@@ -127,6 +127,8 @@ static void s_lane_line(struct cwx_run *run, const struct cwx_lane *lane, struct
         state = "foreign", task = lane->foreign.task_id;
     else if (lane->state == CWX_LANE_LISTING)
         state = "slot-busy";
+    else if (lane->state == CWX_LANE_PAUSED)
+        state = "paused";
     else if (shown) {
         state = cwx_work_state_name(cwx_worker_state(shown));
         task = cwx_worker_task_id(shown);
@@ -322,6 +324,7 @@ static cJSON *s_summary(struct cwx_run *run)
         cJSON_AddNumberToObject(o, "throughput_bps", cwx__throughput_rate(&lane->tp));
         cJSON_AddNumberToObject(o, "max_creates_per_run", lane->guard.max_per_run);
         cJSON_AddBoolToObject(o, "loop_guard_tripped", lane->guard.tripped);
+        cJSON_AddNumberToObject(o, "pauses", (double)lane->pauses_total);
         cJSON_AddBoolToObject(o, "stopped", lane->stopped);
         if (lane->stopped)
             cJSON_AddStringToObject(o, "stop_reason", lane->stop_reason);

@@ -87,10 +87,12 @@ def env(fake, tmp_path):
     return e
 
 
-def run(cwx, fake, tmp_path, cfg, *args, check=None, timeout=120):
+def run(cwx, fake, tmp_path, cfg, *args, check=None, timeout=120, extra_env=None):
     summary = tmp_path / ("summary-%d.json" % time.monotonic_ns())
+    e = env(fake, tmp_path)
+    e.update(extra_env or {})
     proc = cwx("run", "-c", cfg, "--summary", summary, "--progress", "json", *args,
-               env=env(fake, tmp_path), check=check, timeout=timeout)
+               env=e, check=check, timeout=timeout)
     proc.summary = json.loads(summary.read_text()) if summary.exists() else None
     return proc
 

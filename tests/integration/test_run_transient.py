@@ -1,7 +1,8 @@
 """Transient AWS failures that outlast a call's own retries: the phases
 before the lanes (resolve, reconcile) and the jobs wait them out; a lane
-that AWS keeps failing stops with its windows pending, not failed; a
-credential refresh that meets a transient STS failure is retried."""
+that AWS keeps failing pauses and goes on, and after three pauses without
+progress stops with its windows pending, not failed; a credential refresh
+that meets a transient STS failure is retried."""
 import json
 import re
 
@@ -54,31 +55,55 @@ def test_phase_failures_are_waited_out(cwx, fake, tmp_path):
     assert p.summary["account_errors"] == []
 
 
-def test_aws_unavailable_stops_the_lane(cwx, fake, tmp_path):
+# One attempt a call, and short waits: every failure of a step is one
+# HeadObject, and nine in a row take under a second.
+ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}
+FAST_POLL = {"poll": {"min": "10ms", "max": "40ms"}}
+
+
+def test_aws_unavailable_pauses_then_stops_the_lane(cwx, fake, tmp_path):
     """Every HeadObject of one account fails: its job redoes the step nine
-    times, then the lane stops as "AWS unavailable" with its windows pending
-    (exit 1, nothing failed); the other account exports; the next run
-    finishes the first."""
-    cfg = ru.config(tmp_path, accounts=2)
+    times, the lane pauses and goes on, three times; then it stops as "AWS
+    unavailable" with its windows pending (exit 1, nothing failed). The
+    other account exports; the next run finishes the first."""
+    cfg = ru.config(tmp_path, accounts=2, defaults=FAST_POLL)
     fake.faults(rules=[{"operations": ["HeadObject"], "accounts": [A1], "error_rate": 1.0}])
-    p = ru.run(cwx, fake, tmp_path, cfg)
+    p = ru.run(cwx, fake, tmp_path, cfg, extra_env=ONE_ATTEMPT)
     assert p.returncode == 1, p.stderr[-3000:]
     s = p.summary
     lanes = {la["account_id"]: la for la in s["lanes"]}
     assert lanes[A0]["exported"] == 3 and not lanes[A0]["stopped"]
+    assert lanes[A0]["pauses"] == 0
     bad = lanes[A1]
     assert bad["stopped"] and bad["failed"] == 0 and bad["pending"] == 3, bad
     assert bad["stop_reason"].startswith("AWS unavailable: reading the marker failed 9 times"), bad
-    assert bad["step_retries"] == 8 and bad["api_retries"] >= 8 * 2, bad
+    assert bad["pauses"] == 3 and bad["step_retries"] == 4 * 8 and bad["api_retries"] == 0, bad
+    assert len(re.findall(r"lane \S+: AWS unavailable .*; pausing [\d.]+ s before going on",
+                          p.stderr)) == 3, p.stderr[-3000:]
     assert s["totals"]["failed"] == 0 and s["failures"] == []
     heads = [e for e in fake.timeline() if e["kind"] == "request" and e["op"] == "HeadObject"
              and e.get("account") == A1]
-    assert 9 <= len(heads) <= 27, len(heads)
+    assert len(heads) == 4 * 9, len(heads)
     assert not [e for e in ru.creates(fake.timeline()) if e.get("account") == A1]
 
     fake.clear_faults()
     p = ru.run(cwx, fake, tmp_path, cfg)
     assert p.returncode == 0, p.stderr[-3000:]
+    tl = Timeline(fake.timeline())
+    assert len(tl.completed()) == 6 and not tl.duplicates()
+
+
+def test_aws_outage_ridden_out(cwx, fake, tmp_path):
+    """HeadObject of one account fails twelve times, then works: one pause,
+    and the lane finishes its windows."""
+    cfg = ru.config(tmp_path, accounts=2, defaults=FAST_POLL)
+    fake.faults(rules=[{"operations": ["HeadObject"], "accounts": [A1], "error_rate": 1.0,
+                        "max_hits": 12}])
+    p = ru.run(cwx, fake, tmp_path, cfg, extra_env=ONE_ATTEMPT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    lanes = {la["account_id"]: la for la in p.summary["lanes"]}
+    assert lanes[A1]["exported"] == 3 and not lanes[A1]["stopped"], lanes[A1]
+    assert lanes[A1]["pauses"] == 1 and lanes[A1]["step_retries"] == 11, lanes[A1]
     tl = Timeline(fake.timeline())
     assert len(tl.completed()) == 6 and not tl.duplicates()
 
