@@ -18,10 +18,10 @@ static void s_next(struct cwx_lane *lane);
 static int s_cancel_active(struct cwx_lane *lane);
 
 /* A lane whose job found AWS unavailable (its step failed nine times in a
- * row) pauses for CWX__PAUSE_FACTOR × the longest step wait (5 minutes with
- * the default poll), then goes on with that job; after CWX__PAUSES_MAX
- * pauses with no job done in between it stops, its windows pending. */
-#define CWX__PAUSES_MAX 3
+ * row) pauses for outage.pause (default CWX__PAUSE_FACTOR × the longest step
+ * wait: 5 minutes with the default poll), then goes on with that job; after
+ * outage.pauses (default 3) pauses with no job done in between it stops,
+ * its windows pending. */
 #define CWX__PAUSE_FACTOR 5
 
 static const struct cwx_settings *s_settings(const struct cwx_lane *lane)
@@ -407,8 +407,8 @@ static void h_final(struct cwx_worker *w, void *ud)
              * trusted). Wait and go on with it, a few times; then stop and
              * leave the window to the next run. */
             job->status = CWX_JOB_PENDING;
-            if (cwx_worker_error(w) != CWX_ETLS && lane->pauses < CWX__PAUSES_MAX &&
-                !run->stopping) {
+            if (cwx_worker_error(w) != CWX_ETLS &&
+                lane->pauses < s_settings(lane)->outage_pauses && !run->stopping) {
                 /* With no task of the lane running, the lane pauses; a
                  * job checked ahead of a running task goes back to the
                  * queue (and counts as a pause). */
@@ -554,16 +554,19 @@ static void s_pause(struct cwx_lane *lane, struct cwx_worker *w, int wait)
         lane->requeue = j;
     lane->pauses++;
     lane->pauses_total++;
-    uint64_t pause = wait ? CWX__PAUSE_FACTOR * cwx_patience_of(s_settings(lane)).max_ms : 0;
+    const struct cwx_settings *st = s_settings(lane);
+    uint64_t pause = st->outage_pause_ms > 0
+                         ? (uint64_t)st->outage_pause_ms
+                         : CWX__PAUSE_FACTOR * cwx_patience_of(st).max_ms;
     if (!wait) {
         CWX_LOGW("lane %s: AWS unavailable (%s); the job goes back to the queue (pause %d of "
                  "%d)",
-                 lane->name, cwx_worker_detail(w), lane->pauses, CWX__PAUSES_MAX);
+                 lane->name, cwx_worker_detail(w), lane->pauses, st->outage_pauses);
         return;
     }
     CWX_LOGW("lane %s: AWS unavailable (%s); pausing %.1f s before going on (pause %d of %d)",
              lane->name, cwx_worker_detail(w), (double)pause / 1000.0, lane->pauses,
-             CWX__PAUSES_MAX);
+             st->outage_pauses);
     lane->state = CWX_LANE_PAUSED;
     s_arm(lane, 5, pause);
 }

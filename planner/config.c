@@ -965,6 +965,7 @@ enum {
     S_TOKEN_SCOPE,
     S_LOOP_GUARD,
     S_API_RATE,
+    S_OUTAGE,
     S_N,
     A_NAME = S_N,
     A_ACCOUNT_ID,
@@ -979,6 +980,7 @@ enum {
 static const char *const s_account_keys[] = {
     "region",      "timezone",   "window",      "settle",      "destination",
     "poll",        "max_attempts", "token_scope", "loop_guard", "api_rate",
+    "outage",
     "name",        "account_id", "profile",     "role_arn",    "external_id",
     "regions",     "range",      "log_groups",
 };
@@ -989,6 +991,9 @@ static const char *const s_destination_keys[] = {
 
 enum { P_MIN, P_MAX, P_N };
 static const char *const s_poll_keys[] = {"min", "max"};
+
+enum { O_PAUSE, O_PAUSES, O_N };
+static const char *const s_outage_keys[] = {"pause", "pauses"};
 
 enum { L_PER_JOB, L_PER_RUN, L_N };
 static const char *const s_loop_guard_keys[] = {"max_creates_per_job",
@@ -1176,6 +1181,33 @@ static int s_loop_guard(struct s_ctx *c, const yaml_node_t *n,
     return 0;
 }
 
+/* outage: {pause: 5m, pauses: 3} — how a lane rides out AWS failing. */
+static int s_outage(struct s_ctx *c, const yaml_node_t *n, const char *where,
+                    struct cwx_settings *st)
+{
+    yaml_node_t *v[O_N], *k[O_N];
+    int rc = s_mapping(c, n, "a mapping for \"outage\"", where, s_outage_keys, O_N, v, k);
+    if (rc)
+        return rc;
+    if (v[O_PAUSE]) {
+        int64_t ms;
+        if ((rc = s_duration(c, v[O_PAUSE], &ms)))
+            return rc;
+        if (ms < 10 || ms > 24LL * 3600 * 1000)
+            return s_expected(c, v[O_PAUSE], "outage.pause from 10ms to 24h");
+        st->outage_pause_ms = ms;
+    }
+    if (v[O_PAUSES]) {
+        long x;
+        rc = s_int(c, v[O_PAUSES], "outage.pauses as a whole number from 0 to 100", 0, 100,
+                   &x);
+        if (rc)
+            return rc;
+        st->outage_pauses = (int)x;
+    }
+    return 0;
+}
+
 static int s_api_rate(struct s_ctx *c, const yaml_node_t *n, double *out)
 {
     static const char expected[] =
@@ -1263,6 +1295,8 @@ static int s_setting(struct s_ctx *c, int key, const yaml_node_t *n,
         return s_loop_guard(c, n, "in loop_guard", st);
     case S_API_RATE:
         return s_api_rate(c, n, &st->api_rate);
+    case S_OUTAGE:
+        return s_outage(c, n, "in outage", st);
     default:
         return 0;
     }
@@ -1347,6 +1381,8 @@ static int s_builtin_defaults(struct s_ctx *c, struct cwx_settings *st)
     st->max_creates_per_job = 6;
     st->max_creates_per_run = 0;
     st->api_rate = 5;
+    st->outage_pause_ms = 0; /* 5 × the longest step wait */
+    st->outage_pauses = 3;
     st->range.to_latest = true;
     if (!(st->timezone = strdup("UTC")) ||
         !(st->destination.prefix = strdup(S_DEFAULT_PREFIX)) ||

@@ -43,6 +43,9 @@ struct cwx_settings {
     int max_creates_per_job; /* loop guard, default 6 */
     int max_creates_per_run; /* loop guard, 0 = automatic (3 × jobs + 10) */
     double api_rate;         /* calls per second per account+region, default 5 */
+    int64_t outage_pause_ms; /* a lane's pause when AWS keeps failing; 0 =
+                                5 × the longest step wait (5 min by default) */
+    int outage_pauses;       /* pauses in a row before the lane stops; default 3 */
     struct cwx_range range;
 };
 

@@ -146,6 +146,7 @@ static void good_inheritance_defaults_account_group(void **state)
         "  token_scope: region\n"
         "  loop_guard: {max_creates_per_job: 4, max_creates_per_run: 500}\n"
         "  api_rate: 2.5\n"
+        "  outage: {pause: 10m}\n"
         "range: {last: 3}\n"
         "accounts:\n"
         "  - name: prod\n"
@@ -156,6 +157,7 @@ static void good_inheritance_defaults_account_group(void **state)
         "    destination: {detect: objects}\n"
         "    poll: {max: 2m}\n"
         "    loop_guard: {max_creates_per_run: 7}\n"
+        "    outage: {pauses: 0}\n"
         "    range: {from: 2024-03-07T05, to: 2024-03-08}\n"
         "    log_groups:\n"
         "      - prefix: /aws/ecs/\n"
@@ -205,6 +207,11 @@ static void good_inheritance_defaults_account_group(void **state)
     assert_int_equal(s->max_attempts, 4);
     assert_int_equal(s->token_scope, CWX_SCOPE_REGION);
     assert_true(s->api_rate == 2.5);
+    /* outage: key by key as well. */
+    assert_int_equal(s->outage_pause_ms, 600000);
+    assert_int_equal(s->outage_pauses, 0);
+    assert_int_equal(cfg->accounts[1].settings.outage_pauses, 3);
+    assert_int_equal(cfg->accounts[1].settings.outage_pause_ms, 600000);
     /* The account's range replaces the default one... */
     assert_false(s->range.is_last);
     assert_int_equal(s->range.from.hour, 5);
@@ -990,6 +997,25 @@ BAD(bad_loop_guard,
     "  loop_guard: {max_creates_per_job: 0}\n",
     "t.yaml:3:37: error: expected max_creates_per_job as a whole number from 1 to 100, found \"0\"")
 
+BAD(bad_outage_pauses,
+    "version: 1\n"
+    "defaults:\n"
+    "  outage: {pauses: 101}\n",
+    "t.yaml:3:20: error: expected outage.pauses as a whole number from 0 to 100, found \"101\"")
+
+BAD(bad_outage_pause,
+    "version: 1\n"
+    "defaults:\n"
+    "  outage:\n"
+    "    pause: 2d\n",
+    "t.yaml:4:12: error: expected outage.pause from 10ms to 24h, found \"2d\"")
+
+BAD(bad_outage_key,
+    "version: 1\n"
+    "defaults:\n"
+    "  outage: {pause: 1m, pauzes: 2}\n",
+    "t.yaml:3:23: error: unknown key \"pauzes\" in outage, did you mean \"pauses\"?")
+
 BAD(bad_group_no_kind,
     "version: 1\n"
     "defaults:\n"
@@ -1331,6 +1357,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_token_scope),
     cmocka_unit_test(bad_api_rate),
     cmocka_unit_test(bad_loop_guard),
+    cmocka_unit_test(bad_outage_pauses),
+    cmocka_unit_test(bad_outage_pause),
+    cmocka_unit_test(bad_outage_key),
     cmocka_unit_test(bad_group_no_kind),
     cmocka_unit_test(bad_group_two_kinds),
     cmocka_unit_test(bad_group_name_chars),
