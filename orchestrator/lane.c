@@ -568,7 +568,9 @@ static void s_pause(struct cwx_lane *lane, struct cwx_worker *w, int wait)
              lane->name, cwx_worker_detail(w), (double)pause / 1000.0, lane->pauses,
              st->outage_pauses);
     lane->state = CWX_LANE_PAUSED;
+    lane->pause_until_ms = cwx__now_ms() + (int64_t)pause;
     s_arm(lane, 5, pause);
+    cwx__report_progress(lane->run, 1); /* the pause shows at once */
 }
 
 /* The next job of the queue still to do (a requeued one first). */

@@ -192,6 +192,7 @@ struct cwx_lane {
     uint64_t objects, bytes, retries, creates, slot_busy, adopted, foreign_waits;
     uint64_t step_retries;     /* job steps redone after a transient failure */
     int pauses;                /* in a row: AWS unavailable, no job done since */
+    int64_t pause_until_ms;    /* CWX_LANE_PAUSED: when the pause ends */
     uint64_t pauses_total;
     int64_t started_ms, finished_ms;
     int64_t last_end_ms;       /* completion of the lane's last task */

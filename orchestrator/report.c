@@ -120,15 +120,21 @@ static void s_lane_line(struct cwx_run *run, const struct cwx_lane *lane, struct
     const struct cwx_worker *shown = lane->active       ? lane->active
                                      : lane->n_finishing ? lane->finishing[0]
                                                          : lane->next;
-    int64_t age_s = -1;
+    int64_t age_s = -1, resume_s = -1;
+    char resume[64] = "";
     if (lane->state == CWX_LANE_FINISHED)
         state = lane->stopped ? "stopped" : "finished";
     else if (lane->state == CWX_LANE_FOREIGN)
         state = "foreign", task = lane->foreign.task_id;
     else if (lane->state == CWX_LANE_LISTING)
         state = "slot-busy";
-    else if (lane->state == CWX_LANE_PAUSED)
+    else if (lane->state == CWX_LANE_PAUSED) {
         state = "paused";
+        resume_s = lane->pause_until_ms > now ? (lane->pause_until_ms - now + 999) / 1000 : 0;
+        snprintf(resume, sizeof(resume), "AWS unavailable: resumes in %llds",
+                 (long long)resume_s);
+        task = resume;
+    }
     else if (shown) {
         state = cwx_work_state_name(cwx_worker_state(shown));
         task = cwx_worker_task_id(shown);
@@ -150,7 +156,9 @@ static void s_lane_line(struct cwx_run *run, const struct cwx_lane *lane, struct
                           "\"task_id\":",
                        (unsigned long long)finished, (unsigned long long)lane->total,
                        (unsigned long long)lane->failed, state);
-        cwx_buf_json_str(b, task);
+        cwx_buf_json_str(b, resume_s >= 0 ? "" : task);
+        if (resume_s >= 0)
+            cwx_buf_printf(b, ",\"resume_s\":%lld", (long long)resume_s);
         cwx_buf_puts(b, ",\"log_group\":");
         cwx_buf_json_str(b, group);
         cwx_buf_puts(b, ",\"window\":");

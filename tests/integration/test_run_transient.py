@@ -96,9 +96,9 @@ def test_aws_unavailable_pauses_then_stops_the_lane(cwx, fake, tmp_path):
 
 
 def test_aws_outage_ridden_out(cwx, fake, tmp_path):
-    """HeadObject of one account fails twelve times, then works: one pause,
-    and the lane finishes its windows."""
-    cfg = ru.config(tmp_path, accounts=2, defaults=FAST_POLL)
+    """HeadObject of one account fails twelve times, then works: one pause
+    (shown in the progress lines), and the lane finishes its windows."""
+    cfg = ru.config(tmp_path, accounts=2, defaults=dict(FAST_POLL, outage={"pause": "2500ms"}))
     fake.faults(rules=[{"operations": ["HeadObject"], "accounts": [A1], "error_rate": 1.0,
                         "max_hits": 12}])
     p = ru.run(cwx, fake, tmp_path, cfg, extra_env=ONE_ATTEMPT)
@@ -106,6 +106,10 @@ def test_aws_outage_ridden_out(cwx, fake, tmp_path):
     lanes = {la["account_id"]: la for la in p.summary["lanes"]}
     assert lanes[A1]["exported"] == 3 and not lanes[A1]["stopped"], lanes[A1]
     assert lanes[A1]["pauses"] == 1 and lanes[A1]["step_retries"] == 11, lanes[A1]
+    progress = [json.loads(x) for x in p.stderr.splitlines()
+                if x.startswith('{"event":"progress"')]
+    paused = [e for e in progress if e["lane"] == "acct1" and e["state"] == "paused"]
+    assert paused and all(0 <= e["resume_s"] <= 3 for e in paused), progress[-5:]
     tl = Timeline(fake.timeline())
     assert len(tl.completed()) == 6 and not tl.duplicates()
 
