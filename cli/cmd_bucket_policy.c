@@ -247,6 +247,15 @@ static void s_dests_free(struct s_dest *d, size_t n)
     free(d);
 }
 
+/* 1 when the account of d's entry k already came earlier in d. */
+static bool s_account_seen(const struct s_dest *d, size_t k)
+{
+    for (size_t m = 0; m < k; m++)
+        if (d->accounts[m] == d->accounts[k])
+            return true;
+    return false;
+}
+
 /* The aws:SourceAccount / aws:SourceArn conditions of a destination. */
 static void s_source_conditions(struct s_json *j, const struct cwx_config *cfg,
                                 const struct s_dest *d, bool with_acl)
@@ -259,10 +268,7 @@ static void s_source_conditions(struct s_json *j, const struct cwx_config *cfg,
         s_str(j, "s3:x-amz-acl", "bucket-owner-full-control");
     s_open(j, "aws:SourceAccount", '[');
     for (size_t k = 0; k < d->n_accounts; k++) {
-        bool dup = false;
-        for (size_t m = 0; m < k; m++)
-            dup |= d->accounts[m] == d->accounts[k];
-        if (dup)
+        if (s_account_seen(d, k))
             continue;
         s_account_id(&cfg->accounts[d->accounts[k]], id, sizeof id);
         s_str(j, NULL, id);
@@ -272,10 +278,7 @@ static void s_source_conditions(struct s_json *j, const struct cwx_config *cfg,
     s_open(j, "ArnLike", '{');
     s_open(j, "aws:SourceArn", '[');
     for (size_t k = 0; k < d->n_accounts; k++) {
-        bool dup = false;
-        for (size_t m = 0; m < k; m++)
-            dup |= d->accounts[m] == d->accounts[k];
-        if (dup)
+        if (s_account_seen(d, k))
             continue;
         s_account_id(&cfg->accounts[d->accounts[k]], id, sizeof id);
         snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:*", part, d->region, id);

@@ -511,8 +511,7 @@ static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **o
             .estimated_bytes = cwx__job_estimated_bytes(plan, job),
             .backoff_min_ms = s_policy(lane).min_ms,
             .backoff_max_ms = s_policy(lane).max_ms * 4,
-            .step_retry_min_ms = cwx_patience_of(s_settings(lane)).min_ms,
-            .step_retry_max_ms = cwx_patience_of(s_settings(lane)).max_ms,
+            .patience = cwx_patience_of(s_settings(lane)),
             .job = j,
         };
         rc = cwx_worker_new(&spec, cwx_worker_aws_ops(), run->wa, &s_hooks, lane, out);

@@ -47,31 +47,24 @@ struct cwx_aws_client *cwx_session_client(struct cwx_session *s, uint32_t target
 struct cwx_aws_client *cwx_session_sns_client(struct cwx_session *s, const char *topic_arn);
 /* API calls made through every client so far. */
 uint64_t cwx_session_api_calls(const struct cwx_session *s);
-/* Runs fn(ud) once, delay_ms from now, on the session's loop: how the
- * phases before the lanes wait out a transient failure. Once the session is
- * stopping, fn runs at once (it checks cwx_session_stopping and gives up).
- * Returns 0 or CWX_ENOMEM. Every wait must have run before the session is
- * freed. */
-int cwx_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(void *ud),
-                      void *ud);
+/* After a call of a phase before the lanes (resolve, reconcile) failed with
+ * status: 1 when it failed transiently and is to be made again — fn(ud)
+ * runs on the session's loop after the wait of failure *tries (counted
+ * here) under the account settings st, and the wait is logged for `who`
+ * ("account prod"); 0 when the caller gives up (not transient, stopping,
+ * or CWX_PATIENCE_TRIES failures). Once the session is stopping, pending
+ * waits run fn at once: fn checks cwx_session_stopping and gives up. Every
+ * wait must have run before the session is freed. */
+struct cwx_aws_error;
+int cwx_session_retry_later(struct cwx_session *s, const struct cwx_settings *st, int *tries,
+                            int status, const struct cwx_aws_error *err, const char *who,
+                            const char *what, void (*fn)(void *ud), void *ud);
 /* Waits started so far: calls of the phases made again after a transient
  * failure. */
 uint64_t cwx_session_waits(const struct cwx_session *s);
 /* From now on no call is retried later: pending waits run at once. */
 void cwx_session_stop(struct cwx_session *s);
 int cwx_session_stopping(const struct cwx_session *s);
-
-/* How long to wait before trying again a call that failed transiently
- * (after its own attempts), in a job step or a phase: the smaller of 1 s
- * and poll.min, doubling up to the smaller of 60 s and 4 × poll.max; after
- * CWX_PATIENCE_TRIES failures in a row the caller gives up. */
-#define CWX_PATIENCE_TRIES 9
-struct cwx_patience {
-    uint64_t min_ms, max_ms;
-};
-struct cwx_patience cwx_patience_of(const struct cwx_settings *st);
-/* The delay before retry n (1 = after the first failure). */
-uint64_t cwx_patience_delay(const struct cwx_patience *p, int n);
 
 /* Counters of what the session's calls met, for the run summary. */
 struct cwx_session_stats {

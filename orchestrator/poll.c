@@ -166,25 +166,3 @@ double cwx__throughput_rate(const struct cwx_throughput *t)
         return 1000.0 / b;
     return 0.0;
 }
-
-/* ---- patience after transient failures ------------------------------------ */
-
-struct cwx_patience cwx_patience_of(const struct cwx_settings *st)
-{
-    uint64_t pmin = st->poll_min_ms > 0 ? (uint64_t)st->poll_min_ms : 5000;
-    uint64_t pmax = st->poll_max_ms > 0 ? (uint64_t)st->poll_max_ms : 60000;
-    struct cwx_patience p = {
-        .min_ms = pmin < 1000 ? pmin : 1000,
-        .max_ms = 4 * pmax < 60000 ? 4 * pmax : 60000,
-    };
-    if (p.max_ms < p.min_ms)
-        p.max_ms = p.min_ms;
-    return p;
-}
-
-uint64_t cwx_patience_delay(const struct cwx_patience *p, int n)
-{
-    int shift = n <= 1 ? 0 : n - 1 < 20 ? n - 1 : 20;
-    uint64_t d = p->min_ms << shift;
-    return d < p->max_ms ? d : p->max_ms;
-}

@@ -193,19 +193,14 @@ static int s_retry_later(struct s_target *t, int status, const struct cwx_aws_er
 {
     struct s_rec *r = t->r;
     uint32_t a = r->plan->targets[t->target].account;
-    if (!cwx_err_transient(status) || r->res->account_error[a] ||
-        cwx_session_stopping(r->s) || ++t->tries >= CWX_PATIENCE_TRIES)
+    if (r->res->account_error[a])
         return 0;
-    struct cwx_patience p = cwx_patience_of(&r->plan->cfg->accounts[a].settings);
-    uint64_t delay = cwx_patience_delay(&p, t->tries);
-    char e[320] = "";
-    if (err)
-        cwx_aws_error_format(err, e, sizeof(e));
-    CWX_LOGW("account %s, region %s: %s failed (%s); trying again in %llu ms",
-             r->plan->cfg->accounts[a].name, r->plan->targets[t->target].region, what,
-             e[0] ? e : cwx_strerror(status), (unsigned long long)delay);
+    char who[200];
+    snprintf(who, sizeof(who), "account %s, region %s", r->plan->cfg->accounts[a].name,
+             r->plan->targets[t->target].region);
     t->markers = 0;
-    return cwx_session_after(r->s, delay, s_step_again, t) == 0;
+    return cwx_session_retry_later(r->s, &r->plan->cfg->accounts[a].settings, &t->tries,
+                                   status, err, who, what, s_step_again, t);
 }
 
 static void s_target_done(struct s_target *t)

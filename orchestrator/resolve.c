@@ -13,10 +13,11 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"
+#include "workers/workers.h"
 
 /* ---- session ------------------------------------------------------------- */
 
-/* A wait of cwx_session_after. */
+/* A wait of cwx_session_retry_later. */
 struct s_wait {
     uv_timer_t timer;
     struct cwx_session *s;
@@ -151,8 +152,8 @@ static void s_wait_fired(uv_timer_t *t)
     fn(ud);
 }
 
-int cwx_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(void *ud),
-                      void *ud)
+static int s_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(void *ud),
+                           void *ud)
 {
     struct s_wait *w = calloc(1, sizeof(*w));
     if (!w)
@@ -176,6 +177,22 @@ void cwx_session_stop(struct cwx_session *s)
     s->stopping = 1;
     for (struct s_wait *w = s->waits; w; w = w->next)
         uv_timer_start(&w->timer, s_wait_fired, 0, 0);
+}
+
+int cwx_session_retry_later(struct cwx_session *s, const struct cwx_settings *st, int *tries,
+                            int status, const struct cwx_aws_error *err, const char *who,
+                            const char *what, void (*fn)(void *ud), void *ud)
+{
+    if (!cwx_err_transient(status) || s->stopping || ++*tries >= CWX_PATIENCE_TRIES)
+        return 0;
+    struct cwx_patience p = cwx_patience_of(st);
+    uint64_t delay = cwx_patience_delay(&p, *tries);
+    char e[320] = "";
+    if (err)
+        cwx_aws_error_format(err, e, sizeof(e));
+    CWX_LOGW("%s: %s failed (%s); trying again in %llu ms", who, what,
+             e[0] ? e : cwx_strerror(status), (unsigned long long)delay);
+    return s_session_after(s, delay, fn, ud) == 0;
 }
 
 uint64_t cwx_session_waits(const struct cwx_session *s)
@@ -295,7 +312,6 @@ struct s_call {
     struct s_resolver *r;
     uint32_t target;
     uint32_t sel;         /* selector for prefix/pattern listings */
-    int details;          /* 1: an identifiers lookup filling details */
     char **names;         /* identifiers (owned copies) */
     size_t n_names;
     int tries;            /* transient failures so far */
@@ -319,25 +335,20 @@ static void s_account_fail(struct s_resolver *r, uint32_t account, int status,
     CWX_LOGE("account %s: %s", r->plan->cfg->accounts[account].name, detail);
 }
 
-/* After a call of the account failed: 1 when it failed transiently and is
- * to be made again later (fn(ud) is scheduled), 0 when the account gives up
- * (the caller records why). */
+/* After a call of the account failed: 1 when it is to be made again later
+ * (fn(ud) is scheduled), 0 when the account gives up (the caller records
+ * why). */
 static int s_retry_later(struct s_resolver *r, uint32_t account, int *tries, int status,
                          const struct cwx_aws_error *err, const char *what,
                          void (*fn)(void *ud), void *ud)
 {
-    if (!cwx_err_transient(status) || r->res->account_error[account] ||
-        cwx_session_stopping(r->s) || ++*tries >= CWX_PATIENCE_TRIES)
+    if (r->res->account_error[account])
         return 0;
     const struct cwx_account *acc = &r->plan->cfg->accounts[account];
-    struct cwx_patience p = cwx_patience_of(&acc->settings);
-    uint64_t delay = cwx_patience_delay(&p, *tries);
-    char e[320] = "";
-    if (err)
-        cwx_aws_error_format(err, e, sizeof(e));
-    CWX_LOGW("account %s: %s failed (%s); trying again in %llu ms", acc->name, what,
-             e[0] ? e : cwx_strerror(status), (unsigned long long)delay);
-    return cwx_session_after(r->s, delay, fn, ud) == 0;
+    char who[160];
+    snprintf(who, sizeof(who), "account %s", acc->name);
+    return cwx_session_retry_later(r->s, &acc->settings, tries, status, err, who, what, fn,
+                                   ud);
 }
 
 static int s_push(struct s_sel *sel, const char *name, int64_t creation, int retention,
@@ -411,6 +422,37 @@ static void s_call_again(void *ud)
     }
 }
 
+/* A call of target's account, made (again) by start; NULL (and r->status
+ * set) when out of memory. */
+static struct s_call *s_call_new(struct s_resolver *r, uint32_t target,
+                                 int (*start)(struct s_call *c), const char *what)
+{
+    struct s_call *c = calloc(1, sizeof(*c));
+    if (!c) {
+        r->status = CWX_ENOMEM;
+        return NULL;
+    }
+    c->r = r;
+    c->target = target;
+    c->start = start;
+    c->what = what;
+    return c;
+}
+
+/* Makes c's call for the first time; one that cannot start gives the
+ * account up. */
+static void s_call_first(struct s_call *c)
+{
+    struct s_resolver *r = c->r;
+    r->pending++;
+    int rc = c->start(c);
+    if (rc) {
+        r->pending--;
+        s_account_fail(r, r->plan->targets[c->target].account, rc, NULL, c->what);
+        s_call_free(c);
+    }
+}
+
 static void s_on_details(int status, struct cwx_logs_log_groups *all,
                          const struct cwx_aws_error *err, void *ud);
 
@@ -448,7 +490,8 @@ static void s_lookup(struct s_resolver *r, uint32_t target, char **names, size_t
 {
     for (size_t off = 0; off < n; off += 50) {
         size_t k = n - off < 50 ? n - off : 50;
-        struct s_call *c = calloc(1, sizeof(*c));
+        struct s_call *c =
+            s_call_new(r, target, s_details_start, "logs:DescribeLogGroups (by name)");
         char **batch = malloc(k * sizeof(*batch));
         if (!c || !batch) {
             free(c);
@@ -456,25 +499,13 @@ static void s_lookup(struct s_resolver *r, uint32_t target, char **names, size_t
             r->status = CWX_ENOMEM;
             continue;
         }
-        c->r = r;
-        c->target = target;
-        c->details = 1;
         c->names = batch;
         for (size_t i = 0; i < k; i++) {
             batch[i] = names[off + i];
             names[off + i] = NULL;
         }
         c->n_names = k;
-        c->start = s_details_start;
-        c->what = "logs:DescribeLogGroups (by name)";
-        r->pending++;
-        int rc = c->start(c);
-        if (rc) {
-            r->pending--;
-            s_account_fail(r, r->plan->targets[target].account, rc, NULL,
-                           "logs:DescribeLogGroups");
-            s_call_free(c);
-        }
+        s_call_first(c);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -544,24 +575,11 @@ static void s_start_target(struct s_resolver *r, uint32_t target)
                 n_names++;
             continue;
         }
-        struct s_call *c = calloc(1, sizeof(*c));
-        if (!c) {
-            r->status = CWX_ENOMEM;
+        struct s_call *c = s_call_new(r, target, s_listing_start, "logs:DescribeLogGroups");
+        if (!c)
             continue;
-        }
-        c->r = r;
-        c->target = target;
         c->sel = s;
-        c->start = s_listing_start;
-        c->what = "logs:DescribeLogGroups";
-        r->pending++;
-        int rc = c->start(c);
-        if (rc) {
-            r->pending--;
-            s_account_fail(r, r->plan->targets[target].account, rc, NULL,
-                           "logs:DescribeLogGroups");
-            s_call_free(c);
-        }
+        s_call_first(c);
     }
     if (names)
         s_lookup(r, target, names, n_names);
@@ -574,50 +592,35 @@ static void s_start_account(struct s_resolver *r, uint32_t account)
             s_start_target(r, t);
 }
 
-struct s_whoami {
-    struct s_resolver *r;
-    uint32_t account;
-    uint32_t target; /* the account's first target: its client asks */
-    int tries;
-};
-
 static void s_on_identity(int status, const struct cwx_sts_identity *res,
                           const struct cwx_aws_error *err, void *ud);
 
-static void s_identity_again(void *ud)
+/* The account id of an account whose config has none, asked with the
+ * client of its first target. */
+static int s_identity_start(struct s_call *c)
 {
-    struct s_whoami *w = ud;
-    struct s_resolver *r = w->r;
-    int rc = cwx_session_stopping(r->s)
-                 ? CWX_ECANCELED
-                 : cwx_sts_get_caller_identity(cwx_session_client(r->s, w->target),
-                                               s_on_identity, w);
-    if (rc) {
-        s_account_fail(r, w->account, rc, NULL, "sts:GetCallerIdentity");
-        free(w);
-        s_done_one(r);
-    }
+    return cwx_sts_get_caller_identity(cwx_session_client(c->r->s, c->target), s_on_identity,
+                                       c);
 }
 
 static void s_on_identity(int status, const struct cwx_sts_identity *res,
                           const struct cwx_aws_error *err, void *ud)
 {
-    struct s_whoami *w = ud;
-    struct s_resolver *r = w->r;
-    if (status && s_retry_later(r, w->account, &w->tries, status, err, "sts:GetCallerIdentity",
-                                s_identity_again, w))
+    struct s_call *c = ud;
+    struct s_resolver *r = c->r;
+    uint32_t account = r->plan->targets[c->target].account;
+    if (status && s_retry_later(r, account, &c->tries, status, err, c->what, s_call_again, c))
         return;
     if (status == 0 && res && res->account && res->account[0]) {
-        int rc = cwx_plan_set_account_id(r->plan, w->account, res->account);
+        int rc = cwx_plan_set_account_id(r->plan, account, res->account);
         if (rc)
             r->status = rc;
         else
-            s_start_account(r, w->account);
+            s_start_account(r, account);
     } else {
-        s_account_fail(r, w->account, status ? status : CWX_EPARSE, err,
-                       "sts:GetCallerIdentity");
+        s_account_fail(r, account, status ? status : CWX_EPARSE, err, c->what);
     }
-    free(w);
+    s_call_free(c);
     s_done_one(r);
 }
 
@@ -772,21 +775,9 @@ int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve
             s_start_account(r, a);
             continue;
         }
-        struct s_whoami *w = calloc(1, sizeof(*w));
-        if (!w) {
-            r->status = CWX_ENOMEM;
-            continue;
-        }
-        w->r = r;
-        w->account = a;
-        w->target = first;
-        r->pending++;
-        int rc = cwx_sts_get_caller_identity(cwx_session_client(s, first), s_on_identity, w);
-        if (rc) {
-            r->pending--;
-            free(w);
-            s_account_fail(r, a, rc, NULL, "sts:GetCallerIdentity");
-        }
+        struct s_call *c = s_call_new(r, first, s_identity_start, "sts:GetCallerIdentity");
+        if (c)
+            s_call_first(c);
     }
     uv_timer_init(cwx_aws_loop(cwx_session_aws(s)), soon);
     soon->data = r;

@@ -10,14 +10,32 @@
 #include "workers/workers_internal.h"
 
 /* A step whose call failed transiently (each call has already made its own
- * attempts) is redone after a delay that starts at spec.step_retry_min_ms
- * (default CWX__STEP_RETRY_MS) and doubles up to spec.step_retry_max_ms
- * (default CWX__STEP_RETRY_MAX_MS); after CWX__STEP_ERRORS_MAX failures in a
- * row (about three minutes of waiting with the defaults) the job gives up
- * as "unavailable": its window stays pending, it has not failed. */
-#define CWX__STEP_ERRORS_MAX 8
-#define CWX__STEP_RETRY_MS 1000
-#define CWX__STEP_RETRY_MAX_MS 60000
+ * attempts) is redone after the delays of spec.patience (default 1 s
+ * doubling to 60 s); after CWX_PATIENCE_TRIES failures in a row (about three
+ * minutes of waiting with the defaults) the job gives up as "unavailable":
+ * its window stays pending, it has not failed. */
+#define CWX__PATIENCE_MIN_MS 1000
+#define CWX__PATIENCE_MAX_MS 60000
+
+struct cwx_patience cwx_patience_of(const struct cwx_settings *st)
+{
+    uint64_t pmin = st->poll_min_ms > 0 ? (uint64_t)st->poll_min_ms : 5000;
+    uint64_t pmax = st->poll_max_ms > 0 ? (uint64_t)st->poll_max_ms : 60000;
+    struct cwx_patience p = {
+        .min_ms = pmin < CWX__PATIENCE_MIN_MS ? pmin : CWX__PATIENCE_MIN_MS,
+        .max_ms = 4 * pmax < CWX__PATIENCE_MAX_MS ? 4 * pmax : CWX__PATIENCE_MAX_MS,
+    };
+    if (p.max_ms < p.min_ms)
+        p.max_ms = p.min_ms;
+    return p;
+}
+
+uint64_t cwx_patience_delay(const struct cwx_patience *p, int n)
+{
+    int shift = n <= 1 ? 0 : n - 1 < 20 ? n - 1 : 20;
+    uint64_t d = p->min_ms << shift;
+    return d < p->max_ms ? d : p->max_ms;
+}
 
 typedef int s_step_fn(struct cwx_worker *w);
 
@@ -141,12 +159,12 @@ int cwx_worker_new(const struct cwx_work_spec *spec, const struct cwx_worker_ops
         w->spec.backoff_min_ms = 5000;
     if (w->spec.backoff_max_ms < w->spec.backoff_min_ms)
         w->spec.backoff_max_ms = w->spec.backoff_min_ms * 16;
-    if (!w->spec.step_retry_min_ms)
-        w->spec.step_retry_min_ms = CWX__STEP_RETRY_MS;
-    if (!w->spec.step_retry_max_ms)
-        w->spec.step_retry_max_ms = CWX__STEP_RETRY_MAX_MS;
-    if (w->spec.step_retry_max_ms < w->spec.step_retry_min_ms)
-        w->spec.step_retry_max_ms = w->spec.step_retry_min_ms;
+    if (!w->spec.patience.min_ms)
+        w->spec.patience.min_ms = CWX__PATIENCE_MIN_MS;
+    if (!w->spec.patience.max_ms)
+        w->spec.patience.max_ms = CWX__PATIENCE_MAX_MS;
+    if (w->spec.patience.max_ms < w->spec.patience.min_ms)
+        w->spec.patience.max_ms = w->spec.patience.min_ms;
     w->ops = ops;
     w->ctx = ops_ctx;
     w->hooks = *hooks;
@@ -280,15 +298,12 @@ static void s_step_error(struct cwx_worker *w, int status, const struct cwx_work
         s_fail(w, CWX_WR_ERROR, status, NULL, "%s failed: %s", op, detail);
         return;
     }
-    if (++w->step_errors > CWX__STEP_ERRORS_MAX) {
+    if (++w->step_errors >= CWX_PATIENCE_TRIES) {
         s_fail(w, CWX_WR_UNAVAILABLE, status, NULL, "%s failed %d times in a row: %s", op,
-               CWX__STEP_ERRORS_MAX + 1, detail);
+               w->step_errors, detail);
         return;
     }
-    int shift = w->step_errors - 1 < 16 ? w->step_errors - 1 : 16;
-    uint64_t delay = w->spec.step_retry_min_ms << shift;
-    if (delay > w->spec.step_retry_max_ms)
-        delay = w->spec.step_retry_max_ms;
+    uint64_t delay = cwx_patience_delay(&w->spec.patience, w->step_errors);
     w->step_retries++;
     CWX_LOGW("%s %s: %s failed (%s); trying again in %llu ms", w->spec.log_group,
              w->spec.window ? w->spec.window : "", op, detail, (unsigned long long)delay);

@@ -20,8 +20,7 @@
  *
  * A call that fails transiently (throttled, 5xx or no answer on every one
  * of its own attempts) redoes its step after a growing delay
- * (step_retry_min_ms doubling up to step_retry_max_ms); after nine such
- * failures in a row the job ends as "unavailable" and its window stays
+ * (spec.patience); after CWX_PATIENCE_TRIES such failures in a row the job ends as "unavailable" and its window stays
  * pending.
  *
  * Every AWS call and every timer goes through a small table of operations
@@ -41,6 +40,19 @@
 #include "planner/job.h"
 
 struct cwx_aws_client;
+
+/* How long to wait before trying again a call that failed transiently
+ * (after its own attempts), in a job step or a phase before the lanes: the
+ * smaller of 1 s and poll.min, doubling up to the smaller of 60 s and
+ * 4 × poll.max; after CWX_PATIENCE_TRIES failures in a row the caller gives
+ * up. */
+#define CWX_PATIENCE_TRIES 9
+struct cwx_patience {
+    uint64_t min_ms, max_ms;
+};
+struct cwx_patience cwx_patience_of(const struct cwx_settings *st);
+/* The delay before retry n (1 = after the first failure). */
+uint64_t cwx_patience_delay(const struct cwx_patience *p, int n);
 
 enum cwx_work_state {
     CWX_WORK_INIT = 0,
@@ -80,9 +92,8 @@ struct cwx_work_spec {
     int64_t estimated_bytes;       /* -1 unknown */
     uint64_t backoff_min_ms;       /* first retry delay after a FAILED task */
     uint64_t backoff_max_ms;
-    uint64_t step_retry_min_ms;    /* first delay before redoing a step whose
-                                      call failed transiently (0: 1 s) */
-    uint64_t step_retry_max_ms;    /* the delay doubles up to this (0: 60 s) */
+    struct cwx_patience patience;  /* redoing a step whose call failed
+                                      transiently; zeros: 1 s doubling to 60 s */
     uint32_t job;                  /* the plan's job index (opaque here) */
 };
 

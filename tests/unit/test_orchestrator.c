@@ -20,37 +20,6 @@ static void poll_first_soon(void **state)
     assert_int_equal(cwx__poll_delay(&s_p, &in), 5000);
 }
 
-/* The waits after transient failures: 1 s doubling to 60 s with the default
- * poll settings; sooner when poll is short (tests, fast fakes). */
-static void patience_follows_poll(void **state)
-{
-    (void)state;
-    struct cwx_settings st;
-    memset(&st, 0, sizeof(st)); /* 0: the defaults, 5 s and 60 s */
-    struct cwx_patience p = cwx_patience_of(&st);
-    assert_int_equal(p.min_ms, 1000);
-    assert_int_equal(p.max_ms, 60000);
-    static const uint64_t want[] = {1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000};
-    uint64_t total = 0;
-    for (int n = 1; n < CWX_PATIENCE_TRIES; n++) {
-        assert_int_equal(cwx_patience_delay(&p, n), want[n - 1]);
-        total += cwx_patience_delay(&p, n);
-    }
-    assert_int_equal(total, 183000); /* about three minutes in all */
-    assert_int_equal(cwx_patience_delay(&p, 1000), 60000);
-    st.poll_min_ms = 100;
-    st.poll_max_ms = 400;
-    p = cwx_patience_of(&st);
-    assert_int_equal(p.min_ms, 100);
-    assert_int_equal(p.max_ms, 1600);
-    assert_int_equal(cwx_patience_delay(&p, 5), 1600);
-    st.poll_min_ms = 30000; /* a long poll.min does not slow retries down */
-    st.poll_max_ms = 30000;
-    p = cwx_patience_of(&st);
-    assert_int_equal(p.min_ms, 1000);
-    assert_int_equal(p.max_ms, 60000);
-}
-
 static void poll_geometric_without_prediction(void **state)
 {
     (void)state;
@@ -334,7 +303,6 @@ static void index_grows(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(poll_first_soon),
-    cmocka_unit_test(patience_follows_poll),
     cmocka_unit_test(poll_geometric_without_prediction),
     cmocka_unit_test(poll_clusters_around_prediction),
     cmocka_unit_test(poll_aims_just_after_a_narrow_band),
