@@ -1,5 +1,5 @@
 /* The aws module's one public header: the signed, retried call layer and
- * the clients built on it (DESIGN.md §6). Other modules include only this. */
+ * the clients built on it (docs/architecture.md §aws-layer). Other modules include only this. */
 #ifndef CWX_AWS_AWS_H
 #define CWX_AWS_AWS_H
 

@@ -819,7 +819,7 @@ static void s_limiter_run(struct cwx_aws_client *c)
         s_attempt(call);
     }
     if (c->q_head && !c->timer_armed && !c->freeing) {
-        /* Rounded up, and never 0 ms (see STYLE.md on libuv 1.44). */
+        /* Rounded up, and never 0 ms (docs/contributing.md §libuv-timers). */
         uint64_t wait_ms = (uint64_t)((1.0 - c->tokens) * 1000.0 / c->rate) + 1;
         c->timer_armed = 1;
         uv_timer_start(&c->timer, s_limiter_timer_cb, wait_ms, 0);

@@ -101,7 +101,7 @@ void cwx_aws_client_free(struct cwx_aws_client *c);
 struct cwx_aws *cwx_aws_client_aws(const struct cwx_aws_client *c);
 const char *cwx_aws_client_region(const struct cwx_aws_client *c);
 
-/* How a service encodes requests and errors (DESIGN.md §2). */
+/* How a service encodes requests and errors (docs/architecture.md §aws-facts). */
 enum cwx_aws_protocol {
     CWX_PROTO_JSON = 0, /* CloudWatch Logs: JSON 1.1, {"__type","message"} */
     CWX_PROTO_REST_XML, /* S3: <Error><Code>…</Code>… */
@@ -159,7 +159,7 @@ typedef void cwx_aws_done_fn(int status, const struct cwx_http_response *resp,
                              const struct cwx_aws_error *err, void *ud);
 
 /* Signs and sends req through c's rate limiter, with the standard retry mode
- * of DESIGN.md §2 (refreshing credentials once on ExpiredToken, correcting the
+ * of docs/architecture.md §aws-facts (refreshing credentials once on ExpiredToken, correcting the
  * clock on a skew error). Returns 0 (cb will run) or a CWX_E* code (it will
  * not): CWX_EINVAL for an unknown service or a malformed path, CWX_ENOMEM.
  *

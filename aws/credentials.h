@@ -1,4 +1,4 @@
-/* AWS credentials: the SDK's provider chain (DESIGN.md §6), asynchronous,
+/* AWS credentials: the SDK's provider chain (docs/architecture.md §aws-layer), asynchronous,
  * cached and refreshed ahead of expiry. */
 #ifndef CWX_AWS_CREDENTIALS_H
 #define CWX_AWS_CREDENTIALS_H

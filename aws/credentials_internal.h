@@ -224,7 +224,7 @@ int cwx__creds_web_identity_new(uv_loop_t *loop, struct cwx_aws *aws,
                                 const struct cwx__web_identity_params *params,
                                 const char *source, struct cwx_creds_provider **out);
 
-/* The chain of DESIGN.md §6 on loop. aws may be NULL (unit tests): sources
+/* The chain of docs/architecture.md §aws-layer on loop. aws may be NULL (unit tests): sources
  * that need HTTP then fail when fetched. */
 int cwx__creds_build(uv_loop_t *loop, struct cwx_aws *aws, const struct cwx_creds_options *opts,
                      struct cwx_creds_provider **out);

@@ -1,4 +1,4 @@
-/* The default chain, in the SDKs' order (DESIGN.md §6): environment, web
+/* The default chain, in the SDKs' order (docs/architecture.md §aws-layer): environment, web
  * identity, the shared files' profile, ECS container credentials, EC2
  * instance metadata. The first source that is configured wins; a configured
  * source that then fails is an error, not a reason to try the next one. A

@@ -1,6 +1,6 @@
 /* The HTTP transport: libcurl's multi interface driven by a libuv loop.
  *
- * How it hangs together (STYLE.md "libcurl multi on libuv"):
+ * How it hangs together (docs/contributing.md §libcurl-multi-on-libuv):
  * - curl tells us which sockets to watch through CURLMOPT_SOCKETFUNCTION;
  *   each watched socket gets a heap `struct s_sock` holding a uv_poll_t,
  *   linked to the socket with curl_multi_assign. On CURL_POLL_REMOVE the
@@ -673,7 +673,7 @@ static void s_http_close_cb(uv_handle_t *h)
     free(http);
 }
 
-/* Shutdown in STYLE.md's order: cancel the transfers, curl_multi_cleanup
+/* Shutdown in the order of docs/contributing.md §libcurl-multi-on-libuv: cancel the transfers, curl_multi_cleanup
  * (which fires the socket removes), close what is left, close the timer. */
 static void s_teardown(struct cwx_http *http)
 {

@@ -1,5 +1,5 @@
 /* HTTP transport: libcurl's multi interface driven by a libuv loop
- * (STYLE.md "libcurl multi on libuv"). Knows nothing of AWS. */
+ * (docs/contributing.md §libcurl-multi-on-libuv). Knows nothing of AWS. */
 #ifndef CWX_AWS_HTTP_H
 #define CWX_AWS_HTTP_H
 

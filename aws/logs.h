@@ -1,5 +1,5 @@
 /* CloudWatch Logs client: export tasks and log groups (JSON 1.1 protocol,
- * `X-Amz-Target: Logs_20140328.<Op>`). DESIGN.md §2 lists the AWS facts these
+ * `X-Amz-Target: Logs_20140328.<Op>`). docs/architecture.md §aws-facts lists the AWS facts these
  * calls rely on. */
 #ifndef CWX_AWS_LOGS_H
 #define CWX_AWS_LOGS_H
@@ -37,7 +37,7 @@ struct cwx_logs_create_export_task_req {
     const char *log_group_name;         /* required */
     const char *log_stream_name_prefix; /* NULL = every stream */
     int64_t from_ms;                    /* epoch ms, inclusive */
-    int64_t to_ms;                      /* epoch ms, inclusive (DESIGN.md §2) */
+    int64_t to_ms;                      /* epoch ms, inclusive (docs/architecture.md §aws-facts) */
     const char *destination;            /* bucket, required */
     const char *destination_prefix;     /* NULL = AWS's default "exportedlogs" */
 };

@@ -1,4 +1,4 @@
-/* The SDK "standard" retry mode (DESIGN.md §2) as pure functions: what an
+/* The SDK "standard" retry mode (docs/architecture.md §aws-facts) as pure functions: what an
  * answer means, how long to wait before the next attempt, and the
  * process-wide retry quota. No loop, no clock, no I/O: the call layer
  * (aws/core.c) applies them, and the unit tests drive them directly. */

@@ -7,7 +7,7 @@
 
 #include "planner/config.h"
 
-/* Exit codes (DESIGN.md §4). */
+/* Exit codes (docs/architecture.md §exit-codes). */
 enum cwx_exit {
     CWX_EXIT_OK = 0,          /* every planned window done or skipped */
     CWX_EXIT_FAILED = 1,      /* some windows failed */

@@ -1,4 +1,4 @@
-/* `cwexport run`: export every planned window (DESIGN.md §4, §5). */
+/* `cwexport run`: export every planned window (docs/architecture.md §core-semantics, §scheduler). */
 #include "cli/cli.h"
 
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/* The loop guard (DESIGN.md §4): caps on CreateExportTask and the
+/* The loop guard (docs/architecture.md §loop-guard): caps on CreateExportTask and the
  * contradiction check. */
 #include "orchestrator/orchestrator_internal.h"
 

@@ -1,6 +1,6 @@
-/* Account lanes (DESIGN.md §5): one export token each, a queue (oldest
+/* Account lanes (docs/architecture.md §scheduler): one export token each, a queue (oldest
  * window first, then log-group order), at most one active job, and the
- * slot-busy procedure of DESIGN.md §4 (adopt ours by task name, else poll the
+ * slot-busy procedure of docs/architecture.md §slot-busy (adopt ours by task name, else poll the
  * foreign holder until it ends, then create). */
 #include "orchestrator/orchestrator.h"
 

@@ -1,5 +1,5 @@
 /* The orchestrator: owns the libuv loop and drives every account lane
- * (DESIGN.md §5). Also the online parts of planning that `cwexport plan`
+ * (docs/architecture.md §scheduler). Also the online parts of planning that `cwexport plan`
  * shares with `cwexport run`: the AWS session (credentials and one client per
  * account+region), the resolver (account ids, log-group selectors) and the
  * reconciliation with AWS state (markers, active and completed tasks). */
@@ -15,7 +15,7 @@
 #include "planner/config.h"
 #include "planner/plan.h"
 
-/* Exit codes, the same numbers as cli/cli.h's enum cwx_exit (DESIGN.md §4). */
+/* Exit codes, the same numbers as cli/cli.h's enum cwx_exit (docs/architecture.md §exit-codes). */
 #define CWX_RUN_OK 0
 #define CWX_RUN_FAILED 1
 #define CWX_RUN_USAGE 2

@@ -81,7 +81,7 @@ struct cwx_guard {
     char why[256];     /* the last trip's reason */
 };
 
-/* A lane's own caps: its account's loop_guard (DESIGN.md §4). */
+/* A lane's own caps: its account's loop_guard (docs/architecture.md §loop-guard). */
 struct cwx_guard_lane {
     int max_per_job;   /* tasks created per job of this lane */
     int max_per_run;   /* CreateExportTask calls of this lane in this run */
@@ -161,7 +161,7 @@ struct cwx_lane {
     struct cwx_lane_prelude *prelude;
     size_t n_prelude, prelude_head;
     int64_t requeue;           /* a job put back before the queue; -1 none */
-    /* The token (DESIGN.md §4): `active` holds it from its CreateExportTask
+    /* The token (docs/architecture.md §token): `active` holds it from its CreateExportTask
      * until the task ends. `next` is the following job, checked while
      * `active` runs and READY, so that its create starts the moment the token
      * is free. `finishing` are jobs whose task is COMPLETED: they verify and

@@ -1,5 +1,5 @@
-/* The adaptive polling policy and the lane's throughput model (DESIGN.md §4
- * "Polling"). Pure functions: the unit tests drive them directly. */
+/* The adaptive polling policy and the lane's throughput model (docs/architecture.md
+ * §polling). Pure functions: the unit tests drive them directly. */
 #include "orchestrator/orchestrator_internal.h"
 
 #include <math.h>

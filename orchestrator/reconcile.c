@@ -1,4 +1,4 @@
-/* Reconciliation with AWS state (DESIGN.md §4): each target's marker index
+/* Reconciliation with AWS state (docs/architecture.md §adoption): each target's marker index
  * in one paginated listing, its active tasks, its recent COMPLETED tasks. */
 #include "orchestrator/orchestrator.h"
 

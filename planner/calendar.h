@@ -1,4 +1,4 @@
-/* Time windows in an IANA time zone (DESIGN.md §4; docs/windows.md).
+/* Time windows in an IANA time zone (docs/architecture.md §window; docs/windows.md).
  *
  * A window is a half-open interval [start_ms, end_ms) of real time, the
  * part of the time line during which the wall clock of the zone shows one

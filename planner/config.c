@@ -1,4 +1,4 @@
-/* Config v1 (DESIGN.md §8). libyaml's document API builds the node tree; a
+/* Config v1 (docs/config-reference.md). libyaml's document API builds the node tree; a
  * walk of that tree along the schema turns it into validated structs and
  * stops at the first error, which names the offending node's position.
  *

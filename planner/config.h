@@ -1,4 +1,4 @@
-/* Config v1 (DESIGN.md §8): loaded with libyaml into validated structs. */
+/* Config v1 (docs/config-reference.md): loaded with libyaml into validated structs. */
 #ifndef CWX_PLANNER_CONFIG_H
 #define CWX_PLANNER_CONFIG_H
 
@@ -23,7 +23,7 @@ struct cwx_range {
 struct cwx_destination {
     char *bucket;       /* may hold {account_id} and {region}: see
                          * cwx_config_bucket_name */
-    char *prefix;       /* template, DESIGN.md §4 */
+    char *prefix;       /* template, docs/architecture.md §destination-prefix */
     char *state_prefix; /* markers live below it; default "_cwexport" */
     enum cwx_detect detect;
     char *kms_key_arn;  /* optional, NULL when absent */

@@ -37,7 +37,7 @@ struct cwx_estimate_calls {
     uint64_t put;      /* s3:PutObject: one marker per job */
 };
 
-/* One lane (DESIGN.md §4 "Token"): an account, or an account and a region
+/* One lane (docs/architecture.md §token): an account, or an account and a region
  * with token_scope: region. Jobs of a lane run one at a time. */
 struct cwx_estimate_lane {
     uint32_t account;          /* index into cfg->accounts */

@@ -1,5 +1,5 @@
 /* A job's identity, its deterministic task name and its destination prefix
- * (DESIGN.md §4). */
+ * (docs/architecture.md §job, §task-name). */
 #ifndef CWX_PLANNER_JOB_H
 #define CWX_PLANNER_JOB_H
 

@@ -1,4 +1,4 @@
-/* Plan reports: table, JSON (DESIGN.md §8), CSV. Streamed row by row so a
+/* Plan reports: table, JSON (docs/plan.md), CSV. Streamed row by row so a
  * plan of a million jobs costs no memory beyond the plan itself. */
 #ifndef CWX_PLANNER_REPORT_H
 #define CWX_PLANNER_REPORT_H

@@ -353,7 +353,7 @@ static int s_start_timer(void *ctx, struct cwx_worker *w, uint64_t delay_ms,
     t->ud = ud;
     uv_timer_init(wa->loop, &t->handle);
     t->handle.data = t;
-    /* libuv 1.44 busy-loops on 0 ms timers (STYLE.md): at least 1 ms. */
+    /* libuv 1.44 busy-loops on 0 ms timers (docs/contributing.md §libuv-timers): at least 1 ms. */
     uv_timer_start(&t->handle, s_timer_fired, delay_ms ? delay_ms : 1, 0);
     *slot = t;
     return 0;

@@ -1,4 +1,4 @@
-/* The marker document (DESIGN.md §4) and small helpers. */
+/* The marker document (docs/architecture.md §marker) and small helpers. */
 #include "workers/workers.h"
 
 #include <cJSON.h>

@@ -1,4 +1,4 @@
-/* One export job's life as an explicit state machine (DESIGN.md §4):
+/* One export job's life as an explicit state machine (docs/architecture.md §job):
  *
  *   CHECK ──marker (or data, detect: objects) present──────────────▶ DONE
  *     │ absent;  a COMPLETED task of the job's name found ──────────▶ VERIFY
@@ -261,7 +261,7 @@ void *cwx_worker_data(const struct cwx_worker *w);
 /* A slot for the operations table's own per-worker state (its timer). */
 void **cwx_worker_ops_slot(struct cwx_worker *w);
 
-/* Builds the marker document of a finished export (DESIGN.md §4) into out
+/* Builds the marker document of a finished export (docs/architecture.md §marker) into out
  * (appended): job identity, task id and name, from/to, data prefix, object
  * count and bytes, task creation and completion times, marking time and
  * CWX_VERSION. */

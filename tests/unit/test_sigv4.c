@@ -23,7 +23,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 
-#define SUITE CWX_SHARED_DIR "/sigv4-test-suite/v4"
+#define SUITE CWX_SOURCE_DIR "/tests/data/sigv4/v4"
 
 static char *s_read(const char *dir, const char *name)
 {
