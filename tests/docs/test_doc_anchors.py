@@ -1,12 +1,12 @@
-"""Every citation `docs/architecture.md §name` or `docs/contributing.md §name`
-in the repository names a section that exists: `name` is a heading of that
+"""Every citation `docs/architecture.md §<section>` or `docs/contributing.md §<section>`
+in the repository names a section that exists: the section is a heading of that
 file in lower case, with spaces written as dashes."""
 import re
 
 from repo import ROOT, read_text, tracked_files
 
 DOCS = ("architecture", "contributing")
-# "architecture.md §a, §b" and the same broken over comment lines (" * ").
+# "architecture.md §<a>, §<b>" and the same broken over comment lines (" * ").
 CITATION = re.compile(r"\b(architecture|contributing)\.md((?:[\s*]*§[A-Za-z0-9-]+,?)+)")
 SECTION = re.compile(r"§([A-Za-z0-9-]+)")
 

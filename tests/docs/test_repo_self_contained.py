@@ -41,5 +41,5 @@ def test_sigv4_vectors_are_in_the_repository_with_their_notice():
     files = set(tracked_files())
     assert "tests/data/sigv4/NOTICE" in files
     assert "tests/data/sigv4/LICENSE" in files
-    cases = {p.split("/")[3] for p in files if p.startswith("tests/data/sigv4/v4/")}
+    cases = {p.split("/")[4] for p in files if p.startswith("tests/data/sigv4/v4/")}
     assert len(cases) == 38, sorted(cases)
