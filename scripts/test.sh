@@ -17,6 +17,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_strin
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 
+# Information, never a failure: the longest product functions and files.
+sh scripts/sizes.sh 10
+
 fuzz_seconds=${CWX_FUZZ_SECONDS:-60}
 if [ "$fuzz_seconds" != 0 ]; then
     fuzz=${CWX_FUZZ_BUILD_DIR:-build/fuzz}

@@ -74,7 +74,9 @@ def test_every_operation_refused_with_wrong_secret(cli, tmp_path):
 
 def test_every_operation_accepted(cli, tmp_path):
     # a RUNNING task for cancel-export-task, made through the API as cwexport would
-    cli.settings_update(time_factor=0.05)
+    # tasks stay PENDING for the 20 s of the seed: longer than the AWS CLI
+    # takes to start its second create on a loaded machine
+    cli.settings_update(time_factor=1.0)
     try:
         cmds = commands(tmp_path, "placeholder")
         r = out(aws(cli, *cmds["create-export-task"]))

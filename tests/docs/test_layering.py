@@ -1,0 +1,59 @@
+"""The include graph of the product code follows docs/architecture.md
+§layers: an `#include "folder/file.h"` may point at the folder's own files
+or at a folder below it, never up a layer, and never into another folder's
+private `*_internal.h`. A failure prints each offending line."""
+import re
+
+from repo import read_text, tracked_files
+
+# Each folder and the folders it may include (besides itself).
+ALLOWED = {
+    "common": set(),
+    "aws": {"common"},
+    "planner": {"common"},
+    "workers": {"aws", "planner", "common"},
+    "orchestrator": {"workers", "aws", "planner", "common"},
+    "cli": {"orchestrator", "workers", "aws", "planner", "common"},
+}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def product_sources():
+    for rel in tracked_files():
+        top = rel.split("/", 1)[0]
+        if top in ALLOWED and rel.endswith((".c", ".h")):
+            yield top, rel
+
+
+def offending_includes():
+    bad = []
+    for folder, rel in product_sources():
+        text = read_text(rel)
+        for m in INCLUDE.finditer(text):
+            target = m.group(1)
+            line = text.count("\n", 0, m.start()) + 1
+            where = "%s:%d: #include \"%s\"" % (rel, line, target)
+            if "/" not in target:
+                bad.append(where + " (name the folder: \"<folder>/<file>.h\")")
+                continue
+            dest = target.split("/", 1)[0]
+            if dest == folder:
+                continue
+            if dest not in ALLOWED:
+                bad.append(where + " (not a product folder)")
+            elif dest not in ALLOWED[folder]:
+                bad.append(where + " (%s may not include %s: up or across a layer)"
+                           % (folder, dest))
+            elif target.endswith("_internal.h"):
+                bad.append(where + " (private header of %s)" % dest)
+    return bad
+
+
+def test_includes_follow_the_layers():
+    bad = offending_includes()
+    assert not bad, "includes against docs/architecture.md §layers:\n" + "\n".join(bad)
+
+
+def test_the_check_sees_the_product_code():
+    folders = {folder for folder, _ in product_sources()}
+    assert folders == set(ALLOWED), folders
