@@ -3,6 +3,7 @@
 #define CWX_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "planner/config.h"
@@ -37,6 +38,22 @@ struct cwx_config *cwx_cli_load_config(const char *path);
 int cwx_cli_config_only(int argc, char **argv, const char *cmd,
                         void (*help)(FILE *f), const char **path);
 
+/* Now, as epoch milliseconds (the planning clock of plan and sfn). */
+int64_t cwx_cli_now_ms(void);
+/* Parses the value of --now (epoch milliseconds) into *now_ms; prints
+ * "cwexport CMD: --now wants epoch milliseconds" and returns -1 when it is
+ * not one, else 0. */
+int cwx_cli_parse_now(const char *arg, const char *cmd, int64_t *now_ms);
+
+/* The online plan (`cwexport plan` without --offline, `cwexport sfn`):
+ * resolves the plan's groups, reconciles with S3 and the export tasks, and
+ * samples markers for the estimates; plan is new (not expanded). Returns an
+ * exit code; problems of one account are printed and make the code
+ * CWX_EXIT_CREDENTIALS (the others' jobs are still planned). Messages
+ * start with "cwexport plan:". */
+struct cwx_plan;
+int cwx_cli_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg);
+
 /* Each sub-command: argv[0] is the sub-command's name; returns the exit code. */
 int cwx_cmd_validate(int argc, char **argv);
 int cwx_cmd_plan(int argc, char **argv);
@@ -46,5 +63,6 @@ int cwx_cmd_cancel(int argc, char **argv);
 int cwx_cmd_whoami(int argc, char **argv);
 int cwx_cmd_bucket_policy(int argc, char **argv);
 int cwx_cmd_doctor(int argc, char **argv);
+int cwx_cmd_sfn(int argc, char **argv);
 
 #endif

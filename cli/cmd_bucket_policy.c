@@ -80,16 +80,6 @@ static void s_str(struct s_json *j, const char *key, const char *val)
 
 /* ---- destinations -------------------------------------------------------- */
 
-/* "aws", "aws-cn" or "aws-us-gov" from the region's name. */
-static const char *s_partition(const char *region)
-{
-    if (strncmp(region, "cn-", 3) == 0)
-        return "aws-cn";
-    if (strncmp(region, "us-gov-", 7) == 0)
-        return "aws-us-gov";
-    return "aws";
-}
-
 /* CloudWatch Logs' regional service principal: logs.<region>.amazonaws.com,
  * with the .com.cn suffix in the China partition. */
 static void s_logs_principal(const char *region, char *out, size_t size)
@@ -260,7 +250,7 @@ static bool s_account_seen(const struct s_dest *d, size_t k)
 static void s_source_conditions(struct s_json *j, const struct cwx_config *cfg,
                                 const struct s_dest *d, bool with_acl)
 {
-    const char *part = s_partition(d->region);
+    const char *part = cwx_region_partition(d->region);
     char id[128], arn[256];
     s_open(j, "Condition", '{');
     s_open(j, "StringEquals", '{');
@@ -291,7 +281,7 @@ static void s_source_conditions(struct s_json *j, const struct cwx_config *cfg,
 
 static void s_bucket_policy(struct s_json *j, const struct cwx_config *cfg, const struct s_dest *d)
 {
-    const char *part = s_partition(d->region);
+    const char *part = cwx_region_partition(d->region);
     char principal[128], arn[512];
     s_logs_principal(d->region, principal, sizeof principal);
     s_open(j, NULL, '{');
@@ -394,7 +384,7 @@ static void s_identity_policy(struct s_json *j, const struct cwx_config *cfg, si
     s_close(j, ']');
     s_open(j, "Resource", '[');
     for (size_t r = 0; r < acc->n_regions; r++) {
-        snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:*", s_partition(acc->regions[r]),
+        snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:*", cwx_region_partition(acc->regions[r]),
                  acc->regions[r], id);
         s_str(j, NULL, arn);
     }
@@ -419,7 +409,7 @@ static void s_identity_policy(struct s_json *j, const struct cwx_config *cfg, si
             k++;
         if (k == d->n_accounts)
             continue;
-        const char *part = s_partition(d->region);
+        const char *part = cwx_region_partition(d->region);
         char sid[64];
         snprintf(sid, sizeof sid, "CwexportList%zu", i + 1);
         s_open(j, NULL, '{');

@@ -309,11 +309,7 @@ static void s_objects_next(struct s_online *o)
     }
 }
 
-/* Resolves the plan's groups, reconciles with S3 and the export tasks, and
- * samples markers for the estimates. Returns an exit code; problems of one
- * account are printed and make the code CWX_EXIT_CREDENTIALS (the others'
- * jobs are still planned). */
-static int s_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
+int cwx_cli_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg)
 {
     struct s_online o = {.plan = plan};
     char why[512] = "";
@@ -430,13 +426,6 @@ static void s_help(FILE *f)
             "      --now TIME      plan as if it were TIME (epoch ms; for tests)\n");
 }
 
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int cwx_cmd_plan(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -450,7 +439,7 @@ int cwx_cmd_plan(int argc, char **argv)
     };
     const char *path = NULL, *output = NULL, *format = "table";
     int offline = 0;
-    int64_t now_ms = s_now_ms();
+    int64_t now_ms = cwx_cli_now_ms();
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:f:o:h", opts, NULL)) != -1) {
@@ -459,15 +448,10 @@ int cwx_cmd_plan(int argc, char **argv)
         case 'f': format = optarg; break;
         case 'o': output = optarg; break;
         case 'O': offline = 1; break;
-        case 'N': {
-            char *end;
-            now_ms = strtoll(optarg, &end, 10);
-            if (*end || now_ms <= 0) {
-                fprintf(stderr, "cwexport plan: --now wants epoch milliseconds\n");
+        case 'N':
+            if (cwx_cli_parse_now(optarg, "plan", &now_ms))
                 return CWX_EXIT_USAGE;
-            }
             break;
-        }
         case 'h': s_help(stdout); return CWX_EXIT_OK;
         default: s_help(stderr); return CWX_EXIT_USAGE;
         }
@@ -498,7 +482,7 @@ int cwx_cmd_plan(int argc, char **argv)
         goto cleanup;
     }
     if (!offline) {
-        exit_code = s_plan_online(plan, cfg);
+        exit_code = cwx_cli_plan_online(plan, cfg);
         if (exit_code != CWX_EXIT_OK && exit_code != CWX_EXIT_CREDENTIALS)
             goto cleanup;
     } else {

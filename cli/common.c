@@ -4,8 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/error.h"
+
+int64_t cwx_cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cwx_cli_parse_now(const char *arg, const char *cmd, int64_t *now_ms)
+{
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+    if (*end || v <= 0) {
+        fprintf(stderr, "cwexport %s: --now wants epoch milliseconds\n", cmd);
+        return -1;
+    }
+    *now_ms = v;
+    return 0;
+}
 
 /* Replaces every account's regions with the one from --region. */
 static int s_override_region(struct cwx_config *cfg, const char *region)

@@ -26,6 +26,7 @@ static const struct s_command s_commands[] = {
     {"whoami", cwx_cmd_whoami, "show the caller identity of each account"},
     {"bucket-policy", cwx_cmd_bucket_policy, "print the bucket policy statements needed"},
     {"doctor", cwx_cmd_doctor, "preflight checks: credentials, buckets, groups, SNS"},
+    {"sfn", cwx_cmd_sfn, "write a Step Functions state machine that runs the plan"},
 };
 
 static void s_usage(FILE *f)

@@ -192,4 +192,34 @@ int cwx_status(const struct cwx_config *cfg, FILE *out, bool json);
  * Returns an exit code. */
 int cwx_cancel(const struct cwx_config *cfg, FILE *out, bool json, bool dry_run);
 
+/* ---- Step Functions: the plan as a state machine --------------------------- */
+
+/* What cwx_sfn_write wrote for one account. Borrowed from the plan. */
+struct cwx_sfn_account {
+    const char *account;    /* the config's name: the folder under dir */
+    const char *account_id;
+    const char *region;
+    size_t jobs;            /* pending windows in input.json */
+    size_t input_bytes;     /* size of input.json */
+};
+typedef void cwx_sfn_account_fn(const struct cwx_sfn_account *info, void *ud);
+
+/* Checks that every account of cfg can be run by a state machine: one
+ * region each (AWS SDK integrations reach their own region only) and a
+ * name usable as a folder. Returns 0 or CWX_EINVAL with *why saying what
+ * is not supported. Makes no AWS call. */
+int cwx_sfn_check_config(const struct cwx_config *cfg, char *why, size_t why_size);
+
+/* Writes, for every account of plan, dir/<account>/state-machine.asl.json
+ * (JSONPath ASL with aws-sdk: integrations only), input.json (the
+ * account's pending jobs, oldest window first), execution-role-policy.json
+ * and template.yaml (docs/step-functions.md). The plan must be expanded;
+ * its pending jobs are the ones emitted. on_account (may be NULL) is
+ * called after each account's files are written. Returns 0; CWX_EINVAL
+ * when the config cannot be expressed (no account id, several regions),
+ * CWX_ETOOBIG when an account's input is over Step Functions' 256 KiB,
+ * CWX_EIO when a file cannot be written; *why says which and why. */
+int cwx_sfn_write(const struct cwx_plan *plan, const char *dir, cwx_sfn_account_fn *on_account,
+                  void *ud, char *why, size_t why_size);
+
 #endif

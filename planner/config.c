@@ -384,6 +384,15 @@ static int s_int(struct s_ctx *c, const yaml_node_t *n, const char *expected,
     return 0;
 }
 
+const char *cwx_region_partition(const char *region)
+{
+    if (strncmp(region, "cn-", 3) == 0)
+        return "aws-cn";
+    if (strncmp(region, "us-gov-", 7) == 0)
+        return "aws-us-gov";
+    return "aws";
+}
+
 int cwx_duration_parse(const char *s, int64_t *out_ms)
 {
     if (!s || !isdigit((unsigned char)*s))

@@ -126,6 +126,10 @@ int cwx_config_bucket_name(const char *tmpl, const char *account_id,
                            const char *region, char *out, size_t size,
                            const char **why);
 
+/* The AWS partition of a region, for ARNs: "aws-cn" for cn-*, "aws-us-gov"
+ * for us-gov-*, else "aws". */
+const char *cwx_region_partition(const char *region);
+
 /* Parses durations "250ms", "30s", "5m", "12h", "2d" into milliseconds. */
 int cwx_duration_parse(const char *s, int64_t *out_ms);
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 import time
 import xml.etree.ElementTree as ET
+import zlib
 from urllib.parse import quote, unquote
 
 from . import model
@@ -101,6 +102,30 @@ def _obj_headers(o):
     return h
 
 
+# Flexible checksums (what the AWS SDKs send by default on PutObject:
+# x-amz-sdk-checksum-algorithm and x-amz-checksum-<algorithm>, base64 of the
+# digest). CRC32C and CRC64NVME are accepted unchecked (no stdlib digest).
+_CHECKSUMS = (
+    ("x-amz-checksum-crc32", "CRC32", lambda b: zlib.crc32(b).to_bytes(4, "big")),
+    ("x-amz-checksum-sha1", "SHA1", lambda b: hashlib.sha1(b).digest()),
+    ("x-amz-checksum-sha256", "SHA256", lambda b: hashlib.sha256(b).digest()),
+)
+
+
+def check_checksums(headers, body):
+    """-> the (header, value) pairs to echo; ApiError BadDigest on a mismatch."""
+    echo = []
+    for name, algo, digest in _CHECKSUMS:
+        v = headers.get(name)
+        if v is None:
+            continue
+        if v.strip() != base64.b64encode(digest(body or b"")).decode():
+            raise ApiError("BadDigest", "The %s you specified did not match the calculated checksum." % algo,
+                           400)
+        echo.append((name, v.strip()))
+    return echo
+
+
 def _no_bucket(name):
     return ApiError("NoSuchBucket", "The specified bucket does not exist", 404, {"BucketName": name})
 
@@ -193,6 +218,7 @@ def handle(world, op, method, bucket, key, q, headers, body, account, region):
                 raise ApiError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400)
             if want != hashlib.md5(body).digest():
                 raise ApiError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)
+        checksums = [] if src else check_checksums(headers, body)
         with world.lock:
             if headers.get("If-None-Match", "").strip() == "*" and key in b.objects:
                 raise ApiError("PreconditionFailed", "At least one of the pre-conditions you specified did "
@@ -214,7 +240,7 @@ def handle(world, op, method, bucket, key, q, headers, body, account, region):
                             XML_CT)
             o = S3Object(body, time.time(), headers.get("Content-Type") or "binary/octet-stream", meta)
             b.put(key, o)
-        return Resp(200, b"", None, [("ETag", o.etag)])
+        return Resp(200, b"", None, [("ETag", o.etag)] + checksums)
     if op == "DeleteObject":
         with world.lock:
             b.delete(key)

@@ -99,6 +99,23 @@ def test_objects_crud_and_errors(clean):
     assert clean.s3_list(BUCKET_A, "seeded/") == []
 
 
+def test_put_object_flexible_checksums(clean):
+    # What the AWS SDK for JavaScript v3 sends on PutObject: ?x-id=PutObject,
+    # x-amz-sdk-checksum-algorithm and x-amz-checksum-crc32 (base64 of the
+    # big-endian CRC32), all signed.
+    body = b'{"a":1}'
+    good = {"x-amz-sdk-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": "Vhusrw=="}
+    st, h, _ = signed_request(clean, "s3", "PUT", "/%s/sdk/x.json" % BUCKET_A, query="x-id=PutObject", body=body,
+                              headers=good)
+    assert st == 200 and h["x-amz-checksum-crc32"] == "Vhusrw=="
+    assert clean.s3_get(BUCKET_A, "sdk/x.json") == body
+    bad = dict(good, **{"x-amz-checksum-crc32": "AAAAAA=="})
+    st, h, out = signed_request(clean, "s3", "PUT", "/%s/sdk/y.json" % BUCKET_A, query="x-id=PutObject", body=body,
+                                headers=bad)
+    assert st == 400 and b"BadDigest" in out and b"CRC32" in out
+    assert clean.s3_list(BUCKET_A, "sdk/y.json") == []
+
+
 def test_head_bucket_region_and_vhost(clean):
     s3 = client(clean, "s3")
     r = s3.head_bucket(Bucket=BUCKET_A)

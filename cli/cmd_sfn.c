@@ -1,0 +1,119 @@
+/* cwexport sfn: the plan as a Step Functions state machine per account
+ * (docs/step-functions.md). */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "orchestrator/orchestrator.h"
+#include "planner/planner.h"
+
+static void s_help(FILE *f)
+{
+    fprintf(f,
+            "usage: cwexport sfn -c FILE -o DIR [--offline]\n\n"
+            "Writes, for each account, DIR/<account>/state-machine.asl.json (a Step\n"
+            "Functions state machine that runs the plan with AWS SDK integrations\n"
+            "only), input.json (the account's pending windows: the execution input),\n"
+            "execution-role-policy.json and template.yaml (CloudFormation). Against\n"
+            "AWS the pending windows are those `cwexport plan` finds pending.\n\n"
+            "  -c, --config FILE   the config (one region per account)\n"
+            "  -o, --output DIR    where to write (created if missing)\n"
+            "      --offline       make no AWS call: every window that is not\n"
+            "                      skipped is pending (needs account_id in the config)\n"
+            "      --now TIME      plan as if it were TIME (epoch ms; for tests)\n");
+}
+
+static void s_on_account(const struct cwx_sfn_account *info, void *ud)
+{
+    const char *dir = ud;
+    printf("%s/%s: account %s (%s) in %s: %zu pending window%s, input %zu bytes\n", dir,
+           info->account, info->account, info->account_id, info->region, info->jobs,
+           info->jobs == 1 ? "" : "s", info->input_bytes);
+}
+
+int cwx_cmd_sfn(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"output", required_argument, NULL, 'o'},
+        {"offline", no_argument, NULL, 'O'},
+        {"now", required_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL, *dir = NULL;
+    int offline = 0;
+    int64_t now_ms = cwx_cli_now_ms();
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 'o': dir = optarg; break;
+        case 'O': offline = 1; break;
+        case 'N':
+            if (cwx_cli_parse_now(optarg, "sfn", &now_ms))
+                return CWX_EXIT_USAGE;
+            break;
+        case 'h': s_help(stdout); return CWX_EXIT_OK;
+        default: s_help(stderr); return CWX_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cwexport sfn: unexpected argument \"%s\"\n", argv[optind]);
+        return CWX_EXIT_USAGE;
+    }
+    if (!dir || !dir[0]) {
+        fprintf(stderr, "cwexport sfn: -o DIR is required (where the files go)\n");
+        return CWX_EXIT_USAGE;
+    }
+    struct cwx_config *cfg = cwx_cli_load_config(path);
+    if (!cfg)
+        return CWX_EXIT_USAGE;
+
+    int exit_code = CWX_EXIT_OK;
+    struct cwx_plan *plan = NULL;
+    char why[512] = "";
+    /* What cannot be expressed is said before any AWS call. */
+    int rc = cwx_sfn_check_config(cfg, why, sizeof why);
+    if (!rc)
+        rc = cwx_plan_new(cfg, now_ms, &plan, why, sizeof why);
+    if (rc) {
+        fprintf(stderr, "cwexport sfn: error: %s\n", why[0] ? why : cwx_strerror(rc));
+        exit_code = CWX_EXIT_USAGE;
+        goto cleanup;
+    }
+    if (!offline) {
+        exit_code = cwx_cli_plan_online(plan, cfg);
+        if (exit_code != CWX_EXIT_OK)
+            goto cleanup;
+    } else {
+        rc = cwx_plan_add_named_groups(plan);
+        if (!rc)
+            rc = cwx_plan_expand(plan);
+        if (!rc && plan->n_unresolved) {
+            fprintf(stderr, "cwexport sfn: error: --offline cannot resolve prefix or pattern "
+                            "selectors: name the log groups, or plan online\n");
+            exit_code = CWX_EXIT_USAGE;
+            goto cleanup;
+        }
+        if (rc) {
+            fprintf(stderr, "cwexport sfn: error: %s\n", cwx_strerror(rc));
+            exit_code = CWX_EXIT_USAGE;
+            goto cleanup;
+        }
+    }
+    rc = cwx_sfn_write(plan, dir, s_on_account, (void *)dir, why, sizeof why);
+    if (rc) {
+        fprintf(stderr, "cwexport sfn: error: %s\n", why[0] ? why : cwx_strerror(rc));
+        exit_code = rc == CWX_EIO ? CWX_EXIT_FAILED : CWX_EXIT_USAGE;
+    }
+cleanup:
+    cwx_plan_free(plan);
+    cwx_config_free(cfg);
+    return exit_code;
+}

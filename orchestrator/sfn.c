@@ -1,0 +1,698 @@
+/* `cwexport sfn`: the plan's pending jobs as a Step Functions state machine
+ * that runs them with AWS SDK integrations only (docs/step-functions.md).
+ * The task names, data prefixes and marker keys are the planner's own; the
+ * poll waits come from the scheduler's polling policy (docs/architecture.md
+ * "polling"), so the machine and `cwexport run` agree on every name and
+ * poll alike. */
+#include "orchestrator/orchestrator.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "orchestrator/orchestrator_internal.h"
+#include "orchestrator/sfn_asl.h"
+#include "planner/estimate.h"
+
+#ifndef CWX_VERSION
+#define CWX_VERSION "0"
+#endif
+
+/* Step Functions' limit on an execution's input (and on any state's data):
+ * 256 KiB. */
+#define CWX__SFN_INPUT_MAX (256 * 1024)
+/* EventBridge Scheduler's limit on a target's Input. */
+#define CWX__SFN_SCHEDULE_INPUT_MAX 8192
+/* Polls planned ahead per job; the last wait repeats after them. */
+#define CWX__SFN_POLLS_MAX 24
+
+static void s_why(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_why(char *why, size_t size, const char *fmt, ...)
+{
+    if (!why || !size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, size, fmt, ap);
+    va_end(ap);
+}
+
+/* Whole seconds of ms, at least 1 (a Wait state counts in seconds). */
+static int64_t s_seconds(int64_t ms)
+{
+    int64_t s = (ms + 999) / 1000;
+    return s < 1 ? 1 : s;
+}
+
+int cwx_sfn_check_config(const struct cwx_config *cfg, char *why, size_t why_size)
+{
+    for (size_t a = 0; a < cfg->n_accounts; a++) {
+        const struct cwx_account *acc = &cfg->accounts[a];
+        if (acc->n_regions != 1) {
+            s_why(why, why_size,
+                  "account %s has %zu regions: a state machine calls CloudWatch Logs and S3 "
+                  "in its own region only (AWS SDK integrations are not cross-region); "
+                  "emit one region at a time with --region",
+                  acc->name, acc->n_regions);
+            return CWX_EINVAL;
+        }
+        const char *n = acc->name;
+        if (!n[0] || strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
+            strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+                strlen(n)) {
+            s_why(why, why_size,
+                  "account name \"%s\" cannot name a folder: use letters, digits, '.', '_' "
+                  "and '-'",
+                  n);
+            return CWX_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The waits before each poll of a task predicted to take predicted_ms, as
+ * the scheduler's policy spaces them (seconds, rounded up): first soon,
+ * then aimed at the predicted end, then backing off to poll.max. */
+static int s_poll_schedule(const struct cwx_settings *st, int64_t predicted_ms, cJSON *arr)
+{
+    struct cwx_poll_policy p = {
+        .min_ms = (uint64_t)(st->poll_min_ms > 0 ? st->poll_min_ms : 1000),
+        .max_ms = (uint64_t)(st->poll_max_ms > 0 ? st->poll_max_ms : 60000),
+        .growth = CWX_ESTIMATE_POLL_GROWTH,
+    };
+    struct cwx_poll_input in = {.predicted_ms = predicted_ms};
+    int64_t age = 0;
+    for (int i = 0; i < CWX__SFN_POLLS_MAX; i++) {
+        in.polls = i;
+        in.age_ms = age;
+        uint64_t d = cwx__poll_delay(&p, &in);
+        int64_t s = s_seconds((int64_t)d);
+        if (!cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)s)))
+            return CWX_ENOMEM;
+        age += s * 1000;
+        /* Past the prediction and at the longest wait: it only repeats. */
+        if (d >= p.max_ms && (predicted_ms <= 0 || age > predicted_ms + predicted_ms / 10))
+            break;
+    }
+    /* The machine repeats the last wait: equal waits at the end are one. */
+    int n = cJSON_GetArraySize(arr);
+    while (n >= 2 && cJSON_GetArrayItem(arr, n - 1)->valuedouble ==
+                         cJSON_GetArrayItem(arr, n - 2)->valuedouble)
+        cJSON_DeleteItemFromArray(arr, --n);
+    return 0;
+}
+
+struct s_pending {
+    uint32_t job;
+    int64_t start_ms;
+    uint32_t group;
+};
+
+static int s_pending_cmp(const void *a, const void *b)
+{
+    const struct s_pending *x = a, *y = b;
+    if (x->start_ms != y->start_ms)
+        return x->start_ms < y->start_ms ? -1 : 1;
+    return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/* One job of the input. */
+static int s_job_json(const struct cwx_plan *plan, const struct cwx_job *job,
+                      const struct cwx_estimate_rate *rate, cJSON *jobs, struct cwx_buf *prefix,
+                      struct cwx_buf *marker, cJSON *roots)
+{
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    const struct cwx_window *w = cwx_plan_job_window(plan, job);
+    const struct cwx_account *acc = cwx_plan_job_account(plan, job);
+    cwx_buf_reset(prefix);
+    cwx_buf_reset(marker);
+    int rc = cwx_plan_job_prefix(plan, job, prefix);
+    if (!rc)
+        rc = cwx_plan_job_marker_key(plan, job, marker);
+    if (rc)
+        return rc;
+    struct cwx_job_identity id;
+    cwx_plan_job_identity(plan, job, prefix->ptr, &id);
+    cJSON *j = cJSON_CreateObject();
+    if (!j || !cJSON_AddItemToArray(jobs, j))
+        return CWX_ENOMEM;
+    cJSON *poll = cJSON_CreateArray();
+    int64_t predicted = cwx_estimate_job_ms(rate, cwx_estimate_window_bytes(plan, g, w));
+    if (!cJSON_AddStringToObject(j, "LogGroup", g->name) ||
+        !(id.log_stream_prefix && id.log_stream_prefix[0]
+              ? cJSON_AddStringToObject(j, "LogStreamPrefix", id.log_stream_prefix)
+              : cJSON_AddNullToObject(j, "LogStreamPrefix")) ||
+        !cJSON_AddStringToObject(j, "Window", w->label) ||
+        !cJSON_AddNumberToObject(j, "From", (double)id.from_ms) ||
+        !cJSON_AddNumberToObject(j, "To", (double)id.to_ms) ||
+        !cJSON_AddStringToObject(j, "Prefix", prefix->ptr) ||
+        !cJSON_AddStringToObject(j, "TaskName", job->task_name) ||
+        !cJSON_AddStringToObject(j, "MarkerKey", marker->ptr) || !poll ||
+        !cJSON_AddItemToObject(j, "Poll", poll))
+        return CWX_ENOMEM;
+    rc = s_poll_schedule(&acc->settings, predicted, poll);
+    if (rc)
+        return rc;
+    if (!cJSON_AddNumberToObject(j, "PollLast", (double)(cJSON_GetArraySize(poll) - 1)))
+        return CWX_ENOMEM;
+    /* The data roots the role may list: each prefix's folder. */
+    char *slash = strrchr(prefix->ptr, '/');
+    size_t n = slash ? (size_t)(slash - prefix->ptr) + 1 : 0;
+    char root[CWX_PREFIX_MAX + 2];
+    snprintf(root, sizeof root, "%.*s*", (int)n, prefix->ptr);
+    cJSON *it;
+    cJSON_ArrayForEach(it, roots)
+        if (strcmp(it->valuestring, root) == 0)
+            return 0;
+    return cJSON_AddItemToArray(roots, cJSON_CreateString(root)) ? 0 : CWX_ENOMEM;
+}
+
+/* Replaces ` by " and @NAME@ by the value of NAME in vars (pairs, NULL
+ * ended) in tmpl, into out. */
+static int s_expand(const char *tmpl, const char *const *vars, struct cwx_buf *out)
+{
+    for (const char *p = tmpl; *p; p++) {
+        if (*p == '`') {
+            if (cwx_buf_putc(out, '"'))
+                return CWX_ENOMEM;
+            continue;
+        }
+        if (*p == '@') {
+            const char *end = strchr(p + 1, '@');
+            size_t len = end ? (size_t)(end - p - 1) : 0;
+            const char *const *v = vars;
+            for (; end && v[0]; v += 2)
+                if (strlen(v[0]) == len && strncmp(v[0], p + 1, len) == 0)
+                    break;
+            if (!end || !v[0])
+                return CWX_EINVAL; /* a token the template does not define */
+            if (cwx_buf_puts(out, v[1]))
+                return CWX_ENOMEM;
+            p = end;
+            continue;
+        }
+        if (cwx_buf_putc(out, *p))
+            return CWX_ENOMEM;
+    }
+    return 0;
+}
+
+static int s_json_value(struct cwx_buf *b, const char *s)
+{
+    cwx_buf_reset(b);
+    return cwx_buf_json_str(b, s);
+}
+
+static cJSON *s_asl(const struct cwx_account *acc, const char *account_id, const char *region)
+{
+    struct cwx_buf vals[5], text;
+    for (int i = 0; i < 5; i++)
+        cwx_buf_init(&vals[i], 0);
+    cwx_buf_init(&text, 0);
+    char comment[300], cap[24], attempts[24], wait[24], backoff[24];
+    snprintf(comment, sizeof comment,
+             "cwexport %s: export tasks of account %s (%s) in %s, one at a time per lane; "
+             "see docs/step-functions.md",
+             CWX_VERSION, acc->name, account_id, region);
+    snprintf(cap, sizeof cap, "%d", acc->settings.max_creates_per_job > 0
+                                        ? acc->settings.max_creates_per_job : 6);
+    snprintf(attempts, sizeof attempts, "%d",
+             acc->settings.max_attempts > 0 ? acc->settings.max_attempts : 3);
+    snprintf(wait, sizeof wait, "%lld", (long long)s_seconds(acc->settings.poll_max_ms));
+    snprintf(backoff, sizeof backoff, "%lld", (long long)s_seconds(acc->settings.poll_max_ms));
+    cJSON *doc = NULL;
+    if (s_json_value(&vals[0], comment) || s_json_value(&vals[1], CWX_VERSION) ||
+        s_json_value(&vals[2], acc->name) || s_json_value(&vals[3], account_id) ||
+        s_json_value(&vals[4], region))
+        goto cleanup;
+    const char *vars[] = {
+        "COMMENT", vals[0].ptr, "VERSION", vals[1].ptr, "ACCOUNT", vals[2].ptr,
+        "ACCOUNT_ID", vals[3].ptr, "REGION", vals[4].ptr, "PARTITION", cwx_region_partition(region),
+        "CREATE_CAP", cap, "MAX_ATTEMPTS", attempts, "HOLDER_WAIT", wait,
+        "BACKOFF", backoff, NULL, NULL,
+    };
+    if (s_expand(CWX__ASL_MACHINE, vars, &text))
+        goto cleanup;
+    doc = cJSON_ParseWithLength(text.ptr, text.len);
+cleanup:
+    for (int i = 0; i < 5; i++)
+        cwx_buf_free(&vals[i]);
+    cwx_buf_free(&text);
+    return doc;
+}
+
+static cJSON *s_statement(cJSON *stmts, const char *sid)
+{
+    cJSON *s = cJSON_CreateObject();
+    if (!s || !cJSON_AddItemToArray(stmts, s))
+        return NULL;
+    if (!cJSON_AddStringToObject(s, "Sid", sid) || !cJSON_AddStringToObject(s, "Effect", "Allow"))
+        return NULL;
+    return s;
+}
+
+static int s_add_strings(cJSON *obj, const char *key, const char *const *v)
+{
+    cJSON *arr = cJSON_AddArrayToObject(obj, key);
+    if (!arr)
+        return CWX_ENOMEM;
+    for (; *v; v++)
+        if (!cJSON_AddItemToArray(arr, cJSON_CreateString(*v)))
+            return CWX_ENOMEM;
+    return 0;
+}
+
+/* The least-privilege policy of the execution role. groups: the names of
+ * the log groups exported; roots: the data roots listed. */
+static cJSON *s_policy(const struct cwx_account *acc, const char *account_id, const char *region,
+                       const char *bucket, cJSON *groups, cJSON *roots)
+{
+    const char *part = cwx_region_partition(region);
+    char arn[1200], state[600];
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *stmts = doc && cJSON_AddStringToObject(doc, "Version", "2012-10-17")
+                       ? cJSON_AddArrayToObject(doc, "Statement")
+                       : NULL;
+    if (!stmts)
+        goto fail;
+
+    cJSON *s = s_statement(stmts, "CreateExportTasks");
+    cJSON *res = s ? cJSON_CreateArray() : NULL;
+    if (!res || !cJSON_AddStringToObject(s, "Action", "logs:CreateExportTask") ||
+        !cJSON_AddItemToObject(s, "Resource", res))
+        goto fail;
+    cJSON *g;
+    cJSON_ArrayForEach(g, groups) {
+        snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:%s", part, region, account_id,
+                 g->valuestring);
+        if (!cJSON_AddItemToArray(res, cJSON_CreateString(arn)))
+            goto fail;
+        snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:%s:*", part, region, account_id,
+                 g->valuestring);
+        if (!cJSON_AddItemToArray(res, cJSON_CreateString(arn)))
+            goto fail;
+    }
+    /* DescribeExportTasks has no resource-level permission. */
+    s = s_statement(stmts, "DescribeExportTasks");
+    if (!s || !cJSON_AddStringToObject(s, "Action", "logs:DescribeExportTasks") ||
+        !cJSON_AddStringToObject(s, "Resource", "*"))
+        goto fail;
+
+    const char *sp = acc->settings.destination.state_prefix;
+    size_t spn = sp ? strlen(sp) : 0;
+    while (spn && sp[spn - 1] == '/')
+        spn--;
+    snprintf(state, sizeof state, "%.*s%s%s/*", (int)spn, sp ? sp : "", spn ? "/" : "",
+             account_id);
+    s = s_statement(stmts, "ListMarkersAndData");
+    snprintf(arn, sizeof arn, "arn:%s:s3:::%s", part, bucket);
+    cJSON *cond = s ? cJSON_CreateObject() : NULL;
+    cJSON *like = cond ? cJSON_AddObjectToObject(cond, "StringLike") : NULL;
+    cJSON *prefixes = like ? cJSON_AddArrayToObject(like, "s3:prefix") : NULL;
+    if (!prefixes || !cJSON_AddStringToObject(s, "Action", "s3:ListBucket") ||
+        !cJSON_AddStringToObject(s, "Resource", arn) || !cJSON_AddItemToObject(s, "Condition", cond) ||
+        !cJSON_AddItemToArray(prefixes, cJSON_CreateString(state)))
+        goto fail;
+    cJSON *r;
+    cJSON_ArrayForEach(r, roots)
+        if (!cJSON_AddItemToArray(prefixes, cJSON_CreateString(r->valuestring)))
+            goto fail;
+
+    s = s_statement(stmts, "WriteMarkers");
+    snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s", part, bucket, state);
+    if (!s || !cJSON_AddStringToObject(s, "Action", "s3:PutObject") ||
+        !cJSON_AddStringToObject(s, "Resource", arn))
+        goto fail;
+
+    /* Execution history to CloudWatch Logs: Step Functions' log delivery
+     * needs these on "*". */
+    s = s_statement(stmts, "ExecutionHistoryLogs");
+    static const char *const deliv[] = {
+        "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", NULL,
+    };
+    if (!s || s_add_strings(s, "Action", deliv) || !cJSON_AddStringToObject(s, "Resource", "*"))
+        goto fail;
+    return doc;
+fail:
+    cJSON_Delete(doc);
+    return NULL;
+}
+
+/* Appends text with every line indented by `indent` spaces. */
+static int s_indented(struct cwx_buf *out, const char *text, int indent)
+{
+    int rc = 0;
+    for (const char *p = text; *p && !rc;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        rc = cwx_buf_printf(out, "%*s%.*s\n", indent, "", (int)n, p);
+        p += n + (nl ? 1 : 0);
+    }
+    return rc ? CWX_ENOMEM : 0;
+}
+
+/* The CloudFormation template: the machine (its definition inline, the
+ * same text as state-machine.asl.json), its role, a log group for the
+ * execution history, and an optional schedule. Long-form intrinsics only
+ * (no YAML tags), so that any YAML reader reads it. */
+static int s_template(const struct cwx_account *acc, const char *account_id, const char *asl,
+                      const char *policy, const char *input, struct cwx_buf *out)
+{
+    int rc = 0;
+    int schedule = strlen(input) <= CWX__SFN_SCHEDULE_INPUT_MAX;
+    rc |= cwx_buf_printf(
+        out,
+        "AWSTemplateFormatVersion: \"2010-09-09\"\n"
+        "Description: >-\n"
+        "  cwexport %s: the Step Functions state machine that exports the pending\n"
+        "  windows of account %s (%s); see docs/step-functions.md.\n"
+        "Parameters:\n"
+        "  StateMachineName:\n"
+        "    Type: String\n"
+        "    Default: cwexport-%s\n"
+        "    Description: Name of the state machine.\n"
+        "  ExecutionRoleName:\n"
+        "    Type: String\n"
+        "    Default: \"\"\n"
+        "    Description: Name of the execution role to create (empty for a generated name).\n"
+        "  LogRetentionInDays:\n"
+        "    Type: Number\n"
+        "    Default: 30\n"
+        "    Description: Days the execution history log group keeps its events.\n",
+        CWX_VERSION, acc->name, account_id, acc->name);
+    if (schedule)
+        rc |= cwx_buf_printf(
+            out,
+            "  ScheduleExpression:\n"
+            "    Type: String\n"
+            "    Default: \"\"\n"
+            "    Description: >-\n"
+            "      EventBridge Scheduler expression of a recurring run, e.g. rate(1 day);\n"
+            "      empty for none.\n");
+    rc |= cwx_buf_printf(out,
+                         "Conditions:\n"
+                         "  NamedRole:\n"
+                         "    Fn::Not: [{\"Fn::Equals\": [{Ref: ExecutionRoleName}, \"\"]}]\n");
+    if (schedule)
+        rc |= cwx_buf_printf(out,
+                             "  HasSchedule:\n"
+                             "    Fn::Not: [{\"Fn::Equals\": [{Ref: ScheduleExpression}, \"\"]}]\n");
+    rc |= cwx_buf_printf(
+        out,
+        "Resources:\n"
+        "  ExecutionRole:\n"
+        "    Type: AWS::IAM::Role\n"
+        "    Properties:\n"
+        "      RoleName:\n"
+        "        Fn::If: [NamedRole, {Ref: ExecutionRoleName}, {Ref: \"AWS::NoValue\"}]\n"
+        "      AssumeRolePolicyDocument:\n"
+        "        Version: \"2012-10-17\"\n"
+        "        Statement:\n"
+        "          - Effect: Allow\n"
+        "            Principal: {Service: states.amazonaws.com}\n"
+        "            Action: sts:AssumeRole\n"
+        "            Condition:\n"
+        "              StringEquals: {\"aws:SourceAccount\": \"%s\"}\n"
+        "      Policies:\n"
+        "        - PolicyName: cwexport-export-tasks\n"
+        "          PolicyDocument: %s\n"
+        "  ExecutionHistory:\n"
+        "    Type: AWS::Logs::LogGroup\n"
+        "    Properties:\n"
+        "      LogGroupName:\n"
+        "        Fn::Sub: /aws/vendedlogs/states/${StateMachineName}\n"
+        "      RetentionInDays: {Ref: LogRetentionInDays}\n"
+        "  StateMachine:\n"
+        "    Type: AWS::StepFunctions::StateMachine\n"
+        "    Properties:\n"
+        "      StateMachineName: {Ref: StateMachineName}\n"
+        "      StateMachineType: STANDARD\n"
+        "      RoleArn:\n"
+        "        Fn::GetAtt: [ExecutionRole, Arn]\n"
+        "      LoggingConfiguration:\n"
+        "        Level: ERROR\n"
+        "        IncludeExecutionData: false\n"
+        "        Destinations:\n"
+        "          - CloudWatchLogsLogGroup:\n"
+        "              LogGroupArn:\n"
+        "                Fn::GetAtt: [ExecutionHistory, Arn]\n"
+        "      DefinitionString: |\n",
+        account_id, policy);
+    if (!rc)
+        rc = s_indented(out, asl, 8);
+    if (schedule) {
+        rc |= cwx_buf_printf(
+            out,
+            "  ScheduleRole:\n"
+            "    Type: AWS::IAM::Role\n"
+            "    Condition: HasSchedule\n"
+            "    Properties:\n"
+            "      AssumeRolePolicyDocument:\n"
+            "        Version: \"2012-10-17\"\n"
+            "        Statement:\n"
+            "          - Effect: Allow\n"
+            "            Principal: {Service: scheduler.amazonaws.com}\n"
+            "            Action: sts:AssumeRole\n"
+            "            Condition:\n"
+            "              StringEquals: {\"aws:SourceAccount\": \"%s\"}\n"
+            "      Policies:\n"
+            "        - PolicyName: cwexport-start-execution\n"
+            "          PolicyDocument:\n"
+            "            Version: \"2012-10-17\"\n"
+            "            Statement:\n"
+            "              - Effect: Allow\n"
+            "                Action: states:StartExecution\n"
+            "                Resource: {Ref: StateMachine}\n"
+            "  Schedule:\n"
+            "    Type: AWS::Scheduler::Schedule\n"
+            "    Condition: HasSchedule\n"
+            "    Properties:\n"
+            "      ScheduleExpression: {Ref: ScheduleExpression}\n"
+            "      FlexibleTimeWindow: {Mode: \"OFF\"}\n"
+            "      Target:\n"
+            "        Arn: {Ref: StateMachine}\n"
+            "        RoleArn:\n"
+            "          Fn::GetAtt: [ScheduleRole, Arn]\n"
+            "        Input: |\n",
+            account_id);
+        if (!rc)
+            rc = s_indented(out, input, 10);
+    }
+    rc |= cwx_buf_printf(out,
+                         "Outputs:\n"
+                         "  StateMachineArn:\n"
+                         "    Value: {Ref: StateMachine}\n"
+                         "  ExecutionRoleArn:\n"
+                         "    Value:\n"
+                         "      Fn::GetAtt: [ExecutionRole, Arn]\n");
+    return rc ? CWX_ENOMEM : 0;
+}
+
+static int s_write(const char *dir, const char *name, const char *text, char *why,
+                   size_t why_size)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        s_why(why, why_size, "cannot write %s: %s", path, strerror(errno));
+        return CWX_EIO;
+    }
+    size_t n = strlen(text);
+    int bad = fwrite(text, 1, n, f) != n;
+    if (fclose(f) != 0 || bad) {
+        s_why(why, why_size, "cannot write %s: %s", path, strerror(errno));
+        return CWX_EIO;
+    }
+    return 0;
+}
+
+static int s_mkdir(const char *path, char *why, size_t why_size)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return 0;
+    s_why(why, why_size, "cannot create %s: %s", path, strerror(errno));
+    return CWX_EIO;
+}
+
+/* Pretty JSON text with a final newline; NULL on ENOMEM. */
+static char *s_print(const cJSON *doc)
+{
+    char *t = doc ? cJSON_Print(doc) : NULL;
+    if (!t)
+        return NULL;
+    size_t n = strlen(t);
+    char *out = realloc(t, n + 2);
+    if (!out) {
+        cJSON_free(t);
+        return NULL;
+    }
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    return out;
+}
+
+/* The files of one account. */
+static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
+                     struct cwx_sfn_account *info, char *why, size_t why_size)
+{
+    const struct cwx_account *acc = &plan->cfg->accounts[a];
+    const struct cwx_plan_target *tg = NULL;
+    uint32_t t = 0;
+    for (; t < plan->n_targets; t++)
+        if (plan->targets[t].account == a) {
+            tg = &plan->targets[t];
+            break;
+        }
+    if (!tg)
+        return 0;
+    if (!tg->account_id || !tg->bucket) {
+        s_why(why, why_size,
+              "account %s has no account_id: give it one in the config, or plan online "
+              "(without --offline) to learn it from sts:GetCallerIdentity",
+              acc->name);
+        return CWX_EINVAL;
+    }
+    struct cwx_estimate_rate rate;
+    cwx_estimate_rate_of(plan, t, &rate);
+
+    size_t n = 0;
+    struct s_pending *pend = calloc(plan->n_jobs ? plan->n_jobs : 1, sizeof *pend);
+    if (!pend)
+        return CWX_ENOMEM;
+    for (size_t j = 0; j < plan->n_jobs; j++) {
+        const struct cwx_job *job = &plan->jobs[j];
+        if (job->status != CWX_JOB_PENDING || plan->groups[job->group].target != t)
+            continue;
+        pend[n++] = (struct s_pending){
+            .job = (uint32_t)j,
+            .start_ms = cwx_plan_job_window(plan, job)->start_ms,
+            .group = job->group,
+        };
+    }
+    /* The scheduler's order: oldest window first, then the group order. */
+    qsort(pend, n, sizeof *pend, s_pending_cmp);
+
+    int rc = CWX_ENOMEM;
+    char *asl_text = NULL, *input_text = NULL, *policy_text = NULL, *policy_flow = NULL;
+    cJSON *asl = NULL, *policy = NULL;
+    cJSON *input = cJSON_CreateObject();
+    cJSON *groups = cJSON_CreateArray(), *roots = cJSON_CreateArray();
+    struct cwx_buf prefix, marker, tmpl;
+    cwx_buf_init(&prefix, 0);
+    cwx_buf_init(&marker, 0);
+    cwx_buf_init(&tmpl, 0);
+    cJSON *lanes = input ? cJSON_AddArrayToObject(input, "Lanes") : NULL;
+    cJSON *lane = cJSON_CreateObject();
+    if (!lanes || !lane || !groups || !roots || !cJSON_AddItemToArray(lanes, lane))
+        goto cleanup;
+    char lane_name[64];
+    snprintf(lane_name, sizeof lane_name, "%s%s%s", tg->account_id,
+             acc->settings.token_scope == CWX_SCOPE_REGION ? "/" : "",
+             acc->settings.token_scope == CWX_SCOPE_REGION ? tg->region : "");
+    cJSON *jobs;
+    if (!cJSON_AddStringToObject(lane, "Lane", lane_name) ||
+        !cJSON_AddStringToObject(lane, "Region", tg->region) ||
+        !cJSON_AddStringToObject(lane, "Bucket", tg->bucket) ||
+        !(jobs = cJSON_AddArrayToObject(lane, "Jobs")))
+        goto cleanup;
+    for (size_t i = 0; i < n; i++) {
+        const struct cwx_job *job = &plan->jobs[pend[i].job];
+        rc = s_job_json(plan, job, &rate, jobs, &prefix, &marker, roots);
+        if (rc) {
+            s_why(why, why_size, "account %s: job %s of %s: %s", acc->name,
+                  cwx_plan_job_window(plan, job)->label, plan->groups[job->group].name,
+                  cwx_strerror(rc));
+            goto cleanup;
+        }
+        const char *name = plan->groups[job->group].name;
+        cJSON *it;
+        int seen = 0;
+        cJSON_ArrayForEach(it, groups)
+            seen |= strcmp(it->valuestring, name) == 0;
+        rc = CWX_ENOMEM;
+        if (!seen && !cJSON_AddItemToArray(groups, cJSON_CreateString(name)))
+            goto cleanup;
+    }
+    rc = CWX_ENOMEM;
+    asl = s_asl(acc, tg->account_id, tg->region);
+    policy = s_policy(acc, tg->account_id, tg->region, tg->bucket, groups, roots);
+    asl_text = s_print(asl);
+    input_text = s_print(input);
+    policy_text = s_print(policy);
+    policy_flow = policy ? cJSON_PrintUnformatted(policy) : NULL;
+    if (!asl_text || !input_text || !policy_text || !policy_flow)
+        goto cleanup;
+    if (strlen(input_text) > CWX__SFN_INPUT_MAX) {
+        s_why(why, why_size,
+              "account %s: %zu pending windows make an execution input of %zu bytes, over "
+              "Step Functions' 256 KiB: narrow the range (or the log groups) and emit "
+              "the rest after this one has run",
+              acc->name, n, strlen(input_text));
+        rc = CWX_ETOOBIG;
+        goto cleanup;
+    }
+    rc = s_template(acc, tg->account_id, asl_text, policy_flow, input_text, &tmpl);
+    if (rc)
+        goto cleanup;
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/%s", dir, acc->name);
+    rc = s_mkdir(sub, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "state-machine.asl.json", asl_text, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "input.json", input_text, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "execution-role-policy.json", policy_text, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "template.yaml", tmpl.ptr, why, why_size);
+    if (!rc && info) {
+        info->account = acc->name;
+        info->account_id = tg->account_id;
+        info->region = tg->region;
+        info->jobs = n;
+        info->input_bytes = strlen(input_text);
+    }
+cleanup:
+    if (rc == CWX_ENOMEM && why && !why[0])
+        s_why(why, why_size, "out of memory");
+    free(pend);
+    cJSON_Delete(asl);
+    cJSON_Delete(policy);
+    cJSON_Delete(input);
+    cJSON_Delete(groups);
+    cJSON_Delete(roots);
+    free(asl_text);
+    free(input_text);
+    free(policy_text);
+    cJSON_free(policy_flow);
+    cwx_buf_free(&prefix);
+    cwx_buf_free(&marker);
+    cwx_buf_free(&tmpl);
+    return rc;
+}
+
+int cwx_sfn_write(const struct cwx_plan *plan, const char *dir, cwx_sfn_account_fn *on_account,
+                  void *ud, char *why, size_t why_size)
+{
+    if (why && why_size)
+        why[0] = '\0';
+    int rc = cwx_sfn_check_config(plan->cfg, why, why_size);
+    if (!rc)
+        rc = s_mkdir(dir, why, why_size);
+    for (uint32_t a = 0; !rc && a < plan->cfg->n_accounts; a++) {
+        struct cwx_sfn_account info = {0};
+        rc = s_account(plan, a, dir, &info, why, why_size);
+        if (!rc && info.account && on_account)
+            on_account(&info, ud);
+    }
+    return rc;
+}
