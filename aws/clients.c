@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/civil.h"
 #include "common/error.h"
 
 void cwx__msg(char *msg, size_t size, const char *fmt, ...)
@@ -119,25 +120,6 @@ int cwx__form_add(struct cwx_buf *out, const char *name, const char *value)
 
 /* ---- timestamps ------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t s_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static int s_days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return days[m - 1];
-}
-
 /* Reads exactly n digits at s[*i]. */
 static int s_digits(const char *s, size_t len, size_t *i, int n, int *out)
 {
@@ -162,10 +144,10 @@ static int s_expect(const char *s, size_t len, size_t *i, char c)
 
 static int s_civil_ms(int y, int mo, int d, int h, int mi, int sec, int ms, int64_t *out)
 {
-    if (mo < 1 || mo > 12 || d < 1 || d > s_days_in_month(y, mo) || h > 23 || mi > 59 ||
+    if (mo < 1 || mo > 12 || d < 1 || d > cwx_days_in_month(y, mo) || h > 23 || mi > 59 ||
         sec > 60)
         return CWX_EPARSE;
-    int64_t days = s_days_from_civil(y, mo, d);
+    int64_t days = cwx_days_from_civil(y, mo, d);
     *out = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 + ms;
     return 0;
 }

@@ -38,6 +38,7 @@
 #include "aws/credentials.h"
 #include "aws/retry.h"
 #include "aws/sigv4.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 
@@ -530,13 +531,6 @@ void cwx__aws_parse_error(enum cwx_aws_protocol protocol, const char *method,
 
 /* ---- the context ---------------------------------------------------------- */
 
-static int64_t s_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *s_env_url(const char *name)
 {
     const char *v = getenv(name);
@@ -658,7 +652,7 @@ struct cwx_http *cwx_aws_http(const struct cwx_aws *aws)
 
 int64_t cwx_aws_now_ms(const struct cwx_aws *aws)
 {
-    int64_t now = aws->now_ms ? aws->now_ms(aws->now_ud) : s_wall_ms();
+    int64_t now = aws->now_ms ? aws->now_ms(aws->now_ud) : cwx_wall_ms();
     return now + aws->skew_ms;
 }
 
@@ -758,16 +752,6 @@ int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options 
     aws->refs++;
     *out = c;
     return 0;
-}
-
-struct cwx_aws *cwx_aws_client_aws(const struct cwx_aws_client *c)
-{
-    return c->aws;
-}
-
-const char *cwx_aws_client_region(const struct cwx_aws_client *c)
-{
-    return c->region;
 }
 
 void cwx_aws_client_get_stats(const struct cwx_aws_client *c, struct cwx_aws_client_stats *out)
@@ -1257,7 +1241,7 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
     if (k == CWX_RETRY_CLOCK_SKEW && !call->skew_retried && !no_retry) {
         call->skew_retried = 1;
         if (server_ms) {
-            int64_t local = aws->now_ms ? aws->now_ms(aws->now_ud) : s_wall_ms();
+            int64_t local = aws->now_ms ? aws->now_ms(aws->now_ud) : cwx_wall_ms();
             aws->skew_ms = server_ms - local;
             aws->stats.skew_corrections++;
             CWX_LOGW("aws: clock skew of %lld ms against %s: corrected",

@@ -98,8 +98,6 @@ int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options 
  * CWX_ECANCELED when that step returns. The memory goes when the last call
  * has ended. Run the loop afterwards to finish closing. */
 void cwx_aws_client_free(struct cwx_aws_client *c);
-struct cwx_aws *cwx_aws_client_aws(const struct cwx_aws_client *c);
-const char *cwx_aws_client_region(const struct cwx_aws_client *c);
 
 /* How a service encodes requests and errors (docs/architecture.md §aws-facts). */
 enum cwx_aws_protocol {

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "aws/credentials_internal.h"
+#include "common/civil.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
 
@@ -147,9 +149,7 @@ int cwx__creds_read_file(const char *path, size_t max, char **out, size_t *len, 
 
 int64_t cwx__creds_wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cwx_wall_ms();
 }
 
 static int s_digits(const char **p, int n, int *out)
@@ -164,18 +164,6 @@ static int s_digits(const char **p, int n, int *out)
     *p += n;
     *out = v;
     return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil): no dependence on the process's time zone. */
-static int64_t s_days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 int cwx__creds_parse_time(const char *s, int64_t *out_ms)
@@ -223,7 +211,7 @@ int cwx__creds_parse_time(const char *s, int64_t *out_ms)
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
         return CWX_EPARSE;
-    int64_t days = s_days_from_civil(y, mo, d);
+    int64_t days = cwx_days_from_civil(y, mo, d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset_min * 60;
     *out_ms = secs * 1000 + ms;
     return 0;

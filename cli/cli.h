@@ -38,8 +38,6 @@ struct cwx_config *cwx_cli_load_config(const char *path);
 int cwx_cli_config_only(int argc, char **argv, const char *cmd,
                         void (*help)(FILE *f), const char **path);
 
-/* Now, as epoch milliseconds (the planning clock of plan and sfn). */
-int64_t cwx_cli_now_ms(void);
 /* Parses the value of --now (epoch milliseconds) into *now_ms; prints
  * "cwexport CMD: --now wants epoch milliseconds" and returns -1 when it is
  * not one, else 0. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "planner/planner.h"
 
@@ -734,9 +735,7 @@ static int s_doctor(const struct cwx_config *cfg, int publish_test, int json)
     struct s_doctor d = {.cfg = cfg, .publish_test = publish_test};
     char why[512] = "";
     int exit_code = CWX_EXIT_OK;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int rc = cwx_plan_new(cfg, (int64_t)ts.tv_sec * 1000, &d.plan, why, sizeof why);
+    int rc = cwx_plan_new(cfg, cwx_wall_ms() / 1000 * 1000, &d.plan, why, sizeof why);
     if (rc) {
         fprintf(stderr, "cwexport doctor: error: %s\n", why[0] ? why : cwx_strerror(rc));
         return CWX_EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "planner/estimate.h"
 #include "planner/planner.h"
@@ -439,7 +440,7 @@ int cwx_cmd_plan(int argc, char **argv)
     };
     const char *path = NULL, *output = NULL, *format = "table";
     int offline = 0;
-    int64_t now_ms = cwx_cli_now_ms();
+    int64_t now_ms = cwx_wall_ms();
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:f:o:h", opts, NULL)) != -1) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "orchestrator/orchestrator.h"
 #include "planner/planner.h"
@@ -47,7 +48,7 @@ int cwx_cmd_sfn(int argc, char **argv)
     };
     const char *path = NULL, *dir = NULL;
     int offline = 0;
-    int64_t now_ms = cwx_cli_now_ms();
+    int64_t now_ms = cwx_wall_ms();
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {

@@ -7,17 +7,6 @@
 
 #include "common/error.h"
 
-struct cwx_span cwx_span_cstr(const char *s)
-{
-    return (struct cwx_span){s, s ? strlen(s) : 0};
-}
-
-int cwx_span_eq(struct cwx_span a, const char *cstr)
-{
-    size_t n = strlen(cstr);
-    return a.len == n && memcmp(a.ptr, cstr, n) == 0;
-}
-
 void cwx_buf_init(struct cwx_buf *b, size_t max)
 {
     b->ptr = NULL;

@@ -12,8 +12,6 @@ struct cwx_span {
 };
 
 #define CWX_SPAN_LIT(s) ((struct cwx_span){(s), sizeof(s) - 1})
-struct cwx_span cwx_span_cstr(const char *s);
-int cwx_span_eq(struct cwx_span a, const char *cstr);
 
 /* An owning buffer. ptr is always NUL-terminated when non-NULL (the NUL is not
  * counted in len). Appends past max fail with CWX_ETOOBIG; max 0 = no limit. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "planner/estimate.h"
 
@@ -130,9 +131,7 @@ void cwx__index_free(struct cwx_index *ix)
 
 int64_t cwx__now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cwx_wall_ms();
 }
 
 void cwx__iso(int64_t ms, char *out, size_t size)

@@ -113,8 +113,8 @@ static int64_t s_period_floor(enum cwx_granularity g, int64_t l)
     int y, m, d;
     switch (g) {
     case CWX_WINDOW_MONTH:
-        cwx__civil_from_days(days, &y, &m, &d);
-        return cwx__days_from_civil(y, m, 1) * 86400;
+        cwx_civil_from_days(days, &y, &m, &d);
+        return cwx_days_from_civil(y, m, 1) * 86400;
     case CWX_WINDOW_WEEK:
         return (days - cwx__weekday(days)) * 86400;
     case CWX_WINDOW_DAY:
@@ -131,9 +131,9 @@ static int64_t s_period_add(enum cwx_granularity g, int64_t ls, int k)
     switch (g) {
     case CWX_WINDOW_MONTH: {
         int y, m, d;
-        cwx__civil_from_days(s_floor_div(ls, 86400), &y, &m, &d);
+        cwx_civil_from_days(s_floor_div(ls, 86400), &y, &m, &d);
         int mi = y * 12 + (m - 1) + k;
-        return cwx__days_from_civil(mi / 12, mi % 12 + 1, 1) * 86400;
+        return cwx_days_from_civil(mi / 12, mi % 12 + 1, 1) * 86400;
     }
     case CWX_WINDOW_WEEK:
         return ls + (int64_t)k * 7 * 86400;
@@ -153,11 +153,11 @@ static int s_period_label(enum cwx_granularity g, int64_t ls,
 {
     int64_t days = s_floor_div(ls, 86400);
     int y, m, d;
-    cwx__civil_from_days(days, &y, &m, &d);
+    cwx_civil_from_days(days, &y, &m, &d);
     if (g == CWX_WINDOW_WEEK) {
         int64_t thursday = days + 3; /* ISO: the week belongs to its Thursday's year */
         int ty, tm, td;
-        cwx__civil_from_days(thursday, &ty, &tm, &td);
+        cwx_civil_from_days(thursday, &ty, &tm, &td);
         if (ty < MIN_YEAR || ty > MAX_YEAR)
             return CWX_EINVAL;
         int week = (int)((days - cwx__iso_week1_monday(ty)) / 7) + 1;
@@ -294,7 +294,7 @@ int cwx_window_at(const struct cwx_tz *tz, enum cwx_granularity g,
 static int s_civil_check(const struct cwx_civil *c)
 {
     if (c->year < MIN_YEAR || c->year > MAX_YEAR || c->month < 1 || c->month > 12 ||
-        c->day < 1 || c->day > cwx__days_in_month(c->year, c->month) || c->hour < 0 ||
+        c->day < 1 || c->day > cwx_days_in_month(c->year, c->month) || c->hour < 0 ||
         c->hour > 23)
         return CWX_EINVAL;
     return 0;
@@ -305,7 +305,7 @@ int cwx_window_of_civil(const struct cwx_tz *tz, enum cwx_granularity g,
 {
     if (!tz || !c || !out || (unsigned)g > CWX_WINDOW_HOUR || s_civil_check(c))
         return CWX_EINVAL;
-    int64_t l = cwx__days_from_civil(c->year, c->month, c->day) * 86400 +
+    int64_t l = cwx_days_from_civil(c->year, c->month, c->day) * 86400 +
                 (int64_t)c->hour * 3600;
     int64_t ls = s_period_floor(g, l);
     return s_window_at_s(tz, g, s_first_instant(tz, ls), out);
@@ -555,18 +555,18 @@ static int s_rule_parse(const char *s, struct s_rule *r)
 /* Local midnight (days since the epoch) of a rule date in year y. */
 static int64_t s_rule_day(const struct s_rule_date *d, int y)
 {
-    int leap = cwx__days_in_month(y, 2) == 29;
-    int64_t jan1 = cwx__days_from_civil(y, 1, 1);
+    int leap = cwx_days_in_month(y, 2) == 29;
+    int64_t jan1 = cwx_days_from_civil(y, 1, 1);
     switch (d->kind) {
     case 'J':
         return jan1 + d->a - 1 + (leap && d->a >= 60);
     case 'D':
         return jan1 + d->a;
     default: {
-        int64_t first = cwx__days_from_civil(y, d->a, 1);
+        int64_t first = cwx_days_from_civil(y, d->a, 1);
         int wd_sun = (cwx__weekday(first) + 1) % 7; /* 0 = Sunday */
         int day = 1 + (d->c - wd_sun + 7) % 7 + 7 * (d->b - 1);
-        while (day > cwx__days_in_month(y, d->a))
+        while (day > cwx_days_in_month(y, d->a))
             day -= 7;
         return first + day - 1;
     }
@@ -617,7 +617,7 @@ static int64_t s_be64(const unsigned char *p)
 static int s_year_of(int64_t t)
 {
     int y, m, d;
-    cwx__civil_from_days(s_floor_div(t, 86400), &y, &m, &d);
+    cwx_civil_from_days(s_floor_div(t, 86400), &y, &m, &d);
     return y;
 }
 

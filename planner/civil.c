@@ -6,37 +6,6 @@
 #include "common/error.h"
 #include "planner/planner_internal.h"
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-int64_t cwx__days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void cwx__civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-int cwx__days_in_month(int y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : days[m - 1];
-}
 
 int cwx__weekday(int64_t z)
 {
@@ -45,7 +14,7 @@ int cwx__weekday(int64_t z)
 
 int64_t cwx__iso_week1_monday(int iso_year)
 {
-    int64_t jan4 = cwx__days_from_civil(iso_year, 1, 4);
+    int64_t jan4 = cwx_days_from_civil(iso_year, 1, 4);
     return jan4 - cwx__weekday(jan4);
 }
 
@@ -94,7 +63,7 @@ int cwx_civil_parse(const char *s, struct cwx_civil *out, const char **why)
             return CWX_EINVAL;
         }
         int64_t days = cwx__iso_week1_monday(y) + (int64_t)(w - 1) * 7;
-        cwx__civil_from_days(days, &c.year, &c.month, &c.day);
+        cwx_civil_from_days(days, &c.year, &c.month, &c.day);
         c.written = CWX_WINDOW_WEEK;
         *out = c;
         return 0;
@@ -120,7 +89,7 @@ int cwx_civil_parse(const char *s, struct cwx_civil *out, const char **why)
         *why = "month out of range (01-12)";
         return CWX_EINVAL;
     }
-    if (d < 1 || d > cwx__days_in_month(y, m)) {
+    if (d < 1 || d > cwx_days_in_month(y, m)) {
         *why = "no such day in that month";
         return CWX_EINVAL;
     }

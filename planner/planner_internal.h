@@ -1,17 +1,13 @@
-/* Date arithmetic shared by the planner's files (civil.c, calendar.c).
+/* ISO-week arithmetic shared by the planner's files (civil.c, calendar.c);
+ * day numbers come from common/civil.h.
  * Not part of the planner's public interface. */
 #ifndef CWX_PLANNER_PLANNER_INTERNAL_H
 #define CWX_PLANNER_PLANNER_INTERNAL_H
 
 #include <stdint.h>
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil); valid for any int year. */
-int64_t cwx__days_from_civil(int y, int m, int d);
-/* The inverse of cwx__days_from_civil. */
-void cwx__civil_from_days(int64_t z, int *y, int *m, int *d);
-/* 28-31; m is 1-12. */
-int cwx__days_in_month(int y, int m);
+#include "common/civil.h"
+
 /* 0 = Monday … 6 = Sunday of the day z days after 1970-01-01. */
 int cwx__weekday(int64_t z);
 /* Monday of ISO week 1 of iso_year, as days since the epoch. */

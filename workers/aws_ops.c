@@ -9,6 +9,7 @@
 
 #include "aws/logs.h"
 #include "aws/s3.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "workers/workers_internal.h"
 
@@ -374,9 +375,7 @@ static void s_stop_timer(void *ctx, struct cwx_worker *w)
 static int64_t s_now_ms(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return cwx_wall_ms();
 }
 
 static uint64_t s_poll_delay(void *ctx, struct cwx_worker *w)
