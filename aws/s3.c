@@ -29,7 +29,7 @@ struct s_pager;
 struct s_call {
     enum s_op op;
     struct cwx_aws_request req;
-    struct cwx_http_header headers[3];
+    struct cwx_http_header headers[5];
     char *bucket;
     struct cwx_buf path;
     struct cwx_buf query;
@@ -445,7 +445,7 @@ int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_r
      * are taken first and turned into pointers once the buffer stops
      * growing. */
     const char *ct = req->content_type ? req->content_type : "application/octet-stream";
-    size_t ct_off = 0, sse_off = 0, acl_off = 0;
+    size_t ct_off = 0, sse_off = 0, acl_off = 0, inm_off = 0, im_off = 0;
     rc = cwx_buf_append(&call->hdrs, ct, strlen(ct) + 1);
     if (!rc && req->server_side_encryption) {
         sse_off = call->hdrs.len;
@@ -455,6 +455,14 @@ int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_r
     if (!rc && req->acl) {
         acl_off = call->hdrs.len;
         rc = cwx_buf_append(&call->hdrs, req->acl, strlen(req->acl) + 1);
+    }
+    if (!rc && req->if_none_match) {
+        inm_off = call->hdrs.len;
+        rc = cwx_buf_append(&call->hdrs, req->if_none_match, strlen(req->if_none_match) + 1);
+    }
+    if (!rc && req->if_match) {
+        im_off = call->hdrs.len;
+        rc = cwx_buf_append(&call->hdrs, req->if_match, strlen(req->if_match) + 1);
     }
     if (!rc && req->body_len)
         rc = cwx_buf_append(&call->body, req->body, req->body_len);
@@ -469,6 +477,10 @@ int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_r
                                                       call->hdrs.ptr + sse_off};
     if (req->acl)
         call->headers[n++] = (struct cwx_http_header){"x-amz-acl", call->hdrs.ptr + acl_off};
+    if (req->if_none_match)
+        call->headers[n++] = (struct cwx_http_header){"If-None-Match", call->hdrs.ptr + inm_off};
+    if (req->if_match)
+        call->headers[n++] = (struct cwx_http_header){"If-Match", call->hdrs.ptr + im_off};
     return s_start(c, call, "PUT");
 }
 
@@ -498,5 +510,26 @@ int cwx_s3_delete_object(struct cwx_aws_client *c, const char *bucket, const cha
         return rc;
     call->cb.del = cb;
     call->ud = ud;
+    return s_start(c, call, "DELETE");
+}
+
+int cwx_s3_delete_object_if_match(struct cwx_aws_client *c, const char *bucket,
+                                  const char *key, const char *if_match,
+                                  cwx_s3_delete_object_fn *cb, void *ud)
+{
+    struct s_call *call;
+    if (!cb || !if_match || !if_match[0])
+        return CWX_EINVAL;
+    int rc = s_key_call(c, S_DELETE, bucket, key, &call);
+    if (!rc)
+        rc = cwx_buf_append(&call->hdrs, if_match, strlen(if_match) + 1);
+    if (rc) {
+        if (call)
+            s_call_free(call);
+        return rc;
+    }
+    call->cb.del = cb;
+    call->ud = ud;
+    call->headers[0] = (struct cwx_http_header){"If-Match", call->hdrs.ptr};
     return s_start(c, call, "DELETE");
 }

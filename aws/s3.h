@@ -116,6 +116,16 @@ struct cwx_s3_put_object_req {
     const char *content_type;           /* NULL = application/octet-stream */
     const char *server_side_encryption; /* "AES256", "aws:kms"; NULL = bucket default */
     const char *acl;                    /* e.g. "bucket-owner-full-control"; NULL = none */
+    /* Conditional writes (S3 user guide, "How to prevent object overwrites
+     * with conditional writes"): if_none_match "*" writes only when the key
+     * does not exist; if_match "<etag>" only when the object's ETag is that
+     * one. A condition that does not hold answers 412 PreconditionFailed
+     * (status CWX_EAWS, err->http_status 412); If-Match on a missing key
+     * answers 404 NoSuchKey (CWX_ENOTFOUND); 409 ConditionalRequestConflict
+     * means a concurrent write won the race and the call may be made again.
+     * NULL = unconditional. */
+    const char *if_none_match;
+    const char *if_match;
 };
 
 struct cwx_s3_put_object_result {
@@ -152,5 +162,13 @@ typedef void cwx_s3_delete_object_fn(int status, const struct cwx_aws_error *err
 
 int cwx_s3_delete_object(struct cwx_aws_client *c, const char *bucket, const char *key,
                          cwx_s3_delete_object_fn *cb, void *ud);
+
+/* A conditional delete (S3 user guide, "How to perform conditional
+ * deletes"): deletes only while the object's ETag is if_match (412
+ * PreconditionFailed otherwise, CWX_EAWS). Needs s3:DeleteObject and
+ * s3:GetObject. */
+int cwx_s3_delete_object_if_match(struct cwx_aws_client *c, const char *bucket,
+                                  const char *key, const char *if_match,
+                                  cwx_s3_delete_object_fn *cb, void *ud);
 
 #endif

@@ -475,7 +475,7 @@ int cwx_cmd_plan(int argc, char **argv)
     int exit_code = CWX_EXIT_OK;
     struct cwx_plan *plan = NULL;
     FILE *f = stdout;
-    char why[256];
+    char why[256] = "";
     int rc = cwx_plan_new(cfg, now_ms, &plan, why, sizeof why);
     if (rc) {
         fprintf(stderr, "cwexport plan: error: %s\n", why[0] ? why : cwx_strerror(rc));

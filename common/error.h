@@ -22,7 +22,8 @@
     XX(EDENIED, "access denied")                                              \
     XX(ECANCELED, "canceled")                                                 \
     XX(ELOOPGUARD, "loop guard tripped")                                      \
-    XX(ESTATE, "invalid state")
+    XX(ESTATE, "invalid state")                                               \
+    XX(ENOTSUP, "not supported by the service")
 
 enum cwx_errno {
     CWX_OK = 0,
@@ -43,7 +44,8 @@ const char *cwx_err_name(int err);
  * attempt (CWX_EUNAVAIL), or its answer was unreadable. */
 int cwx_err_transient(int err);
 /* 1 when err says AWS cannot be used as configured: no usable credentials,
- * a permission missing, or an endpoint whose certificate does not verify.
+ * a permission missing, an endpoint whose certificate does not verify, or a
+ * store without a feature the config relies on (conditional writes).
  * These end a command with exit code 3. */
 int cwx_err_access(int err);
 

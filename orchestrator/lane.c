@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aws/logs.h"
+#include "aws/s3.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"
@@ -16,6 +18,14 @@
 
 static void s_next(struct cwx_lane *lane);
 static int s_cancel_active(struct cwx_lane *lane);
+static void s_on_lease(struct cwx_lease *l, enum cwx_lease_event ev, void *ud);
+
+/* The lane stops starting work: the run stops, an error stopped it, or its
+ * lease was lost (fenced). */
+static int s_halting(const struct cwx_lane *lane)
+{
+    return lane->run->stopping || lane->stopped || lane->fenced;
+}
 
 /* A lane whose job found AWS unavailable (its step failed nine times in a
  * row) pauses for outage.pause (default CWX__PAUSE_FACTOR × the longest step
@@ -42,6 +52,62 @@ static struct cwx_poll_policy s_policy(const struct cwx_lane *lane)
 }
 
 /* ---- building ------------------------------------------------------------ */
+
+/* The lane's lease object (docs/architecture.md §lane-lease):
+ * <state_prefix>/<account_id>/_lease.json, or <…>/<account_id>/<region>/
+ * _lease.json with token_scope region, in lease.bucket or else the bucket of
+ * the lane's first target (config order). */
+static int s_lease_init(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    const struct cwx_settings *st = s_settings(lane);
+    if (st->lease_off)
+        return 0;
+    uint32_t t0 = UINT32_MAX;
+    for (uint32_t t = 0; t < run->plan->n_targets && t0 == UINT32_MAX; t++)
+        if (run->lane_of_target[t] == lane->idx)
+            t0 = t;
+    if (t0 == UINT32_MAX)
+        return 0;
+    const struct cwx_plan_target *tg = &run->plan->targets[t0];
+    if (!tg->account_id || !tg->bucket)
+        return 0; /* the account is not known: the lane stops before any export */
+    struct cwx_lease_s3 *s3 = &lane->lease_s3;
+    const char *why = NULL;
+    if (st->lease_bucket) {
+        if (cwx_config_bucket_name(st->lease_bucket, tg->account_id, tg->region, s3->bucket,
+                                   sizeof(s3->bucket), &why))
+            return CWX_ECONFIG;
+    } else {
+        snprintf(s3->bucket, sizeof(s3->bucket), "%s", tg->bucket);
+    }
+    const char *sp = st->destination.state_prefix ? st->destination.state_prefix : "";
+    size_t sl = strlen(sp);
+    while (sl && sp[sl - 1] == '/')
+        sl--;
+    int n;
+    if (lane->target >= 0)
+        n = snprintf(s3->key, sizeof(s3->key), "%.*s%s%s/%s/_lease.json", (int)sl, sp,
+                     sl ? "/" : "", tg->account_id, tg->region);
+    else
+        n = snprintf(s3->key, sizeof(s3->key), "%.*s%s%s/_lease.json", (int)sl, sp,
+                     sl ? "/" : "", tg->account_id);
+    if (n < 0 || (size_t)n >= sizeof(s3->key) || (size_t)n > CWX_S3_KEY_MAX)
+        return CWX_ECONFIG;
+    s3->client = cwx_session_client(run->session, t0);
+    struct cwx_lease_params p = {
+        .ttl_ms = st->lease_ttl_ms > 0 ? (uint64_t)st->lease_ttl_ms : 120000,
+        .lane = lane->name,
+        .host = run->host,
+        .pid = (long)getpid(),
+        .runner = run->runner_id,
+    };
+    int rc = cwx_lease_init(&lane->lease, &run->loop, cwx_lease_s3_ops(), s3, &p, s_on_lease,
+                            lane);
+    if (!rc)
+        lane->lease_on = 1;
+    return rc;
+}
 
 int cwx__lanes_build(struct cwx_run *run)
 {
@@ -70,6 +136,9 @@ int cwx__lanes_build(struct cwx_run *run)
             lane->target = per_region ? (int32_t)t : -1;
             lane->requeue = -1;
             lane->other_job = -1;
+            uv_timer_init(&run->loop, &lane->timer);
+            lane->timer.data = lane;
+            lane->timer_init = 1;
             if (per_region)
                 snprintf(lane->name, sizeof(lane->name), "%s/%s", acc->name, tg->region);
             else
@@ -157,8 +226,9 @@ int cwx__lanes_build(struct cwx_run *run)
             lane->foreign = *f;
     }
     for (size_t l = 0; l < run->n_lanes; l++) {
-        uv_timer_init(&run->loop, &run->lanes[l].timer);
-        run->lanes[l].timer.data = &run->lanes[l];
+        int rc = s_lease_init(&run->lanes[l]);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -264,18 +334,32 @@ static int h_may_create(struct cwx_worker *w, void *ud)
 {
     struct cwx_lane *lane = ud;
     struct cwx_run *run = lane->run;
-    if (run->stopping || lane->stopped || !cwx_worker_data(w))
+    if (s_halting(lane) || !cwx_worker_data(w))
         return CWX_ECANCELED;
     if (w != lane->active) {
         /* The token: one job of the lane between its create and its task's
          * end, and none while a foreign task is known to hold the slot. */
         if (lane->active || lane->foreign.task_id[0] || lane->state == CWX_LANE_FOREIGN ||
-            lane->state == CWX_LANE_LISTING || lane->state == CWX_LANE_PAUSED)
+            lane->state == CWX_LANE_LISTING || lane->state == CWX_LANE_PAUSED ||
+            lane->state == CWX_LANE_LEASE)
             return CWX_WORK_HOLD;
         if (lane->next == w)
             lane->next = NULL;
         lane->active = w;
         lane->state = CWX_LANE_WORKING;
+    }
+    if (lane->lease_on) {
+        /* Fencing: a renew of the lease right before every create; the
+         * worker waits READY until it answers (s_on_lease, FRESH). */
+        if (!lane->lease_fresh || !cwx_lease_valid(&lane->lease)) {
+            lane->lease_fresh = 0;
+            if (cwx_lease_refresh(&lane->lease) != 0) {
+                lane->fenced = 1; /* not held: create nothing */
+                return CWX_ECANCELED;
+            }
+            return CWX_WORK_HOLD;
+        }
+        lane->lease_fresh = 0;
     }
     const struct cwx_work_spec *spec = cwx_worker_spec(w);
     char what[700];
@@ -330,6 +414,8 @@ static void h_poll(struct cwx_worker *w, const struct cwx_work_result *res, void
 /* Frees a worker of the lane, keeping its retry counts for the summary. */
 static void s_free_worker(struct cwx_lane *lane, struct cwx_worker *w)
 {
+    if (!w)
+        return; /* s_new_worker failed: nothing was made */
     lane->retries += (uint64_t)cwx_worker_retries(w);
     lane->step_retries += (uint64_t)cwx_worker_step_retries(w);
     cwx_worker_free(w);
@@ -523,13 +609,28 @@ static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **o
     return rc;
 }
 
+/* Tells the run, once, that the lane is over (its lease released). */
+static void s_lane_over(struct cwx_lane *lane)
+{
+    if (lane->finished_told)
+        return;
+    lane->finished_told = 1;
+    if (lane->lease_on)
+        cwx_lease_stop(&lane->lease);
+    cwx__run_lane_finished(lane->run, lane);
+}
+
 static void s_finish_lane(struct cwx_lane *lane)
 {
     if (lane->state == CWX_LANE_FINISHED)
         return;
     lane->state = CWX_LANE_FINISHED;
     lane->finished_ms = cwx__now_ms();
-    cwx__run_lane_finished(lane->run, lane);
+    /* A held lease is released (DeleteObject) so that another runner may
+     * take the lane at once; after a second signal it is left to expire. */
+    if (lane->lease_on && !lane->run->aborting && cwx_lease_release(&lane->lease) == 0)
+        return; /* s_on_lease: RELEASED */
+    s_lane_over(lane);
 }
 
 static void s_foreign_poll(struct cwx_lane *lane);
@@ -625,6 +726,121 @@ static void s_drop_next(struct cwx_lane *lane)
     }
 }
 
+/* Moves the active worker (BLOCKED, or READY) on to its create; with
+ * `recheck`, through CHECK first (after any wait another process may have
+ * exported the window: docs/architecture.md §slot-busy). A worker that
+ * could not start is FAILED without its on_final: finish it here. Any other
+ * refusal (it is not BLOCKED or READY) leaves it to its own callbacks. */
+static void s_resume_active(struct cwx_lane *lane, int recheck)
+{
+    struct cwx_worker *w = lane->active;
+    if (!w)
+        return;
+    int rc = recheck ? cwx_worker_recheck(w) : cwx_worker_create_again(w);
+    if (rc && lane->active == w && cwx_work_state_is_final(cwx_worker_state(w)))
+        h_final(w, lane);
+}
+
+/* The lease was lost and every worker of the lane has stopped: put the
+ * lane's unfinished jobs back and wait for the lease again. */
+static void s_lease_again(struct cwx_lane *lane)
+{
+    struct cwx_run *run = lane->run;
+    lane->fenced = 0;
+    lane->lease_fresh = 0;
+    /* The queue again: every job of the lane still to do, those whose task
+     * was left running (adopted at start, or created here) included. The
+     * prelude's entries not taken up yet stay where they are. */
+    size_t n = 0;
+    for (uint32_t j = 0; j < run->plan->n_jobs; j++) {
+        if (run->lane_of_job[j] != lane->idx)
+            continue;
+        if (run->plan->jobs[j].status == CWX_JOB_RUNNING)
+            run->plan->jobs[j].status = CWX_JOB_PENDING;
+        if (run->plan->jobs[j].status == CWX_JOB_PENDING)
+            n++;
+    }
+    uint32_t *q = n > lane->n_queue ? realloc(lane->queue, n * sizeof(*q)) : lane->queue;
+    if (q) {
+        lane->queue = q;
+        lane->n_queue = 0;
+        for (uint32_t j = 0; j < run->plan->n_jobs; j++)
+            if (run->lane_of_job[j] == lane->idx && run->plan->jobs[j].status == CWX_JOB_PENDING)
+                q[lane->n_queue++] = j;
+        cwx__queue_sort(run->plan, lane->queue, lane->n_queue);
+    }
+    lane->head = 0;
+    lane->requeue = -1;
+    memset(&lane->foreign, 0, sizeof(lane->foreign));
+    lane->state = CWX_LANE_LEASE;
+    int rc = cwx_lease_start(&lane->lease);
+    if (rc) {
+        s_stop_lane(lane, rc, "cannot wait for the lease: %s", cwx_strerror(rc));
+        lane->state = CWX_LANE_IDLE;
+        lane->next_again = 1;
+    }
+}
+
+/* The lease is lost: create nothing more, leave the active task to the
+ * runner that holds the lease now (it adopts it by name), stop the job
+ * checked ahead; jobs verifying and marking a COMPLETED task finish. */
+static void s_fence(struct cwx_lane *lane)
+{
+    lane->fenced = 1;
+    lane->lease_fresh = 0;
+    s_drop_next(lane);
+    if (lane->state == CWX_LANE_LISTING)
+        return; /* s_listed_all sees `fenced` */
+    uv_timer_stop(&lane->timer);
+    memset(&lane->foreign, 0, sizeof(lane->foreign));
+    if (lane->active) {
+        if (cwx_worker_interrupt(lane->active))
+            h_final(lane->active, lane); /* idle: finish it ourselves */
+        return;                          /* else on_final follows */
+    }
+    lane->state = CWX_LANE_IDLE;
+    s_next(lane);
+}
+
+static void s_on_lease(struct cwx_lease *l, enum cwx_lease_event ev, void *ud)
+{
+    struct cwx_lane *lane = ud;
+    if (lane->state == CWX_LANE_FINISHED) {
+        /* Finished: whatever ends the release ends the lane. */
+        if (ev == CWX_LEASE_EV_RELEASED || ev == CWX_LEASE_EV_LOST ||
+            ev == CWX_LEASE_EV_FAILED)
+            s_lane_over(lane);
+        return;
+    }
+    switch (ev) {
+    case CWX_LEASE_EV_HELD:
+        if (lane->state == CWX_LANE_LEASE) {
+            lane->state = CWX_LANE_IDLE;
+            s_next(lane);
+        }
+        return;
+    case CWX_LEASE_EV_FRESH:
+        lane->lease_fresh = 1;
+        if (lane->active && cwx_worker_state(lane->active) == CWX_WORK_READY)
+            s_resume_active(lane, 0);
+        return;
+    case CWX_LEASE_EV_LOST:
+        s_fence(lane);
+        return;
+    case CWX_LEASE_EV_FAILED:
+        s_stop_lane(lane, l->error ? l->error : CWX_EAWS, "%s", l->detail);
+        if (lane->state == CWX_LANE_LEASE) {
+            lane->state = CWX_LANE_IDLE;
+            s_next(lane);
+            return;
+        }
+        s_fence(lane); /* stopped: s_next_step finishes the lane */
+        return;
+    case CWX_LEASE_EV_RELEASED:
+        return;
+    }
+}
+
 /* Completed tasks found at start verify and mark a few at a time. */
 #define CWX__PRELUDE_VERIFY_MAX 4
 
@@ -636,16 +852,21 @@ static void s_next_step(struct cwx_lane *lane)
     struct cwx_worker *w = NULL;
     uint32_t j;
     int rc;
-    if (run->stopping || lane->stopped || run->guard.tripped) {
+    if (run->stopping || lane->stopped || run->guard.tripped || lane->fenced) {
         if (run->guard.tripped && !lane->stopped && lane->head < lane->n_queue)
             s_stop_lane(lane, CWX_ELOOPGUARD, "loop guard: %s", run->guard.why);
         s_drop_next(lane);
         if (!lane->active && !lane->next && !lane->n_finishing) {
             uv_timer_stop(&lane->timer);
-            s_finish_lane(lane);
+            if (lane->fenced && !run->stopping && !lane->stopped && !run->guard.tripped)
+                s_lease_again(lane);
+            else
+                s_finish_lane(lane);
         }
         return;
     }
+    if (lane->state == CWX_LANE_LEASE)
+        return; /* the lease decides (s_on_lease) */
     /* COMPLETED tasks of ours found in AWS: verify and mark (no token). */
     if (lane->prelude_head < lane->n_prelude && lane->prelude[lane->prelude_head].completed &&
         lane->n_finishing < CWX__PRELUDE_VERIFY_MAX) {
@@ -681,9 +902,11 @@ static void s_next_step(struct cwx_lane *lane)
             lane->next = NULL;
             lane->active = w;
             lane->state = CWX_LANE_WORKING;
-            if (cwx_worker_create_again(w) != 0 && lane->active == w &&
-                cwx_work_state_is_final(cwx_worker_state(w)))
-                h_final(w, lane); /* could not start: on_final did not run */
+            /* Checked while the previous task ran, which held the slot:
+             * no task of this job could be created meanwhile but by a
+             * runner ignoring the lease (with `lease: off`, one runner per
+             * config). The lease's renew comes first (h_may_create). */
+            s_resume_active(lane, 0);
             return;
         }
         if (lane->prelude_head < lane->n_prelude) {
@@ -859,12 +1082,11 @@ static void s_slot_busy(struct cwx_lane *lane)
 
 static void s_listed_all(struct cwx_lane *lane)
 {
-    struct cwx_run *run = lane->run;
     struct cwx_worker *w = lane->active;
     lane->state = CWX_LANE_WORKING;
     if (!w)
         return;
-    if (run->stopping || lane->stopped) {
+    if (s_halting(lane)) {
         if (cwx_worker_interrupt(w)) {
             h_final(w, lane); /* idle: finish it ourselves */
         }
@@ -881,10 +1103,12 @@ static void s_listed_all(struct cwx_lane *lane)
         /* Another job of this lane is running (a cooperating process):
          * wait on it, and put ours back in front of the queue. */
         uint32_t j = (uint32_t)lane->other_job;
-        cwx_worker_interrupt(w);
         lane->requeue = (int64_t)cwx_worker_spec(w)->job;
-        s_free_worker(lane, w);
         lane->active = NULL;
+        if (cwx_worker_interrupt(w))
+            s_free_worker(lane, w);
+        else
+            cwx_worker_set_data(w, NULL); /* in flight: h_final frees it, dropped */
         if (lane->next && cwx_worker_spec(lane->next)->job == j)
             s_drop_next(lane); /* the job checked ahead is the one running */
         struct cwx_worker *nw = NULL;
@@ -926,18 +1150,13 @@ static void s_foreign_ended(struct cwx_lane *lane)
 {
     memset(&lane->foreign, 0, sizeof(lane->foreign));
     lane->state = lane->active ? CWX_LANE_WORKING : CWX_LANE_IDLE;
-    struct cwx_run *run = lane->run;
     if (lane->active) {
-        if (run->stopping || lane->stopped) {
+        if (s_halting(lane)) {
             if (cwx_worker_interrupt(lane->active))
                 h_final(lane->active, lane);
             return;
         }
-        int rc = cwx_worker_create_again(lane->active);
-        if (rc && cwx_work_state_is_final(cwx_worker_state(lane->active)) == 0)
-            s_arm(lane, 2, s_policy(lane).min_ms);
-        else if (rc)
-            h_final(lane->active, lane);
+        s_resume_active(lane, 1);
         return;
     }
     s_next(lane);
@@ -949,7 +1168,7 @@ static void s_on_foreign(int status, const struct cwx_logs_export_tasks *res,
     (void)err;
     struct cwx_lane *lane = ud;
     struct cwx_run *run = lane->run;
-    if (run->aborting || run->stopping) {
+    if (run->aborting || s_halting(lane)) {
         lane->state = lane->active ? CWX_LANE_WORKING : CWX_LANE_IDLE;
         memset(&lane->foreign, 0, sizeof(lane->foreign));
         if (lane->active) {
@@ -994,7 +1213,7 @@ static void s_lane_timer(uv_timer_t *h)
     struct cwx_run *run = lane->run;
     switch (lane->timer_what) {
     case 1: /* poll the foreign holder */
-        if (run->stopping || run->aborting) {
+        if (s_halting(lane) || run->aborting) {
             s_on_foreign(0, NULL, NULL, lane); /* stop path */
             return;
         }
@@ -1003,14 +1222,12 @@ static void s_lane_timer(uv_timer_t *h)
     case 2: /* create again */
         lane->state = CWX_LANE_WORKING;
         if (lane->active) {
-            if (run->stopping || lane->stopped) {
+            if (s_halting(lane)) {
                 if (cwx_worker_interrupt(lane->active))
                     h_final(lane->active, lane);
                 return;
             }
-            if (cwx_worker_create_again(lane->active) != 0 &&
-                !cwx_work_state_is_final(cwx_worker_state(lane->active)))
-                h_final(lane->active, lane);
+            s_resume_active(lane, 1);
             return;
         }
         s_next(lane);
@@ -1035,8 +1252,19 @@ void cwx__lanes_start(struct cwx_run *run)
 {
     int64_t now = cwx__now_ms();
     for (size_t l = 0; l < run->n_lanes; l++) {
-        run->lanes[l].started_ms = now;
-        s_next(&run->lanes[l]);
+        struct cwx_lane *lane = &run->lanes[l];
+        lane->started_ms = now;
+        /* A lane with work takes its lease before anything else (a store
+         * without conditional writes stops it before any export). */
+        if (lane->lease_on && !s_halting(lane) && lane->state != CWX_LANE_FINISHED &&
+            (lane->n_queue || lane->n_prelude)) {
+            lane->state = CWX_LANE_LEASE;
+            if (cwx_lease_start(&lane->lease) == 0)
+                continue;
+            lane->state = CWX_LANE_IDLE;
+            s_stop_lane(lane, CWX_EIO, "cannot start the lease");
+        }
+        s_next(lane);
     }
 }
 

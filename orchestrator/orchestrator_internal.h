@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "orchestrator/lease_internal.h"
 #include "orchestrator/orchestrator.h"
 #include "planner/plan.h"
 
@@ -138,6 +139,8 @@ enum cwx_lane_state {
     CWX_LANE_LISTING,  /* slot busy: listing the active tasks */
     CWX_LANE_FOREIGN,  /* waiting on a foreign task that holds the slot */
     CWX_LANE_PAUSED,   /* AWS kept failing: waiting before going on */
+    CWX_LANE_LEASE,    /* waiting for the lane's lease (another runner
+                          drives the lane, or it is being acquired) */
     CWX_LANE_FINISHED, /* nothing left, or stopped */
 };
 
@@ -184,7 +187,16 @@ struct cwx_lane {
     int foreign_polls;
     int busy_creates;          /* slot-busy answers for the blocked job */
     uv_timer_t timer;          /* foreign polls and create retries */
+    int timer_init;            /* timer initialised (closed at shutdown) */
     int timer_what;            /* 1 foreign poll, 2 create again */
+    /* The lane lease (docs/architecture.md §lane-lease); lease_on is 0 with
+     * `lease: off`. */
+    int lease_on;
+    struct cwx_lease lease;
+    struct cwx_lease_s3 lease_s3;
+    int lease_fresh;           /* the renew asked for the next create succeeded */
+    int fenced;                /* the lease was lost: halt, then wait for it */
+    int finished_told;         /* cwx__run_lane_finished was called */
     struct cwx_throughput tp;
     struct cwx_guard_lane guard; /* the account's loop_guard caps */
     /* Counters. */
@@ -242,6 +254,8 @@ struct cwx_run {
     int live_lines;              /* lines drawn last time */
     int64_t started_ms, finished_ms, last_json_ms;
     uint64_t api_calls;
+    char host[256];              /* this runner: host name, pid, random id */
+    char runner_id[40];
     int exit_code;
     char nothing_msg[200];
 };

@@ -333,6 +333,16 @@ static cJSON *s_summary(struct cwx_run *run)
         cJSON_AddNumberToObject(o, "max_creates_per_run", lane->guard.max_per_run);
         cJSON_AddBoolToObject(o, "loop_guard_tripped", lane->guard.tripped);
         cJSON_AddNumberToObject(o, "pauses", (double)lane->pauses_total);
+        if (lane->lease_on) {
+            /* The lane lease (docs/runners.md): its S3 calls and how it went. */
+            cJSON *ls = cJSON_AddObjectToObject(o, "lease");
+            cJSON_AddNumberToObject(ls, "requests", (double)lane->lease.requests);
+            cJSON_AddNumberToObject(ls, "acquired", (double)lane->lease.acquired);
+            cJSON_AddNumberToObject(ls, "takeovers", (double)lane->lease.takeovers);
+            cJSON_AddNumberToObject(ls, "renews", (double)lane->lease.renewed);
+            cJSON_AddNumberToObject(ls, "lost", (double)lane->lease.lost);
+            cJSON_AddNumberToObject(ls, "watched", (double)lane->lease.watched);
+        }
         cJSON_AddBoolToObject(o, "stopped", lane->stopped);
         if (lane->stopped)
             cJSON_AddStringToObject(o, "stop_reason", lane->stop_reason);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -73,6 +74,21 @@ static void s_on_signal(uv_signal_t *h, int signum)
     CWX_LOGW("exiting now; the next run adopts the tasks left running");
     if (run->lanes)
         cwx__lanes_abort(run);
+}
+
+/* Who this runner is, in the lane leases: host name, pid (the lease) and
+ * 64 random bits, so that a later process with the same pid differs. */
+static void s_runner_identity(struct cwx_run *run)
+{
+    if (gethostname(run->host, sizeof(run->host) - 1) != 0 || !run->host[0])
+        snprintf(run->host, sizeof(run->host), "unknown");
+    uint8_t r[8] = {0};
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        uint64_t x = (uint64_t)cwx__now_ms() ^ ((uint64_t)getpid() << 40) ^ uv_hrtime();
+        memcpy(r, &x, sizeof(r));
+    }
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(run->runner_id + 2 * i, 3, "%02x", r[i]);
 }
 
 static void s_on_tick(uv_timer_t *h)
@@ -243,8 +259,12 @@ static void s_shutdown(struct cwx_run *run)
     uv_close((uv_handle_t *)&run->sigint, s_closed);
     uv_close((uv_handle_t *)&run->sigterm, s_closed);
     uv_close((uv_handle_t *)&run->tick, s_closed);
-    for (size_t l = 0; l < run->n_lanes; l++)
-        uv_close((uv_handle_t *)&run->lanes[l].timer, s_closed);
+    for (size_t l = 0; l < run->n_lanes; l++) {
+        /* A build that failed half-way initialised only some timers. */
+        if (run->lanes[l].timer_init)
+            uv_close((uv_handle_t *)&run->lanes[l].timer, s_closed);
+        cwx_lease_close(&run->lanes[l].lease);
+    }
     if (run->wa) {
         cwx_worker_aws_free(run->wa);
         run->wa = NULL;
@@ -272,6 +292,7 @@ int cwx_run(const struct cwx_run_options *opts)
     run->opts = opts;
     run->cfg = opts->cfg;
     run->started_ms = cwx__now_ms();
+    s_runner_identity(run);
     int code = CWX_RUN_FAILED;
     if (uv_loop_init(&run->loop)) {
         free(run);

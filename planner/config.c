@@ -975,6 +975,7 @@ enum {
     S_LOOP_GUARD,
     S_API_RATE,
     S_OUTAGE,
+    S_LEASE,
     S_N,
     A_NAME = S_N,
     A_ACCOUNT_ID,
@@ -989,7 +990,7 @@ enum {
 static const char *const s_account_keys[] = {
     "region",      "timezone",   "window",      "settle",      "destination",
     "poll",        "max_attempts", "token_scope", "loop_guard", "api_rate",
-    "outage",
+    "outage",      "lease",
     "name",        "account_id", "profile",     "role_arn",    "external_id",
     "regions",     "range",      "log_groups",
 };
@@ -1003,6 +1004,9 @@ static const char *const s_poll_keys[] = {"min", "max"};
 
 enum { O_PAUSE, O_PAUSES, O_N };
 static const char *const s_outage_keys[] = {"pause", "pauses"};
+
+enum { LE_TTL, LE_BUCKET, LE_N };
+static const char *const s_lease_keys[] = {"ttl", "bucket"};
 
 enum { L_PER_JOB, L_PER_RUN, L_N };
 static const char *const s_loop_guard_keys[] = {"max_creates_per_job",
@@ -1217,6 +1221,52 @@ static int s_outage(struct s_ctx *c, const yaml_node_t *n, const char *where,
     return 0;
 }
 
+/* lease: off | on | {ttl: 2m, bucket: NAME} — the lane lease. */
+static int s_lease(struct s_ctx *c, const yaml_node_t *n, struct cwx_settings *st)
+{
+    static const char expected[] =
+        "lease: off, on, or a mapping like {ttl: 2m, bucket: NAME}";
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *s;
+        int rc = s_str(c, n, expected, &s);
+        if (rc)
+            return rc;
+        if (!strcmp(s, "off") || !strcmp(s, "false"))
+            st->lease_off = true;
+        else if (!strcmp(s, "on") || !strcmp(s, "true"))
+            st->lease_off = false;
+        else
+            return s_expected(c, n, expected);
+        return 0;
+    }
+    yaml_node_t *v[LE_N], *k[LE_N];
+    int rc = s_mapping(c, n, "a mapping for \"lease\"", "in lease", s_lease_keys, LE_N, v, k);
+    if (rc)
+        return rc;
+    st->lease_off = false;
+    if (v[LE_TTL]) {
+        int64_t ms;
+        if ((rc = s_duration(c, v[LE_TTL], &ms)))
+            return rc;
+        if (ms < 1000 || ms > 3600LL * 1000)
+            return s_expected(c, v[LE_TTL], "lease.ttl from 1s to 1h");
+        st->lease_ttl_ms = ms;
+    }
+    if (v[LE_BUCKET]) {
+        const char *s, *why = NULL;
+        char out[64];
+        rc = s_str(c, v[LE_BUCKET], S_BUCKET_EXPECTED, &s);
+        if (rc)
+            return rc;
+        if (cwx_config_bucket_name(s, S_STANDIN_ACCOUNT_ID, S_STANDIN_REGION, out, sizeof out,
+                                   &why))
+            return s_expected_why(c, v[LE_BUCKET], S_BUCKET_EXPECTED, why ? why : "too long");
+        if ((rc = s_set(c, &st->lease_bucket, s)))
+            return rc;
+    }
+    return 0;
+}
+
 static int s_api_rate(struct s_ctx *c, const yaml_node_t *n, double *out)
 {
     static const char expected[] =
@@ -1306,6 +1356,8 @@ static int s_setting(struct s_ctx *c, int key, const yaml_node_t *n,
         return s_api_rate(c, n, &st->api_rate);
     case S_OUTAGE:
         return s_outage(c, n, "in outage", st);
+    case S_LEASE:
+        return s_lease(c, n, st);
     default:
         return 0;
     }
@@ -1345,6 +1397,7 @@ static void s_settings_free(struct cwx_settings *st)
     free(st->destination.prefix);
     free(st->destination.state_prefix);
     free(st->destination.kms_key_arn);
+    free(st->lease_bucket);
     memset(st, 0, sizeof *st);
 }
 
@@ -1365,7 +1418,9 @@ static int s_settings_copy(struct s_ctx *c, struct cwx_settings *dst,
     dst->region = dst->timezone = NULL;
     dst->destination.bucket = dst->destination.prefix = NULL;
     dst->destination.state_prefix = dst->destination.kms_key_arn = NULL;
+    dst->lease_bucket = NULL;
     if (s_dup_or_null(src->region, &dst->region) ||
+        s_dup_or_null(src->lease_bucket, &dst->lease_bucket) ||
         s_dup_or_null(src->timezone, &dst->timezone) ||
         s_dup_or_null(src->destination.bucket, &dst->destination.bucket) ||
         s_dup_or_null(src->destination.prefix, &dst->destination.prefix) ||
@@ -1392,6 +1447,7 @@ static int s_builtin_defaults(struct s_ctx *c, struct cwx_settings *st)
     st->api_rate = 5;
     st->outage_pause_ms = 0; /* 5 × the longest step wait */
     st->outage_pauses = 3;
+    st->lease_ttl_ms = 120000;
     st->range.to_latest = true;
     if (!(st->timezone = strdup("UTC")) ||
         !(st->destination.prefix = strdup(S_DEFAULT_PREFIX)) ||

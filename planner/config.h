@@ -46,6 +46,13 @@ struct cwx_settings {
     int64_t outage_pause_ms; /* a lane's pause when AWS keeps failing; 0 =
                                 5 × the longest step wait (5 min by default) */
     int outage_pauses;       /* pauses in a row before the lane stops; default 3 */
+    /* lease: the lane lease of docs/architecture.md §lane-lease, that lets several
+     * runners share a config. */
+    bool lease_off;          /* `lease: off`: no lease (stores without
+                                conditional writes) */
+    int64_t lease_ttl_ms;    /* lease.ttl, default 2m */
+    char *lease_bucket;      /* lease.bucket template; NULL = the lane's
+                                first destination bucket */
     struct cwx_range range;
 };
 

@@ -207,12 +207,13 @@ int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
                  struct cwx_plan **out, char *why, size_t why_size)
 {
     int rc = 0;
+    if (why_size)
+        why[0] = '\0'; /* first: callers read it on every failure */
     struct cwx_plan *plan = calloc(1, sizeof *plan);
     if (!plan)
         return CWX_ENOMEM;
     plan->cfg = cfg;
     plan->now_ms = now_ms;
-    why[0] = '\0';
 
     size_t n_sel = 0, n_targets = 0;
     plan->sel_base = calloc(cfg->n_accounts + 1, sizeof *plan->sel_base);

@@ -704,6 +704,14 @@ int cwx_worker_create_again(struct cwx_worker *w)
     return s_start(w, w->state, s_do_create); /* CREATE, or READY if held */
 }
 
+int cwx_worker_recheck(struct cwx_worker *w)
+{
+    if (w->state != CWX_WORK_BLOCKED && w->state != CWX_WORK_READY)
+        return CWX_ESTATE;
+    w->step_errors = 0;
+    return s_start(w, CWX_WORK_CHECK, s_do_check);
+}
+
 int cwx_worker_interrupt(struct cwx_worker *w)
 {
     if (cwx_work_state_is_final(w->state))

@@ -205,6 +205,11 @@ int cwx_worker_start_verify(struct cwx_worker *w, const char *task_id,
 int cwx_worker_adopt(struct cwx_worker *w, const char *task_id, int64_t creation_ms);
 /* From BLOCKED or READY: try CreateExportTask (again) now. */
 int cwx_worker_create_again(struct cwx_worker *w);
+/* From BLOCKED or READY, after a wait: CHECK again (the marker, then the
+ * account's recent COMPLETED tasks for the job's name), then create. Another
+ * process may have exported the window while this one waited; a create is
+ * not idempotent. Returns as cwx_worker_create_again. */
+int cwx_worker_recheck(struct cwx_worker *w);
 
 /* Stops the worker at the next safe point: returns 1 when it was idle (the
  * caller may free it now; on_final is not called), 0 when an operation is in

@@ -57,7 +57,9 @@ def config(tmp_path, accounts=1, regions=(REGION,), groups=("/app/api",), rng=No
          "destination": {"bucket": "cwx-run-{account_id}-{region}"},
          "poll": {"min": "100ms", "max": "400ms"},
          "settle": "1h",
-         "api_rate": 100}
+         "api_rate": 100,
+         # A short lease: runners waiting on another's lane re-read it every 1.5 s.
+         "lease": {"ttl": "3s"}}
     d.update(defaults or {})
     cfg = {"version": 1, "defaults": d, "range": rng or {"last": 3}, "accounts": []}
     for i in range(accounts):

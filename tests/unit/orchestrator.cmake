@@ -7,3 +7,7 @@ target_sources(test_orchestrator PRIVATE
   ${PROJECT_SOURCE_DIR}/orchestrator/guard.c
   ${PROJECT_SOURCE_DIR}/orchestrator/queue.c)
 target_link_libraries(test_orchestrator PRIVATE PkgConfig::UV)
+
+# The lane lease against a scripted S3 (its operations table).
+cwx_unit_test(test_lease test_lease.c cwx_orchestrator)
+target_link_libraries(test_lease PRIVATE PkgConfig::UV)

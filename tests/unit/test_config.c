@@ -107,6 +107,9 @@ static void good_minimal_gets_builtin_defaults(void **state)
     assert_int_equal(s->max_creates_per_job, 6);
     assert_int_equal(s->max_creates_per_run, 0);
     assert_true(s->api_rate == 5.0);
+    assert_false(s->lease_off); /* the lane lease is on by default */
+    assert_int_equal(s->lease_ttl_ms, 120000);
+    assert_null(s->lease_bucket);
     assert_int_equal(a->n_groups, 1);
     const struct cwx_group_sel *g = &a->groups[0];
     assert_int_equal(g->kind, CWX_GROUP_NAME);
@@ -147,6 +150,7 @@ static void good_inheritance_defaults_account_group(void **state)
         "  loop_guard: {max_creates_per_job: 4, max_creates_per_run: 500}\n"
         "  api_rate: 2.5\n"
         "  outage: {pause: 10m}\n"
+        "  lease: {ttl: 30s, bucket: \"locks-{account_id}\"}\n"
         "range: {last: 3}\n"
         "accounts:\n"
         "  - name: prod\n"
@@ -158,6 +162,7 @@ static void good_inheritance_defaults_account_group(void **state)
         "    poll: {max: 2m}\n"
         "    loop_guard: {max_creates_per_run: 7}\n"
         "    outage: {pauses: 0}\n"
+        "    lease: off\n"
         "    range: {from: 2024-03-07T05, to: 2024-03-08}\n"
         "    log_groups:\n"
         "      - prefix: /aws/ecs/\n"
@@ -212,6 +217,11 @@ static void good_inheritance_defaults_account_group(void **state)
     assert_int_equal(s->outage_pauses, 0);
     assert_int_equal(cfg->accounts[1].settings.outage_pauses, 3);
     assert_int_equal(cfg->accounts[1].settings.outage_pause_ms, 600000);
+    /* lease: off in one account, the defaults' mapping inherited in the other. */
+    assert_true(s->lease_off);
+    assert_false(cfg->accounts[1].settings.lease_off);
+    assert_int_equal(cfg->accounts[1].settings.lease_ttl_ms, 30000);
+    assert_string_equal(cfg->accounts[1].settings.lease_bucket, "locks-{account_id}");
     /* The account's range replaces the default one... */
     assert_false(s->range.is_last);
     assert_int_equal(s->range.from.hour, 5);
@@ -997,6 +1007,18 @@ BAD(bad_loop_guard,
     "  loop_guard: {max_creates_per_job: 0}\n",
     "t.yaml:3:37: error: expected max_creates_per_job as a whole number from 1 to 100, found \"0\"")
 
+BAD(bad_lease_ttl,
+    "version: 1\n"
+    "defaults:\n"
+    "  lease: {ttl: 500ms}\n",
+    "t.yaml:3:16: error: expected lease.ttl from 1s to 1h, found \"500ms\"")
+
+BAD(bad_lease_word,
+    "version: 1\n"
+    "defaults:\n"
+    "  lease: sometimes\n",
+    "t.yaml:3:10: error: expected lease: off, on, or a mapping like {ttl: 2m, bucket: NAME}, found \"sometimes\"")
+
 BAD(bad_outage_pauses,
     "version: 1\n"
     "defaults:\n"
@@ -1357,6 +1379,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_token_scope),
     cmocka_unit_test(bad_api_rate),
     cmocka_unit_test(bad_loop_guard),
+    cmocka_unit_test(bad_lease_ttl),
+    cmocka_unit_test(bad_lease_word),
     cmocka_unit_test(bad_outage_pauses),
     cmocka_unit_test(bad_outage_pause),
     cmocka_unit_test(bad_outage_key),

@@ -134,6 +134,42 @@ def _denied():
     return ApiError("AccessDenied", "Access Denied", 403)
 
 
+_PRECONDITION_MSG = "At least one of the pre-conditions you specified did not hold"
+
+
+def _conditional_checks(world, headers):
+    """Conditional writes (S3 user guide, "How to prevent object overwrites with conditional
+    writes"): with the setting s3_conditional_writes false the fake is an S3-like store without
+    them and answers 501 NotImplemented to the headers; s3_conflict_rate answers that share of
+    conditional requests 409 ConditionalRequestConflict (a concurrent write won; retry)."""
+    cond = headers.get("If-None-Match") is not None or headers.get("If-Match") is not None
+    if not cond:
+        return
+    if not world.settings.get("s3_conditional_writes", True):
+        raise ApiError("NotImplemented", "A header you provided implies functionality that is not implemented",
+                       501, {"Header": "If-None-Match" if headers.get("If-None-Match") is not None
+                             else "If-Match"})
+    if world.draw(world.settings.get("s3_conflict_rate", 0)):
+        raise ApiError("ConditionalRequestConflict", "A conflicting conditional action is currently in "
+                       "progress against this resource. Please try again.", 409)
+
+
+def _precondition(b, key, headers):
+    """Called under the world lock: the condition and the write are one atomic step, as in S3.
+    If-None-Match: * on an existing key and If-Match with another ETag answer 412
+    PreconditionFailed; If-Match on a missing key answers 404 NoSuchKey."""
+    inm = headers.get("If-None-Match")
+    if inm is not None and inm.strip() == "*" and key in b.objects:
+        raise ApiError("PreconditionFailed", _PRECONDITION_MSG, 412, {"Condition": "If-None-Match"})
+    im = headers.get("If-Match")
+    if im is not None:
+        o = b.objects.get(key)
+        if o is None:
+            raise ApiError("NoSuchKey", "The specified key does not exist.", 404, {"Key": key})
+        if im.strip() != "*" and im.strip() != o.etag:
+            raise ApiError("PreconditionFailed", _PRECONDITION_MSG, 412, {"Condition": "If-Match"})
+
+
 def handle(world, op, method, bucket, key, q, headers, body, account, region):
     if op == "ListBuckets":
         with world.lock:
@@ -219,10 +255,9 @@ def handle(world, op, method, bucket, key, q, headers, body, account, region):
             if want != hashlib.md5(body).digest():
                 raise ApiError("BadDigest", "The Content-MD5 you specified did not match what we received.", 400)
         checksums = [] if src else check_checksums(headers, body)
+        _conditional_checks(world, headers)
         with world.lock:
-            if headers.get("If-None-Match", "").strip() == "*" and key in b.objects:
-                raise ApiError("PreconditionFailed", "At least one of the pre-conditions you specified did "
-                               "not hold", 412, {"Condition": "If-None-Match"})
+            _precondition(b, key, headers)
             meta = {k[len("x-amz-meta-"):].lower(): v for k, v in headers.items()
                     if k.lower().startswith("x-amz-meta-")}
             if src:
@@ -242,7 +277,11 @@ def handle(world, op, method, bucket, key, q, headers, body, account, region):
             b.put(key, o)
         return Resp(200, b"", None, [("ETag", o.etag)] + checksums)
     if op == "DeleteObject":
+        if headers.get("If-Match") is not None:
+            _conditional_checks(world, headers)
         with world.lock:
+            if headers.get("If-Match") is not None:
+                _precondition(b, key, headers)
             b.delete(key)
         return Resp(204, b"")
     if op == "DeleteObjects":

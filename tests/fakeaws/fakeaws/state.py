@@ -37,6 +37,8 @@ DEFAULT_SETTINGS = {
     "rng_seed": 1,
     "max_skew_s": 900,
     "s3_wrong_region": "redirect",   # redirect (301) | malformed (400) | ignore
+    "s3_conditional_writes": True,   # False: 501 NotImplemented to If-Match / If-None-Match
+    "s3_conflict_rate": 0.0,         # share of conditional writes answered 409 ConditionalRequestConflict
     "write_test_at": "create",       # create | complete: when aws-logs-write-test is written
     "timeline_requests": True,       # record every request in the timeline (tasks are always recorded)
     "task_fail_rate": 0.0,           # fraction of new non-foreign tasks that end FAILED (own RNG from rng_seed)

@@ -315,3 +315,42 @@ def test_sns_publish(clean):
     with pytest.raises(ClientError) as e:
         client(clean, "sns", region="eu-west-1").publish(TopicArn=TOPIC, Message="x")
     assert code(e) == "InvalidParameter"
+
+
+def test_conditional_writes(clean):
+    """S3 conditional writes as the S3 user guide describes them ("How to prevent object
+    overwrites with conditional writes", "How to perform conditional deletes"): Debian's
+    botocore has no IfMatch/IfNoneMatch parameters, so the requests are signed here."""
+    import hashlib
+    path = "/%s/_cwexport/lease.json" % BUCKET_A
+
+    def put(body, **h):
+        return signed_request(clean, "s3", "PUT", path, body=body, headers=h)
+
+    st, h, _ = put(b"one", **{"If-None-Match": "*"})
+    etag = '"%s"' % hashlib.md5(b"one").hexdigest()
+    assert st == 200 and h["etag"] == etag  # ETag = the quoted MD5 of the body
+    st, _, body = put(b"two", **{"If-None-Match": "*"})
+    assert st == 412 and b"<Code>PreconditionFailed</Code>" in body
+    st, _, body = put(b"two", **{"If-Match": '"0123456789abcdef0123456789abcdef"'})
+    assert st == 412 and b"PreconditionFailed" in body
+    st, h, _ = put(b"two", **{"If-Match": etag})
+    assert st == 200 and h["etag"] == '"%s"' % hashlib.md5(b"two").hexdigest()
+    st, _, _ = signed_request(clean, "s3", "DELETE", path, headers={"If-Match": etag})
+    assert st == 412  # a conditional delete with a stale ETag
+    st, _, _ = signed_request(clean, "s3", "DELETE", path, headers={"If-Match": h["etag"]})
+    assert st == 204
+    st, _, body = put(b"three", **{"If-Match": etag})
+    assert st == 404 and b"<Code>NoSuchKey</Code>" in body  # If-Match on a missing key
+    # A concurrent conditional write won: 409 ConditionalRequestConflict, retry.
+    clean.settings_update(s3_conflict_rate=1.0)
+    st, _, body = put(b"four", **{"If-None-Match": "*"})
+    assert st == 409 and b"ConditionalRequestConflict" in body
+    clean.settings_update(s3_conflict_rate=0)
+    # An S3-like store without conditional writes answers 501 to the headers.
+    clean.settings_update(s3_conditional_writes=False)
+    st, _, body = put(b"five", **{"If-None-Match": "*"})
+    assert st == 501 and b"<Code>NotImplemented</Code>" in body
+    st, _, _ = put(b"five")
+    assert st == 200  # unconditional writes still work
+    clean.settings_update(s3_conditional_writes=True)
