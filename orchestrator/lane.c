@@ -773,7 +773,7 @@ static void s_lease_again(struct cwx_lane *lane)
     lane->requeue = -1;
     memset(&lane->foreign, 0, sizeof(lane->foreign));
     lane->state = CWX_LANE_LEASE;
-    int rc = cwx_lease_start(&lane->lease);
+    int rc = cwx_lease_start(&lane->lease, 0);
     if (rc) {
         s_stop_lane(lane, rc, "cannot wait for the lease: %s", cwx_strerror(rc));
         lane->state = CWX_LANE_IDLE;
@@ -1248,18 +1248,42 @@ static void s_lane_timer(uv_timer_t *h)
 
 /* ---- run control --------------------------------------------------------- */
 
+/* A lane with work takes its lease before anything else (a store without
+ * conditional writes stops it before any export). */
+static int s_wants_lease(const struct cwx_lane *lane)
+{
+    return lane->lease_on && !s_halting(lane) && lane->state != CWX_LANE_FINISHED &&
+           (lane->n_queue || lane->n_prelude);
+}
+
+/* With several lanes, each lane's first acquire waits a random moment up to
+ * this long (at most a quarter of the ttl), so that runners started together
+ * split the lanes between them instead of the first one taking them all. */
+#define CWX__LEASE_SPREAD_MS 1000
+
 void cwx__lanes_start(struct cwx_run *run)
 {
     int64_t now = cwx__now_ms();
+    size_t leased = 0;
+    for (size_t l = 0; l < run->n_lanes; l++)
+        leased += s_wants_lease(&run->lanes[l]) ? 1 : 0;
+    uint64_t rnd = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
     for (size_t l = 0; l < run->n_lanes; l++) {
         struct cwx_lane *lane = &run->lanes[l];
         lane->started_ms = now;
-        /* A lane with work takes its lease before anything else (a store
-         * without conditional writes stops it before any export). */
-        if (lane->lease_on && !s_halting(lane) && lane->state != CWX_LANE_FINISHED &&
-            (lane->n_queue || lane->n_prelude)) {
+        if (s_wants_lease(lane)) {
             lane->state = CWX_LANE_LEASE;
-            if (cwx_lease_start(&lane->lease) == 0)
+            uint64_t spread = lane->lease.ttl_ms / 4 < CWX__LEASE_SPREAD_MS
+                                  ? lane->lease.ttl_ms / 4
+                                  : CWX__LEASE_SPREAD_MS;
+            uint64_t delay = 0;
+            if (leased > 1 && spread) {
+                rnd ^= rnd << 13;
+                rnd ^= rnd >> 7;
+                rnd ^= rnd << 17;
+                delay = rnd % spread;
+            }
+            if (cwx_lease_start(&lane->lease, delay) == 0)
                 continue;
             lane->state = CWX_LANE_IDLE;
             s_stop_lane(lane, CWX_EIO, "cannot start the lease");

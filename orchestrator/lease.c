@@ -630,7 +630,7 @@ static void s_later(struct cwx_lease *l, uint64_t delay_ms, s_step_fn *step)
 
 /* ---- the owner's calls --------------------------------------------------- */
 
-int cwx_lease_start(struct cwx_lease *l)
+int cwx_lease_start(struct cwx_lease *l, uint64_t delay_ms)
 {
     if (l->closed || l->busy || (l->state != CWX_LEASE_IDLE && l->state != CWX_LEASE_FAILED))
         return CWX_ESTATE;
@@ -641,7 +641,7 @@ int cwx_lease_start(struct cwx_lease *l)
     l->seen_etag[0] = 0;
     /* From a timer, so that HELD never comes from inside this call. */
     l->state = CWX_LEASE_ACQUIRING;
-    s_later(l, 0, s_acquire);
+    s_later(l, delay_ms, s_acquire);
     return 0;
 }
 

@@ -136,9 +136,9 @@ struct cwx_lease {
 int cwx_lease_init(struct cwx_lease *l, uv_loop_t *loop, const struct cwx_lease_ops *ops,
                    void *ctx, const struct cwx_lease_params *p, cwx_lease_event_fn *on_event,
                    void *ud);
-/* From IDLE: acquire (or observe until it can be taken). HELD, or FAILED,
- * is told through on_event, later. */
-int cwx_lease_start(struct cwx_lease *l);
+/* From IDLE: acquire after delay_ms (or observe until it can be taken).
+ * HELD, or FAILED, is told through on_event, later. */
+int cwx_lease_start(struct cwx_lease *l, uint64_t delay_ms);
 /* HELD: renew now; CWX_LEASE_EV_FRESH follows when it succeeds (LOST when
  * another runner holds it). Returns CWX_ESTATE when not HELD. */
 int cwx_lease_refresh(struct cwx_lease *l);

@@ -128,7 +128,7 @@ static const char *s_other =
 
 static void s_acquire(struct fixture *f, const char *etag)
 {
-    assert_int_equal(cwx_lease_start(&f->l), 0);
+    assert_int_equal(cwx_lease_start(&f->l, 0), 0);
     assert_int_equal(f->s.last_event, -1); /* never from inside the call */
     assert_int_equal(s_wait_call(f, 1000), OP_PUT);
     assert_string_equal(f->s.if_match, ""); /* If-None-Match: * */
@@ -170,7 +170,7 @@ static void held_elsewhere_is_watched_then_taken_when_stale(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EAWS, 412, "PreconditionFailed", NULL, NULL);
     uint64_t t0 = uv_hrtime() / 1000000;
@@ -197,7 +197,7 @@ static void a_renewing_holder_is_never_taken(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EAWS, 412, "PreconditionFailed", NULL, NULL);
     char etag[32];
@@ -217,7 +217,7 @@ static void a_released_lease_is_acquired(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EAWS, 412, "PreconditionFailed", NULL, NULL);
     assert_int_equal(s_wait_call(&f, 1000), OP_GET);
@@ -234,7 +234,7 @@ static void a_dead_holder_on_this_host_is_taken_at_once(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EAWS, 412, "PreconditionFailed", NULL, NULL);
     assert_int_equal(s_wait_call(&f, 1000), OP_GET);
@@ -256,7 +256,7 @@ static void our_write_whose_answer_was_lost_is_ours(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     char sent[1024];
     snprintf(sent, sizeof(sent), "%s", f.s.body);
@@ -294,7 +294,7 @@ static void a_renew_refused_by_another_lease_is_lost(void **state)
     assert_int_equal(cwx_lease_refresh(&f.l), CWX_ESTATE);
     assert_int_equal(cwx_lease_release(&f.l), 1); /* nothing to release */
     /* It can be started again (the owner waits for it). */
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EAWS, 412, "PreconditionFailed", NULL, NULL);
     assert_int_equal(s_wait_call(&f, 1000), OP_GET);
@@ -319,7 +319,7 @@ static void a_store_without_conditional_writes_fails(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EAWS, 501, "NotImplemented", NULL, NULL);
     assert_int_equal(f.s.events[CWX_LEASE_EV_FAILED], 1);
@@ -334,7 +334,7 @@ static void a_conflict_is_tried_again(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EAWS, 409, "ConditionalRequestConflict", NULL, NULL);
     assert_int_equal(s_wait_call(&f, 2000), OP_PUT);
@@ -349,7 +349,7 @@ static void a_denied_lease_fails(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     s_answer(&f, CWX_EDENIED, 403, "AccessDenied", NULL, NULL);
     assert_int_equal(f.s.events[CWX_LEASE_EV_FAILED], 1);
@@ -363,7 +363,7 @@ static void stop_ignores_answers_in_flight(void **state)
     (void)state;
     struct fixture f;
     s_init(&f, "aaaa");
-    assert_int_equal(cwx_lease_start(&f.l), 0);
+    assert_int_equal(cwx_lease_start(&f.l, 0), 0);
     assert_int_equal(s_wait_call(&f, 1000), OP_PUT);
     cwx_lease_stop(&f.l);
     s_answer(&f, 0, 200, NULL, "\"a1\"", NULL);
