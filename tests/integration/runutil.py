@@ -119,7 +119,9 @@ def creates(events, outcome=None):
 
 
 def markers(fake, acct, region=REGION):
-    return [o["key"] for o in fake.s3_list(bucket(acct, region), "_cwexport/")]
+    """The window markers (not the lane lease, `_lease.json`, that a killed run leaves)."""
+    return [o["key"] for o in fake.s3_list(bucket(acct, region), "_cwexport/")
+            if not o["key"].endswith("/_lease.json")]
 
 
 def stop(p, sig=signal.SIGINT):
