@@ -8,11 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "aws/s3.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "orchestrator/orchestrator_internal.h"
 
 /* After a 409 ConditionalRequestConflict (a concurrent write won): try
  * again after this long. */
@@ -37,21 +38,6 @@ static uint64_t s_now(const struct cwx_lease *l)
     if (l->ops->now_ms)
         return l->ops->now_ms(l->ctx);
     return uv_hrtime() / 1000000u;
-}
-
-static int64_t s_epoch_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void s_iso(int64_t ms, char *out, size_t size)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int cwx_lease_init(struct cwx_lease *l, uv_loop_t *loop, const struct cwx_lease_ops *ops,
@@ -81,7 +67,7 @@ int cwx_lease_body(const struct cwx_lease *l, uint64_t renews, int64_t now_epoch
                    struct cwx_buf *out)
 {
     char renewed[32];
-    s_iso(now_epoch_ms, renewed, sizeof(renewed));
+    cwx__iso(now_epoch_ms, renewed, sizeof(renewed));
     cJSON *o = cJSON_CreateObject();
     cJSON *r = cJSON_CreateObject();
     int rc = CWX_ENOMEM;
@@ -263,7 +249,7 @@ static int s_put(struct cwx_lease *l, const char *if_match, uint64_t renews,
 {
     struct cwx_buf body;
     cwx_buf_init(&body, 4096);
-    int rc = cwx_lease_body(l, renews, s_epoch_ms(), &body);
+    int rc = cwx_lease_body(l, renews, cwx_wall_ms(), &body);
     if (!rc) {
         l->sent_renews = renews;
         l->put_sent_ms = s_now(l);
@@ -329,7 +315,7 @@ static void s_acquire(struct cwx_lease *l)
 {
     l->state = CWX_LEASE_ACQUIRING;
     l->acquired_iso[0] = 0;
-    s_iso(s_epoch_ms(), l->acquired_iso, sizeof(l->acquired_iso));
+    cwx__iso(cwx_wall_ms(), l->acquired_iso, sizeof(l->acquired_iso));
     int rc = s_put(l, NULL, 0, s_on_acquired);
     if (rc)
         s_fail(l, rc, "could not start PutObject of the lease: %s", cwx_strerror(rc));
@@ -368,7 +354,7 @@ static void s_on_taken(const struct cwx_lease_io *r, void *ud)
 static void s_take(struct cwx_lease *l, const char *etag)
 {
     l->state = CWX_LEASE_TAKING;
-    s_iso(s_epoch_ms(), l->acquired_iso, sizeof(l->acquired_iso));
+    cwx__iso(cwx_wall_ms(), l->acquired_iso, sizeof(l->acquired_iso));
     int rc = s_put(l, etag, 0, s_on_taken);
     if (rc)
         s_fail(l, rc, "could not start PutObject of the lease: %s", cwx_strerror(rc));
