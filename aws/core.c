@@ -42,7 +42,7 @@
 #include "common/error.h"
 #include "common/log.h"
 
-#define S_N_SERVICES 4
+#define S_N_SERVICES 6
 
 struct cwx_aws {
     uv_loop_t *loop;
@@ -121,14 +121,20 @@ struct s_call {
     struct s_call *all_next, *all_prev; /* aws->calls */
 };
 
+/* host: the first labels of the default host name. "sso" (the IAM Identity
+ * Center portal, GetRoleCredentials) and "sso-oidc" (CreateToken) take a
+ * bearer token, not SigV4; they are here for their endpoints only. */
 static const struct {
     const char *service;
     const char *env;
+    const char *host;
 } s_services[S_N_SERVICES] = {
-    {"logs", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"},
-    {"s3", "AWS_ENDPOINT_URL_S3"},
-    {"sns", "AWS_ENDPOINT_URL_SNS"},
-    {"sts", "AWS_ENDPOINT_URL_STS"},
+    {"logs", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "logs"},
+    {"s3", "AWS_ENDPOINT_URL_S3", "s3"},
+    {"sns", "AWS_ENDPOINT_URL_SNS", "sns"},
+    {"sts", "AWS_ENDPOINT_URL_STS", "sts"},
+    {"sso", "AWS_ENDPOINT_URL_SSO", "portal.sso"},
+    {"sso-oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "oidc"},
 };
 
 static int s_service_index(const char *service)
@@ -171,12 +177,14 @@ int cwx__aws_region_ok(const char *region)
 
 int cwx__aws_default_endpoint(const char *service, const char *region, struct cwx_buf *url)
 {
-    if (s_service_index(service) < 0 || !cwx__aws_region_ok(region))
+    int i = s_service_index(service);
+    if (i < 0 || !cwx__aws_region_ok(region))
         return CWX_EINVAL;
     /* STS: the regional endpoint, never the legacy global sts.amazonaws.com
      * (regional is what the SDKs now default to, and what works in opt-in
      * regions). */
-    return cwx_buf_printf(url, "https://%s.%s.%s", service, region, cwx__aws_dns_suffix(region));
+    return cwx_buf_printf(url, "https://%s.%s.%s", s_services[i].host, region,
+                          cwx__aws_dns_suffix(region));
 }
 
 int cwx__aws_bucket_virtual_ok(const char *bucket)

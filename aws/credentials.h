@@ -87,6 +87,7 @@ int cwx_creds_provider_static(uv_loop_t *loop, const char *access_key_id,
  *   "profile:NAME"                static keys in the shared files
  *   "profile:NAME/process"        credential_process
  *   "profile:NAME/web-identity"   web_identity_token_file + role_arn
+ *   "profile:NAME/sso"            IAM Identity Center (sso_session or sso_start_url)
  *   "profile:NAME/assume-role <- BASE"  role_arn with source_profile or
  *                                 credential_source; BASE is the source above
  *   "ecs"                         container credentials

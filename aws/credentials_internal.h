@@ -90,6 +90,11 @@ int cwx__profile_exists(const struct cwx__profiles *p, const char *name);
 const char *cwx__profile_get(const struct cwx__profiles *p, const char *name,
                              const char *key);
 
+/* A section `[KIND NAME]` of the config file (`sso-session`, `services`),
+ * or NULL. */
+const struct cwx__ini_section *cwx__config_section(const struct cwx__profiles *p,
+                                                   const char *kind, const char *name);
+
 /* ---- credential_process --------------------------------------------------- */
 
 /* Splits a command line into a NULL-terminated argv the POSIX shell way,
@@ -224,6 +229,28 @@ int cwx__creds_web_identity_new(uv_loop_t *loop, struct cwx_aws *aws,
                                 const struct cwx__web_identity_params *params,
                                 const char *source, struct cwx_creds_provider **out);
 
+/* IAM Identity Center (SSO): the token `aws sso login` cached, refreshed
+ * through SSO OIDC CreateToken when it is near expiry (sso_session profiles
+ * only, as the CLI does), then sso:GetRoleCredentials. */
+struct cwx__sso_params {
+    const char *profile;      /* the profile holding the SSO settings (the hint names it) */
+    const char *session_name; /* sso_session; NULL for a legacy profile */
+    const char *start_url;
+    const char *region;       /* sso_region */
+    const char *account_id;
+    const char *role_name;
+    const char *cache_dir;    /* NULL = $HOME/.aws/sso/cache */
+};
+int cwx__creds_sso_new(uv_loop_t *loop, struct cwx_aws *aws, const struct cwx__sso_params *params,
+                       const char *source, struct cwx_creds_provider **out);
+/* The cache file of a session (or, legacy, of a start URL):
+ * dir/<hex SHA-1 of session_name, else of start_url>.json; dir NULL =
+ * $HOME/.aws/sso/cache. *out is malloc'd. Returns 0 or CWX_ENOMEM. */
+int cwx__sso_cache_path(const char *dir, const char *session_name, const char *start_url,
+                        char **out);
+/* The SSO token is refreshed when it has less than this left (the CLI's). */
+#define CWX__SSO_REFRESH_WINDOW_MS (15 * 60 * 1000)
+
 /* The chain of docs/architecture.md §aws-layer on loop. aws may be NULL (unit tests): sources
  * that need HTTP then fail when fetched. */
 int cwx__creds_build(uv_loop_t *loop, struct cwx_aws *aws, const struct cwx_creds_options *opts,
@@ -240,6 +267,9 @@ int cwx__creds_read_file(const char *path, size_t max, char **out, size_t *len, 
 /* Copies at most size-1 bytes of the first line of s into out, replacing
  * control characters: for quoting untrusted output in details. */
 void cwx__creds_first_line(const char *s, size_t len, char *out, size_t size);
+/* Wipes every string of a cJSON tree (a cJSON *, void here so that this
+ * header does not need cJSON's), then frees it. NULL is fine. */
+void cwx__creds_json_delete(void *root);
 /* getenv that treats "" as unset. */
 const char *cwx__creds_env(const char *name);
 

@@ -172,6 +172,60 @@ static int s_role_base(struct s_ctx *c, const char *name, struct cwx_creds_provi
     return rc;
 }
 
+/* IAM Identity Center settings of profile name, resolved as the CLI does:
+ * with sso_session, sso_start_url and sso_region come from the
+ * `[sso-session NAME]` section (the profile may repeat them, identically);
+ * without, from the profile (legacy). 0 with *out NULL when the profile has
+ * no SSO settings. */
+static int s_profile_sso(struct s_ctx *c, const char *name, struct cwx_creds_provider **out)
+{
+    const char *session = cwx__profile_get(&c->files, name, "sso_session");
+    const char *url = cwx__profile_get(&c->files, name, "sso_start_url");
+    const char *region = cwx__profile_get(&c->files, name, "sso_region");
+    const char *account = cwx__profile_get(&c->files, name, "sso_account_id");
+    const char *role = cwx__profile_get(&c->files, name, "sso_role_name");
+    char source[512];
+    *out = NULL;
+    if (!session && !url && !account && !role)
+        return 0;
+    if (session) {
+        const struct cwx__ini_section *sec =
+            cwx__config_section(&c->files, "sso-session", session);
+        if (!sec)
+            return s_fail(c, "profile %s: sso_session %s has no [sso-session %s] section in %s",
+                          name, session, session, c->files.config_path);
+        const char *surl = cwx__ini_get(sec, "sso_start_url");
+        const char *sregion = cwx__ini_get(sec, "sso_region");
+        if (url && surl && strcmp(url, surl) != 0)
+            return s_fail(c, "profile %s: sso_start_url differs from the one of sso-session %s",
+                          name, session);
+        if (region && sregion && strcmp(region, sregion) != 0)
+            return s_fail(c, "profile %s: sso_region differs from the one of sso-session %s",
+                          name, session);
+        url = surl && *surl ? surl : NULL;
+        region = sregion && *sregion ? sregion : NULL;
+        if (!url || !region)
+            return s_fail(c, "sso-session %s: %s is missing", session,
+                          !url ? "sso_start_url" : "sso_region");
+    }
+    if (!url || !region || !account || !role)
+        return s_fail(c, "profile %s: IAM Identity Center needs %s", name,
+                      !url      ? "sso_start_url (or sso_session)"
+                      : !region ? "sso_region"
+                      : !account ? "sso_account_id"
+                                 : "sso_role_name");
+    struct cwx__sso_params sp = {
+        .profile = name,
+        .session_name = session,
+        .start_url = url,
+        .region = region,
+        .account_id = account,
+        .role_name = role,
+    };
+    snprintf(source, sizeof(source), "profile:%.200s/sso", name);
+    return cwx__creds_sso_new(c->loop, c->aws, &sp, source, out);
+}
+
 static int s_parse_duration(struct s_ctx *c, const char *name, int *out)
 {
     const char *v = cwx__profile_get(&c->files, name, "duration_seconds");
@@ -242,6 +296,10 @@ static int s_profile(struct s_ctx *c, const char *name, struct cwx_creds_provide
         };
         return cwx__creds_assume_role_new(c->loop, c->aws, base, &ap, source, out);
     }
+    /* botocore's order: SSO before the static keys of the credentials file. */
+    rc = s_profile_sso(c, name, out);
+    if (rc || *out)
+        return rc;
     rc = s_profile_static(c, name, out);
     if (rc || *out)
         return rc;
@@ -252,11 +310,6 @@ static int s_profile(struct s_ctx *c, const char *name, struct cwx_creds_provide
         snprintf(what, sizeof(what), "profile %.200s", name);
         return cwx__creds_process_new(c->loop, source, what, process, out);
     }
-    if (cwx__profile_get(&c->files, name, "sso_session") ||
-        cwx__profile_get(&c->files, name, "sso_start_url"))
-        return s_fail(c, "profile %s: IAM Identity Center (SSO) profiles are not supported; "
-                         "use credential_process = aws configure export-credentials "
-                         "--profile %s --format process", name, name);
     return 0;
 }
 

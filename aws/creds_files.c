@@ -305,6 +305,30 @@ static const struct cwx__ini_section *s_config_section(const struct cwx__ini *in
     return NULL;
 }
 
+/* The config file's `[<kind> NAME]` section (`sso-session`, `services`). */
+static const struct cwx__ini_section *s_kind_section(const struct cwx__ini *ini, const char *kind,
+                                                     const char *name)
+{
+    size_t k = strlen(kind);
+    for (const struct cwx__ini_section *s = ini->sections; s; s = s->next) {
+        const char *n = s->name;
+        if (strncmp(n, kind, k) != 0 || !s_blank(n[k]))
+            continue;
+        n += k;
+        while (s_blank(*n))
+            n++;
+        if (strcmp(n, name) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const struct cwx__ini_section *cwx__config_section(const struct cwx__profiles *p,
+                                                   const char *kind, const char *name)
+{
+    return s_kind_section(&p->config, kind, name);
+}
+
 int cwx__profile_exists(const struct cwx__profiles *p, const char *name)
 {
     return s_config_section(&p->config, name) || cwx__ini_section(&p->credentials, name);

@@ -132,7 +132,6 @@ int cwx__split_argv(const char *cmd, char ***argv_out, char *err, size_t err_siz
 
 /* ---- JSON documents ------------------------------------------------------- */
 
-/* Wipes every string in the tree, then frees it. */
 static void s_json_wipe(cJSON *j)
 {
     for (; j; j = j->next) {
@@ -142,7 +141,7 @@ static void s_json_wipe(cJSON *j)
     }
 }
 
-static void s_json_delete(cJSON *root)
+void cwx__creds_json_delete(void *root)
 {
     s_json_wipe(root);
     cJSON_Delete(root);
@@ -236,7 +235,7 @@ static int s_parse_doc(const char *text, size_t len, int process, struct cwx__cr
     rc = 0;
 cleanup:
     free(exp);
-    s_json_delete(root);
+    cwx__creds_json_delete(root);
     if (rc)
         cwx__creds_doc_free(out);
     return rc;

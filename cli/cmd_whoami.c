@@ -51,6 +51,10 @@ static void s_on_identity(int status, const struct cwx_sts_identity *res,
     } else if (err && err->code[0]) {
         cwx_aws_error_format(err, s->error, sizeof s->error);
         s->error[strcspn(s->error, "\r\n")] = '\0'; /* one line is enough */
+    } else if (err && err->message[0]) {
+        /* No answer to quote: the credentials failed ("credentials: …"). */
+        snprintf(s->error, sizeof s->error, "%s", err->message);
+        s->error[strcspn(s->error, "\r\n")] = '\0';
     } else {
         snprintf(s->error, sizeof s->error, "%s", cwx_strerror(status));
     }

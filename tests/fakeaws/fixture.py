@@ -266,6 +266,13 @@ class FakeAWS:
     def credentials(self):
         return self.call("GET", "credentials")["credentials"]
 
+    def sso_login(self, start_url="https://fake.awsapps.com/start", region="us-east-1", session_name=None,
+                  ttl_s=None, refresh=True, registration_ttl_s=90 * 86400):
+        """The token cache document of an `aws sso login` (write it to the cache yourself)."""
+        return self.call("POST", "sso/login", {"start_url": start_url, "region": region,
+                                               "session_name": session_name, "ttl_s": ttl_s, "refresh": refresh,
+                                               "registration_ttl_s": registration_ttl_s})
+
     def wait_idle(self, timeout=30.0, account=None):
         """Wait until no task is PENDING or RUNNING."""
         deadline = time.monotonic() + timeout

@@ -648,6 +648,11 @@ static void test_profile_chains(void **state)
             "[profile proc]\ncredential_process = /bin/true\n"
             "[profile half]\naws_access_key_id = AKID\n"
             "[profile sso]\nsso_session = corp\n"
+            "[profile ssook]\nsso_session = corp2\nsso_account_id = 1\nsso_role_name = r\n"
+            "[sso-session corp2]\nsso_start_url = https://x.awsapps.com/start\n"
+            "sso_region = us-east-1\n"
+            "[profile ssolegacy]\nsso_start_url = https://x.awsapps.com/start\n"
+            "sso_region = us-east-1\nsso_account_id = 1\n"
             "[profile mfa]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\n"
             "mfa_serial = arn:aws:iam::1:mfa/me\n"
             "[profile dur]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = base\n"
@@ -680,7 +685,9 @@ static void test_profile_chains(void **state)
     s_expect("web", "profile:web/web-identity", NULL);
     s_expect("proc", "profile:proc/process", NULL);
     s_expect("half", "none", "profile half: aws_access_key_id is set but aws_secret_access_key");
-    s_expect("sso", "none", "SSO) profiles are not supported");
+    s_expect("sso", "none", "sso_session corp has no [sso-session corp] section");
+    s_expect("ssook", "profile:ssook/sso", NULL);
+    s_expect("ssolegacy", "none", "IAM Identity Center needs sso_role_name");
     s_expect("mfa", "none", "mfa_serial");
     s_expect("dur", "none", "duration_seconds must be");
     s_expect("ghost", "none", "source_profile nowhere not found");
@@ -725,6 +732,21 @@ static void test_profile_chains(void **state)
         s_loop_done(&loop);
     }
     s_files_done(&f);
+}
+
+/* The token cache file names the CLI uses: SHA-1 of the session name, or of
+ * the start URL for a legacy profile. */
+static void test_sso_cache_path(void **state)
+{
+    (void)state;
+    char *path = NULL;
+    assert_int_equal(cwx__sso_cache_path("/c", "corp", "https://x.awsapps.com/start", &path), 0);
+    /* printf corp | sha1sum */
+    assert_string_equal(path, "/c/ee0bfd2552fbd840c02cc48b6e823320543c450f.json");
+    free(path);
+    assert_int_equal(cwx__sso_cache_path("/c", NULL, "https://fake.awsapps.com/start", &path), 0);
+    assert_string_equal(path, "/c/13d964f74e530cef34c9cc5577ad15501abebe0e.json");
+    free(path);
 }
 
 static void test_credential_process(void **state)
@@ -835,6 +857,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_env_source),
     cmocka_unit_test(test_profile_chains),
     cmocka_unit_test(test_credential_process),
+    cmocka_unit_test(test_sso_cache_path),
 };
 
 CWX_TEST_MAIN(tests)

@@ -52,6 +52,25 @@ def _route(h, world, m, route, q, b):
             evs = [e for e in world.timeline if e["seq"] > since and (kind is None or e["kind"] == kind)]
             last = world.timeline[-1]["seq"] if world.timeline else since
         return {"events": evs, "last_seq": last}
+    if route == "sso/login" and m == "POST":
+        # The token cache document `aws sso login` writes (tests write it to
+        # ~/.aws/sso/cache/<sha1>.json themselves).
+        with world.lock:
+            doc = world.sso.login(b.get("start_url", "https://fake.awsapps.com/start"),
+                                  b.get("region", "us-east-1"), b.get("session_name"), b.get("ttl_s"),
+                                  float(b.get("registration_ttl_s", 90 * 86400)), bool(b.get("refresh", True)))
+        world.event("control", action="sso-login", session_name=b.get("session_name"))
+        return doc
+    if route == "sso" and m == "GET":
+        with world.lock:
+            return {"tokens": len(world.sso.tokens), "clients": len(world.sso.clients),
+                    "refresh_tokens": len(world.sso.refresh), "assignments": world.sso.assignments}
+    if route == "sso/revoke" and m == "POST":
+        with world.lock:
+            n = len(world.sso.tokens)
+            world.sso.tokens.clear()
+            world.sso.refresh.clear()
+        return {"revoked": n}
     if route == "stats":
         with world.lock:
             s = json.loads(json.dumps(world.stats))

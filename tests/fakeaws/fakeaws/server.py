@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import control, logs, model, query, s3, sigv4
+from . import control, logs, model, query, s3, sigv4, sso
 from .proto import (AUTH_ERRORS, JSON_CT, PROTOCOL, SIG_MSG, XML_CT, ApiError, Resp, host_id, json_error,
                     query_error, s3_error)
 
@@ -228,6 +228,9 @@ class Handler(BaseHTTPRequestHandler):
         ctx = Ctx()
         ctx.request_id = world.request_id()
         qpairs = sigv4.parse_query_pairs(raw_query)
+        sso_route = sso.route(raw_path, self.headers, qpairs)
+        if sso_route:
+            return self.handle_sso(world, ctx, sso_route, qpairs, body, t0)
         q = dict(qpairs)
         auth_err = None
         try:
@@ -335,6 +338,29 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if not (malformed and malformed.get("mode") == "endless"):
                 self.record(world, ctx, resp.status, resp.code or "ok", t0, resp.task_id)
+
+    def handle_sso(self, world, ctx, route, qpairs, body, t0):
+        """IAM Identity Center: unsigned REST-JSON; faults by service "sso" / "sso-oidc"."""
+        ctx.service, ctx.op = route
+        try:
+            for r in world.matching_faults(ctx.service, ctx.op, None, None):
+                if r.get("throttle_rate") and world.draw(r["throttle_rate"]):
+                    self._hit(world, r, ctx, "throttle")
+                    raise sso.SSOError("TooManyRequestsException", "Rate exceeded", 429)
+                if r.get("error_rate") and world.draw(r["error_rate"]):
+                    self._hit(world, r, ctx, "error")
+                    raise sso.SSOError("InternalServerException", "Service error injected by fakeaws",
+                                       int(r.get("error_status", 500)), "server_error")
+            with world.lock:
+                resp = sso.handle(world, ctx.op, self.command, dict(qpairs), self.headers, body)
+        except ApiError as e:
+            if not isinstance(e, sso.SSOError):
+                e = sso.SSOError(e.code, e.message, e.status)
+            resp = sso.error_resp(e)
+        try:
+            self.send(resp, ctx)
+        finally:
+            self.record(world, ctx, resp.status, resp.code or "ok", t0)
 
     def _hit(self, world, r, ctx, kind):
         with world.lock:

@@ -13,6 +13,7 @@ import time
 import uuid
 
 from . import model
+from .sso import SSOState
 
 ACTIVE = ("PENDING", "RUNNING")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
@@ -211,6 +212,7 @@ class World:
                         user_id="AIDA" + hashlib.sha1(k["access_key"].encode()).hexdigest()[:17].upper())
             self.roles = {r["arn"]: r for r in seed.get("roles", [])}
             self.web_tokens = list(seed.get("web_identity_tokens", []))
+            self.sso = SSOState(seed.get("sso"))
             self.groups = {}
             self.group_index = {}
             for g in model.expand_log_groups(seed.get("log_groups", []), self.now0, self.salt):
