@@ -37,6 +37,7 @@
 #include "aws/core_internal.h"
 #include "aws/credentials.h"
 #include "aws/retry.h"
+#include "aws/settings.h"
 #include "aws/sigv4.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -47,8 +48,7 @@
 struct cwx_aws {
     uv_loop_t *loop;
     struct cwx_http *http;
-    char *endpoint_all;                  /* AWS_ENDPOINT_URL, or NULL */
-    char *endpoint[S_N_SERVICES];        /* AWS_ENDPOINT_URL_<SERVICE>, or NULL */
+    struct cwx_aws_settings settings;    /* the shared config's: endpoints, retry mode, … */
     int64_t (*now_ms)(void *ud);
     void *now_ud;
     double (*random)(void *ud);
@@ -57,6 +57,7 @@ struct cwx_aws {
     void *retry_ud;
     struct cwx_retry_quota quota;
     int max_attempts; /* of one call, the first included */
+    enum cwx_retry_mode retry_mode;
     int64_t skew_ms; /* server clock − our clock, last measured */
     struct cwx_aws_stats stats;
     int refs;        /* the owner's, plus one per live call */
@@ -80,6 +81,7 @@ struct cwx_aws_client {
     int refs; /* the owner's, plus one per live call */
     int freeing;
     struct cwx_aws_client_stats stats;
+    struct cwx_retry_adaptive adaptive; /* retry_mode adaptive: the send-rate limiter */
 };
 
 enum s_state {
@@ -146,6 +148,11 @@ static int s_service_index(const char *service)
 }
 
 /* ---- endpoints (pure) ----------------------------------------------------- */
+
+const struct cwx_aws_settings *cwx_aws_get_settings(const struct cwx_aws *aws)
+{
+    return &aws->settings;
+}
 
 const char *cwx__aws_endpoint_env(const char *service)
 {
@@ -539,41 +546,6 @@ void cwx__aws_parse_error(enum cwx_aws_protocol protocol, const char *method,
 
 /* ---- the context ---------------------------------------------------------- */
 
-static char *s_env_url(const char *name)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return NULL;
-    size_t n = strlen(v);
-    while (n && v[n - 1] == '/')
-        n--;
-    if (!n)
-        return NULL;
-    char *s = malloc(n + 1);
-    if (s) {
-        memcpy(s, v, n);
-        s[n] = '\0';
-    }
-    return s;
-}
-
-/* AWS_MAX_ATTEMPTS, as the SDKs read it: the attempts of one call, the
- * first included; CWX_RETRY_MAX_ATTEMPTS when unset or not 1..20. */
-static int s_env_attempts(void)
-{
-    const char *v = getenv("AWS_MAX_ATTEMPTS");
-    if (!v || !*v)
-        return CWX_RETRY_MAX_ATTEMPTS;
-    char *end = NULL;
-    long n = strtol(v, &end, 10);
-    if (*end || n < 1 || n > 20) {
-        CWX_LOGW("AWS_MAX_ATTEMPTS=%.20s is not a whole number from 1 to 20: using %d", v,
-                 CWX_RETRY_MAX_ATTEMPTS);
-        return CWX_RETRY_MAX_ATTEMPTS;
-    }
-    return (int)n;
-}
-
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_aws **out)
 {
     *out = NULL;
@@ -592,27 +564,28 @@ int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_
     }
     cwx_retry_quota_init(&aws->quota, opts && opts->retry_quota > 0 ? opts->retry_quota
                                                                      : CWX_RETRY_QUOTA_CAPACITY);
-    aws->max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts : s_env_attempts();
-    /* Endpoint overrides, unless the SDK's switch turns them off. */
-    const char *ignore = getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-    if (!ignore || strcasecmp(ignore, "true") != 0) {
-        aws->endpoint_all = s_env_url("AWS_ENDPOINT_URL");
-        for (int i = 0; i < S_N_SERVICES; i++)
-            aws->endpoint[i] = s_env_url(s_services[i].env);
+    /* The shared config's settings (environment over profile); a shared
+     * file that cannot be read leaves the environment's. */
+    char why[512];
+    int rc = cwx_aws_settings_load(opts ? opts->profile : NULL, NULL, &aws->settings, why,
+                                   sizeof(why));
+    if (rc == CWX_ENOMEM) {
+        free(aws);
+        return rc;
     }
+    if (rc)
+        CWX_LOGW("aws: the shared config's settings are not read: %s", why);
+    aws->retry_mode = aws->settings.retry_mode;
+    aws->max_attempts = opts && opts->max_attempts > 0 ? opts->max_attempts
+                                                        : aws->settings.max_attempts;
     struct cwx_http_options ho = {0};
     if (opts && opts->http)
         ho = *opts->http;
-    if (!ho.ca_bundle) {
-        const char *ca = getenv("AWS_CA_BUNDLE");
-        if (ca && *ca)
-            ho.ca_bundle = ca;
-    }
-    int rc = cwx_http_new(loop, &ho, &aws->http);
+    if (!ho.ca_bundle && aws->settings.ca_bundle)
+        ho.ca_bundle = aws->settings.ca_bundle;
+    rc = cwx_http_new(loop, &ho, &aws->http);
     if (rc) {
-        free(aws->endpoint_all);
-        for (int i = 0; i < S_N_SERVICES; i++)
-            free(aws->endpoint[i]);
+        cwx_aws_settings_free(&aws->settings);
         free(aws);
         return rc;
     }
@@ -624,9 +597,7 @@ static void s_aws_unref(struct cwx_aws *aws)
 {
     if (--aws->refs > 0)
         return;
-    free(aws->endpoint_all);
-    for (int i = 0; i < S_N_SERVICES; i++)
-        free(aws->endpoint[i]);
+    cwx_aws_settings_free(&aws->settings);
     free(aws);
 }
 
@@ -674,12 +645,12 @@ void cwx_aws_get_stats(const struct cwx_aws *aws, struct cwx_aws_stats *out)
 int cwx_aws_endpoint(const struct cwx_aws *aws, const char *service, const char *region,
                      struct cwx_buf *url, int *path_style)
 {
-    int i = s_service_index(service);
+    int i = cwx_aws_settings_service(service);
     if (path_style)
         *path_style = 0;
     if (i < 0)
         return CWX_EINVAL;
-    const char *o = aws->endpoint[i] ? aws->endpoint[i] : aws->endpoint_all;
+    const char *o = aws->settings.endpoint[i];
     if (o) {
         /* A custom endpoint (LocalStack, MinIO, the fake, a VPC endpoint
          * given by URL) knows nothing of bucket host names: path-style. */
@@ -755,6 +726,7 @@ int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options 
     c->tokens = c->burst;
     c->refill_ms = uv_now(aws->loop);
     c->refs = 1;
+    cwx_retry_adaptive_init(&c->adaptive, (double)uv_now(aws->loop) / 1000.0);
     uv_timer_init(aws->loop, &c->timer);
     c->timer.data = c;
     aws->refs++;
@@ -803,7 +775,15 @@ static void s_limiter_run(struct cwx_aws_client *c)
     }
     c->refill_ms = now;
     c->refs++; /* a call's callback may free the client */
+    uint64_t adaptive_wait_ms = 0;
     while (c->q_head && (c->rate <= 0 || c->tokens >= 1.0)) {
+        if (c->aws->retry_mode == CWX_RETRY_MODE_ADAPTIVE) {
+            double w = cwx_retry_adaptive_acquire(&c->adaptive, (double)now / 1000.0);
+            if (w > 0) {
+                adaptive_wait_ms = (uint64_t)(w * 1000.0) + 1;
+                break;
+            }
+        }
         struct s_call *call = c->q_head;
         s_queue_remove(c, call);
         if (c->rate > 0)
@@ -812,7 +792,9 @@ static void s_limiter_run(struct cwx_aws_client *c)
     }
     if (c->q_head && !c->timer_armed && !c->freeing) {
         /* Rounded up, and never 0 ms (docs/contributing.md §libuv-timers). */
-        uint64_t wait_ms = (uint64_t)((1.0 - c->tokens) * 1000.0 / c->rate) + 1;
+        uint64_t wait_ms = adaptive_wait_ms
+                               ? adaptive_wait_ms
+                               : (uint64_t)((1.0 - c->tokens) * 1000.0 / c->rate) + 1;
         c->timer_armed = 1;
         uv_timer_start(&c->timer, s_limiter_timer_cb, wait_ms, 0);
     }
@@ -1213,6 +1195,9 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
         .slot_busy_call = (call->req.flags & CWX_AWS_SLOT_BUSY) != 0,
     };
     enum cwx_retry_class k = cwx_retry_classify(&a);
+    if (aws->retry_mode == CWX_RETRY_MODE_ADAPTIVE)
+        cwx_retry_adaptive_update(&c->adaptive, (double)uv_now(aws->loop) / 1000.0,
+                                  k == CWX_RETRY_THROTTLE);
     /* S3 refuses a HEAD signed with an expired session token with a bare
      * 400: no body says why. One retry with fresh credentials tells that
      * case apart from a request that is wrong. */
@@ -1264,9 +1249,12 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
 
     int retryable = k == CWX_RETRY_TRANSIENT || k == CWX_RETRY_TIMEOUT || k == CWX_RETRY_THROTTLE;
     if (retryable && !no_retry && call->normal < aws->max_attempts) {
-        int taken = cwx_retry_quota_acquire(&aws->quota, k == CWX_RETRY_TIMEOUT);
+        /* Legacy mode has no retry quota. */
+        int taken = aws->retry_mode == CWX_RETRY_MODE_LEGACY
+                        ? -1
+                        : cwx_retry_quota_acquire(&aws->quota, k == CWX_RETRY_TIMEOUT);
         if (taken) {
-            call->quota_taken = taken;
+            call->quota_taken = taken > 0 ? taken : 0;
             int64_t delay = cwx_retry_delay_ms(call->normal, aws->random, aws->random_ud);
             s_notify(call, k, resp, delay);
             c->stats.retries++;

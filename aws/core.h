@@ -44,13 +44,22 @@ struct cwx_aws_options {
     void *retry_ud;
     /* Capacity of the process-wide retry quota; 0 = 500 (the SDK's). */
     int retry_quota;
-    /* Attempts of one call, the first included; 0 = AWS_MAX_ATTEMPTS from
-     * the environment (1-20), else 3 (the SDKs' standard mode). */
+    /* Attempts of one call, the first included; 0 = the shared config's
+     * (AWS_MAX_ATTEMPTS, the profile's max_attempts, 1-20), else 3 (5 in
+     * the legacy retry mode). */
     int max_attempts;
+    /* The profile whose settings (endpoint_url, services, max_attempts,
+     * retry_mode, ca_bundle, ignore_configured_endpoint_urls) apply, under
+     * the environment's; NULL = AWS_PROFILE, else "default". */
+    const char *profile;
 };
 
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts,
                 struct cwx_aws **out);
+struct cwx_aws_settings;
+/* The settings in effect and their origins (aws/settings.h); valid as long
+ * as aws. */
+const struct cwx_aws_settings *cwx_aws_get_settings(const struct cwx_aws *aws);
 /* Frees the context; every client and provider made from it must be freed
  * first. Closes the transport: run the loop afterwards to finish closing. */
 void cwx_aws_free(struct cwx_aws *aws);

@@ -53,8 +53,8 @@ struct cwx__ini {
 /* Parses the AWS flavour of ini: `[section]` lines (a trailing `#` or `;`
  * comment allowed), `key = value` or `key: value` lines, whole-line comments
  * starting with `#` or `;`, blank lines; indented lines after a `key =` with
- * no value are that key's sub-properties (`s3 =\n  addressing_style = …`)
- * and are skipped. Values keep inline `#` and `;` (as botocore does). A later
+ * no value are that key's sub-properties (`s3 =\n  addressing_style = …`),
+ * kept as "s3.addressing_style". Values keep inline `#` and `;` (as botocore does). A later
  * duplicate section is merged into the first; a later duplicate key wins.
  * Returns 0 and fills *out (free with cwx__ini_free), or CWX_EPARSE with
  * "line N: …" in err, or CWX_ENOMEM. */

@@ -107,6 +107,7 @@ int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err
     struct cwx__ini_section *cur = NULL;
     struct cwx__ini_section **tail = &out->sections;
     int in_subsection = 0; /* after `key =` with no value, indented lines nest */
+    char parent[128] = ""; /* that key */
     int line_no = 0, rc = 0;
     const char *p = text, *end = text + len;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -173,8 +174,6 @@ int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err
             tail = &cur->next;
             continue;
         }
-        if (indented && in_subsection)
-            continue; /* a nested property: not ours to read */
         const char *eq = b;
         while (eq < e && *eq != '=' && *eq != ':')
             eq++;
@@ -190,6 +189,15 @@ int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err
         }
         char *key = s_dup_trim(b, eq);
         char *value = s_dup_trim(eq + 1, e);
+        if (key && indented && in_subsection) {
+            /* A nested property: stored as "parent.key". */
+            size_t n = strlen(parent) + strlen(key) + 2;
+            char *full = malloc(n);
+            if (full)
+                snprintf(full, n, "%s.%s", parent, key);
+            free(key);
+            key = full;
+        }
         if (!key || !value) {
             free(key);
             cwx__creds_free_secret(value);
@@ -205,7 +213,11 @@ int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err
         }
         for (char *k = key; *k; k++)
             *k = (char)tolower((unsigned char)*k);
-        in_subsection = *value == '\0';
+        if (!(indented && in_subsection)) {
+            in_subsection = *value == '\0';
+            if (in_subsection)
+                snprintf(parent, sizeof(parent), "%s", key);
+        }
         rc = s_section_set(cur, key, value);
     }
     if (rc)

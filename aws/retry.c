@@ -1,6 +1,8 @@
 /* The standard retry mode as pure functions (see retry.h). */
 #include "aws/retry.h"
 
+#include <math.h>
+
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -233,4 +235,89 @@ void cwx_retry_quota_success(struct cwx_retry_quota *q, int last_acquired)
     q->available += give;
     if (q->available > q->capacity)
         q->available = q->capacity;
+}
+
+/* ---- adaptive mode ---------------------------------------------------------- */
+
+#define S_CUBIC_SCALE 0.4
+#define S_CUBIC_BETA 0.7
+#define S_MIN_RATE 0.5
+#define S_SMOOTHING 0.8
+#define S_BUCKET_S 0.5
+
+static double s_cubic_k(const struct cwx_retry_adaptive *a)
+{
+    return cbrt(a->w_max * (1.0 - S_CUBIC_BETA) / S_CUBIC_SCALE);
+}
+
+static void s_set_rate(struct cwx_retry_adaptive *a, double rate)
+{
+    a->max_rate = rate > S_MIN_RATE ? rate : S_MIN_RATE;
+    a->capacity = a->max_rate > 1.0 ? a->max_rate : 1.0;
+    if (a->tokens > a->capacity)
+        a->tokens = a->capacity;
+}
+
+void cwx_retry_adaptive_init(struct cwx_retry_adaptive *a, double now_s)
+{
+    memset(a, 0, sizeof(*a));
+    a->last_refill = -1;
+    a->w_max = S_MIN_RATE;
+    a->last_fail = now_s;
+    a->k = s_cubic_k(a);
+    a->last_bucket = floor(now_s / S_BUCKET_S) * S_BUCKET_S;
+    s_set_rate(a, 1.0);
+}
+
+static void s_refill(struct cwx_retry_adaptive *a, double now_s)
+{
+    if (a->last_refill < 0) {
+        a->last_refill = now_s;
+        return;
+    }
+    a->tokens += (now_s - a->last_refill) * a->max_rate;
+    if (a->tokens > a->capacity)
+        a->tokens = a->capacity;
+    a->last_refill = now_s;
+}
+
+double cwx_retry_adaptive_acquire(struct cwx_retry_adaptive *a, double now_s)
+{
+    if (!a->enabled)
+        return 0;
+    s_refill(a, now_s);
+    /* A hair under one token counts: waiting for the last 1e-9 of a token
+     * would be a wait the clock cannot express. */
+    if (a->tokens + 1e-9 >= 1.0) {
+        a->tokens = a->tokens > 1.0 ? a->tokens - 1.0 : 0.0;
+        return 0;
+    }
+    return (1.0 - a->tokens) / a->max_rate;
+}
+
+void cwx_retry_adaptive_update(struct cwx_retry_adaptive *a, double now_s, int throttled)
+{
+    /* The send rate, smoothed over half-second buckets. */
+    double bucket = floor(now_s / S_BUCKET_S) * S_BUCKET_S;
+    a->count += 1;
+    if (bucket > a->last_bucket) {
+        double rate = a->count / (bucket - a->last_bucket);
+        a->measured = rate * S_SMOOTHING + a->measured * (1.0 - S_SMOOTHING);
+        a->count = 0;
+        a->last_bucket = bucket;
+    }
+    double new_rate;
+    if (!throttled) {
+        double dt = now_s - a->last_fail - a->k;
+        new_rate = S_CUBIC_SCALE * dt * dt * dt + a->w_max;
+    } else {
+        double use = a->enabled && a->max_rate < a->measured ? a->max_rate : a->measured;
+        a->w_max = use;
+        a->k = s_cubic_k(a);
+        a->last_fail = now_s;
+        new_rate = use * S_CUBIC_BETA;
+        a->enabled = 1;
+    }
+    double cap = 2.0 * a->measured;
+    s_set_rate(a, new_rate < cap ? new_rate : cap);
 }

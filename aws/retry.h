@@ -91,4 +91,34 @@ int cwx_retry_quota_acquire(struct cwx_retry_quota *q, int after_timeout);
  * never grows past its capacity. */
 void cwx_retry_quota_success(struct cwx_retry_quota *q, int last_acquired);
 
+/* The "adaptive" retry mode's client-side rate limiter, as the SDKs define
+ * it (botocore's retries/adaptive.py): a token bucket whose rate follows
+ * CUBIC — cut to 70 % of the measured send rate on a throttle, grown back
+ * along a cubic curve on success — and that only starts to limit after the
+ * first throttle. Times are seconds on any monotonic clock. Pure: the call
+ * layer waits and sends. */
+struct cwx_retry_adaptive {
+    int enabled;          /* a throttle was seen */
+    /* the token bucket */
+    double max_rate;      /* fill rate, tokens/s (>= 0.5) */
+    double capacity;      /* max(1, max_rate) */
+    double tokens;
+    double last_refill;   /* < 0 = never */
+    /* CUBIC */
+    double w_max;
+    double last_fail;
+    double k;
+    /* the measured send rate */
+    double measured;
+    double last_bucket;
+    double count;
+};
+
+void cwx_retry_adaptive_init(struct cwx_retry_adaptive *a, double now_s);
+/* Before sending: takes a token and returns 0, or returns how many seconds
+ * to wait before asking again (no token taken). Always 0 until enabled. */
+double cwx_retry_adaptive_acquire(struct cwx_retry_adaptive *a, double now_s);
+/* After each answer: throttled says it was a throttling error. */
+void cwx_retry_adaptive_update(struct cwx_retry_adaptive *a, double now_s, int throttled);
+
 #endif

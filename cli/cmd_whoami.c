@@ -9,8 +9,10 @@
 #include <uv.h>
 
 #include "aws/aws.h"
+#include "aws/settings.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "orchestrator/orchestrator.h"
 
 /* One identity to look up: a config account, or the default chain. */
 struct s_subject {
@@ -82,8 +84,24 @@ static int s_start(struct cwx_aws *aws, struct s_subject *s)
     return rc;
 }
 
+/* The process-wide settings of the shared config and where each came from. */
+static void s_print_settings(const struct cwx_aws *aws)
+{
+    const struct cwx_aws_settings *st = cwx_aws_get_settings(aws);
+    printf("settings\n");
+    printf("  profile:      %s (%s)\n", st->profile, st->profile_origin);
+    printf("  retry_mode:   %s (%s)\n", cwx_retry_mode_name(st->retry_mode),
+           st->retry_mode_origin);
+    printf("  max_attempts: %d (%s)\n", st->max_attempts, st->max_attempts_origin);
+    printf("  ca_bundle:    %s (%s)\n", st->ca_bundle ? st->ca_bundle : "system store",
+           st->ca_bundle_origin);
+    if (st->ignore_endpoints)
+        printf("  ignore_configured_endpoint_urls: true (%s)\n", st->ignore_endpoints_origin);
+}
+
 static void s_print(struct cwx_aws *aws, const struct s_subject *s, int *bad)
 {
+    const struct cwx_aws_settings *st = cwx_aws_get_settings(aws);
     printf("%s\n", s->name);
     printf("  credentials: %s\n", s->creds ? cwx_creds_provider_source(s->creds) : "none");
     printf("  region:      %s (%s)\n", s->region, s->region_origin);
@@ -91,10 +109,11 @@ static void s_print(struct cwx_aws *aws, const struct s_subject *s, int *bad)
     for (size_t i = 0; i < sizeof services / sizeof *services; i++) {
         struct cwx_buf url;
         int path_style = 0;
+        int k = cwx_aws_settings_service(services[i]);
         cwx_buf_init(&url, 1024);
         if (cwx_aws_endpoint(aws, services[i], s->region, &url, &path_style) == 0)
-            printf("  %-12s %s%s\n", services[i], url.ptr,
-                   path_style ? " (path-style)" : "");
+            printf("  %-12s %s%s (%s)\n", services[i], url.ptr,
+                   path_style ? " (path-style)" : "", k >= 0 ? st->endpoint_origin[k] : "");
         cwx_buf_free(&url);
     }
     if (s->status) {
@@ -158,7 +177,8 @@ int cwx_cmd_whoami(int argc, char **argv)
         cwx_config_free(cfg);
         return CWX_EXIT_FAILED;
     }
-    rc = cwx_aws_new(&loop, NULL, &aws);
+    struct cwx_aws_options ao = {.profile = cfg ? cwx_session_profile(cfg) : cwx_global.profile};
+    rc = cwx_aws_new(&loop, &ao, &aws);
     if (rc) {
         fprintf(stderr, "cwexport whoami: %s\n", cwx_strerror(rc));
         exit_code = CWX_EXIT_FAILED;
@@ -167,6 +187,7 @@ int cwx_cmd_whoami(int argc, char **argv)
             s_start(aws, &subj[i]);
         uv_run(&loop, UV_RUN_DEFAULT);
         int bad = 0;
+        s_print_settings(aws);
         for (size_t i = 0; i < n; i++)
             s_print(aws, &subj[i], &bad);
         if (bad)

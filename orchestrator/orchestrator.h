@@ -34,6 +34,11 @@ struct cwx_session;
  * per plan target (account × region) rate-limited at the account's
  * api_rate. cfg and plan are borrowed and must outlive the session.
  * Returns 0 or CWX_E*; *why says why on failure. */
+/* The profile whose shared-config settings (endpoints, retries, CA bundle)
+ * apply to the whole process: the one every account names, when they all
+ * name the same (--profile, or a one-profile config); else NULL (AWS_PROFILE
+ * or "default"). Borrowed from cfg. */
+const char *cwx_session_profile(const struct cwx_config *cfg);
 int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
                     const struct cwx_plan *plan, struct cwx_session **out, char *why,
                     size_t why_size);

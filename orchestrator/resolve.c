@@ -44,6 +44,15 @@ struct cwx_session {
     char sns_region[32];
 };
 
+const char *cwx_session_profile(const struct cwx_config *cfg)
+{
+    const char *profile = cfg->n_accounts ? cfg->accounts[0].profile : NULL;
+    for (size_t a = 1; a < cfg->n_accounts && profile; a++)
+        if (!cfg->accounts[a].profile || strcmp(cfg->accounts[a].profile, profile) != 0)
+            profile = NULL;
+    return profile;
+}
+
 int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
                     const struct cwx_plan *plan, struct cwx_session **out, char *why,
                     size_t why_size)
@@ -55,7 +64,8 @@ int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
     s->loop = loop;
     s->cfg = cfg;
     s->plan = plan;
-    int rc = cwx_aws_new(loop, NULL, &s->aws);
+    struct cwx_aws_options ao = {.profile = cwx_session_profile(cfg)};
+    int rc = cwx_aws_new(loop, &ao, &s->aws);
     if (rc) {
         snprintf(why, why_size, "cannot set up AWS: %s", cwx_strerror(rc));
         free(s);

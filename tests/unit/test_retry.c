@@ -259,7 +259,66 @@ static void quota_accounting(void **state)
     assert_int_equal(small.available, 12);
 }
 
+/* Adaptive mode: no limit before the first throttle; a throttle cuts the
+ * rate to 70 % of the measured send rate (never under 0.5/s) and waits are
+ * then imposed; successes grow the rate back along the cubic curve. */
+static void adaptive_rate_limiter(void **state)
+{
+    (void)state;
+    struct cwx_retry_adaptive a;
+    cwx_retry_adaptive_init(&a, 100.0);
+    double t = 100.0;
+    /* 20 calls a second for 3 s, no throttle: never delayed. */
+    for (int i = 0; i < 60; i++, t += 0.05) {
+        assert_true(cwx_retry_adaptive_acquire(&a, t) == 0);
+        cwx_retry_adaptive_update(&a, t, 0);
+    }
+    assert_false(a.enabled);
+    assert_true(a.measured > 15 && a.measured < 25);
+    double measured = a.measured;
+    cwx_retry_adaptive_update(&a, t, 1);
+    assert_true(a.enabled);
+    assert_true(a.max_rate > 0.69 * measured && a.max_rate < 0.71 * measured);
+    /* The bucket starts empty after the throttle at this rate: sending
+     * faster than max_rate means waiting. */
+    double waited = 0;
+    int sent = 0;
+    for (int guard = 0; sent < 40 && guard < 1000; guard++) {
+        double w = cwx_retry_adaptive_acquire(&a, t);
+        if (w > 0) {
+            waited += w;
+            t += w;
+            continue;
+        }
+        cwx_retry_adaptive_update(&a, t, 0);
+        sent++;
+    }
+    assert_int_equal(sent, 40);
+    assert_true(waited > 0);
+    /* Successes grow the rate back: sending as fast as allowed for 20 s
+     * ends well above the cut. */
+    double cut = a.max_rate;
+    double end = t + 20.0;
+    for (int guard = 0; t < end && guard < 100000; guard++) {
+        double w = cwx_retry_adaptive_acquire(&a, t);
+        if (w > 0) {
+            t += w;
+            continue;
+        }
+        cwx_retry_adaptive_update(&a, t, 0);
+    }
+    assert_true(a.max_rate > cut);
+    /* A throttle with no measured rate yet keeps the floor of 0.5/s. */
+    struct cwx_retry_adaptive b;
+    cwx_retry_adaptive_init(&b, 0.0);
+    cwx_retry_adaptive_update(&b, 0.1, 1);
+    assert_true(b.max_rate == 0.5);
+    assert_true(cwx_retry_adaptive_acquire(&b, 0.1) >= 0);
+    assert_true(cwx_retry_adaptive_acquire(&b, 0.2) > 1.0);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(adaptive_rate_limiter),
     cmocka_unit_test(classification_table),
     cmocka_unit_test(code_tables),
     cmocka_unit_test(delay_bounds),
