@@ -9,16 +9,12 @@
  * more says "run: aws sso login --profile NAME" (the fix is the user's).
  * Tokens, client secrets and refresh tokens never reach a log or a detail. */
 #include <cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "aws/core.h"
 #include "aws/credentials.h"
@@ -27,6 +23,7 @@
 #include "aws/sigv4.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/log.h"
 
 #define S_MAX_CACHE_FILE (256 * 1024)
@@ -150,47 +147,16 @@ static void s_format_time(int64_t ms, char *out, size_t size)
     strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Writes the document next to the cache file and renames it over it, so a
- * reader (another cwexport, the CLI) sees the old or the new token, whole.
- * Mode 0600, as the CLI's. Returns 0 or a CWX_E* code with why. */
+/* Replaces the cache file atomically, so a reader (another cwexport, the
+ * CLI) sees the old or the new token, whole. Mode 0600, as the CLI's.
+ * Returns 0 or a CWX_E* code with why. */
 static int s_write_cache(struct s_sso *s, char *why, size_t why_size)
 {
     char *text = cJSON_PrintUnformatted(s->doc);
-    char tmp[4200];
-    int rc = 0;
     if (!text)
         return CWX_ENOMEM;
-    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", s->cache_path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    size_t len = strlen(text), off = 0;
-    if (fd < 0) {
-        snprintf(why, why_size, "cannot write %s: %s", tmp, strerror(errno));
-        rc = CWX_EIO;
-    }
-    while (!rc && off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            snprintf(why, why_size, "cannot write %s: %s", tmp, strerror(errno));
-            rc = CWX_EIO;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (fd >= 0) {
-        if (!rc && fsync(fd) != 0) {
-            snprintf(why, why_size, "cannot write %s: %s", tmp, strerror(errno));
-            rc = CWX_EIO;
-        }
-        close(fd);
-        if (!rc && rename(tmp, s->cache_path) != 0) {
-            snprintf(why, why_size, "cannot replace %s: %s", s->cache_path, strerror(errno));
-            rc = CWX_EIO;
-        }
-        if (rc)
-            unlink(tmp);
-    }
+    size_t len = strlen(text);
+    int rc = cwx_file_write_atomic(s->cache_path, text, len, 0600, why, why_size);
     OPENSSL_cleanse(text, len);
     cJSON_free(text);
     return rc;

@@ -11,7 +11,8 @@
 static void s_help(FILE *f)
 {
     fprintf(f,
-            "usage: cwexport run -c FILE [--summary FILE] [--events FILE] [--cancel-on-exit]\n"
+            "usage: cwexport run -c FILE [--summary FILE] [--events FILE] [--metrics FILE]\n"
+            "                    [--cancel-on-exit]\n"
             "                    [--progress auto|live|json|none]\n\n"
             "Exports every planned window that is not done yet, one export task at a\n"
             "time per account lane, and writes a marker for each window exported.\n"
@@ -20,6 +21,8 @@ static void s_help(FILE *f)
             "  -c, --config FILE      the config\n"
             "      --summary FILE     write a JSON summary (per lane and totals)\n"
             "      --events FILE      append every job transition as JSON lines\n"
+            "      --metrics FILE     write Prometheus metrics (node_exporter textfile\n"
+            "                         collector format), replaced atomically\n"
             "      --cancel-on-exit   on SIGINT/SIGTERM cancel the active tasks instead of\n"
             "                         waiting for them\n"
             "      --progress MODE    auto (live on a terminal, else JSON lines on stderr),\n"
@@ -37,6 +40,7 @@ int cwx_cmd_run(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"summary", required_argument, NULL, 's'},
         {"events", required_argument, NULL, 'e'},
+        {"metrics", required_argument, NULL, 'm'},
         {"cancel-on-exit", no_argument, NULL, 'C'},
         {"progress", required_argument, NULL, 'p'},
         {"now", required_argument, NULL, 'N'},
@@ -52,6 +56,7 @@ int cwx_cmd_run(int argc, char **argv)
         case 'c': path = optarg; break;
         case 's': ro.summary_path = optarg; break;
         case 'e': ro.events_path = optarg; break;
+        case 'm': ro.metrics_path = optarg; break;
         case 'C': ro.cancel_on_exit = true; break;
         case 'p':
             if (strcmp(optarg, "auto") == 0)

@@ -177,6 +177,7 @@ struct cwx_run_options {
     const struct cwx_config *cfg; /* borrowed */
     const char *summary_path;     /* --summary FILE, or NULL */
     const char *events_path;      /* --events FILE, or NULL */
+    const char *metrics_path;     /* --metrics FILE (Prometheus text), or NULL */
     bool cancel_on_exit;          /* first signal cancels the active tasks */
     enum cwx_progress_mode progress;
     int64_t now_ms;               /* plan time; 0 = now */

@@ -280,6 +280,20 @@ void cwx__report_transition(struct cwx_run *run, struct cwx_lane *lane, struct c
 void cwx__report_progress(struct cwx_run *run, int force);
 void cwx__report_progress_end(struct cwx_run *run);
 int cwx__report_summary(struct cwx_run *run);
+/* Writes --metrics (when set) from the summary. Returns 0 or a CWX_E* code
+ * with why. */
+int cwx__report_metrics(struct cwx_run *run, char *why, size_t why_size);
+
+/* metrics.c: the summary (as s_summary builds it, a cJSON *) as Prometheus
+ * text exposition. finished_s and last_success_s are Unix times. */
+struct cwx_buf;
+struct cJSON;
+int cwx__metrics_render(const struct cJSON *summary, double finished_s, double last_success_s,
+                        struct cwx_buf *out);
+/* Renders and replaces path atomically; the last success time is this
+ * run's when its exit code is 0, else the one path holds. */
+int cwx__metrics_write(const char *path, const struct cJSON *summary, double finished_s, char *why,
+                       size_t why_size);
 /* Publishes to SNS when configured for what happened; calls done when the
  * publish ended (or at once, returning 0, when there is nothing to send). */
 int cwx__report_notify(struct cwx_run *run, void (*done)(struct cwx_run *run));

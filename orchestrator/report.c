@@ -416,6 +416,19 @@ int cwx__report_summary(struct cwx_run *run)
     return rc;
 }
 
+int cwx__report_metrics(struct cwx_run *run, char *why, size_t why_size)
+{
+    if (!run->opts->metrics_path)
+        return 0;
+    cJSON *root = s_summary(run);
+    if (!root)
+        return CWX_ENOMEM;
+    int rc = cwx__metrics_write(run->opts->metrics_path, root,
+                                (double)run->finished_ms / 1000.0, why, why_size);
+    cJSON_Delete(root);
+    return rc;
+}
+
 /* ---- SNS ----------------------------------------------------------------- */
 
 struct s_notify {

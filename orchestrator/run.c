@@ -122,6 +122,9 @@ static void s_finish(struct cwx_run *run)
     cwx__report_progress_end(run);
     if (cwx__report_summary(run))
         CWX_LOGE("could not write the summary to %s", run->opts->summary_path);
+    char why[512];
+    if (cwx__report_metrics(run, why, sizeof(why)))
+        CWX_LOGE("could not write the metrics to %s: %s", run->opts->metrics_path, why);
     if (run->session && cwx__report_notify(run, s_after_notify) == 0)
         return;
     s_shutdown(run);

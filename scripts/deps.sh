@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libuv1-dev libcurl4-openssl-dev libssl-dev libyaml-dev libcjson-dev libexpat1-dev
 libcmocka-dev tzdata ca-certificates openssl time
-python3 python3-botocore python3-pytest awscli chromium"
+python3 python3-botocore python3-pytest awscli chromium
+mandoc systemd python3-prometheus-client"
 
 missing=""
 for p in $PKGS; do
