@@ -4,7 +4,7 @@ _cwexport()
     local cur prev words cword
     _init_completion || return
 
-    local commands="validate plan run status cancel whoami bucket-policy doctor"
+    local commands="validate plan run status cancel whoami bucket-policy sfn doctor"
     local global="--region --profile --log-format -v -q --version --help"
 
     case $prev in
@@ -40,7 +40,7 @@ _cwexport()
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
-            validate | plan | run | status | cancel | whoami | bucket-policy | doctor)
+            validate | plan | run | status | cancel | whoami | bucket-policy | sfn | doctor)
                 cmd=${words[i]}
                 break
                 ;;
@@ -56,6 +56,7 @@ _cwexport()
         status) opts="-c --config --json --help" ;;
         cancel) opts="-c --config --dry-run --json --help" ;;
         doctor) opts="-c --config --publish-test --format --help" ;;
+        sfn) opts="-c --config -o --output --offline --help" ;;
     esac
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 } &&
