@@ -529,8 +529,15 @@ static void s_start_targets(struct s_doctor *d)
         const char *sp = d->cfg->accounts[tg->account].settings.destination.state_prefix;
         snprintf(d->checks[d->write_of[t]].subject, sizeof b->subject, "s3://%s/%s/",
                  tg->bucket ? tg->bucket : "?", sp && sp[0] ? sp : "_cwexport");
+        if (!tg->bucket) {
+            /* Not out of memory: the name is a template of an account id
+             * that is not known. */
+            s_set(b, S_FAIL, 0, "set account_id in the config, or allow sts:GetCallerIdentity",
+                  "no bucket name: destination.bucket needs the account id, which is not known");
+            continue;
+        }
         struct s_target_call *call = calloc(1, sizeof *call);
-        int rc = tg->bucket && call ? 0 : CWX_ENOMEM;
+        int rc = call ? 0 : CWX_ENOMEM;
         if (!rc) {
             call->d = d;
             call->target = t;
