@@ -106,7 +106,9 @@ def run_cwexport(binary, fake, n, scale, tmp):
                         # The default poll {min: 5s, max: 60s}, scaled (the config
                         # takes down to 10 ms, for tests and fakes like this one).
                         "poll": {"min": "%dms" % max(10, round(5000 / scale)),
-                                 "max": "%dms" % max(10, round(60000 / scale))}},
+                                 "max": "%dms" % max(10, round(60000 / scale))},
+                        # The lane lease's default ttl (2m), scaled (1 s at least).
+                        "lease": {"ttl": "%dms" % max(1000, round(120000 / scale))}},
            "range": {"last": 1},
            "accounts": [{"name": "cwexport", "account_id": a, "log_groups": [{"prefix": "/bench/"}]}]}
     path = os.path.join(tmp, "handoff.yaml")
@@ -119,6 +121,19 @@ def run_cwexport(binary, fake, n, scale, tmp):
                        env=env, capture_output=True, text=True)
     if p.returncode != 0:
         print("cwexport exit %d:\n%s" % (p.returncode, p.stderr[-3000:]), file=sys.stderr)
+    # The lease's S3 requests (acquire, renews, release) per lane-hour of real time.
+    try:
+        with open(summary) as f:
+            lane = json.load(f)["lanes"][0]
+        hours = lane["duration_s"] * scale / 3600.0
+        lease = lane.get("lease") or {}
+        if hours > 0 and lease:
+            print("cwexport lease: %d S3 requests (%d renews) in %.2f lane-hours at ttl %.0f s: "
+                  "%.1f per lane-hour" % (lease["requests"], lease["renews"], hours,
+                                          max(1000, round(120000 / scale)) * scale / 1000.0,
+                                          lease["requests"] / hours))
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        print("no lease figures: %s" % e, file=sys.stderr)
 
 
 def _client(fake, a):
