@@ -6,7 +6,12 @@
 // errors `CloudWatchLogs.<Name>` and `S3.<Name>`). Waits and retry intervals
 // are zeroed. A Task whose resource has no handler fails the run.
 //
-// usage: node run-machine.mjs ASL_FILE INPUT_FILE [--calls FILE]
+// With --time-scale S (bench/sfn_polls.py) the waits are not zeroed but
+// run at 1/S of their time: a Wait with Seconds waits Seconds/S, and one
+// with SecondsPath becomes a Task whose local handler sleeps the path's
+// value / S (aws-local-stepfunctions takes only whole seconds there).
+//
+// usage: node run-machine.mjs ASL_FILE INPUT_FILE [--calls FILE] [--time-scale S]
 // env: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 // CWX_SFN_WAIT_MS (what every Wait state lasts, default 0)
 // prints the execution's output (JSON) on stdout; exit 0 when it succeeded.
@@ -31,6 +36,12 @@ const { StateMachine } = await import('aws-local-stepfunctions');
 const args = process.argv.slice(2);
 const callsAt = args.indexOf('--calls');
 const callsFile = callsAt >= 0 ? args.splice(callsAt, 2)[1] : null;
+const scaleAt = args.indexOf('--time-scale');
+const timeScale = scaleAt >= 0 ? Number(args.splice(scaleAt, 2)[1]) : 0;
+if (scaleAt >= 0 && !(timeScale > 0)) {
+  console.error('run-machine: --time-scale wants a positive number');
+  process.exit(2);
+}
 const [aslFile, inputFile] = args;
 if (!aslFile || !inputFile) {
   console.error('usage: node run-machine.mjs ASL_FILE INPUT_FILE [--calls FILE]');
@@ -123,7 +134,20 @@ function walk(states) {
       const h = handlerFor(name, st.Resource);
       if (h) handlers[name] = h;
     }
-    if (st.Type === 'Wait') waits[name] = waitMs;
+    if (st.Type === 'Wait' && timeScale && st.SecondsPath) {
+      // A scaled wait: a Task that sleeps, its output its input.
+      const path = st.SecondsPath.replace(/^\$\.?/, '').split('.').filter(Boolean);
+      delete st.SecondsPath;
+      st.Type = 'Task';
+      st.Resource = 'arn:aws:lambda:us-east-1:000000000000:function:scaled-wait';
+      handlers[name] = async (input) => {
+        const seconds = path.reduce((v, k) => v?.[k], input);
+        await new Promise((r) => setTimeout(r, (Number(seconds) * 1000) / timeScale));
+        return input;
+      };
+    } else if (st.Type === 'Wait') {
+      waits[name] = timeScale && st.Seconds !== undefined ? (st.Seconds * 1000) / timeScale : waitMs;
+    }
     if (st.Retry) retries[name] = 0;
     const inner = st.ItemProcessor || st.Iterator;
     if (inner) walk(inner.States);

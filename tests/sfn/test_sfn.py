@@ -298,3 +298,17 @@ def test_failed_task_retried_then_recorded(cwx, node_dir, tmp_path):
         finals = sorted(t["final"] for t in tl.tasks().values())
         assert finals == ["COMPLETED", "COMPLETED", "FAILED", "FAILED", "FAILED"]
         assert len(marker_docs(fake)) == 2
+
+
+def test_polls_no_more_than_cwexport_run(cwx, node_dir, capsys):
+    # bench/sfn_polls on bench/handoff's durations, small: the machine's
+    # poll schedule makes no more DescribeExportTasks per job than
+    # `cwexport run` does on the same jobs.
+    sys.path.insert(0, str(ROOT / "bench"))
+    import sfn_polls
+    got = sfn_polls.main(["--binary", cwx.binary, "--jobs", "8", "--scale", "200",
+                          "--node-dir", str(node_dir)])
+    with capsys.disabled():
+        print("\n" + capsys.readouterr().out, end="")
+    assert got["exported"] == 8
+    assert got["sfn"] <= got["cwexport"], got
