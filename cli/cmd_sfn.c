@@ -15,7 +15,7 @@
 static void s_help(FILE *f)
 {
     fprintf(f,
-            "usage: cwexport sfn -c FILE -o DIR [--offline]\n\n"
+            "usage: cwexport sfn -c FILE -o DIR [--offline] [--max-windows N]\n\n"
             "Writes, for each account, DIR/<account>/state-machine.asl.json (a Step\n"
             "Functions state machine that runs the plan with AWS SDK integrations\n"
             "only), input.json (the account's pending windows: the execution input),\n"
@@ -25,6 +25,10 @@ static void s_help(FILE *f)
             "  -o, --output DIR    where to write (created if missing)\n"
             "      --offline       make no AWS call: every window that is not\n"
             "                      skipped is pending (needs account_id in the config)\n"
+            "      --max-windows N the oldest N pending windows of each account go\n"
+            "                      into input.json (default 200, 0 for all): one\n"
+            "                      execution's history holds 25,000 events; run\n"
+            "                      cwexport sfn again for the rest once it has run\n"
             "      --now TIME      plan as if it were TIME (epoch ms; for tests)\n");
 }
 
@@ -34,6 +38,10 @@ static void s_on_account(const struct cwx_sfn_account *info, void *ud)
     printf("%s/%s: account %s (%s) in %s: %zu pending window%s, input %zu bytes\n", dir,
            info->account, info->account, info->account_id, info->region, info->jobs,
            info->jobs == 1 ? "" : "s", info->input_bytes);
+    if (info->pending > info->jobs)
+        printf("%s/%s: note: %zu more pending windows left out (--max-windows %zu): run "
+               "cwexport sfn again once this input has run\n",
+               dir, info->account, info->pending - info->jobs, info->jobs);
 }
 
 int cwx_cmd_sfn(int argc, char **argv)
@@ -43,11 +51,13 @@ int cwx_cmd_sfn(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"offline", no_argument, NULL, 'O'},
         {"now", required_argument, NULL, 'N'},
+        {"max-windows", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *path = NULL, *dir = NULL;
     int offline = 0;
+    size_t max_windows = 200;
     int64_t now_ms = cwx_wall_ms();
     int c;
     optind = 1;
@@ -60,6 +70,17 @@ int cwx_cmd_sfn(int argc, char **argv)
             if (cwx_cli_parse_now(optarg, "sfn", &now_ms))
                 return CWX_EXIT_USAGE;
             break;
+        case 'M': {
+            char *end;
+            long long v = strtoll(optarg, &end, 10);
+            if (*end || !optarg[0] || v < 0) {
+                fprintf(stderr, "cwexport sfn: --max-windows wants a number of windows (0 for "
+                                "all), not \"%s\"\n", optarg);
+                return CWX_EXIT_USAGE;
+            }
+            max_windows = (size_t)v;
+            break;
+        }
         case 'h': s_help(stdout); return CWX_EXIT_OK;
         default: s_help(stderr); return CWX_EXIT_USAGE;
         }
@@ -108,7 +129,7 @@ int cwx_cmd_sfn(int argc, char **argv)
             goto cleanup;
         }
     }
-    rc = cwx_sfn_write(plan, dir, s_on_account, (void *)dir, why, sizeof why);
+    rc = cwx_sfn_write(plan, dir, max_windows, s_on_account, (void *)dir, why, sizeof why);
     if (rc) {
         fprintf(stderr, "cwexport sfn: error: %s\n", why[0] ? why : cwx_strerror(rc));
         exit_code = rc == CWX_EIO ? CWX_EXIT_FAILED : CWX_EXIT_USAGE;

@@ -206,6 +206,7 @@ struct cwx_sfn_account {
     const char *account_id;
     const char *region;
     size_t jobs;            /* pending windows in input.json */
+    size_t pending;         /* pending windows of the account (>= jobs) */
     size_t input_bytes;     /* size of input.json */
 };
 typedef void cwx_sfn_account_fn(const struct cwx_sfn_account *info, void *ud);
@@ -218,14 +219,15 @@ int cwx_sfn_check_config(const struct cwx_config *cfg, char *why, size_t why_siz
 
 /* Writes, for every account of plan, dir/<account>/state-machine.asl.json
  * (JSONPath ASL with aws-sdk: integrations only), input.json (the
- * account's pending jobs, oldest window first), execution-role-policy.json
+ * account's pending jobs, oldest window first, at most max_windows of them
+ * when max_windows > 0), execution-role-policy.json
  * and template.yaml (docs/step-functions.md). The plan must be expanded;
  * its pending jobs are the ones emitted. on_account (may be NULL) is
  * called after each account's files are written. Returns 0; CWX_EINVAL
  * when the config cannot be expressed (no account id, several regions),
  * CWX_ETOOBIG when an account's input is over Step Functions' 256 KiB,
  * CWX_EIO when a file cannot be written; *why says which and why. */
-int cwx_sfn_write(const struct cwx_plan *plan, const char *dir, cwx_sfn_account_fn *on_account,
-                  void *ud, char *why, size_t why_size);
+int cwx_sfn_write(const struct cwx_plan *plan, const char *dir, size_t max_windows,
+                  cwx_sfn_account_fn *on_account, void *ud, char *why, size_t why_size);
 
 #endif

@@ -542,7 +542,7 @@ static char *s_print(const cJSON *doc)
 
 /* The files of one account. */
 static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
-                     struct cwx_sfn_account *info, char *why, size_t why_size)
+                     size_t max_windows, struct cwx_sfn_account *info, char *why, size_t why_size)
 {
     const struct cwx_account *acc = &plan->cfg->accounts[a];
     const struct cwx_plan_target *tg = NULL;
@@ -580,6 +580,9 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
     }
     /* The scheduler's order: oldest window first, then the group order. */
     qsort(pend, n, sizeof *pend, s_pending_cmp);
+    size_t pending = n;
+    if (max_windows && n > max_windows)
+        n = max_windows;
 
     int rc = CWX_ENOMEM;
     char *asl_text = NULL, *input_text = NULL, *policy_text = NULL, *policy_flow = NULL;
@@ -634,8 +637,7 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
     if (strlen(input_text) > CWX__SFN_INPUT_MAX) {
         s_why(why, why_size,
               "account %s: %zu pending windows make an execution input of %zu bytes, over "
-              "Step Functions' 256 KiB: narrow the range (or the log groups) and emit "
-              "the rest after this one has run",
+              "Step Functions' 256 KiB: lower --max-windows",
               acc->name, n, strlen(input_text));
         rc = CWX_ETOOBIG;
         goto cleanup;
@@ -659,6 +661,7 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
         info->account_id = tg->account_id;
         info->region = tg->region;
         info->jobs = n;
+        info->pending = pending;
         info->input_bytes = strlen(input_text);
     }
 cleanup:
@@ -680,8 +683,8 @@ cleanup:
     return rc;
 }
 
-int cwx_sfn_write(const struct cwx_plan *plan, const char *dir, cwx_sfn_account_fn *on_account,
-                  void *ud, char *why, size_t why_size)
+int cwx_sfn_write(const struct cwx_plan *plan, const char *dir, size_t max_windows,
+                  cwx_sfn_account_fn *on_account, void *ud, char *why, size_t why_size)
 {
     if (why && why_size)
         why[0] = '\0';
@@ -690,7 +693,7 @@ int cwx_sfn_write(const struct cwx_plan *plan, const char *dir, cwx_sfn_account_
         rc = s_mkdir(dir, why, why_size);
     for (uint32_t a = 0; !rc && a < plan->cfg->n_accounts; a++) {
         struct cwx_sfn_account info = {0};
-        rc = s_account(plan, a, dir, &info, why, why_size);
+        rc = s_account(plan, a, dir, max_windows, &info, why, why_size);
         if (!rc && info.account && on_account)
             on_account(&info, ud);
     }

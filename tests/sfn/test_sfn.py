@@ -171,6 +171,18 @@ def test_emitted_files_validate(cwx, node_dir, tmp_path, scope):
     assert not any(a.endswith("*") for a in actions)
 
 
+def test_max_windows_takes_the_oldest(cwx, tmp_path):
+    cfg = ru.config(tmp_path, groups=GROUPS, rng={"last": 4})
+    p = emit(cwx, None, tmp_path, cfg, "--offline", "--max-windows", "5")
+    assert "5 pending windows" in p.stdout and "7 more pending windows left out" in p.stdout
+    jobs = json.loads((p.out / "acct0" / "input.json").read_text())["Lanes"][0]["Jobs"]
+    all_jobs = json.loads((emit(cwx, None, tmp_path, cfg, "--offline", "--max-windows", "0").out
+                           / "acct0" / "input.json").read_text())["Lanes"][0]["Jobs"]
+    assert len(all_jobs) == 12 and jobs == all_jobs[:5]
+    assert cwx("sfn", "-c", cfg, "-o", tmp_path / "x", "--offline", "--max-windows", "-1",
+               check=2).stderr.count("--max-windows") == 1
+
+
 def test_inexpressible_configs(cwx, tmp_path):
     two = ru.config(tmp_path, regions=("us-east-1", "eu-west-1"), name="two.yaml")
     p = emit(cwx, None, tmp_path, two, "--offline", check=2)
