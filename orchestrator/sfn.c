@@ -43,6 +43,41 @@ static void s_why(char *why, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The lane lease's ttl, cwexport run's default: 2 minutes. */
+static int64_t s_lease_ttl_ms(const struct cwx_account *acc)
+{
+    (void)acc;
+    return 120000;
+}
+
+/* The lane's lease object, as cwexport run names it: <state_prefix>/
+ * <account_id>/_lease.json, or <state_prefix>/<account_id>/<region>/
+ * _lease.json with token_scope: region, in the lane's bucket. */
+static int s_lease_json(const struct cwx_account *acc, const struct cwx_plan_target *tg,
+                        cJSON *lane)
+{
+    const char *sp = acc->settings.destination.state_prefix;
+    size_t sl = sp ? strlen(sp) : 0;
+    while (sl && sp[sl - 1] == '/')
+        sl--;
+    char key[CWX_S3_KEY_MAX + 1];
+    int n;
+    if (acc->settings.token_scope == CWX_SCOPE_REGION)
+        n = snprintf(key, sizeof key, "%.*s%s%s/%s/_lease.json", (int)sl, sp ? sp : "",
+                     sl ? "/" : "", tg->account_id, tg->region);
+    else
+        n = snprintf(key, sizeof key, "%.*s%s%s/_lease.json", (int)sl, sp ? sp : "",
+                     sl ? "/" : "", tg->account_id);
+    if (n < 0 || (size_t)n >= sizeof key)
+        return CWX_EINVAL;
+    cJSON *l = cJSON_AddObjectToObject(lane, "Lease");
+    if (!l || !cJSON_AddStringToObject(l, "Bucket", tg->bucket) ||
+        !cJSON_AddStringToObject(l, "Key", key) ||
+        !cJSON_AddNumberToObject(l, "TtlMs", (double)s_lease_ttl_ms(acc)))
+        return CWX_ENOMEM;
+    return 0;
+}
+
 /* Whole seconds of ms, at least 1 (a Wait state counts in seconds). */
 static int64_t s_seconds(int64_t ms)
 {
@@ -215,7 +250,7 @@ static cJSON *s_asl(const struct cwx_account *acc, const char *account_id, const
     for (int i = 0; i < 5; i++)
         cwx_buf_init(&vals[i], 0);
     cwx_buf_init(&text, 0);
-    char comment[300], cap[24], attempts[24], wait[24], backoff[24];
+    char comment[300], cap[24], attempts[24], wait[24], backoff[24], lease_wait[24];
     snprintf(comment, sizeof comment,
              "cwexport %s: export tasks of account %s (%s) in %s, one at a time per lane; "
              "see docs/step-functions.md",
@@ -226,6 +261,7 @@ static cJSON *s_asl(const struct cwx_account *acc, const char *account_id, const
              acc->settings.max_attempts > 0 ? acc->settings.max_attempts : 3);
     snprintf(wait, sizeof wait, "%lld", (long long)s_seconds(acc->settings.poll_max_ms));
     snprintf(backoff, sizeof backoff, "%lld", (long long)s_seconds(acc->settings.poll_max_ms));
+    snprintf(lease_wait, sizeof lease_wait, "%lld", (long long)s_seconds(s_lease_ttl_ms(acc) / 2));
     cJSON *doc = NULL;
     if (s_json_value(&vals[0], comment) || s_json_value(&vals[1], CWX_VERSION) ||
         s_json_value(&vals[2], acc->name) || s_json_value(&vals[3], account_id) ||
@@ -235,7 +271,7 @@ static cJSON *s_asl(const struct cwx_account *acc, const char *account_id, const
         "COMMENT", vals[0].ptr, "VERSION", vals[1].ptr, "ACCOUNT", vals[2].ptr,
         "ACCOUNT_ID", vals[3].ptr, "REGION", vals[4].ptr, "PARTITION", cwx_region_partition(region),
         "CREATE_CAP", cap, "MAX_ATTEMPTS", attempts, "HOLDER_WAIT", wait,
-        "BACKOFF", backoff, NULL, NULL,
+        "BACKOFF", backoff, "LEASE_WAIT", lease_wait, NULL, NULL,
     };
     if (s_expand(CWX__ASL_MACHINE, vars, &text))
         goto cleanup;
@@ -328,6 +364,15 @@ static cJSON *s_policy(const struct cwx_account *acc, const char *account_id, co
     snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s", part, bucket, state);
     if (!s || !cJSON_AddStringToObject(s, "Action", "s3:PutObject") ||
         !cJSON_AddStringToObject(s, "Resource", arn))
+        goto fail;
+
+    /* The lane lease lives under the markers' prefix too: read back and
+     * deleted (a conditional delete needs s3:GetObject). */
+    s = s_statement(stmts, "LaneLease");
+    static const char *const lease[] = {"s3:GetObject", "s3:DeleteObject", NULL};
+    snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s_lease.json", part, bucket,
+             state); /* <state_prefix>/<account_id>/ *_lease.json */
+    if (!s || s_add_strings(s, "Action", lease) || !cJSON_AddStringToObject(s, "Resource", arn))
         goto fail;
 
     /* Execution history to CloudWatch Logs: Step Functions' log delivery
@@ -605,7 +650,7 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
     if (!cJSON_AddStringToObject(lane, "Lane", lane_name) ||
         !cJSON_AddStringToObject(lane, "Region", tg->region) ||
         !cJSON_AddStringToObject(lane, "Bucket", tg->bucket) ||
-        !(jobs = cJSON_AddArrayToObject(lane, "Jobs")))
+        s_lease_json(acc, tg, lane) || !(jobs = cJSON_AddArrayToObject(lane, "Jobs")))
         goto cleanup;
     for (size_t i = 0; i < n; i++) {
         const struct cwx_job *job = &plan->jobs[pend[i].job];

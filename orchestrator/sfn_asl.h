@@ -6,15 +6,19 @@
  * value before parsing it. Single quotes are ASL's own string literals
  * inside intrinsic functions (States.Format).
  *
- * The machine's input is {"Lanes": [{"Lane", "Region", "Bucket", "Jobs":
- * [job]}]}; a job is {"LogGroup", "LogStreamPrefix" (null when none),
+ * The machine's input is {"Lanes": [{"Lane", "Region", "Bucket", "Lease",
+ * "Jobs": [job]}]} ("Lease": {"Bucket", "Key", "TtlMs"} or null); a job is {"LogGroup", "LogStreamPrefix" (null when none),
  * "Window", "From", "To", "Prefix", "TaskName", "MarkerKey", "Poll" (the
  * waits in seconds before each poll), "PollLast" (the last index of
- * Poll)}. Inside a job the state is {"Job", "Bucket"} plus what the steps
- * add: Marker, Count {Polls, Failed, Busy}, Task, Scan, Active, Holder,
- * Delay, Describe, Data, MarkerDoc, Error. */
+ * Poll)}. Inside a job the state is {"Job", "Bucket", "Lease", "Me" (the
+ * execution's name)} plus what the steps add: Marker, Count {Polls, Failed,
+ * Busy}, Task, Scan, Active, Holder, Held, Delay, Describe, Data,
+ * MarkerDoc, Error. */
 #ifndef CWX_ORCHESTRATOR_SFN_ASL_H
 #define CWX_ORCHESTRATOR_SFN_ASL_H
+
+/* A null test is written `IsNull: true` with the other branch as the
+ * Default: aws-local-stepfunctions never matches `IsNull: false`. */
 
 /* Transient failures of a call are retried as the SDKs' standard mode does
  * (3 attempts, backoff); the answers that are not transient are listed
@@ -53,6 +57,119 @@
 #define CWX__ASL_FAILED "`Failed.$`: `$.Count.Failed`"
 #define CWX__ASL_BUSY "`Busy.$`: `$.Count.Busy`"
 
+/* The lane lease of cwexport run: {"Bucket", "Key", "TtlMs"} in the lane
+ * of the input, or null without one. Its body is the one cwexport run
+ * writes; the machine's runner is {"host": "step-functions", "pid": 0,
+ * "id": the execution's name}. */
+#define CWX__ASL_LEASE_ERRORS "`S3.PreconditionFailedException`, `S3.NoSuchKeyException`"
+#define CWX__ASL_LEASE_DOC(name, next)                                                         \
+    "`" name "`: {`Type`: `Pass`, `Parameters`: {`cwexport_lease`: 1, `lane.$`: `$.Lane.Lane`, " \
+    "`runner`: {`host`: `step-functions`, `pid`: 0, `id.$`: `$$.Execution.Name`}, "           \
+    "`acquired.$`: `$$.State.EnteredTime`, `renewed.$`: `$$.State.EnteredTime`, "              \
+    "`renews`: 0, `ttl_ms.$`: `$.Lane.Lease.TtlMs`}, `ResultPath`: `$.LeaseDoc`, "             \
+    "`Next`: `" next "`},"
+/* A renew of our lease (read it, check it is ours, write it back with
+ * If-Match); lost → LeaseLost. */
+#define CWX__ASL_RENEW(p, next)                                                                \
+    "`" p "Read`: {`Type`: `Task`, `Resource`: `arn:@PARTITION@:states:::aws-sdk:s3:getObject`, " \
+    "`Parameters`: {`Bucket.$`: `$.Lease.Bucket`, `Key.$`: `$.Lease.Key`}, "                   \
+    "`ResultSelector`: {`ETag.$`: `$.ETag`, `Doc.$`: `States.StringToJson($.Body)`}, "         \
+    "`ResultPath`: `$.Held`, "                                                                 \
+    "`Retry`: [{`ErrorEquals`: [" CWX__ASL_LEASE_ERRORS "], `MaxAttempts`: 0}, "               \
+    "{`ErrorEquals`: [`States.ALL`], `IntervalSeconds`: 2, `MaxAttempts`: 3, `BackoffRate`: 2}], " \
+    "`Catch`: [{`ErrorEquals`: [" CWX__ASL_LEASE_ERRORS "], `ResultPath`: `$.Error`, "         \
+    "`Next`: `LeaseLost`}, {`ErrorEquals`: [`States.ALL`], `ResultPath`: `$.Error`, "          \
+    "`Next`: `JobError`}], `Next`: `" p "Mine`},"                                              \
+    "`" p "Mine`: {`Type`: `Choice`, `Choices`: [{`And`: ["                                    \
+    "{`Variable`: `$.Held.Doc.runner.id`, `IsPresent`: true}, "                                \
+    "{`Variable`: `$.Held.Doc.runner.id`, `StringEqualsPath`: `$.Me`}], "                      \
+    "`Next`: `" p "Doc`}], `Default`: `LeaseLost`},"                                           \
+    "`" p "Doc`: {`Type`: `Pass`, `Parameters`: {`cwexport_lease`: 1, "                        \
+    "`lane.$`: `$.Held.Doc.lane`, `runner.$`: `$.Held.Doc.runner`, "                           \
+    "`acquired.$`: `$.Held.Doc.acquired`, `renewed.$`: `$$.State.EnteredTime`, "               \
+    "`renews.$`: `States.MathAdd($.Held.Doc.renews, 1)`, `ttl_ms.$`: `$.Held.Doc.ttl_ms`}, "   \
+    "`ResultPath`: `$.Held.Next`, `Next`: `" p "Put`},"                                        \
+    "`" p "Put`: {`Type`: `Task`, `Resource`: `arn:@PARTITION@:states:::aws-sdk:s3:putObject`, " \
+    "`Parameters`: {`Bucket.$`: `$.Lease.Bucket`, `Key.$`: `$.Lease.Key`, "                    \
+    "`Body.$`: `States.JsonToString($.Held.Next)`, `IfMatch.$`: `$.Held.ETag`, "               \
+    "`ContentType`: `application/json`}, `ResultPath`: null, "                                \
+    "`Retry`: [{`ErrorEquals`: [" CWX__ASL_LEASE_ERRORS "], `MaxAttempts`: 0}, "               \
+    "{`ErrorEquals`: [`States.ALL`], `IntervalSeconds`: 2, `MaxAttempts`: 3, `BackoffRate`: 2}], " \
+    "`Catch`: [{`ErrorEquals`: [" CWX__ASL_LEASE_ERRORS "], `ResultPath`: `$.Error`, "         \
+    "`Next`: `LeaseLost`}, {`ErrorEquals`: [`States.ALL`], `ResultPath`: `$.Error`, "          \
+    "`Next`: `JobError`}], `Next`: `" next "`},"
+
+/* One lane: take its lease (waiting while a runner holds it, taking it over
+ * when its ETag stayed the same for ttl), run its windows, release it. */
+#define CWX__ASL_LANE                                                                          \
+    "{`StartAt`: `LeaseOn`, `ProcessorConfig`: {`Mode`: `INLINE`}, `States`: {"                \
+    "`LeaseOn`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Lane.Lease`, `IsNull`: true, " \
+    "`Next`: `Jobs`}], `Default`: `LeaseDoc`},"                                                \
+    CWX__ASL_LEASE_DOC("LeaseDoc", "LeaseAcquire")                                              \
+    "`LeaseAcquire`: {`Type`: `Task`, `Resource`: `arn:@PARTITION@:states:::aws-sdk:s3:putObject`, " \
+    "`Parameters`: {`Bucket.$`: `$.Lane.Lease.Bucket`, `Key.$`: `$.Lane.Lease.Key`, "          \
+    "`Body.$`: `States.JsonToString($.LeaseDoc)`, `IfNoneMatch`: `*`, "                        \
+    "`ContentType`: `application/json`}, `ResultPath`: null, "                                 \
+    "`Retry`: [{`ErrorEquals`: [" CWX__ASL_LEASE_ERRORS "], `MaxAttempts`: 0}, "               \
+    "{`ErrorEquals`: [`States.ALL`], `IntervalSeconds`: 2, `MaxAttempts`: 3, `BackoffRate`: 2}], " \
+    "`Catch`: [{`ErrorEquals`: [`S3.PreconditionFailedException`], `ResultPath`: null, "       \
+    "`Next`: `LeaseWatch`}, {`ErrorEquals`: [`States.ALL`], `ResultPath`: `$.Error`, "         \
+    "`Next`: `LeaseError`}], `Next`: `Jobs`},"                                                 \
+    "`LeaseWatch`: {`Type`: `Pass`, `Result`: {`ETag`: ``, `Same`: 0}, `ResultPath`: `$.Watch`, " \
+    "`Next`: `LeaseWait`},"                                                                    \
+    "`LeaseWait`: {`Type`: `Wait`, `Seconds`: @LEASE_WAIT@, `Next`: `LeaseRead`},"             \
+    "`LeaseRead`: {`Type`: `Task`, `Resource`: `arn:@PARTITION@:states:::aws-sdk:s3:getObject`, " \
+    "`Parameters`: {`Bucket.$`: `$.Lane.Lease.Bucket`, `Key.$`: `$.Lane.Lease.Key`}, "         \
+    "`ResultSelector`: {`ETag.$`: `$.ETag`}, `ResultPath`: `$.Holder`, "                       \
+    "`Retry`: [{`ErrorEquals`: [`S3.NoSuchKeyException`], `MaxAttempts`: 0}, "                 \
+    "{`ErrorEquals`: [`States.ALL`], `IntervalSeconds`: 2, `MaxAttempts`: 3, `BackoffRate`: 2}], " \
+    "`Catch`: [{`ErrorEquals`: [`S3.NoSuchKeyException`], `ResultPath`: null, "                \
+    "`Next`: `LeaseDoc`}, {`ErrorEquals`: [`States.ALL`], `ResultPath`: `$.Error`, "           \
+    "`Next`: `LeaseError`}], `Next`: `LeaseSame`},"                                            \
+    "`LeaseSame`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Holder.ETag`, "               \
+    "`StringEqualsPath`: `$.Watch.ETag`, `Next`: `LeaseUnchanged`}], `Default`: `LeaseChanged`}," \
+    "`LeaseChanged`: {`Type`: `Pass`, `Parameters`: {`ETag.$`: `$.Holder.ETag`, `Same`: 0}, "  \
+    "`ResultPath`: `$.Watch`, `Next`: `LeaseWait`},"                                           \
+    "`LeaseUnchanged`: {`Type`: `Pass`, `Parameters`: {`ETag.$`: `$.Watch.ETag`, "             \
+    "`Same.$`: `States.MathAdd($.Watch.Same, 1)`}, `ResultPath`: `$.Watch`, `Next`: `LeaseStale`}," \
+    "`LeaseStale`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Watch.Same`, "               \
+    "`NumericGreaterThanEquals`: 2, `Next`: `LeaseTakeDoc`}], `Default`: `LeaseWait`},"        \
+    CWX__ASL_LEASE_DOC("LeaseTakeDoc", "LeaseTake")                                             \
+    "`LeaseTake`: {`Type`: `Task`, `Resource`: `arn:@PARTITION@:states:::aws-sdk:s3:putObject`, " \
+    "`Parameters`: {`Bucket.$`: `$.Lane.Lease.Bucket`, `Key.$`: `$.Lane.Lease.Key`, "          \
+    "`Body.$`: `States.JsonToString($.LeaseDoc)`, `IfMatch.$`: `$.Watch.ETag`, "               \
+    "`ContentType`: `application/json`}, `ResultPath`: null, "                                 \
+    "`Retry`: [{`ErrorEquals`: [" CWX__ASL_LEASE_ERRORS "], `MaxAttempts`: 0}, "               \
+    "{`ErrorEquals`: [`States.ALL`], `IntervalSeconds`: 2, `MaxAttempts`: 3, `BackoffRate`: 2}], " \
+    "`Catch`: [{`ErrorEquals`: [" CWX__ASL_LEASE_ERRORS "], `ResultPath`: null, "              \
+    "`Next`: `LeaseWatch`}, {`ErrorEquals`: [`States.ALL`], `ResultPath`: `$.Error`, "         \
+    "`Next`: `LeaseError`}], `Next`: `Jobs`},"                                                 \
+    "`LeaseError`: {`Type`: `Pass`, `Parameters`: {`Results.$`: `States.Array($.Error)`}, "    \
+    "`OutputPath`: `$.Results`, `End`: true},"                                                 \
+    "`Jobs`: {`Type`: `Map`, `ItemsPath`: `$.Lane.Jobs`, `MaxConcurrency`: 1, "                \
+    "`ItemSelector`: {`Job.$`: `$$.Map.Item.Value`, `Bucket.$`: `$.Lane.Bucket`, "             \
+    "`Lease.$`: `$.Lane.Lease`, `Me.$`: `$$.Execution.Name`}, "                                \
+    "`ItemProcessor`: " CWX__ASL_JOB ", `ResultPath`: `$.Results`, `Next`: `LeaseEnd`},"       \
+    "`LeaseEnd`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Lane.Lease`, `IsNull`: true, " \
+    "`Next`: `LaneDone`}], `Default`: `ReleaseRead`},"                                         \
+    "`ReleaseRead`: {`Type`: `Task`, `Resource`: `arn:@PARTITION@:states:::aws-sdk:s3:getObject`, " \
+    "`Parameters`: {`Bucket.$`: `$.Lane.Lease.Bucket`, `Key.$`: `$.Lane.Lease.Key`}, "         \
+    "`ResultSelector`: {`ETag.$`: `$.ETag`, `Doc.$`: `States.StringToJson($.Body)`}, "         \
+    "`ResultPath`: `$.Held`, " CWX__ASL_RETRY_S3 ", "                                          \
+    "`Catch`: [{`ErrorEquals`: [`States.ALL`], `ResultPath`: null, `Next`: `LaneDone`}], "     \
+    "`Next`: `ReleaseMine`},"                                                                  \
+    "`ReleaseMine`: {`Type`: `Choice`, `Choices`: [{`And`: ["                                  \
+    "{`Variable`: `$.Held.Doc.runner.id`, `IsPresent`: true}, "                                \
+    "{`Variable`: `$.Held.Doc.runner.id`, `StringEqualsPath`: `$.LeaseDoc.runner.id`}], "      \
+    "`Next`: `Release`}], `Default`: `LaneDone`},"                                             \
+    "`Release`: {`Type`: `Task`, `Resource`: `arn:@PARTITION@:states:::aws-sdk:s3:deleteObject`, " \
+    "`Parameters`: {`Bucket.$`: `$.Lane.Lease.Bucket`, `Key.$`: `$.Lane.Lease.Key`, "          \
+    "`IfMatch.$`: `$.Held.ETag`}, `ResultPath`: null, " CWX__ASL_RETRY_S3 ", "                 \
+    "`Catch`: [{`ErrorEquals`: [`States.ALL`], `ResultPath`: null, `Next`: `LaneDone`}], "     \
+    "`Next`: `LaneDone`},"                                                                     \
+    "`LaneDone`: {`Type`: `Pass`, `OutputPath`: `$.Results`, `End`: true}"                     \
+    "}}"
+
 /* One job, from its marker check to its marker. */
 #define CWX__ASL_JOB                                                                           \
     "{`StartAt`: `CheckMarker`, `ProcessorConfig`: {`Mode`: `INLINE`}, `States`: {"            \
@@ -68,9 +185,15 @@
     "`NumericGreaterThan`: 0, `Next`: `AlreadyDone`}], `Default`: `StartCount`},"              \
     "`AlreadyDone`: {" CWX__ASL_OUTCOME("done", "") "},"                                       \
     "`StartCount`: {`Type`: `Pass`, `Result`: {`Polls`: 0, `Failed`: 0, `Busy`: 0}, "          \
-    "`ResultPath`: `$.Count`, `Next`: `HasStreamPrefix`},"                                     \
+    "`ResultPath`: `$.Count`, `Next`: `Fence`},"                                               \
+    /* Fencing: with a lane lease, a task is created only right after a \
+     * renew of it succeeded. */                                          \
+    "`Fence`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Lease`, `IsNull`: true, "         \
+    "`Next`: `HasStreamPrefix`}], `Default`: `FenceRead`},"                                     \
+    CWX__ASL_RENEW("Fence", "HasStreamPrefix")                                                  \
+    "`LeaseLost`: {" CWX__ASL_OUTCOME("lease_lost", "") "},"                                   \
     "`HasStreamPrefix`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Job.LogStreamPrefix`, " \
-    "`IsNull`: false, `Next`: `CreateWithStreamPrefix`}], `Default`: `Create`},"               \
+    "`IsNull`: true, `Next`: `Create`}], `Default`: `CreateWithStreamPrefix`},"               \
     CWX__ASL_CREATE("Create", "")                                                              \
     CWX__ASL_CREATE("CreateWithStreamPrefix", "`LogStreamNamePrefix.$`: `$.Job.LogStreamPrefix`, ") \
     /* Slot busy: adopt our own active task, else wait out the holder; \
@@ -117,8 +240,8 @@
     "`HolderActive`: {`Type`: `Choice`, `Choices`: [{`Or`: ["                                  \
     "{`Variable`: `$.Holder.Status`, `StringEquals`: `PENDING`}, "                             \
     "{`Variable`: `$.Holder.Status`, `StringEquals`: `RUNNING`}], `Next`: `WaitHolder`}], "    \
-    "`Default`: `HasStreamPrefix`},"                                                           \
-    "`SlotWait`: {`Type`: `Wait`, `Seconds`: @HOLDER_WAIT@, `Next`: `HasStreamPrefix`},"       \
+    "`Default`: `Fence`},"                                                                     \
+    "`SlotWait`: {`Type`: `Wait`, `Seconds`: @HOLDER_WAIT@, `Next`: `Fence`},"                 \
     /* The poll loop: the waits come from the job's schedule, the last  \
      * one repeated. */                                                  \
     "`Created`: {`Type`: `Pass`, "                                                             \
@@ -137,7 +260,11 @@
     "{`Variable`: `$.Describe.Status`, `StringEquals`: `COMPLETED`, `Next`: `ListData`},"      \
     "{`Variable`: `$.Describe.Status`, `StringEquals`: `FAILED`, `Next`: `TaskFailed`},"       \
     "{`Variable`: `$.Describe.Status`, `StringEquals`: `CANCELLED`, `Next`: `TaskFailed`}], "  \
-    "`Default`: `PollNext`},"                                                                  \
+    "`Default`: `RenewDue`},"                                                                  \
+    /* With a lane lease, every poll renews it. */                       \
+    "`RenewDue`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Lease`, `IsNull`: true, "      \
+    "`Next`: `PollNext`}], `Default`: `RenewRead`},"                                            \
+    CWX__ASL_RENEW("Renew", "PollNext")                                                         \
     "`PollNext`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Count.Polls`, "                \
     "`NumericLessThanPath`: `$.Job.PollLast`, `Next`: `PollCount`}], `Default`: `PollDelay`}," \
     "`PollCount`: {`Type`: `Pass`, "                                                           \
@@ -150,7 +277,7 @@
     ", `Next`: `FailedCap`},"                                                                  \
     "`FailedCap`: {`Type`: `Choice`, `Choices`: [{`Variable`: `$.Count.Failed`, "              \
     "`NumericGreaterThanEquals`: @MAX_ATTEMPTS@, `Next`: `JobFailed`}], `Default`: `Backoff`}," \
-    "`Backoff`: {`Type`: `Wait`, `Seconds`: @BACKOFF@, `Next`: `HasStreamPrefix`},"            \
+    "`Backoff`: {`Type`: `Wait`, `Seconds`: @BACKOFF@, `Next`: `Fence`},"                      \
     "`JobFailed`: {" CWX__ASL_OUTCOME("failed", ", `TaskId.$`: `$.Task.TaskId`, "              \
                                       "`Attempts.$`: `$.Count.Failed`") "},"                   \
     /* COMPLETED: list what it wrote, then the marker, as the CLI does. */ \
@@ -186,12 +313,7 @@
     "{`Comment`: @COMMENT@, `StartAt`: `Lanes`, `States`: {"                                   \
     "`Lanes`: {`Type`: `Map`, `ItemsPath`: `$.Lanes`, `MaxConcurrency`: 0, "                   \
     "`ItemSelector`: {`Lane.$`: `$$.Map.Item.Value`}, "                                        \
-    "`ItemProcessor`: {`StartAt`: `Jobs`, `ProcessorConfig`: {`Mode`: `INLINE`}, `States`: {"  \
-    "`Jobs`: {`Type`: `Map`, `ItemsPath`: `$.Lane.Jobs`, `MaxConcurrency`: 1, "                \
-    "`ItemSelector`: {`Job.$`: `$$.Map.Item.Value`, `Bucket.$`: `$.Lane.Bucket`}, "            \
-    "`ItemProcessor`: " CWX__ASL_JOB ", "                                                      \
-    "`ResultPath`: `$.Results`, `OutputPath`: `$.Results`, `End`: true}"                       \
-    "}}, `End`: true}"                                                                         \
+    "`ItemProcessor`: " CWX__ASL_LANE ", `End`: true}"                                         \
     "}}"
 
 #endif

@@ -202,10 +202,15 @@ def test_inexpressible_configs(cwx, tmp_path):
 def test_plan_executes_once_and_again_creates_nothing(cwx, node_dir, tmp_path):
     with FakeAWS(seed=ru.seed(groups=[(g, {}) for g in GROUPS]), tmp_dir=tmp_path) as fake:
         cfg = ru.config(tmp_path, groups=GROUPS, rng={"last": 4})
+        c = json.loads(cfg.read_text())
+        c["accounts"][0]["log_groups"][2]["log_stream_prefix"] = "web-"   # CreateWithStreamPrefix
+        cfg.write_text(json.dumps(c))
         p = emit(cwx, fake, tmp_path, cfg)
         assert "12 pending windows" in p.stdout
         ex = execute(node_dir, fake, tmp_path)
         assert sorted(o["Outcome"] for o in ex.outcomes()) == ["exported"] * 12
+        creates = {c["state"] for c in ex.ops("CreateExportTask")}
+        assert creates == {"Create", "CreateWithStreamPrefix"}
         tl = Timeline(fake.timeline())
         assert len(tl.completed()) == 12 and not tl.duplicates()
         assert max(tl.max_concurrent_active().values()) == 1
@@ -225,7 +230,8 @@ def test_plan_executes_once_and_again_creates_nothing(cwx, node_dir, tmp_path):
         # Executing the same input again creates nothing.
         again = execute(node_dir, fake, tmp_path)
         assert [o["Outcome"] for o in again.outcomes()] == ["done"] * 12
-        assert not again.ops("CreateExportTask") and not again.ops("PutObject")
+        assert not again.ops("CreateExportTask")
+        assert [c["state"] for c in again.ops("PutObject")] == ["LeaseAcquire"]
         assert len(ru.creates(fake.timeline())) == before
 
 
@@ -324,3 +330,68 @@ def test_polls_no_more_than_cwexport_run(cwx, node_dir, capsys):
         print("\n" + capsys.readouterr().out, end="")
     assert got["exported"] == 8
     assert got["sfn"] <= got["cwexport"], got
+
+
+def _lease_key(acct=A0):
+    return "_cwexport/%s/_lease.json" % acct
+
+
+def _runner_lease(renews):
+    return json.dumps({"cwexport_lease": 1, "lane": "acct0",
+                       "runner": {"host": "elsewhere", "pid": 4242, "id": "9f1c0b7a5e2d4c31"},
+                       "acquired": "2026-12-04T17:00:00Z", "renewed": "2026-12-04T17:00:00Z",
+                       "renews": renews, "ttl_ms": 120000})
+
+
+def test_lease_taken_and_released(cwx, node_dir, tmp_path):
+    with FakeAWS(seed=ru.seed(), tmp_dir=tmp_path) as fake:
+        cfg = ru.config(tmp_path, rng={"last": 2})
+        emit(cwx, fake, tmp_path, cfg)
+        lane = json.loads((tmp_path / "sfn" / "acct0" / "input.json").read_text())["Lanes"][0]
+        assert lane["Lease"] == {"Bucket": ru.bucket(A0), "Key": _lease_key(), "TtlMs": 120000}
+        ex = execute(node_dir, fake, tmp_path)
+        assert [o["Outcome"] for o in ex.outcomes()] == ["exported"] * 2
+        puts = [c for c in ex.calls if c["op"] == "PutObject"]
+        # acquire, a renew before each create and after each poll, 2 markers
+        assert puts[0]["state"] == "LeaseAcquire" and ex.calls[-1]["state"] == "Release"
+        assert {c["state"] for c in puts} >= {"LeaseAcquire", "FencePut", "RenewPut", "PutMarker"}
+        assert not fake.s3_list(ru.bucket(A0), _lease_key())
+
+
+def test_lease_of_a_runner_waited_for(cwx, node_dir, tmp_path):
+    with FakeAWS(seed=ru.seed(), tmp_dir=tmp_path) as fake:
+        cfg = ru.config(tmp_path, rng={"last": 1})
+        emit(cwx, fake, tmp_path, cfg)
+        b = ru.bucket(A0)
+        fake.s3_put(b, _lease_key(), _runner_lease(0))
+        # Waits of 300 ms: the machine reads the lease every 300 ms and would
+        # take it over after two reads with the same ETag; the runner renews
+        # it every 100 ms, then releases it.
+        ex = start(node_dir, fake, tmp_path, wait_ms=300)
+        deadline = time.monotonic() + 90
+        renews, reads = 0, []
+        while time.monotonic() < deadline and len(reads) < 4:
+            renews += 1
+            fake.s3_put(b, _lease_key(), _runner_lease(renews))
+            time.sleep(0.1)
+            reads = [e for e in fake.timeline() if e["kind"] == "request" and e["op"] == "GetObject"]
+        assert len(reads) >= 4, "the machine did not watch the lease"
+        assert not ru.creates(fake.timeline()), "created while a runner held the lane"
+        fake.s3_delete(b, _lease_key())
+        ex = finish(ex)
+        assert [o["Outcome"] for o in ex.outcomes()] == ["exported"]
+        assert len(ru.creates(fake.timeline())) == 1
+        assert not fake.s3_list(b, _lease_key())
+
+
+def test_stale_lease_taken_over(cwx, node_dir, tmp_path):
+    with FakeAWS(seed=ru.seed(), tmp_dir=tmp_path) as fake:
+        cfg = ru.config(tmp_path, rng={"last": 1})
+        emit(cwx, fake, tmp_path, cfg)
+        fake.s3_put(ru.bucket(A0), _lease_key(), _runner_lease(7))   # a crashed runner's
+        ex = execute(node_dir, fake, tmp_path)
+        assert [o["Outcome"] for o in ex.outcomes()] == ["exported"]
+        states = [c["state"] for c in ex.calls]
+        assert states[:4] == ["LeaseAcquire", "LeaseRead", "LeaseRead", "LeaseRead"]
+        assert states[4] == "LeaseTake"
+        assert not fake.s3_list(ru.bucket(A0), _lease_key())
