@@ -280,8 +280,9 @@ def test_foreign_holder_waited_out(cwx, node_dir, tmp_path):
 
 
 def test_task_of_cwexport_run_adopted(cwx, node_dir, tmp_path):
-    # One slow window: the run creates its task and is killed while it runs.
-    seed = ru.seed(groups=[("/app/api", {"bytes_per_day": 8e8})])
+    # One slow window (about 40 s): the run creates its task and is killed
+    # while it runs, leaving its lane lease behind (taken over as stale).
+    seed = ru.seed(groups=[("/app/api", {"bytes_per_day": 3e9})])
     with FakeAWS(seed=seed, tmp_dir=tmp_path) as fake:
         cfg = ru.config(tmp_path, rng={"last": 1})
         emit(cwx, fake, tmp_path, cfg)
@@ -293,7 +294,7 @@ def test_task_of_cwexport_run_adopted(cwx, node_dir, tmp_path):
         run.wait(timeout=10)
         active = fake.tasks(account=A0, active=True)
         assert len(active) == 1, "the run's task should still be active"
-        ex = execute(node_dir, fake, tmp_path)
+        ex = execute(node_dir, fake, tmp_path, wait_ms=200)
         assert [o["Outcome"] for o in ex.outcomes()] == ["exported"]
         tl = Timeline(fake.timeline())
         assert len(tl.tasks()) == 1 and not tl.duplicates()
@@ -351,10 +352,12 @@ def test_lease_taken_and_released(cwx, node_dir, tmp_path):
         assert lane["Lease"] == {"Bucket": ru.bucket(A0), "Key": _lease_key(), "TtlMs": 120000}
         ex = execute(node_dir, fake, tmp_path)
         assert [o["Outcome"] for o in ex.outcomes()] == ["exported"] * 2
-        puts = [c for c in ex.calls if c["op"] == "PutObject"]
-        # acquire, a renew before each create and after each poll, 2 markers
-        assert puts[0]["state"] == "LeaseAcquire" and ex.calls[-1]["state"] == "Release"
-        assert {c["state"] for c in puts} >= {"LeaseAcquire", "FencePut", "RenewPut", "PutMarker"}
+        puts = [c["state"] for c in ex.calls if c["op"] == "PutObject"]
+        # acquire, a renew before each create (and after each poll that did
+        # not find the task ended), the markers
+        assert puts[0] == "LeaseAcquire" and ex.calls[-1]["state"] == "Release"
+        assert puts.count("FencePut") == len(ex.ops("CreateExportTask")) == 2
+        assert puts.count("PutMarker") == 2
         assert not fake.s3_list(ru.bucket(A0), _lease_key())
 
 
