@@ -56,7 +56,7 @@ _cwexport()
         status) opts="-c --config --json --help" ;;
         cancel) opts="-c --config --dry-run --json --help" ;;
         doctor) opts="-c --config --publish-test --format --help" ;;
-        sfn) opts="-c --config -o --output --offline --help" ;;
+        sfn) opts="-c --config -o --output --offline --max-windows --help" ;;
     esac
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 } &&
