@@ -23,13 +23,20 @@ first wake-up (a virtual clock, like a discrete-event simulation) and adds
 the skipped time to its timeline: its figures are those of the real
 schedule, and the bench stays bounded (--stepfn-jobs runs it on fewer jobs).
 
+A fourth account measures what the remembered lane time model
+(`_model.json`) is worth on short runs, like the nightly ones: a 12-job
+cwexport run on a lane with no model yet ("cwexport-12 first"), then a second
+run of 12 other jobs of the same lane, which reads the model the first one
+wrote ("cwexport-12 model"). Durations drawn from the same distribution
+(seed 12).
+
 Prints per strategy: makespan, the sum of task durations, efficiency =
 sum / makespan, mean and p95 gap between a task's end and the next task's
 creation, DescribeExportTasks and CreateExportTask calls per job, and jobs
 that never got a task. Figures only; never asserted.
 
 usage: bench/handoff.py [--binary build/release/cli/cwexport] [--jobs 100] [--scale 200]
-                        [--only cwexport|stepfn|loop30 ...] [--stepfn-jobs N] [--timeline FILE]
+                        [--only cwexport|stepfn|loop30|model ...] [--stepfn-jobs N] [--timeline FILE]
 """
 import argparse
 import json
@@ -49,7 +56,8 @@ from timeline import Timeline  # noqa: E402
 
 PENDING_S = 20.0
 THROUGHPUT = 2e7
-STRATEGIES = ["cwexport", "stepfn", "loop30"]
+STRATEGIES = ["cwexport", "stepfn", "loop30", "model"]
+MODEL_JOBS = 12
 
 
 def durations(n, seed=42):
@@ -70,14 +78,20 @@ def key(a):
             "account": a}
 
 
+def _group(name, a, d):
+    # One day window (yesterday) holding (d - pending) s of export work.
+    return {"name": name, "account": a, "region": "us-east-1", "created": "now-10d",
+            "bytes_per_day": (d - PENDING_S) * THROUGHPUT, "streams": 1}
+
+
 def make_seed(durs, scale):
     groups = []
-    for s in range(len(STRATEGIES)):
+    for s in range(len(STRATEGIES) - 1):
         for j, d in enumerate(durs):
-            # One day window (yesterday) holding (d - pending) s of export work.
-            bpd = (d - PENDING_S) * THROUGHPUT
-            groups.append({"name": "/bench/job%03d" % j, "account": acct(s), "region": "us-east-1",
-                           "created": "now-10d", "bytes_per_day": bpd, "streams": 1})
+            groups.append(_group("/bench/job%03d" % j, acct(s), d))
+    model = STRATEGIES.index("model")
+    for j, d in enumerate(durations(2 * MODEL_JOBS, seed=12)):
+        groups.append(_group("/bench12/%s%02d" % ("ab"[j // MODEL_JOBS], j % MODEL_JOBS), acct(model), d))
     return {
         "settings": {"time_factor": 1.0 / scale, "jitter": 0.0, "pending_delay_s": PENDING_S,
                      "throughput_bps": THROUGHPUT, "min_running_s": 5.0, "rng_seed": 3,
@@ -96,8 +110,8 @@ def day_window():
     return start * 1000, (start + day) * 1000 - 1
 
 
-def run_cwexport(binary, fake, n, scale, tmp):
-    a = acct(0)
+def run_cwexport(binary, fake, n, scale, tmp, a=None, prefix="/bench/", tag="handoff"):
+    a = a or acct(0)
     cfg = {"version": 1,
            "defaults": {"region": "us-east-1", "window": "day", "settle": "1s",
                         # The API rate limiter is scaled like every interval.
@@ -110,13 +124,13 @@ def run_cwexport(binary, fake, n, scale, tmp):
                         # The lane lease's default ttl (2m), scaled (1 s at least).
                         "lease": {"ttl": "%dms" % max(1000, round(120000 / scale))}},
            "range": {"last": 1},
-           "accounts": [{"name": "cwexport", "account_id": a, "log_groups": [{"prefix": "/bench/"}]}]}
-    path = os.path.join(tmp, "handoff.yaml")
+           "accounts": [{"name": "cwexport", "account_id": a, "log_groups": [{"prefix": prefix}]}]}
+    path = os.path.join(tmp, tag + ".yaml")
     with open(path, "w") as f:
         json.dump(cfg, f)
     env = dict(os.environ)
     env.update(fake.env(key(a)))
-    summary = os.path.join(tmp, "summary.json")
+    summary = os.path.join(tmp, tag + "-summary.json")
     p = subprocess.run([binary, "run", "-c", path, "--summary", summary, "--progress", "none"],
                        env=env, capture_output=True, text=True)
     if p.returncode != 0:
@@ -269,6 +283,18 @@ def run_loop30(fake, n, scale, frm, to):
                 break
 
 
+def run_model(binary, fake, scale, tmp):
+    """The two 12-job runs of one lane: (first, second) figures."""
+    a = acct(STRATEGIES.index("model"))
+    run_cwexport(binary, fake, MODEL_JOBS, scale, tmp, a, "/bench12/a", "model-first")
+    events = fake.timeline()
+    cut = max((e["seq"] for e in events), default=0)
+    first = figures(events, a, MODEL_JOBS, scale)
+    run_cwexport(binary, fake, MODEL_JOBS, scale, tmp, a, "/bench12/b", "model-next")
+    second = figures([e for e in fake.timeline() if e["seq"] > cut], a, MODEL_JOBS, scale)
+    return first, second
+
+
 def figures(events, a, n, scale, shift=None):
     evs = [dict(e) for e in events if e.get("account") == a]
     if shift:
@@ -290,15 +316,15 @@ def figures(events, a, n, scale, shift=None):
             "create_per_job": calls.get("CreateExportTask", 0) / n}
 
 
-HEADER = "%-10s %5s %6s %11s %11s %10s %9s %9s %12s %10s %6s" % (
+HEADER = "%-17s %5s %6s %11s %11s %10s %9s %9s %12s %10s %6s" % (
     "strategy", "jobs", "tasks", "makespan_s", "task_sum_s", "efficiency", "gap_mean", "gap_p95",
     "describe/job", "create/job", "failed")
 
 
 def line(name, jobs, f, failed, wall, note=""):
     if not f:
-        return "%-10s %5d (no tasks) wall %.1f s%s" % (name, jobs, wall, note)
-    return "%-10s %5d %6d %11.0f %11.0f %10.4f %9.2f %9.2f %12.2f %10.2f %6d   wall %.1f s%s" % (
+        return "%-17s %5d (no tasks) wall %.1f s%s" % (name, jobs, wall, note)
+    return "%-17s %5d %6d %11.0f %11.0f %10.4f %9.2f %9.2f %12.2f %10.2f %6d   wall %.1f s%s" % (
         name, jobs, f["tasks"], f["makespan_s"], f["task_sum_s"], f["efficiency"], f["gap_mean_s"],
         f["gap_p95_s"], f["describe_per_job"], f["create_per_job"], failed, wall, note)
 
@@ -334,6 +360,16 @@ def main():
             shift = None
             note = ""
             jobs = args.jobs
+            if name == "model":
+                first, second = run_model(args.binary, fake, args.scale, tmp)
+                wall = time.monotonic() - t0
+                results["model"] = (first, second)
+                with out:
+                    print(line("cwexport-12 first", MODEL_JOBS, first, 0, wall, " (no model yet)"),
+                          flush=True)
+                    print(line("cwexport-12 model", MODEL_JOBS, second, 0, wall,
+                               " (reads the first run's _model.json)"), flush=True)
+                return
             if name == "cwexport":
                 run_cwexport(args.binary, fake, args.jobs, args.scale, tmp)
             elif name == "stepfn":

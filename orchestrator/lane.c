@@ -41,14 +41,7 @@ static const struct cwx_settings *s_settings(const struct cwx_lane *lane)
 
 static struct cwx_poll_policy s_policy(const struct cwx_lane *lane)
 {
-    const struct cwx_settings *st = s_settings(lane);
-    return (struct cwx_poll_policy){
-        .min_ms = st->poll_min_ms > 0 ? (uint64_t)st->poll_min_ms : 5000,
-        .max_ms = st->poll_max_ms > 0 ? (uint64_t)st->poll_max_ms : 60000,
-        /* Slow growth: it only matters while nothing is known (a lane's
-         * first tasks) or once a task is overdue. */
-        .growth = 1.25,
-    };
+    return cwx_poll_policy_of(s_settings(lane));
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -289,7 +282,7 @@ static void s_observe_end(struct cwx_lane *lane, struct cwx_worker *w)
 {
     int64_t c = cwx_worker_task_creation_ms(w), e = cwx_worker_task_completion_ms(w);
     if (c > 0 && e > c) {
-        cwx__throughput_add(&lane->tp, cwx_worker_spec(w)->estimated_bytes, e - c);
+        cwx__model_task_ended(lane, cwx_worker_spec(w)->estimated_bytes, e - c);
         lane->task_ms += e - c;
     }
     if (e > lane->last_end_ms)
@@ -477,6 +470,8 @@ static void h_final(struct cwx_worker *w, void *ud)
                 lane->exported++;
             lane->objects += cwx_worker_objects(w);
             lane->bytes += cwx_worker_bytes(w);
+            cwx_lane_model_calibrate(&lane->model, spec->estimated_bytes,
+                                     (int64_t)cwx_worker_bytes(w));
         }
     } else if (st == CWX_WORK_FAILED) {
         int64_t e = cwx_worker_task_completion_ms(w);
@@ -550,18 +545,11 @@ uint64_t cwx__lane_poll_delay(struct cwx_worker *w, void *ud)
     struct cwx_poll_policy p = s_policy(lane);
     int64_t now = cwx__now_ms();
     int64_t created = cwx_worker_task_creation_ms(w);
-    struct cwx_poll_input in = {
-        .polls = cwx_worker_polls(w),
-        .age_ms = created > 0 ? now - created : 0,
-        .predicted_ms = cwx__throughput_predict(&lane->tp, cwx_worker_spec(w)->estimated_bytes),
-    };
-    if (in.predicted_ms > 0 &&
-        !cwx__throughput_aim(&lane->tp, (int64_t)p.min_ms, &in.aim_ms, &in.late_ms)) {
-        int64_t spread = cwx__throughput_spread(&lane->tp, in.predicted_ms);
-        in.aim_ms = -spread;
-        in.late_ms = spread;
-    }
-    return cwx__poll_delay(&p, &in);
+    struct cwx_poll_input in;
+    cwx_lane_model_poll_input(&lane->model, &p, cwx_worker_polls(w),
+                              created > 0 ? now - created : 0,
+                              cwx_worker_spec(w)->estimated_bytes, &in);
+    return cwx_poll_delay(&p, &in);
 }
 
 /* ---- starting jobs ------------------------------------------------------- */
@@ -1194,7 +1182,7 @@ static void s_on_foreign(int status, const struct cwx_logs_export_tasks *res,
         .polls = lane->foreign_polls,
         .age_ms = lane->foreign.creation_ms > 0 ? cwx__now_ms() - lane->foreign.creation_ms : 0,
     };
-    s_arm(lane, 1, cwx__poll_delay(&p, &in));
+    s_arm(lane, 1, cwx_poll_delay(&p, &in));
 }
 
 static void s_foreign_poll(struct cwx_lane *lane)

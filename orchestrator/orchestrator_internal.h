@@ -11,65 +11,12 @@
 #include "orchestrator/orchestrator.h"
 #include "planner/plan.h"
 
-/* ---- polling policy (poll.c) --------------------------------------------- */
+/* ---- polling policy and the lane time model ----------------------------- */
 
-struct cwx_poll_policy {
-    uint64_t min_ms;  /* poll.min: the shortest interval */
-    uint64_t max_ms;  /* poll.max: never wait longer than this */
-    double growth;    /* interval ≈ age × (growth - 1) when nothing is known */
-};
-
-struct cwx_poll_input {
-    int polls;            /* polls already made of this task */
-    int64_t age_ms;       /* now - the task's creation */
-    int64_t predicted_ms; /* predicted duration from creation; <= 0 unknown */
-    /* Around the prediction (ms, signed offsets): the first poll near the
-     * end is aimed at pred + aim_ms; the end is expected by pred + late_ms
-     * (>= aim_ms). Both 0 with no history: the band is ±10 % of the
-     * prediction, polled from its early edge. */
-    int64_t aim_ms, late_ms;
-};
-
-/* The delay before the next poll:
- * - the first poll comes after min_ms (a task may be empty and quick, and
- *   the answer gives AWS's own creation time);
- * - with no prediction, intervals grow geometrically with the task's age,
- *   clamped to [min_ms, max_ms];
- * - with a prediction, one poll at pred + aim (cwx__throughput_aim puts it
- *   just after most recent ends: a RUNNING answer just before the end
- *   would cost a whole min_ms of idle slot), then every min_ms until
- *   pred + late; the wait towards the aim is cut into equal intervals of at
- *   most max_ms, the last one landing on the aim. Past the band the task is
- *   overdue: intervals grow again with how late it is.
- * Never less than min_ms, never more than max_ms. */
-uint64_t cwx__poll_delay(const struct cwx_poll_policy *p, const struct cwx_poll_input *in);
-
-/* A lane's throughput model: duration ≈ overhead + estimated_bytes / rate,
- * fitted by least squares over the tasks seen (recent ones weigh more),
- * and the errors of its recent predictions. */
-#define CWX__TP_ERRORS 16
-struct cwx_throughput {
-    double n, sx, sy, sxx, sxy; /* decayed sums over (bytes, duration_ms) */
-    double err_n, err_s;        /* decayed relative prediction errors */
-    int samples;
-    int64_t err_ms[CWX__TP_ERRORS]; /* recent (actual - predicted), ms */
-    int n_err, err_next;
-};
-void cwx__throughput_add(struct cwx_throughput *t, int64_t est_bytes, int64_t duration_ms);
-/* Predicted duration in ms of a task of est_bytes (< 0 unknown), or -1. */
-int64_t cwx__throughput_predict(const struct cwx_throughput *t, int64_t est_bytes);
-/* How far off a prediction may be (ms), from the errors seen so far. */
-int64_t cwx__throughput_spread(const struct cwx_throughput *t, int64_t predicted_ms);
-/* Where to aim the poll near a predicted end, from the recent prediction
- * errors e (actual - predicted, ms): the offset m that minimises the idle
- * slot they would have cost, sum over e of (m - e) plus min_ms for each e
- * after m (that poll answers RUNNING and the next comes min_ms later).
- * *late is the latest recent error. Returns 0 (nothing set) with fewer
- * than 4 errors. */
-int cwx__throughput_aim(const struct cwx_throughput *t, int64_t min_ms, int64_t *aim,
-                        int64_t *late);
-/* Observed bytes per second (slope), or 0 when unknown. */
-double cwx__throughput_rate(const struct cwx_throughput *t);
+/* Both live in planner/lane_model.h, so that a plan replays the very
+ * schedule a run polls with; orchestrator/model.c reads and writes the
+ * lanes' models (docs/plan.md, "The lane time model"). */
+#include "planner/lane_model.h"
 
 /* ---- loop guard (guard.c) ------------------------------------------------ */
 
@@ -197,7 +144,11 @@ struct cwx_lane {
     int lease_fresh;           /* the renew asked for the next create succeeded */
     int fenced;                /* the lease was lost: halt, then wait for it */
     int finished_told;         /* cwx__run_lane_finished was called */
-    struct cwx_throughput tp;
+    struct cwx_lane_model model; /* the time model: remembered, then learnt */
+    int64_t model_tasks_read;  /* model.tasks as read at start (0: none) */
+    int64_t model_saved_tasks; /* model.tasks at the last write */
+    int64_t model_tried_tasks; /* model.tasks at the last write started */
+    int model_writing;         /* a write of this lane's model is in flight */
     struct cwx_guard_lane guard; /* the account's loop_guard caps */
     /* Counters. */
     uint64_t total, done, exported, empty, marked, failed, skipped, stopped_jobs;
@@ -256,6 +207,9 @@ struct cwx_run {
     uint64_t api_calls;
     char host[256];              /* this runner: host name, pid, random id */
     char runner_id[40];
+    int lanes_started;           /* the lanes run (after their models were read) */
+    int models_inflight;         /* model reads or writes in flight */
+    void (*models_done)(struct cwx_run *run); /* called when they reach 0 */
     int exit_code;
     char nothing_msg[200];
 };
@@ -270,6 +224,22 @@ void cwx__lanes_abort(struct cwx_run *run);
 void cwx__lanes_free(struct cwx_run *run);
 uint64_t cwx__lane_poll_delay(struct cwx_worker *w, void *ud);
 struct cwx_aws_client *cwx__lane_client(struct cwx_worker *w, void *ud);
+
+/* model.c: the lanes' remembered time models. */
+/* Reads the model of every lane (its targets' _model.json; the one with the
+ * most tasks wins); a missing one is no model, a corrupt or foreign one is
+ * ignored with one warning. Returns 0 and calls done once every read has
+ * answered, or 1 when nothing was read (done is not called). */
+int cwx__models_read(struct cwx_run *run, void (*done)(struct cwx_run *run));
+/* Writes the model of every lane that learnt from a task in this run, to
+ * each of its targets that had jobs. Returns 0 and calls done once every
+ * write (and any earlier one still in flight) has answered, or 1 when
+ * nothing is left to wait for (done is not called). */
+int cwx__models_write(struct cwx_run *run, void (*done)(struct cwx_run *run));
+/* A task of the lane ended after duration_ms; est_bytes its estimate.
+ * Every CWX__MODEL_SAVE_EVERY tasks the model is written (long runs). */
+void cwx__model_task_ended(struct cwx_lane *lane, int64_t est_bytes, int64_t duration_ms);
+#define CWX__MODEL_SAVE_EVERY 50
 
 /* run.c: called by a lane when it finishes. */
 void cwx__run_lane_finished(struct cwx_run *run, struct cwx_lane *lane);

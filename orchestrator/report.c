@@ -329,7 +329,7 @@ static cJSON *s_summary(struct cwx_run *run)
         cJSON_AddNumberToObject(o, "gap_mean_s",
                                 lane->gaps ? lane->gap_sum_ms / (double)lane->gaps / 1000.0 : 0);
         cJSON_AddNumberToObject(o, "gap_max_s", lane->gap_max_ms / 1000.0);
-        cJSON_AddNumberToObject(o, "throughput_bps", cwx__throughput_rate(&lane->tp));
+        cJSON_AddNumberToObject(o, "throughput_bps", cwx_lane_model_rate(&lane->model));
         cJSON_AddNumberToObject(o, "max_creates_per_run", lane->guard.max_per_run);
         cJSON_AddBoolToObject(o, "loop_guard_tripped", lane->guard.tripped);
         cJSON_AddNumberToObject(o, "pauses", (double)lane->pauses_total);

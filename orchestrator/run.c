@@ -15,6 +15,7 @@
 
 static void s_shutdown(struct cwx_run *run);
 static void s_finish(struct cwx_run *run);
+static void s_start_lanes(struct cwx_run *run);
 
 static int s_exit_for_error(int err)
 {
@@ -66,13 +67,14 @@ static void s_on_signal(uv_signal_t *h, int signum)
         CWX_LOGW("%s: no new export tasks; %s the active ones (signal again to exit now)",
                  signum == SIGINT ? "interrupted" : "terminated",
                  run->opts->cancel_on_exit ? "cancelling" : "waiting for");
-        if (run->lanes)
+        /* Lanes still reading their models see `stopping` when they start. */
+        if (run->lanes_started)
             cwx__lanes_stop(run, run->opts->cancel_on_exit);
         return;
     }
     run->aborting = 1;
     CWX_LOGW("exiting now; the next run adopts the tasks left running");
-    if (run->lanes)
+    if (run->lanes_started)
         cwx__lanes_abort(run);
 }
 
@@ -101,8 +103,13 @@ static void s_on_tick(uv_timer_t *h)
 void cwx__run_lane_finished(struct cwx_run *run, struct cwx_lane *lane)
 {
     (void)lane;
-    if (--run->lanes_open == 0)
-        s_finish(run);
+    if (--run->lanes_open != 0)
+        return;
+    /* What the lanes learnt is written before the reports (not after a
+     * second signal: that exits at once). */
+    if (!run->aborting && cwx__models_write(run, s_finish) == 0)
+        return;
+    s_finish(run);
 }
 
 static void s_after_notify(struct cwx_run *run)
@@ -214,6 +221,15 @@ static void s_on_reconciled(int status, void *ud)
         s_finish(run);
         return;
     }
+    /* The lanes poll with their remembered time models from the first task. */
+    if ((tot.pending || adopt) && !run->stopping && cwx__models_read(run, s_start_lanes) == 0)
+        return;
+    s_start_lanes(run);
+}
+
+static void s_start_lanes(struct cwx_run *run)
+{
+    run->lanes_started = 1;
     if (run->live)
         uv_timer_start(&run->tick, s_on_tick, 250, 250);
     else if (run->json_progress)

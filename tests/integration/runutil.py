@@ -119,9 +119,10 @@ def creates(events, outcome=None):
 
 
 def markers(fake, acct, region=REGION):
-    """The window markers (not the lane lease, `_lease.json`, that a killed run leaves)."""
+    """The window markers (not the lane lease, `_lease.json`, that a killed run
+    leaves, nor the lane's time model, `_model.json`)."""
     return [o["key"] for o in fake.s3_list(bucket(acct, region), "_cwexport/")
-            if not o["key"].endswith("/_lease.json")]
+            if not o["key"].endswith(("/_lease.json", "/_model.json"))]
 
 
 def stop(p, sig=signal.SIGINT):

@@ -1,9 +1,8 @@
-# orchestrator/: polling policy, throughput model, loop guard, queue order.
+# orchestrator/: loop guard, queue order.
 # Its pure sources are compiled in directly, so these run whether or not the
 # AWS layer (which the rest of the module needs) is complete.
 cwx_unit_test(test_orchestrator test_orchestrator.c cwx_planner cwx_common m)
 target_sources(test_orchestrator PRIVATE
-  ${PROJECT_SOURCE_DIR}/orchestrator/poll.c
   ${PROJECT_SOURCE_DIR}/orchestrator/guard.c
   ${PROJECT_SOURCE_DIR}/orchestrator/queue.c)
 target_link_libraries(test_orchestrator PRIVATE PkgConfig::UV)

@@ -1,5 +1,5 @@
-/* The orchestrator's pure parts: polling policy, throughput model, loop
- * guard, queue order and the string index. */
+/* The orchestrator's pure parts: loop guard, queue order and the string
+ * index (the polling policy and the lane model: test_lane_model.c). */
 #include "testmain.h"
 
 #include <string.h>
@@ -8,159 +8,6 @@
 #include "orchestrator/orchestrator_internal.h"
 #include "planner/config.h"
 #include "planner/plan.h"
-
-static const struct cwx_poll_policy s_p = {.min_ms = 5000, .max_ms = 60000, .growth = 1.5};
-
-static void poll_first_soon(void **state)
-{
-    (void)state;
-    struct cwx_poll_input in = {.polls = 0, .age_ms = 0};
-    assert_int_equal(cwx__poll_delay(&s_p, &in), 5000);
-    in.predicted_ms = 3600000; /* even for a long task */
-    assert_int_equal(cwx__poll_delay(&s_p, &in), 5000);
-}
-
-static void poll_geometric_without_prediction(void **state)
-{
-    (void)state;
-    /* Simulate: each poll happens after the delay the policy chose. */
-    struct cwx_poll_input in = {0};
-    uint64_t last = 0, total = 0;
-    int grew = 0;
-    for (int i = 0; i < 30; i++) {
-        in.polls = i;
-        in.age_ms = (int64_t)total;
-        uint64_t d = cwx__poll_delay(&s_p, &in);
-        assert_true(d >= s_p.min_ms && d <= s_p.max_ms);
-        assert_true(d >= last); /* never shrinks while nothing is known */
-        if (d > last && i > 0)
-            grew++;
-        last = d;
-        total += d;
-    }
-    assert_true(grew >= 4);
-    assert_int_equal(last, s_p.max_ms); /* settles at poll.max */
-    /* Growth is geometric: intervals at ~20 s and ~30 s of age. */
-    in.polls = 3;
-    in.age_ms = 20000;
-    assert_int_equal(cwx__poll_delay(&s_p, &in), 10000);
-    in.age_ms = 30000;
-    assert_int_equal(cwx__poll_delay(&s_p, &in), 15000);
-}
-
-static void poll_clusters_around_prediction(void **state)
-{
-    (void)state;
-    struct cwx_poll_policy p = {.min_ms = 1000, .max_ms = 600000, .growth = 1.5};
-    struct cwx_poll_input in = {.polls = 1, .age_ms = 1000, .predicted_ms = 300000,
-                                .aim_ms = -10000, .late_ms = 10000};
-    /* Far from the end: sleep until the band starts (290 s of age). */
-    assert_int_equal(cwx__poll_delay(&p, &in), 289000);
-    /* Capped by poll.max: equal steps, the last one landing on the band. */
-    struct cwx_poll_policy p2 = p;
-    p2.max_ms = 60000;
-    assert_int_equal(cwx__poll_delay(&p2, &in), 57800);
-    /* Inside the band: every poll.min. */
-    in.age_ms = 295000;
-    assert_int_equal(cwx__poll_delay(&p, &in), 1000);
-    in.age_ms = 309000;
-    assert_int_equal(cwx__poll_delay(&p, &in), 1000);
-    /* Overdue: back off with the lateness. */
-    in.age_ms = 340000;
-    assert_int_equal(cwx__poll_delay(&p, &in), 20000);
-    in.age_ms = 300000 + 4000000;
-    assert_int_equal(cwx__poll_delay(&p, &in), 600000);
-}
-
-static void poll_aims_just_after_a_narrow_band(void **state)
-{
-    (void)state;
-    /* The lane's predictions end up to 300 ms late; the aim is 200 ms after
-     * the prediction: one poll there, then every poll.min. */
-    struct cwx_poll_policy p = {.min_ms = 1000, .max_ms = 60000, .growth = 1.5};
-    struct cwx_poll_input in = {.polls = 1, .age_ms = 1000, .predicted_ms = 100000,
-                                .aim_ms = 200, .late_ms = 300};
-    assert_int_equal(cwx__poll_delay(&p, &in), 49600); /* 2 steps under poll.max */
-    in.age_ms = 50600;
-    assert_int_equal(cwx__poll_delay(&p, &in), 49600);
-    in.polls = 2;
-    in.age_ms = 100200; /* still RUNNING at the aim: every poll.min */
-    assert_int_equal(cwx__poll_delay(&p, &in), 1000);
-    in.age_ms = 101200;
-    assert_int_equal(cwx__poll_delay(&p, &in), 1000);
-    in.age_ms = 110000; /* overdue: backs off */
-    assert_int_equal(cwx__poll_delay(&p, &in), 5000);
-    /* Never under poll.min, even when the aim is closer. */
-    in.age_ms = 99800;
-    assert_int_equal(cwx__poll_delay(&p, &in), 1000);
-    /* No history: ±10 % of the prediction, polled from its early edge. */
-    in.aim_ms = in.late_ms = 0;
-    in.age_ms = 1000;
-    assert_int_equal(cwx__poll_delay(&p, &in), 44500);
-    in.age_ms = 61000;
-    assert_int_equal(cwx__poll_delay(&p, &in), 29000);
-}
-
-static void throughput_aim_minimises_idle(void **state)
-{
-    (void)state;
-    struct cwx_throughput t;
-    memset(&t, 0, sizeof(t));
-    int64_t aim = 0, late = 0;
-    assert_int_equal(cwx__throughput_aim(&t, 25, &aim, &late), 0);
-    /* Most tasks end 1 ms after the prediction, two 20 ms after: aiming at
-     * 1 ms and paying poll.min (25 ms) for the two beats waiting 20 ms on
-     * every task. */
-    int64_t errs[] = {1, 0, 1, 1, 20, 1, 0, 1, 1, 1, 20, 1, 1, 0, 1, 1};
-    memcpy(t.err_ms, errs, sizeof(errs));
-    t.n_err = 16;
-    assert_true(cwx__throughput_aim(&t, 25, &aim, &late));
-    assert_int_equal(aim, 1);
-    assert_int_equal(late, 20);
-    /* With a poll.min of 1 s, a RUNNING answer is dearer: aim after all. */
-    assert_true(cwx__throughput_aim(&t, 1000, &aim, &late));
-    assert_int_equal(aim, 20);
-    /* Early ends: the aim moves before the prediction. */
-    int64_t early[] = {-30, -31, -29, -30};
-    memcpy(t.err_ms, early, sizeof(early));
-    t.n_err = 4;
-    assert_true(cwx__throughput_aim(&t, 25, &aim, &late));
-    assert_int_equal(aim, -29);
-    assert_int_equal(late, -29);
-}
-
-static void throughput_predicts(void **state)
-{
-    (void)state;
-    struct cwx_throughput t;
-    memset(&t, 0, sizeof(t));
-    assert_int_equal(cwx__throughput_predict(&t, 1000), -1);
-    /* duration = 20 s + bytes / (1 MB/s) */
-    int64_t bytes[] = {1000000, 5000000, 20000000, 2000000, 50000000, 8000000};
-    for (size_t i = 0; i < sizeof(bytes) / sizeof(bytes[0]); i++)
-        cwx__throughput_add(&t, bytes[i], 20000 + bytes[i] / 1000);
-    int64_t pred = cwx__throughput_predict(&t, 10000000);
-    assert_true(pred > 29000 && pred < 31000);
-    double rate = cwx__throughput_rate(&t);
-    assert_true(rate > 0.95e6 && rate < 1.05e6);
-    int64_t spread = cwx__throughput_spread(&t, pred);
-    assert_true(spread > 0 && spread <= pred / 2);
-    /* Exact data: the recent errors of the fitted model are near 0. */
-    int64_t aim = 1, late = -1;
-    assert_true(cwx__throughput_aim(&t, 5000, &aim, &late));
-    assert_true(aim <= late && aim > -50 && late < 50);
-    /* Tasks that end 1-1.2 s after the model's line: the aim says so. */
-    struct cwx_throughput u;
-    memset(&u, 0, sizeof(u));
-    for (int i = 0; i < 24; i++) {
-        int64_t b = 1000000 * (1 + i % 7);
-        cwx__throughput_add(&u, b, 20000 + b / 1000 + (i >= 4 ? 1000 + 100 * (i % 3) : 0));
-    }
-    assert_true(cwx__throughput_aim(&u, 5000, &aim, &late));
-    assert_true(aim > -1500 && aim < 1500 && late >= aim && late < 3000);
-    /* Unknown size: the mean duration once there are a few samples. */
-    assert_true(cwx__throughput_predict(&t, -1) > 20000);
-}
 
 static void guard_caps_and_contradiction(void **state)
 {
@@ -302,12 +149,6 @@ static void index_grows(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(poll_first_soon),
-    cmocka_unit_test(poll_geometric_without_prediction),
-    cmocka_unit_test(poll_clusters_around_prediction),
-    cmocka_unit_test(poll_aims_just_after_a_narrow_band),
-    cmocka_unit_test(throughput_aim_minimises_idle),
-    cmocka_unit_test(throughput_predicts),
     cmocka_unit_test(guard_caps_and_contradiction),
     cmocka_unit_test(guard_lane_caps),
     cmocka_unit_test(queue_oldest_window_first),
