@@ -78,7 +78,42 @@ static void s_on_marker(int status, const struct cwx_s3_get_object_result *res,
     free(sm);
 }
 
-/* Reads the newest CWX_PLAN_RATE_SAMPLES markers of each target. */
+/* One target's remembered lane model (planner/lane_model.h): what the run
+ * will poll with, so the plan's estimates follow it. */
+struct s_model_read {
+    struct s_online *o;
+    uint32_t target;
+    char where[1200];
+};
+
+static void s_on_model(int status, const struct cwx_s3_get_object_result *res,
+                       const struct cwx_aws_error *err, void *ud)
+{
+    (void)err;
+    struct s_model_read *mr = ud;
+    struct s_online *o = mr->o;
+    o->outstanding--;
+    char why[200] = "";
+    if (status == 0 && res) {
+        struct cwx_lane_model m;
+        if (cwx_lane_model_parse(res->body.ptr, res->body.len, &m, why, sizeof(why)) == 0) {
+            struct cwx_plan_target *tg = &o->plan->targets[mr->target];
+            if (!tg->model)
+                tg->model = malloc(sizeof(*tg->model));
+            if (tg->model)
+                *tg->model = m;
+        }
+    } else if (status == CWX_ETOOBIG) {
+        snprintf(why, sizeof(why), "larger than %d bytes", CWX_LANE_MODEL_MAX_BYTES);
+    }
+    if (why[0])
+        fprintf(stderr, "cwexport plan: warning: ignoring the time model %s: %s\n", mr->where,
+                why);
+    free(mr);
+}
+
+/* Reads the newest CWX_PLAN_RATE_SAMPLES markers of each target, and its
+ * lane model. */
 static void s_sample_markers(struct s_online *o)
 {
     struct cwx_plan *plan = o->plan;
@@ -89,6 +124,22 @@ static void s_sample_markers(struct s_online *o)
         struct cwx_aws_client *client = cwx_session_client(o->session, t);
         if (!client || !tg->bucket)
             continue;
+        cwx_buf_reset(&key);
+        struct s_model_read *mr = NULL;
+        if (tg->account_id &&
+            cwx_lane_model_key(plan->cfg->accounts[tg->account].settings.destination.state_prefix,
+                               tg->account_id, tg->region, &key) == 0 &&
+            (mr = malloc(sizeof(*mr))) != NULL) {
+            *mr = (struct s_model_read){.o = o, .target = t};
+            snprintf(mr->where, sizeof(mr->where), "s3://%s/%s", tg->bucket, key.ptr);
+            if (cwx_s3_get_object(client, tg->bucket, key.ptr, CWX_LANE_MODEL_MAX_BYTES,
+                                  s_on_model, mr)) {
+                free(mr);
+            } else {
+                o->outstanding++;
+                o->marker_reads++;
+            }
+        }
         int picked = 0;
         /* Newest windows first: scan each group's last jobs, round-robin
          * would be fairer but the newest jobs say most about today. */

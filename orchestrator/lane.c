@@ -282,7 +282,8 @@ static void s_observe_end(struct cwx_lane *lane, struct cwx_worker *w)
 {
     int64_t c = cwx_worker_task_creation_ms(w), e = cwx_worker_task_completion_ms(w);
     if (c > 0 && e > c) {
-        cwx__model_task_ended(lane, cwx_worker_spec(w)->estimated_bytes, e - c);
+        cwx__model_task_ended(lane, cwx_worker_spec(w)->estimated_bytes, e - c,
+                              cwx_worker_polls(w));
         lane->task_ms += e - c;
     }
     if (e > lane->last_end_ms)
@@ -383,6 +384,7 @@ static void h_create(struct cwx_worker *w, int status, void *ud)
             double gap = (double)(now - lane->last_end_ms);
             lane->gap_sum_ms += gap;
             lane->gaps++;
+            cwx_lane_model_observe_gap(&lane->model, (int64_t)gap);
             if (gap > lane->gap_max_ms)
                 lane->gap_max_ms = gap;
         }

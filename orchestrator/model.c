@@ -217,8 +217,12 @@ int cwx__models_write(struct cwx_run *run, void (*done)(struct cwx_run *run))
     return 0;
 }
 
-void cwx__model_task_ended(struct cwx_lane *lane, int64_t est_bytes, int64_t duration_ms)
+void cwx__model_task_ended(struct cwx_lane *lane, int64_t est_bytes, int64_t duration_ms,
+                           int polls)
 {
+    struct cwx_poll_policy p =
+        cwx_poll_policy_of(&lane->run->cfg->accounts[lane->account].settings);
+    cwx_lane_model_observe_polls(&lane->model, &p, est_bytes, duration_ms, polls);
     cwx_lane_model_add(&lane->model, est_bytes, duration_ms);
     if (lane->model.tasks - lane->model_tried_tasks >= CWX__MODEL_SAVE_EVERY &&
         !lane->run->aborting)

@@ -236,9 +236,11 @@ int cwx__models_read(struct cwx_run *run, void (*done)(struct cwx_run *run));
  * write (and any earlier one still in flight) has answered, or 1 when
  * nothing is left to wait for (done is not called). */
 int cwx__models_write(struct cwx_run *run, void (*done)(struct cwx_run *run));
-/* A task of the lane ended after duration_ms; est_bytes its estimate.
- * Every CWX__MODEL_SAVE_EVERY tasks the model is written (long runs). */
-void cwx__model_task_ended(struct cwx_lane *lane, int64_t est_bytes, int64_t duration_ms);
+/* A task of the lane ended after duration_ms, seen after `polls` polls;
+ * est_bytes its estimate. Every CWX__MODEL_SAVE_EVERY tasks the model is
+ * written (long runs). */
+void cwx__model_task_ended(struct cwx_lane *lane, int64_t est_bytes, int64_t duration_ms,
+                           int polls);
 #define CWX__MODEL_SAVE_EVERY 50
 
 /* run.c: called by a lane when it finishes. */

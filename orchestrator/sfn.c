@@ -116,17 +116,13 @@ int cwx_sfn_check_config(const struct cwx_config *cfg, char *why, size_t why_siz
  * then aimed at the predicted end, then backing off to poll.max. */
 static int s_poll_schedule(const struct cwx_settings *st, int64_t predicted_ms, cJSON *arr)
 {
-    struct cwx_poll_policy p = {
-        .min_ms = (uint64_t)(st->poll_min_ms > 0 ? st->poll_min_ms : 1000),
-        .max_ms = (uint64_t)(st->poll_max_ms > 0 ? st->poll_max_ms : 60000),
-        .growth = CWX_ESTIMATE_POLL_GROWTH,
-    };
+    struct cwx_poll_policy p = cwx_poll_policy_of(st);
     struct cwx_poll_input in = {.predicted_ms = predicted_ms};
     int64_t age = 0;
     for (int i = 0; i < CWX__SFN_POLLS_MAX; i++) {
         in.polls = i;
         in.age_ms = age;
-        uint64_t d = cwx__poll_delay(&p, &in);
+        uint64_t d = cwx_poll_delay(&p, &in);
         int64_t s = s_seconds((int64_t)d);
         if (!cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)s)))
             return CWX_ENOMEM;

@@ -27,13 +27,27 @@ void cwx_estimate_rate_of(const struct cwx_plan *plan, uint32_t target,
     *out = (struct cwx_estimate_rate){
         .bytes_per_s = CWX_ESTIMATE_DEFAULT_BYTES_PER_S,
         .overhead_ms = CWX_ESTIMATE_TASK_OVERHEAD_MS,
+        .source = "default",
     };
     if (target >= plan->n_targets)
         return;
     const struct cwx_plan_target *t = &plan->targets[target];
+    if (t->model) {
+        /* The lane model: the fit a run polls with. */
+        double rate = cwx_lane_model_rate(t->model);
+        int64_t overhead = cwx_lane_model_overhead(t->model);
+        if (rate > 0 && overhead >= 0) {
+            out->bytes_per_s = rate;
+            out->overhead_ms = overhead;
+            out->samples = t->model->tasks > UINT32_MAX ? UINT32_MAX : (uint32_t)t->model->tasks;
+            out->source = "model";
+            return;
+        }
+    }
     if (!t->rate_samples || t->rate_ms <= 0)
         return;
     out->samples = t->rate_samples;
+    out->source = "observed";
     int64_t mean_ms = t->rate_ms / t->rate_samples;
     /* Small exports are all overhead: never assume more overhead than the
      * mean observed duration. */
@@ -87,24 +101,17 @@ int64_t cwx_estimate_job_ms(const struct cwx_estimate_rate *r, int64_t bytes)
     return ms;
 }
 
-uint64_t cwx_estimate_polls(int64_t duration_ms, int64_t poll_min_ms,
-                            int64_t poll_max_ms)
-{
-    double min = poll_min_ms > 0 ? (double)poll_min_ms : 1000.0;
-    double max = poll_max_ms > poll_min_ms ? (double)poll_max_ms : min;
-    double t = 0, step = min;
-    uint64_t polls = 0;
-    /* Closed form once the interval reached max; a loop of at most
-     * log(max/min)/log(1.5) steps before that. */
-    while (t < (double)duration_ms && step < max) {
-        t += step;
-        polls++;
-        step *= CWX_ESTIMATE_POLL_GROWTH;
-    }
-    if (t < (double)duration_ms)
-        polls += (uint64_t)(((double)duration_ms - t) / max) + 1;
-    return polls ? polls : 1;
-}
+/* One lane's replay of the poll schedule, and its memo once frozen. */
+struct s_replay {
+    struct cwx_lane_model sim;
+    int learnt;
+    int64_t memo_bytes, memo_ms;
+    uint64_t memo_min, memo_max;
+    double memo_polls, memo_seen;
+    double polls, seen; /* expected, summed over the lane's pending jobs */
+    double busy;        /* their estimated durations, summed */
+    size_t jobs;
+};
 
 static void s_add_calls(struct cwx_estimate_calls *a, const struct cwx_estimate_calls *b)
 {
@@ -150,6 +157,9 @@ int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
             out->target_lane[i] = (uint32_t)(out->n_lanes - 1);
             if (!prev->rate.samples && rates[i].samples)
                 prev->rate = rates[i];
+            /* As the run: the model with the most tasks. */
+            if (t->model && t->model->tasks > prev->model.tasks)
+                prev->model = *t->model;
             continue;
         }
         out->target_lane[i] = (uint32_t)out->n_lanes;
@@ -158,6 +168,8 @@ int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
             .region = per_region ? t->region : NULL,
             .rate = rates[i],
         };
+        if (t->model)
+            out->lanes[out->n_lanes - 1].model = *t->model;
     }
     /* The start of each target: its marker index, its task listings. */
     size_t *target_jobs = calloc(nt ? nt : 1, sizeof *target_jobs);
@@ -176,12 +188,30 @@ int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
     }
     free(target_jobs);
 
+    /* Each lane replays the run's poll schedule (planner/lane_model.h) on
+     * its pending jobs: with its remembered model, learning from the first
+     * CWX_ESTIMATE_LEARN_TASKS jobs as the run would (from their estimated
+     * durations), then frozen, so that a job of a size already seen costs
+     * nothing more (a million offline jobs all have the unknown size). */
+    struct s_replay *rp = calloc(out->n_lanes ? out->n_lanes : 1, sizeof *rp);
+    if (!rp) {
+        free(rates);
+        cwx_estimate_free(out);
+        return CWX_ENOMEM;
+    }
+    for (size_t i = 0; i < out->n_lanes; i++) {
+        rp[i].sim = out->lanes[i].model;
+        rp[i].learnt = 0;
+        rp[i].memo_ms = -1;
+    }
     for (size_t gi = 0; gi < plan->n_groups; gi++) {
         const struct cwx_plan_group *g = &plan->groups[gi];
         uint32_t lane_i = out->target_lane[g->target];
         struct cwx_estimate_lane *l = &out->lanes[lane_i];
-        const struct cwx_estimate_rate *r = &rates[g->target];
+        struct s_replay *r = &rp[lane_i];
+        const struct cwx_estimate_rate *rate = &rates[g->target];
         const struct cwx_account *acc = &plan->cfg->accounts[plan->targets[g->target].account];
+        struct cwx_poll_policy policy = cwx_poll_policy_of(&acc->settings);
         const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
         for (uint32_t k = 0; k < g->n_jobs; k++) {
             const struct cwx_job *job = &plan->jobs[g->first_job + k];
@@ -193,14 +223,69 @@ int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
                 l->bytes_unknown++;
             else
                 l->bytes += bytes;
-            int64_t ms = cwx_estimate_job_ms(r, bytes);
-            l->backfill_ms += ms;
+            int64_t ms = cwx_estimate_job_ms(rate, bytes);
+            double seen = (double)ms, polls;
+            if (r->learnt < CWX_ESTIMATE_LEARN_TASKS) {
+                cwx_lane_model_expect(&r->sim, &policy, bytes, ms, &polls, &seen);
+                cwx_lane_model_add(&r->sim, bytes, ms);
+                r->learnt++;
+            } else if (r->memo_bytes == bytes && r->memo_ms == ms &&
+                       r->memo_min == policy.min_ms && r->memo_max == policy.max_ms) {
+                polls = r->memo_polls;
+                seen = r->memo_seen;
+            } else {
+                cwx_lane_model_expect(&r->sim, &policy, bytes, ms, &polls, &seen);
+                r->memo_bytes = bytes;
+                r->memo_ms = ms;
+                r->memo_min = policy.min_ms;
+                r->memo_max = policy.max_ms;
+                r->memo_polls = polls;
+                r->memo_seen = seen;
+            }
+            r->polls += polls;
+            r->seen += seen;
+            r->busy += (double)ms;
+            r->jobs++;
             l->calls.create++;
-            l->calls.describe += cwx_estimate_polls(ms, acc->settings.poll_min_ms,
-                                                    acc->settings.poll_max_ms);
+            l->calls.describe += polls;
             l->calls.list++;
             l->calls.put++;
         }
+    }
+    for (size_t i = 0; i < out->n_lanes; i++) {
+        struct cwx_estimate_lane *l = &out->lanes[i];
+        /* What the remembered runs teach about the schedule itself: the
+         * polls they made per poll replayed, and their idle gap between
+         * tasks (the end seen late, the next create's own time) in place of
+         * the replayed lateness. */
+        l->calls.describe += (uint64_t)(rp[i].polls * cwx_lane_model_poll_factor(&l->model) + 0.5);
+        int64_t gap = cwx_lane_model_gap(&l->model);
+        if (gap >= 0)
+            l->backfill_ms += (int64_t)(rp[i].busy + (double)gap * (double)rp[i].jobs + 0.5);
+        else
+            l->backfill_ms += (int64_t)(rp[i].seen + 0.5);
+    }
+    free(rp);
+    /* Ranges: with a model, its recent relative error; with markers only,
+     * ±50 %; with the defaults, a factor of 4 either way. */
+    for (size_t i = 0; i < out->n_lanes; i++) {
+        struct cwx_estimate_lane *l = &out->lanes[i];
+        double lo = 0.25, hi = 4.0;
+        if (l->model.tasks > 0 && l->model.err_n > 0) {
+            double rel = 2.0 * l->model.err_s / l->model.err_n;
+            rel = rel < 0.1 ? 0.1 : rel > 0.6 ? 0.6 : rel;
+            lo = 1.0 - rel;
+            hi = 1.0 + rel;
+        } else if (l->rate.samples) {
+            lo = 0.5;
+            hi = 1.5;
+        }
+        l->backfill_low_ms = (int64_t)((double)l->backfill_ms * lo);
+        l->backfill_high_ms = (int64_t)((double)l->backfill_ms * hi);
+        /* Polls vary less than durations: the schedule scales with them
+         * only between poll.min and poll.max. */
+        l->describe_low = (uint64_t)((double)l->calls.describe * (lo > 0.5 ? lo : 0.5));
+        l->describe_high = (uint64_t)((double)l->calls.describe * (hi < 2.0 ? hi : 2.0));
     }
     free(rates);
     for (size_t i = 0; i < out->n_lanes; i++) {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "planner/lane_model.h"
 #include "planner/plan.h"
 
 /* Throughput assumed when a lane has no observed exports: 10 MB/s. */
@@ -16,9 +17,6 @@
 #define CWX_ESTIMATE_TASK_OVERHEAD_MS 60000
 /* Markers listed per ListObjectsV2 page. */
 #define CWX_ESTIMATE_LIST_PAGE 1000
-/* Growth of the polling interval between poll.min and poll.max when the
- * scheduler has no prediction yet (orchestrator's default). */
-#define CWX_ESTIMATE_POLL_GROWTH 1.5
 
 /* How fast one export runs on a target: duration = overhead_ms + bytes /
  * bytes_per_s. samples is the number of observed exports it was derived
@@ -27,6 +25,8 @@ struct cwx_estimate_rate {
     double bytes_per_s;
     int64_t overhead_ms;
     uint32_t samples;
+    const char *source; /* "model" (the remembered lane model), "observed"
+                         * (sampled markers) or "default" */
 };
 
 /* AWS calls a run would make. */
@@ -46,9 +46,15 @@ struct cwx_estimate_lane {
     struct cwx_plan_totals totals;
     int64_t bytes;             /* estimated bytes of the pending jobs */
     size_t bytes_unknown;      /* pending jobs of groups without storedBytes */
-    int64_t backfill_ms;       /* pending jobs one after the other */
+    int64_t backfill_ms;       /* projected makespan: the pending jobs one
+                                * after the other, each until a poll of the
+                                * run's schedule sees it end */
+    int64_t backfill_low_ms, backfill_high_ms; /* its likely range */
+    uint64_t describe_low, describe_high;      /* range of calls.describe */
     struct cwx_estimate_rate rate; /* of the lane's first target */
     struct cwx_estimate_calls calls;
+    struct cwx_lane_model model;   /* the lane's remembered model; all zero
+                                    * when none (the run starts from nothing) */
 };
 
 /* All the lanes of a plan, and the plan-wide sums. */
@@ -86,11 +92,9 @@ int64_t cwx_estimate_window_bytes(const struct cwx_plan *plan,
  * only) at rate r. */
 int64_t cwx_estimate_job_ms(const struct cwx_estimate_rate *r, int64_t bytes);
 
-/* DescribeExportTasks polls a task of duration_ms needs with intervals
- * growing from poll_min_ms by CWX_ESTIMATE_POLL_GROWTH up to poll_max_ms:
- * an upper bound of the scheduler's adaptive policy. At least 1. */
-uint64_t cwx_estimate_polls(int64_t duration_ms, int64_t poll_min_ms,
-                            int64_t poll_max_ms);
+/* Tasks of a lane the plan lets its replayed model learn from, as the run
+ * does, before freezing it (then one replay per distinct size). */
+#define CWX_ESTIMATE_LEARN_TASKS 32
 
 /* Computes every lane's totals and estimates. On success the caller frees
  * *out with cwx_estimate_free. Returns 0 or CWX_ENOMEM. */

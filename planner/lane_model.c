@@ -128,6 +128,7 @@ void cwx_lane_model_add(struct cwx_lane_model *m, int64_t est_bytes, int64_t dur
         double a, b;
         if (est_bytes >= 0 && s_fit(m, &a, &b)) {
             m->err_ms[m->err_next] = duration_ms - before;
+            m->pred_ms[m->err_next] = before;
             m->err_next = (m->err_next + 1) % CWX_LANE_MODEL_ERRORS;
             if (m->n_err < CWX_LANE_MODEL_ERRORS)
                 m->n_err++;
@@ -142,6 +143,37 @@ void cwx_lane_model_add(struct cwx_lane_model *m, int64_t est_bytes, int64_t dur
     m->tasks++;
     if (m->min_ms <= 0 || duration_ms < m->min_ms)
         m->min_ms = duration_ms;
+}
+
+void cwx_lane_model_observe_polls(struct cwx_lane_model *m, const struct cwx_poll_policy *p,
+                                  int64_t est_bytes, int64_t duration_ms, int polls)
+{
+    if (polls <= 0 || duration_ms <= 0)
+        return;
+    uint64_t replayed = cwx_lane_model_polls(m, p, est_bytes, duration_ms, NULL);
+    m->polls_made = m->polls_made * CWX__DECAY + (double)polls;
+    m->polls_replayed = m->polls_replayed * CWX__DECAY + (double)replayed;
+}
+
+void cwx_lane_model_observe_gap(struct cwx_lane_model *m, int64_t gap_ms)
+{
+    if (gap_ms < 0)
+        return;
+    m->gap_n = m->gap_n * CWX__DECAY + 1.0;
+    m->gap_ms = m->gap_ms * CWX__DECAY + (double)gap_ms;
+}
+
+double cwx_lane_model_poll_factor(const struct cwx_lane_model *m)
+{
+    if (!(m->polls_replayed > 0) || !(m->polls_made > 0))
+        return 1.0;
+    double f = m->polls_made / m->polls_replayed;
+    return f < 0.5 ? 0.5 : f > 2.0 ? 2.0 : f;
+}
+
+int64_t cwx_lane_model_gap(const struct cwx_lane_model *m)
+{
+    return m->gap_n > 0 ? (int64_t)(m->gap_ms / m->gap_n) : -1;
 }
 
 void cwx_lane_model_calibrate(struct cwx_lane_model *m, int64_t est_bytes,
@@ -246,17 +278,18 @@ void cwx_lane_model_poll_input(const struct cwx_lane_model *m, const struct cwx_
     }
 }
 
-uint64_t cwx_lane_model_polls(const struct cwx_lane_model *m, const struct cwx_poll_policy *p,
-                              int64_t est_bytes, int64_t duration_ms, int64_t *seen_ms)
+/* The schedule of one task given its poll input (all but polls and age):
+ * polls until one sees the end at duration_ms. */
+static uint64_t s_replay(const struct cwx_poll_policy *p, struct cwx_poll_input in,
+                         int64_t duration_ms, int64_t *seen_ms)
 {
     int64_t age = 0;
     uint64_t polls = 0;
-    struct cwx_poll_input in;
     /* Every delay is at least poll.min (>= 1 ms): the loop ends; past a
      * day of polling the rest is at poll.max, counted at once. */
     while (age < duration_ms) {
-        cwx_lane_model_poll_input(m, p, (int)(polls < INT32_MAX ? polls : INT32_MAX), age,
-                                  est_bytes, &in);
+        in.polls = (int)(polls < INT32_MAX ? polls : INT32_MAX);
+        in.age_ms = age;
         uint64_t d = cwx_poll_delay(p, &in);
         age += (int64_t)d;
         polls++;
@@ -269,6 +302,37 @@ uint64_t cwx_lane_model_polls(const struct cwx_lane_model *m, const struct cwx_p
     if (seen_ms)
         *seen_ms = age;
     return polls ? polls : 1;
+}
+
+uint64_t cwx_lane_model_polls(const struct cwx_lane_model *m, const struct cwx_poll_policy *p,
+                              int64_t est_bytes, int64_t duration_ms, int64_t *seen_ms)
+{
+    struct cwx_poll_input in;
+    cwx_lane_model_poll_input(m, p, 0, 0, est_bytes, &in);
+    return s_replay(p, in, duration_ms, seen_ms);
+}
+
+void cwx_lane_model_expect(const struct cwx_lane_model *m, const struct cwx_poll_policy *p,
+                           int64_t est_bytes, int64_t duration_ms, double *polls,
+                           double *seen_ms)
+{
+    struct cwx_poll_input in;
+    cwx_lane_model_poll_input(m, p, 0, 0, est_bytes, &in);
+    int64_t seen = 0;
+    if (m->n_err < 4) {
+        *polls = (double)s_replay(p, in, duration_ms, &seen);
+        *seen_ms = (double)seen;
+        return;
+    }
+    double sp = 0, ss = 0;
+    for (int i = 0; i < m->n_err; i++) {
+        double ratio = m->pred_ms[i] > 0 ? 1.0 + (double)m->err_ms[i] / (double)m->pred_ms[i] : 1.0;
+        int64_t d = (int64_t)((double)duration_ms * ratio);
+        sp += (double)s_replay(p, in, d > 0 ? d : 0, &seen);
+        ss += (double)seen;
+    }
+    *polls = sp / m->n_err;
+    *seen_ms = ss / m->n_err;
 }
 
 /* ---- remembered: _model.json ---------------------------------------------- */
@@ -336,13 +400,22 @@ int cwx_lane_model_format(const struct cwx_lane_model *m, const char *account_id
         cJSON_AddNumberToObject(err, "s", m->err_s);
         /* Oldest first, so that a reader appends in order. */
         cJSON *recent = cJSON_AddArrayToObject(err, "recent_ms");
-        for (int i = 0; recent && i < m->n_err; i++) {
+        cJSON *preds = cJSON_AddArrayToObject(err, "predicted_ms");
+        for (int i = 0; recent && preds && i < m->n_err; i++) {
             int k = (m->err_next - m->n_err + i + 2 * CWX_LANE_MODEL_ERRORS) %
                     CWX_LANE_MODEL_ERRORS;
             cJSON_AddItemToArray(recent, cJSON_CreateNumber((double)m->err_ms[k]));
+            cJSON_AddItemToArray(preds, cJSON_CreateNumber((double)m->pred_ms[k]));
         }
         cJSON_AddNumberToObject(cal, "estimated", m->est_bytes);
         cJSON_AddNumberToObject(cal, "exported", m->exported_bytes);
+    }
+    cJSON *sch = cJSON_AddObjectToObject(doc, "schedule");
+    if (sch) {
+        cJSON_AddNumberToObject(sch, "polls_made", m->polls_made);
+        cJSON_AddNumberToObject(sch, "polls_replayed", m->polls_replayed);
+        cJSON_AddNumberToObject(sch, "gap_n", m->gap_n);
+        cJSON_AddNumberToObject(sch, "gap_ms", m->gap_ms);
     }
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
@@ -397,6 +470,7 @@ int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m,
     const cJSON *fit = cJSON_GetObjectItemCaseSensitive(doc, "fit");
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "errors");
     const cJSON *cal = cJSON_GetObjectItemCaseSensitive(doc, "bytes");
+    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(doc, "schedule");
     double d = 0;
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "cwexport-lane-model") != 0) {
         snprintf(why, why_size, "not a cwexport lane model (format)");
@@ -410,9 +484,13 @@ int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m,
                      CWX_LANE_MODEL_VERSION);
         goto out;
     }
-    if (!cJSON_IsObject(fit) || !cJSON_IsObject(err) || !cJSON_IsObject(cal)) {
+    if (!cJSON_IsObject(fit) || !cJSON_IsObject(err) || !cJSON_IsObject(cal) ||
+        !cJSON_IsObject(sch)) {
         snprintf(why, why_size, "%s is not an object",
-                 !cJSON_IsObject(fit) ? "fit" : !cJSON_IsObject(err) ? "errors" : "bytes");
+                 !cJSON_IsObject(fit)   ? "fit"
+                 : !cJSON_IsObject(err) ? "errors"
+                 : !cJSON_IsObject(cal) ? "bytes"
+                                        : "schedule");
         goto out;
     }
     /* Decayed sums stay below 1 / (1 - decay) = 20 samples' worth. */
@@ -429,6 +507,10 @@ int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m,
         s_num(err, "s", "errors.", 0, 1000, &r.err_s, why, why_size) ||
         s_num(cal, "estimated", "bytes.", 0, big, &r.est_bytes, why, why_size) ||
         s_num(cal, "exported", "bytes.", 0, big, &r.exported_bytes, why, why_size) ||
+        s_num(sch, "polls_made", "schedule.", 0, 1e15, &r.polls_made, why, why_size) ||
+        s_num(sch, "polls_replayed", "schedule.", 0, 1e15, &r.polls_replayed, why, why_size) ||
+        s_num(sch, "gap_n", "schedule.", 0, 1000, &r.gap_n, why, why_size) ||
+        s_num(sch, "gap_ms", "schedule.", 0, 1e15, &r.gap_ms, why, why_size) ||
         s_num(doc, "tasks", "", 0, 1e15, &d, why, why_size))
         goto out;
     r.tasks = (int64_t)d;
@@ -441,14 +523,24 @@ int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m,
                  CWX_LANE_MODEL_ERRORS);
         goto out;
     }
-    const cJSON *e;
+    const cJSON *preds = cJSON_GetObjectItemCaseSensitive(err, "predicted_ms");
+    if (!cJSON_IsArray(preds) || cJSON_GetArraySize(preds) != cJSON_GetArraySize(recent)) {
+        snprintf(why, why_size, "errors.predicted_ms is not an array as long as recent_ms");
+        goto out;
+    }
+    const cJSON *e, *pr = preds->child;
     cJSON_ArrayForEach(e, recent)
     {
-        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e12) {
-            snprintf(why, why_size, "errors.recent_ms holds a value that is not a duration");
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e12 ||
+            !cJSON_IsNumber(pr) || !isfinite(pr->valuedouble) || pr->valuedouble < 0 ||
+            pr->valuedouble > 1e12) {
+            snprintf(why, why_size, "errors.recent_ms or predicted_ms holds a value that is "
+                                    "not a duration");
             goto out;
         }
+        r.pred_ms[r.n_err] = (int64_t)pr->valuedouble;
         r.err_ms[r.n_err++] = (int64_t)e->valuedouble;
+        pr = pr->next;
     }
     r.err_next = r.n_err % CWX_LANE_MODEL_ERRORS;
     *m = r;

@@ -67,17 +67,36 @@ struct cwx_lane_model {
     double err_n, err_s;        /* decayed relative prediction errors */
     int samples;                /* tasks in the sums (not decayed) */
     int64_t err_ms[CWX_LANE_MODEL_ERRORS]; /* recent (actual - predicted), ms */
+    int64_t pred_ms[CWX_LANE_MODEL_ERRORS]; /* … and those predictions, ms */
     int n_err, err_next;
     /* Totals over every task the model has seen, across runs. */
     int64_t tasks;
     int64_t min_ms;             /* the shortest task, 0 unknown */
     double est_bytes;           /* sum of estimated bytes of tasks whose size is known… */
     double exported_bytes;      /* … and the bytes they exported (calibration) */
+    /* How the run's schedule went against its replay (decayed sums): the
+     * DescribeExportTasks polls made of tasks and those the replay of the
+     * same tasks counts (their ratio carries what the replay cannot know,
+     * such as the calls' own latency); the idle slot between a task's end
+     * and the next task's creation. */
+    double polls_made, polls_replayed;
+    double gap_n, gap_ms;
 };
 
 /* Learns one task of estimated size est_bytes (< 0 unknown) that took
  * duration_ms from creation to completion (<= 0: ignored). */
 void cwx_lane_model_add(struct cwx_lane_model *m, int64_t est_bytes, int64_t duration_ms);
+/* Learns how many polls a task of est_bytes that took duration_ms needed
+ * (polls > 0), against the replay of the model as it was before the task
+ * (call it before cwx_lane_model_add). */
+void cwx_lane_model_observe_polls(struct cwx_lane_model *m, const struct cwx_poll_policy *p,
+                                  int64_t est_bytes, int64_t duration_ms, int polls);
+/* Learns one idle gap of the slot (a task's end to the next creation). */
+void cwx_lane_model_observe_gap(struct cwx_lane_model *m, int64_t gap_ms);
+/* Polls made per poll replayed (1 when unknown; within [0.5, 2]). */
+double cwx_lane_model_poll_factor(const struct cwx_lane_model *m);
+/* The mean idle gap between tasks (ms), or -1 when none was seen. */
+int64_t cwx_lane_model_gap(const struct cwx_lane_model *m);
 /* Learns what a task of est_bytes (<= 0: ignored) exported, once listed. */
 void cwx_lane_model_calibrate(struct cwx_lane_model *m, int64_t est_bytes,
                               int64_t exported_bytes);
@@ -111,6 +130,14 @@ void cwx_lane_model_poll_input(const struct cwx_lane_model *m, const struct cwx_
  * it ended (at least 1), and in *seen_ms (optional) the age at that poll. */
 uint64_t cwx_lane_model_polls(const struct cwx_lane_model *m, const struct cwx_poll_policy *p,
                               int64_t est_bytes, int64_t duration_ms, int64_t *seen_ms);
+
+/* The same replay averaged over the model's recent prediction errors, as
+ * ratios (the task ending at duration_ms × actual / predicted of each
+ * recent task; a single replay with fewer than 4): the expected polls and
+ * the expected age at the poll that sees the end. */
+void cwx_lane_model_expect(const struct cwx_lane_model *m, const struct cwx_poll_policy *p,
+                           int64_t est_bytes, int64_t duration_ms, double *polls,
+                           double *seen_ms);
 
 /* ---- remembered: _model.json ---------------------------------------------- */
 

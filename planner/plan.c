@@ -283,6 +283,7 @@ void cwx_plan_free(struct cwx_plan *plan)
     for (size_t i = 0; i < plan->n_targets; i++) {
         free(plan->targets[i].account_id);
         free(plan->targets[i].bucket);
+        free(plan->targets[i].model);
     }
     free(plan->targets);
     for (size_t i = 0; i < plan->n_groups; i++)

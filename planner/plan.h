@@ -62,6 +62,9 @@ struct cwx_plan_target {
     uint32_t rate_samples;
     int64_t rate_bytes;
     int64_t rate_ms;
+    /* The lane time model remembered in the target's bucket (online plan,
+     * planner/lane_model.h); owned, NULL when none was read. */
+    struct cwx_lane_model *model;
 };
 
 /* One log group of one target, selected by one selector. */

@@ -144,8 +144,32 @@ static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
         if (!rc)
             rc = cwx_buf_printf(b, ", \"rate_source\": \"%s\", \"rate_samples\": %u, "
                                    "\"est_backfill_seconds\": ",
-                                l->rate.samples ? "observed" : "default", l->rate.samples);
+                                l->rate.source, l->rate.samples);
         if (!rc) rc = s_put_seconds(b, l->backfill_ms);
+        /* Each estimate with its source and its likely range. */
+        if (!rc) rc = cwx_buf_puts(b, ", \"estimates\": {\"makespan_seconds\": {\"value\": ");
+        if (!rc) rc = s_put_seconds(b, l->backfill_ms);
+        if (!rc) rc = cwx_buf_puts(b, ", \"low\": ");
+        if (!rc) rc = s_put_seconds(b, l->backfill_low_ms);
+        if (!rc) rc = cwx_buf_puts(b, ", \"high\": ");
+        if (!rc) rc = s_put_seconds(b, l->backfill_high_ms);
+        if (!rc)
+            rc = cwx_buf_printf(b, ", \"source\": \"%s\"}, \"describe_export_tasks\": "
+                                   "{\"value\": %" PRIu64 ", \"low\": %" PRIu64
+                                   ", \"high\": %" PRIu64 ", \"source\": \"poll schedule, "
+                                   "%s\"}, \"bytes\": {\"value\": ",
+                                l->rate.source, l->calls.describe, l->describe_low,
+                                l->describe_high, l->model.tasks ? "lane model" : "learnt as the run does");
+        if (!rc) {
+            int64_t shown = cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown);
+            rc = shown < 0 ? cwx_buf_puts(b, "null") : cwx__report_put_i64(b, shown);
+        }
+        if (!rc)
+            rc = cwx_buf_printf(b, ", \"source\": \"%s\", \"unknown_jobs\": %zu}}",
+                                l->bytes_unknown && !l->bytes ? "unknown"
+                                : l->bytes_unknown          ? "storedBytes (some unknown)"
+                                                            : "storedBytes",
+                                l->bytes_unknown);
         if (!rc) rc = cwx_buf_puts(b, ", \"aws_calls\": ");
         if (!rc) rc = s_json_calls(b, &l->calls);
         if (!rc) rc = cwx_buf_putc(b, '}');
@@ -304,7 +328,7 @@ static void s_rate_text(const struct cwx_estimate_rate *r, char *out, size_t siz
     char bps[32];
     cwx_estimate_format_bytes((int64_t)r->bytes_per_s, bps, sizeof bps);
     snprintf(out, size, "%s/s + %" PRId64 "s/task (%s)", bps, r->overhead_ms / 1000,
-             r->samples ? "observed" : "default");
+             r->source ? r->source : "default");
 }
 
 static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate *est,

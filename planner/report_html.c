@@ -339,7 +339,7 @@ static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
         cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
         cwx_estimate_format_bytes((int64_t)l->rate.bytes_per_s, bps, sizeof bps);
         snprintf(rate, sizeof rate, "%s/s + %" PRId64 " s/task (%s)", bps,
-                 l->rate.overhead_ms / 1000, l->rate.samples ? "observed" : "default");
+                 l->rate.overhead_ms / 1000, l->rate.source ? l->rate.source : "default");
         rc = cwx_buf_puts(b, "<tr class=\"lane\">");
         if (!rc) rc = s_td(b, name, false);
         if (!rc) rc = s_td(b, account_id ? account_id : "unknown", false);

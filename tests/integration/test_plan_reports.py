@@ -68,21 +68,32 @@ def test_json_estimates_offline(cwx, tmp_path):
     assert lane["jobs"] == 6 and lane["pending"] == 6
     assert lane["rate_source"] == "default" and lane["bytes_per_second"] == 10000000
     assert lane["task_overhead_seconds"] == 60
-    assert lane["est_backfill_seconds"] == 6 * 60
+    # Six exports of 60 s, each until a poll of the run's schedule sees it
+    # end: the first ones polled every 5 s (no prediction yet), the later
+    # ones aimed at the predicted end.
+    backfill = lane["est_backfill_seconds"]
+    assert 6 * 60 < backfill < 6 * 66
     calls = lane["aws_calls"]
-    # Per job: 1 create, polls at 5s, 7.5s, 11.25s ... up to 60 s, 1 list,
-    # 1 put; per lane start: the marker index page and 3 task listings.
-    polls = 5  # 5 + 7.5 + 11.25 + 16.875 + 25.3 >= 60
+    # Per job: 1 create, the replayed polls, 1 list, 1 put; per lane start:
+    # the marker index page and 3 task listings.
     assert calls["create_export_task"] == 6
-    assert calls["describe_export_tasks"] == 6 * polls + 3
+    assert 6 * 4 + 3 <= calls["describe_export_tasks"] <= 6 * 20 + 3
+    est = lane["estimates"]
+    assert est["makespan_seconds"]["value"] == backfill
+    assert est["makespan_seconds"]["source"] == "default"
+    assert est["makespan_seconds"]["low"] < backfill < est["makespan_seconds"]["high"]
+    assert est["describe_export_tasks"]["value"] == calls["describe_export_tasks"]
+    assert (est["describe_export_tasks"]["low"] < calls["describe_export_tasks"]
+            < est["describe_export_tasks"]["high"])
+    assert est["bytes"] == {"value": None, "source": "unknown", "unknown_jobs": 6}
     assert calls["list_objects"] == 6 + 1
     assert calls["put_object"] == 6
     assert calls["total"] == sum(v for k, v in calls.items() if k != "total")
     assert doc["totals"] == {"jobs": 6, "pending": 6, "done": 0, "running": 0,
                              "skipped": 0, "failed": 0, "unresolved": 1}
     est = doc["estimates"]
-    assert est["lanes"] == 1 and est["wall_seconds"] == 360
-    assert est["serial_seconds"] == 360 and est["bytes"] == 0
+    assert est["lanes"] == 1 and est["wall_seconds"] == backfill
+    assert est["serial_seconds"] == backfill and est["bytes"] == 0
     assert est["bytes_unknown_jobs"] == 6
     assert est["aws_calls"] == calls
 
@@ -94,12 +105,15 @@ def test_lanes_per_region_scope(cwx, tmp_path):
     doc = json.loads(plan(cwx, write(tmp_path, text), "json"))
     assert [(l["account"], l["region"]) for l in doc["lanes"]] == [
         ("prod", "us-east-1"), ("prod", "eu-west-1")]
-    assert doc["estimates"]["wall_seconds"] == 360
-    assert doc["estimates"]["serial_seconds"] == 720
+    one = doc["lanes"][0]["est_backfill_seconds"]
+    assert doc["lanes"][1]["est_backfill_seconds"] == one
+    assert doc["estimates"]["wall_seconds"] == one
+    assert doc["estimates"]["serial_seconds"] == 2 * one
     doc = json.loads(plan(cwx, write(tmp_path, text.replace("token_scope: region",
                                                             "token_scope: account")), "json"))
     assert [(l["account"], l["region"]) for l in doc["lanes"]] == [("prod", None)]
-    assert doc["estimates"]["wall_seconds"] == 720
+    # One lane: twelve exports one after the other (it learns as it goes).
+    assert 12 * 60 < doc["estimates"]["wall_seconds"] < 12 * 66
 
 
 def test_csv_estimates(cwx, tmp_path):
@@ -111,7 +125,7 @@ def test_csv_estimates(cwx, tmp_path):
 def test_table_shows_lanes_and_estimates(cwx, tmp_path):
     out = plan(cwx, write(tmp_path, BASE), "table")
     assert "EST.BYTES" in out and "LANE" in out
-    assert re.search(r"^prod\s+6\s+6\s+0\s+0\s+0\s+0\s+unknown\s+6m 00s", out, re.M), out
+    assert re.search(r"^prod\s+6\s+6\s+0\s+0\s+0\s+0\s+unknown\s+6m \d\ds", out, re.M), out
     assert "6 CreateExportTask" in out
 
 
@@ -146,7 +160,7 @@ def test_markdown(cwx, tmp_path):
     t = md_tables(out)
     assert t["Totals"] == [{"jobs": "6", "pending": "6", "done": "0", "running": "0",
                             "skipped": "0", "failed": "0", "unresolved selectors": "1"}]
-    assert t["Lanes"][0]["lane"] == "prod" and t["Lanes"][0]["backfill"] == "6m 00s"
+    assert t["Lanes"][0]["lane"] == "prod" and re.fullmatch(r"6m \d\ds", t["Lanes"][0]["backfill"])
     assert t["Unresolved selectors"] == [{"account": "prod", "region": "us-east-1",
                                           "kind": "prefix", "value": "/aws/ecs/"}]
     jobs = t["Jobs"]

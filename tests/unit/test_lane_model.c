@@ -2,6 +2,7 @@
  * remembered form (_model.json): round trip, and every corrupt form refused. */
 #include "testmain.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,8 +168,11 @@ static void s_learn(struct cwx_lane_model *m, int n)
 {
     for (int i = 0; i < n; i++) {
         int64_t b = 1000000 * (1 + (i * 7) % 13);
+        struct cwx_poll_policy p = cwx_poll_policy_of(NULL);
+        cwx_lane_model_observe_polls(m, &p, b, 20000 + b / 1000 + (i % 3) * 200, 3);
         cwx_lane_model_add(m, b, 20000 + b / 1000 + (i % 3) * 200);
         cwx_lane_model_calibrate(m, b, b / 2);
+        cwx_lane_model_observe_gap(m, 300);
     }
 }
 
@@ -219,6 +223,9 @@ static void model_round_trip(void **state)
     int64_t oh = cwx_lane_model_overhead(&r);
     assert_true(oh > 19000 && oh < 21500);
     assert_true(cwx_lane_model_calibration(&r) > 0.49 && cwx_lane_model_calibration(&r) < 0.51);
+    assert_true(fabs(cwx_lane_model_poll_factor(&r) - cwx_lane_model_poll_factor(&m)) < 1e-9);
+    assert_int_equal(cwx_lane_model_gap(&r), cwx_lane_model_gap(&m));
+    assert_true(cwx_lane_model_gap(&r) >= 299 && cwx_lane_model_gap(&r) <= 300);
     /* Learning goes on from where it was. */
     cwx_lane_model_add(&r, 1000000, 21000);
     assert_int_equal(r.tasks, 31);
@@ -261,16 +268,17 @@ static void model_corrupt_refused(void **state)
         {"{\"format\":\"cwexport-lane-model\",\"version\":1,\"fit\":[],\"errors\":{},"
          "\"bytes\":{}}", "fit is not an object"},
         {"{\"format\":\"cwexport-lane-model\",\"version\":1,\"fit\":{\"n\":\"3\"},"
-         "\"errors\":{},\"bytes\":{}}", "fit.n is not a number"},
+         "\"errors\":{},\"bytes\":{},\"schedule\":{}}", "fit.n is not a number"},
         {"{\"format\":\"cwexport-lane-model\",\"version\":1,\"fit\":{\"n\":-3},"
-         "\"errors\":{},\"bytes\":{}}", "fit.n is out of range"},
+         "\"errors\":{},\"bytes\":{},\"schedule\":{}}", "fit.n is out of range"},
         {"{\"format\":\"cwexport-lane-model\",\"version\":1,\"fit\":{\"n\":1e308,\"sx\":1},"
-         "\"errors\":{},\"bytes\":{}}", "fit.n is out of range"},
+         "\"errors\":{},\"bytes\":{},\"schedule\":{}}", "fit.n is out of range"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_true(s_refused(bad[i][0], strlen(bad[i][0]), bad[i][1]));
     /* One field of the real document replaced by a wrong type. */
-    const char *fields[] = {"\"samples\":", "\"tasks\":", "\"min_task_ms\":", "\"exported\":"};
+    const char *fields[] = {"\"samples\":", "\"tasks\":", "\"min_task_ms\":", "\"exported\":",
+                            "\"gap_ms\":", "\"predicted_ms\":"};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         char *copy = strdup(b.ptr);
         char *at = strstr(copy, fields[i]);
@@ -292,7 +300,9 @@ static void model_corrupt_refused(void **state)
     const char *many = "{\"format\":\"cwexport-lane-model\",\"version\":1,\"tasks\":1,"
                        "\"min_task_ms\":1,\"fit\":{\"n\":1,\"sx\":1,\"sy\":1,\"sxx\":1,\"sxy\":1,"
                        "\"samples\":1},\"errors\":{\"n\":1,\"s\":0,\"recent_ms\":[1,1,1,1,1,1,"
-                       "1,1,1,1,1,1,1,1,1,1,1]},\"bytes\":{\"estimated\":0,\"exported\":0}}";
+                       "1,1,1,1,1,1,1,1,1,1,1]},\"bytes\":{\"estimated\":0,\"exported\":0},"
+                       "\"schedule\":{\"polls_made\":0,\"polls_replayed\":0,\"gap_n\":0,"
+                       "\"gap_ms\":0}}";
     assert_true(s_refused(many, strlen(many), "recent_ms"));
     cwx_buf_free(&b);
 }
