@@ -196,8 +196,17 @@ static const char s_css[] =
     ".cards{display:flex;flex-wrap:wrap;gap:8px}"
     ".card{border:1px solid #ddd;border-radius:6px;padding:6px 12px;min-width:90px}"
     ".card b{display:block;font-size:18px}.card span{color:#666;font-size:12px}"
-    "table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:3px 8px}"
-    "th{background:#f4f4f4;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}td{white-space:nowrap}"
+    "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:3px 6px}"
+    "th{background:#f4f4f4;text-align:left;vertical-align:bottom}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td.rate{min-width:150px}"
+    ".tw{max-width:100%;overflow-x:auto}"
+    "#timeline{max-width:1200px}.tl{display:flex;align-items:center;gap:8px;margin:3px 0}"
+    ".tl .nm{flex:0 0 220px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
+    ".tl .tr{position:relative;flex:1 1 auto;height:18px;background:#f7f7f7}"
+    ".tl .rg{position:absolute;top:6px;height:6px;background:#c9dff2}"
+    ".tl .br{position:absolute;top:3px;height:12px;left:0;background:#2d9cdb}"
+    ".tl.pole .br{background:#eb5757}.tl .at{flex:0 0 230px;font-size:12px;color:#444}"
     ".controls{display:flex;gap:12px;align-items:center;margin:6px 0;flex-wrap:wrap}"
     ".legend i{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px;vertical-align:-2px}"
     "#hm-wrap{position:relative;overflow:auto;border:1px solid #ddd;max-height:75vh}"
@@ -220,7 +229,7 @@ static const char s_js_main[] =
     "(function(){'use strict';\n"
     "var D=JSON.parse(document.getElementById('plan-data').textContent);\n"
     "var COLORS=['#f2c94c','#27ae60','#2d9cdb','#d5d5d5','#eb5757'];\n"
-    "var EMPTY='#f7f7f7',ROW=14,LABEL=300,HEAD=56;\n"
+    "var EMPTY='#f7f7f7',ROW=16,LABEL=300,HEAD=56;\n"
     "var nCols=D.cols.length,groups=D.groups,multi=D.targets.length>1;\n"
     "var inv=D.wsets.map(function(w){var a=new Int32Array(nCols).fill(-1);"
     "w.cols.forEach(function(c,i){if(c>=0)a[c]=i;});return a;});\n"
@@ -235,8 +244,8 @@ static const char s_js_main[] =
     "for(var i=0;i<groups.length;i++){var g=groups[i];"
     "if(q&&label(g).toLowerCase().indexOf(q)<0)continue;"
     "if(st!==''&&g[3].indexOf(st)<0)continue;rows.push(i);}layout();}\n"
-    "function layout(){var w=Math.max(wrap.clientWidth-2,LABEL+nCols*2);"
-    "colW=Math.max(2,Math.min(28,Math.floor((w-LABEL)/Math.max(nCols,1))));"
+    "function layout(){var w=Math.max(wrap.clientWidth-2,LABEL+nCols*10);"
+    "colW=Math.max(10,Math.min(28,Math.floor((w-LABEL)/Math.max(nCols,1))));"
     "var cw=LABEL+colW*nCols,vh=Math.min(rows.length*ROW+HEAD,Math.floor(window.innerHeight*0.75)-4);"
     "vh=Math.max(vh,HEAD+ROW);var dpr=window.devicePixelRatio||1;"
     "cv.width=Math.floor(cw*dpr);cv.height=Math.floor(vh*dpr);cv.style.width=cw+'px';cv.style.height=vh+'px';"
@@ -319,12 +328,14 @@ static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
                    struct cwx_buf *b)
 {
     int rc = cwx_buf_puts(b, "<h2>Lanes</h2>\n<p class=\"meta\">A lane runs one export at a "
-                             "time; lanes run in parallel.</p>\n<table id=\"lanes\"><tr>"
+                             "time; lanes run in parallel.</p>\n<div class=\"tw\"><table id=\"lanes\"><tr>"
                              "<th>lane</th><th>account id</th><th>jobs</th><th>pending</th>"
                              "<th>done</th><th>running</th><th>skipped</th><th>failed</th>"
                              "<th>est. bytes</th><th>rate</th><th>backfill</th>"
-                             "<th>CreateExportTask</th><th>DescribeExportTasks</th>"
-                             "<th>ListObjectsV2</th><th>PutObject</th></tr>\n");
+                             "<th title=\"CreateExportTask\">Create</th>"
+                             "<th title=\"DescribeExportTasks\">Describe</th>"
+                             "<th title=\"ListObjectsV2\">List</th>"
+                             "<th title=\"PutObject\">Put</th></tr>\n");
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
         const char *acc = plan->cfg->accounts[l->account].name;
@@ -350,7 +361,9 @@ static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
         if (!rc) rc = s_td_n(b, l->totals.skipped);
         if (!rc) rc = s_td_n(b, l->totals.failed);
         if (!rc) rc = s_td(b, lb, true);
-        if (!rc) rc = s_td(b, rate, false);
+        if (!rc) rc = cwx_buf_puts(b, "<td class=\"rate\">");
+        if (!rc) rc = s_html(b, rate);
+        if (!rc) rc = cwx_buf_puts(b, "</td>");
         if (!rc) rc = s_td(b, dur, true);
         if (!rc) rc = s_td_n(b, l->calls.create);
         if (!rc) rc = s_td_n(b, l->calls.describe);
@@ -359,7 +372,63 @@ static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
         if (!rc) rc = cwx_buf_puts(b, "</tr>\n");
     }
     if (!rc)
-        rc = cwx_buf_puts(b, "</table>\n");
+        rc = cwx_buf_puts(b, "</table></div>\n");
+    return rc;
+}
+
+/* The projected timeline: one bar per lane from the start of the run to
+ * its projected end (its makespan), the likely range behind it, the
+ * lane(s) that finish last (the long poles) in red. Plain HTML and CSS:
+ * it shows without the script. */
+static int s_timeline(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                      struct cwx_buf *b)
+{
+    int64_t span = 1;
+    for (size_t i = 0; i < est->n_lanes; i++) {
+        const struct cwx_estimate_lane *l = &est->lanes[i];
+        int64_t hi = l->backfill_high_ms > l->backfill_ms ? l->backfill_high_ms : l->backfill_ms;
+        if (hi > span)
+            span = hi;
+    }
+    int rc = cwx_buf_printf(b, "<h2>Projected timeline</h2>\n<p class=\"meta\">When each lane "
+                               "finishes, from the start of the run (bar: projected makespan; "
+                               "band: its likely range; red: the lanes that finish last).</p>\n"
+                               "<div id=\"timeline\" data-lanes=\"%zu\">\n", est->n_lanes);
+    for (size_t i = 0; i < est->n_lanes && !rc; i++) {
+        const struct cwx_estimate_lane *l = &est->lanes[i];
+        const char *acc = plan->cfg->accounts[l->account].name;
+        char name[256], at[24], lo[24], hi[24];
+        snprintf(name, sizeof name, "%s%s%s", acc, l->region ? "/" : "", l->region ? l->region : "");
+        cwx_estimate_format_ms(l->backfill_ms, at, sizeof at);
+        cwx_estimate_format_ms(l->backfill_low_ms, lo, sizeof lo);
+        cwx_estimate_format_ms(l->backfill_high_ms, hi, sizeof hi);
+        /* A long pole: within 10 % of the last lane to finish. */
+        int pole = l->backfill_ms > 0 && l->backfill_ms * 10 >= est->wall_ms * 9;
+        rc = cwx_buf_printf(b, "<div class=\"tl%s\" data-ms=\"%" PRId64 "\"><span class=\"nm\" "
+                               "title=\"", pole ? " pole" : "", l->backfill_ms);
+        if (!rc) rc = s_html(b, name);
+        if (!rc) rc = cwx_buf_puts(b, "\">");
+        if (!rc) rc = s_html(b, name);
+        if (!rc)
+            rc = cwx_buf_printf(b, "</span><span class=\"tr\"><span class=\"rg\" style=\"left:%.2f%%;"
+                                   "width:%.2f%%\"></span><span class=\"br\" style=\"width:%.2f%%\">"
+                                   "</span></span><span class=\"at\">",
+                                100.0 * (double)l->backfill_low_ms / (double)span,
+                                100.0 * (double)(l->backfill_high_ms - l->backfill_low_ms) /
+                                    (double)span,
+                                100.0 * (double)l->backfill_ms / (double)span);
+        if (!rc) rc = l->totals.pending ? s_html(b, at) : cwx_buf_puts(b, "nothing to export");
+        if (!rc && l->totals.pending) {
+            rc = cwx_buf_puts(b, " (");
+            if (!rc) rc = s_html(b, lo);
+            if (!rc) rc = cwx_buf_puts(b, " to ");
+            if (!rc) rc = s_html(b, hi);
+            if (!rc) rc = cwx_buf_printf(b, ", %s)", l->rate.source ? l->rate.source : "default");
+        }
+        if (!rc) rc = cwx_buf_puts(b, "</span></div>\n");
+    }
+    if (!rc)
+        rc = cwx_buf_puts(b, "</div>\n");
     return rc;
 }
 
@@ -368,7 +437,7 @@ static int s_unresolved(const struct cwx_plan *plan, struct cwx_buf *b)
     if (!plan->n_unresolved)
         return 0;
     int rc = cwx_buf_puts(b, "<h2>Unresolved selectors</h2>\n<p class=\"meta\">Resolved only "
-                             "against AWS (DescribeLogGroups).</p>\n<table id=\"unresolved\">"
+                             "against AWS (DescribeLogGroups).</p>\n<div class=\"tw\"><table id=\"unresolved\">"
                              "<tr><th>account</th><th>region</th><th>kind</th><th>value</th></tr>\n");
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
         const struct cwx_plan_unresolved *u = &plan->unresolved[i];
@@ -383,7 +452,7 @@ static int s_unresolved(const struct cwx_plan *plan, struct cwx_buf *b)
         if (!rc) rc = cwx_buf_puts(b, "</tr>\n");
     }
     if (!rc)
-        rc = cwx_buf_puts(b, "</table>\n");
+        rc = cwx_buf_puts(b, "</table></div>\n");
     return rc;
 }
 
@@ -433,6 +502,7 @@ int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimat
                                      " PutObject.</p>\n",
                                  c->create, c->describe, c->list, c->put);
     if (!rc) rc = s_lanes(plan, est, &b);
+    if (!rc) rc = s_timeline(plan, est, &b);
     if (!rc) rc = s_unresolved(plan, &b);
     if (!rc)
         rc = cwx_buf_puts(&b, "<h2>Heatmap</h2>\n<div class=\"controls\">"

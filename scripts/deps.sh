@@ -14,7 +14,8 @@ for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
-# Node.js and npm run the Step Functions checks (tests/sfn); any install of
+# Node.js and npm run the Step Functions checks (tests/sfn) and the browser
+# test of the HTML report (tests/browser); any install of
 # them will do (some ship npm inside their nodejs package).
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
