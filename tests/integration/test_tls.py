@@ -93,7 +93,9 @@ def test_accepted_with_ca_bundle(cwx, fake, tmp_path, args):
     assert p.returncode == 0, p.stderr[-3000:]
     json.loads(p.stdout)
     reqs = _requests(fake)
-    assert reqs and all(e["status"] < 400 for e in reqs), reqs[:5]
+    # A lane with no time model yet: its _model.json is read and not found.
+    no_model = [e for e in reqs if e["status"] == 404 and (e.get("key") or "").endswith("/_model.json")]
+    assert reqs and all(e["status"] < 400 for e in reqs if e not in no_model), reqs[:5]
     assert not re.search(r"insecure|verification is OFF", p.stderr, re.I)
 
 
