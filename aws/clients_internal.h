@@ -36,8 +36,13 @@ int cwx_logs_parse_describe_export_tasks(const char *body, size_t len,
 int cwx_logs_parse_describe_log_groups(const char *body, size_t len,
                                        struct cwx_logs_log_groups *out, char *msg,
                                        size_t msg_size);
+int cwx_logs_parse_describe_log_streams(const char *body, size_t len,
+                                        struct cwx_logs_log_streams *out, char *msg,
+                                        size_t msg_size);
 
 /* Request bodies (exposed for tests): append the JSON document to out. */
+int cwx__logs_describe_log_streams_body(const struct cwx_logs_describe_log_streams_req *req,
+                                        struct cwx_buf *out);
 int cwx__logs_create_export_task_body(const struct cwx_logs_create_export_task_req *req,
                                       struct cwx_buf *out);
 int cwx__logs_describe_export_tasks_body(const struct cwx_logs_describe_export_tasks_req *req,

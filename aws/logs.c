@@ -18,6 +18,7 @@ enum s_op {
     S_DESCRIBE_TASKS,
     S_CANCEL,
     S_DESCRIBE_GROUPS,
+    S_DESCRIBE_STREAMS,
 };
 
 /* A pager's state across its pages. */
@@ -52,6 +53,7 @@ struct s_call {
         cwx_logs_describe_export_tasks_fn *tasks;
         cwx_logs_cancel_export_task_fn *cancel;
         cwx_logs_describe_log_groups_fn *groups;
+        cwx_logs_describe_log_streams_fn *streams;
     } cb;
     void *ud;
     struct s_pager *pager; /* set for a pager's page */
@@ -270,6 +272,18 @@ static void s_on_done(int status, const struct cwx_http_response *resp,
         cwx_logs_log_groups_free(&res);
         break;
     }
+    case S_DESCRIBE_STREAMS: {
+        struct cwx_logs_log_streams res = {0};
+        if (!status)
+            status = cwx_logs_parse_describe_log_streams(body, len, &res, msg, sizeof(msg));
+        if (status && msg[0]) {
+            cwx__parse_error(&perr, err, msg);
+            err = &perr;
+        }
+        call->cb.streams(status, status ? NULL : &res, err, call->ud);
+        cwx_logs_log_streams_free(&res);
+        break;
+    }
     }
     s_call_free(call);
 }
@@ -344,6 +358,24 @@ int cwx_logs_describe_log_groups(struct cwx_aws_client *c,
     if (!c || !req || !cb)
         return CWX_EINVAL;
     return s_describe_groups(c, req, cb, ud, NULL);
+}
+
+int cwx_logs_describe_log_streams(struct cwx_aws_client *c,
+                                  const struct cwx_logs_describe_log_streams_req *req,
+                                  cwx_logs_describe_log_streams_fn *cb, void *ud)
+{
+    if (!c || !req || !cb)
+        return CWX_EINVAL;
+    struct s_call *call = s_call_new(S_DESCRIBE_STREAMS, ud);
+    if (!call)
+        return CWX_ENOMEM;
+    call->cb.streams = cb;
+    int rc = cwx__logs_describe_log_streams_body(req, &call->body);
+    if (rc) {
+        s_call_free(call);
+        return rc;
+    }
+    return s_start(c, call, "DescribeLogStreams", 0);
 }
 
 int cwx_logs_cancel_export_task(struct cwx_aws_client *c, const char *task_id,

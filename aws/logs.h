@@ -195,4 +195,57 @@ int cwx_logs_describe_log_groups_all(struct cwx_aws_client *c,
                                      int max_pages, cwx_logs_log_groups_all_fn *cb,
                                      void *ud);
 
+/* ---- DescribeLogStreams -------------------------------------------------- */
+
+/* One log stream; the name is owned by the enclosing list, never NULL.
+ * Timestamps absent from the answer (a stream without events has no
+ * firstEventTimestamp) are 0. AWS's storedBytes of a stream is always 0
+ * and is not kept. */
+struct cwx_logs_log_stream {
+    char *name;
+    int64_t creation_time_ms;
+    int64_t first_event_ms;
+    int64_t last_event_ms;     /* eventually consistent: usually within an hour */
+    int64_t last_ingestion_ms;
+};
+
+struct cwx_logs_log_streams {
+    struct cwx_logs_log_stream *streams;
+    size_t n;
+    char *next_token; /* NULL on the last page */
+};
+
+void cwx_logs_log_streams_free(struct cwx_logs_log_streams *list);
+
+enum cwx_logs_stream_order {
+    CWX_STREAMS_BY_NAME = 0,   /* orderBy LogStreamName (AWS's default) */
+    CWX_STREAMS_BY_LAST_EVENT, /* orderBy LastEventTime (no prefix allowed) */
+};
+
+/* Exactly one of log_group_name and log_group_identifier (a name or an
+ * ARN); a prefix only with CWX_STREAMS_BY_NAME (AWS refuses the
+ * combination): CWX_EINVAL otherwise. Borrowed for the starting call only. */
+struct cwx_logs_describe_log_streams_req {
+    const char *log_group_name;
+    const char *log_group_identifier;
+    const char *prefix;            /* logStreamNamePrefix; NULL = none */
+    enum cwx_logs_stream_order order_by;
+    int descending;
+    int limit;                     /* 1–50; 0 = AWS's default (50) */
+    const char *next_token;        /* NULL = first page */
+};
+
+/* res is NULL unless status is 0; res and err are valid only during the
+ * callback. ResourceNotFoundException (no such group) is CWX_ENOTFOUND. */
+typedef void cwx_logs_describe_log_streams_fn(int status,
+                                              const struct cwx_logs_log_streams *res,
+                                              const struct cwx_aws_error *err, void *ud);
+
+/* Starts one DescribeLogStreams call (one page): the caller pages, since
+ * it decides when to stop. Returns 0 and cb runs exactly once, later; or
+ * a CWX_E* code and cb never runs. */
+int cwx_logs_describe_log_streams(struct cwx_aws_client *c,
+                                  const struct cwx_logs_describe_log_streams_req *req,
+                                  cwx_logs_describe_log_streams_fn *cb, void *ud);
+
 #endif

@@ -429,6 +429,79 @@ int cwx_logs_parse_describe_log_groups(const char *body, size_t len,
     return rc;
 }
 
+void cwx_logs_log_streams_free(struct cwx_logs_log_streams *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->n; i++)
+        free(list->streams[i].name);
+    free(list->streams);
+    free(list->next_token);
+    memset(list, 0, sizeof(*list));
+}
+
+static int s_parse_stream(const cJSON *v, size_t i, struct cwx_logs_log_stream *st, char *msg,
+                          size_t msg_size)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "logStreams[%zu]", i);
+    memset(st, 0, sizeof(*st));
+    if (!cJSON_IsObject(v)) {
+        cwx__msg(msg, msg_size, "%s is not an object", where);
+        return CWX_EPARSE;
+    }
+    int rc = s_str(v, "logStreamName", true, &st->name, where, msg, msg_size);
+    if (!rc)
+        rc = s_int(v, "creationTime", 0, S_MAX_MS, 0, &st->creation_time_ms, where, msg,
+                   msg_size);
+    if (!rc)
+        rc = s_int(v, "firstEventTimestamp", 0, S_MAX_MS, 0, &st->first_event_ms, where, msg,
+                   msg_size);
+    if (!rc)
+        rc = s_int(v, "lastEventTimestamp", 0, S_MAX_MS, 0, &st->last_event_ms, where, msg,
+                   msg_size);
+    if (!rc)
+        rc = s_int(v, "lastIngestionTime", 0, S_MAX_MS, 0, &st->last_ingestion_ms, where, msg,
+                   msg_size);
+    if (rc) {
+        free(st->name);
+        st->name = NULL;
+    }
+    return rc;
+}
+
+int cwx_logs_parse_describe_log_streams(const char *body, size_t len,
+                                        struct cwx_logs_log_streams *out, char *msg,
+                                        size_t msg_size)
+{
+    memset(out, 0, sizeof(*out));
+    cJSON *doc;
+    const cJSON *arr;
+    size_t n;
+    int rc = s_parse_object(body, len, &doc, msg, msg_size);
+    if (!rc)
+        rc = s_array(doc, "logStreams", &arr, &n, msg, msg_size);
+    if (!rc && n) {
+        out->streams = calloc(n, sizeof(*out->streams));
+        if (!out->streams) {
+            cwx__msg(msg, msg_size, "out of memory");
+            rc = CWX_ENOMEM;
+        }
+        const cJSON *v = arr ? arr->child : NULL;
+        for (size_t i = 0; !rc && v; i++, v = v->next) {
+            rc = s_parse_stream(v, i, &out->streams[i], msg, msg_size);
+            if (!rc)
+                out->n++;
+        }
+    }
+    if (!rc)
+        rc = s_next_token(doc, &out->next_token, msg, msg_size);
+    if (rc)
+        cwx_logs_log_streams_free(out);
+    cJSON_Delete(doc);
+    return rc;
+}
+
 /* ---- request bodies -------------------------------------------------------------- */
 
 static int s_print(cJSON *doc, struct cwx_buf *out)
@@ -528,6 +601,34 @@ int cwx__logs_describe_log_groups_body(const struct cwx_logs_describe_log_groups
         s_add_num(doc, "limit", req->limit, &bad);
     s_add_str(doc, "nextToken", req->next_token, &bad);
     int rc = bad ? CWX_EINVAL : s_print(doc, out);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+int cwx__logs_describe_log_streams_body(const struct cwx_logs_describe_log_streams_req *req,
+                                        struct cwx_buf *out)
+{
+    int named = req->log_group_name && req->log_group_name[0];
+    int ident = req->log_group_identifier && req->log_group_identifier[0];
+    if (named == ident || req->limit < 0 || req->limit > 50 ||
+        (req->prefix && req->order_by == CWX_STREAMS_BY_LAST_EVENT) ||
+        (req->order_by != CWX_STREAMS_BY_NAME && req->order_by != CWX_STREAMS_BY_LAST_EVENT))
+        return CWX_EINVAL;
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return CWX_ENOMEM;
+    int bad = 0;
+    s_add_str(doc, "logGroupName", named ? req->log_group_name : NULL, &bad);
+    s_add_str(doc, "logGroupIdentifier", ident ? req->log_group_identifier : NULL, &bad);
+    s_add_str(doc, "logStreamNamePrefix", req->prefix, &bad);
+    if (req->order_by == CWX_STREAMS_BY_LAST_EVENT)
+        s_add_str(doc, "orderBy", "LastEventTime", &bad);
+    if (req->descending && !cJSON_AddTrueToObject(doc, "descending"))
+        bad++;
+    if (req->limit)
+        s_add_num(doc, "limit", req->limit, &bad);
+    s_add_str(doc, "nextToken", req->next_token, &bad);
+    int rc = bad ? CWX_ENOMEM : s_print(doc, out);
     cJSON_Delete(doc);
     return rc;
 }

@@ -149,13 +149,19 @@ struct cwx_reconcile_result {
     char **account_detail;
     size_t n_accounts;
     uint64_t markers;   /* markers read */
+    uint64_t no_events; /* windows skipped for having no events */
+    uint64_t stream_pages; /* DescribeLogStreams pages read */
     uint64_t api_calls;
 };
 void cwx_reconcile_result_free(struct cwx_reconcile_result *r);
 
 /* Reads each target's marker index with one paginated ListObjectsV2 of
  * `<state_prefix>/<account_id>/<region>/` and marks those jobs done
- * (CWX_REASON_MARKER); lists the PENDING and RUNNING tasks of each target
+ * (CWX_REASON_MARKER); with skip_empty: streams, reads each group's log
+ * streams (DescribeLogStreams by last event time, newest first, until the
+ * streams end before the group's earliest pending window) and skips the
+ * pending windows without events (CWX_REASON_NO_EVENTS); merges pending
+ * windows into ranges where coalesce says so; lists the PENDING and RUNNING tasks of each target
  * (running jobs: CWX_REASON_TASK_ACTIVE) and its recent COMPLETED tasks
  * (at most completed_pages pages of 50; CWX_REASON_TASK_COMPLETED). Accounts
  * flagged in skip_account (may be NULL) are left alone. Returns 0 and cb

@@ -28,15 +28,34 @@ struct s_rec {
     size_t cap_tasks, cap_foreign;
 };
 
-/* One target's sequence: markers → active tasks → completed tasks. */
+/* One target's sequence: markers → log streams (skip_empty, then
+ * coalesce) → active tasks → completed tasks. */
+enum {
+    S_STEP_MARKERS = 0,
+    S_STEP_STREAMS,
+    S_STEP_PENDING,
+    S_STEP_RUNNING,
+    S_STEP_COMPLETED,
+    S_STEP_DONE,
+};
+
 struct s_target {
     struct s_rec *r;
     uint32_t target;
-    int step;             /* 0 markers, 1 PENDING, 2 RUNNING, 3 COMPLETED */
+    int step;             /* S_STEP_* */
     int tries;            /* transient failures of the step so far */
     uint64_t markers;     /* markers read by the step's listing */
     char prefix[1100];    /* the marker index prefix */
     size_t prefix_len;
+    /* S_STEP_STREAMS: the group being read, its pages so far, the next
+     * page's token, the event intervals collected and the time before
+     * which no stream matters (the start of its earliest pending window). */
+    uint32_t group;
+    int pages;
+    char *token;
+    struct cwx_plan_interval *iv;
+    size_t n_iv, cap_iv;
+    int64_t since_ms;
 };
 
 static void s_fail_account(struct s_rec *r, uint32_t target, int status,
@@ -175,13 +194,15 @@ static int s_add_foreign(struct s_rec *r, uint32_t target, const struct cwx_logs
 }
 
 static void s_step(struct s_target *t);
+static void s_streams_next(struct s_target *t);
+static void s_follow_head(struct cwx_plan *plan, uint32_t head);
 
 static void s_step_again(void *ud)
 {
     struct s_target *t = ud;
     if (cwx_session_stopping(t->r->s)) {
         s_fail_account(t->r, t->target, CWX_ECANCELED, NULL, "interrupted");
-        t->step = 4; /* done */
+        t->step = S_STEP_DONE;
     }
     s_step(t);
 }
@@ -206,6 +227,8 @@ static int s_retry_later(struct s_target *t, int status, const struct cwx_aws_er
 static void s_target_done(struct s_target *t)
 {
     struct s_rec *r = t->r;
+    free(t->token);
+    free(t->iv);
     free(t);
     if (--r->pending == 0) {
         r->res->api_calls = cwx_session_api_calls(r->s);
@@ -235,7 +258,8 @@ static void s_on_markers_done(int status, int pages, int truncated,
     }
     t->r->res->markers += t->markers;
     t->tries = 0;
-    t->step = 1;
+    t->step = S_STEP_STREAMS;
+    t->group = 0;
     s_step(t);
 }
 
@@ -252,7 +276,7 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
         return;
     }
     t->tries = 0;
-    int completed_step = t->step == 3;
+    int completed_step = t->step == S_STEP_COMPLETED;
     for (size_t i = 0; i < all->n; i++) {
         const struct cwx_logs_export_task *task = &all->tasks[i];
         uint32_t ji;
@@ -268,6 +292,7 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
                 continue; /* marked already, or an active task is known */
             job->status = CWX_JOB_DONE;
             job->reason = CWX_REASON_TASK_COMPLETED;
+            s_follow_head(r->plan, ji);
             if (s_add_known(r, ji, task, 1))
                 r->status = CWX_ENOMEM;
             continue;
@@ -279,6 +304,7 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
             if (job->status == CWX_JOB_PENDING) {
                 job->status = CWX_JOB_RUNNING;
                 job->reason = CWX_REASON_TASK_ACTIVE;
+                s_follow_head(r->plan, ji);
             }
             if (job->status != CWX_JOB_SKIPPED && job->status != CWX_JOB_FAILED &&
                 s_add_known(r, ji, task, 0))
@@ -292,13 +318,211 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
     s_step(t);
 }
 
+
+/* ---- log streams: windows without events, then ranges ------------------- */
+
+/* Covered jobs take the status of their range's head. */
+static void s_follow_head(struct cwx_plan *plan, uint32_t head)
+{
+    const struct cwx_job *h = &plan->jobs[head];
+    uint32_t last = cwx_plan_job_last(plan, h);
+    for (uint32_t w = h->window + 1; w <= last; w++) {
+        struct cwx_job *c = &plan->jobs[head + (w - h->window)];
+        c->status = h->status;
+        c->reason = h->reason;
+    }
+}
+
+/* The start of group g's earliest pending window, or INT64_MAX when none. */
+static int64_t s_earliest_pending(const struct cwx_plan *plan, const struct cwx_plan_group *g)
+{
+    const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+    for (uint32_t k = 0; k < g->n_jobs; k++) {
+        const struct cwx_job *job = &plan->jobs[g->first_job + k];
+        if (job->status == CWX_JOB_PENDING)
+            return ws->windows[job->window].start_ms;
+    }
+    return INT64_MAX;
+}
+
+static int s_skip_empty_on(const struct s_rec *r, const struct cwx_plan_group *g)
+{
+    const struct cwx_account *a = &r->plan->cfg->accounts[r->plan->targets[g->target].account];
+    return a->settings.skip_empty == CWX_SKIP_EMPTY_STREAMS;
+}
+
+/* Ends the streams of the current group: records what they said (known:
+ * every stream that matters was read) and moves to the next group. */
+static void s_streams_group_done(struct s_target *t, int known)
+{
+    struct s_rec *r = t->r;
+    if (known) {
+        if (cwx_plan_set_events(r->plan, t->group, t->iv, t->n_iv))
+            r->status = CWX_ENOMEM;
+        else
+            r->res->no_events += cwx_plan_skip_no_events(r->plan, t->group);
+    }
+    free(t->token);
+    t->token = NULL;
+    t->n_iv = 0;
+    t->pages = 0;
+    t->tries = 0;
+    t->group++;
+    s_step(t);
+}
+
+static void s_on_streams(int status, const struct cwx_logs_log_streams *res,
+                         const struct cwx_aws_error *err, void *ud)
+{
+    struct s_target *t = ud;
+    struct s_rec *r = t->r;
+    const struct cwx_plan_group *g = &r->plan->groups[t->group];
+    if (status) {
+        if (status != CWX_ENOTFOUND && !cwx_err_access(status) &&
+            s_retry_later(t, status, err, "logs:DescribeLogStreams"))
+            return;
+        char e[320] = "";
+        if (err)
+            cwx_aws_error_format(err, e, sizeof(e));
+        CWX_LOGW("log group %s: logs:DescribeLogStreams failed (%s): its windows are exported "
+                 "whether they hold events or not",
+                 g->name, e[0] ? e : cwx_strerror(status));
+        s_streams_group_done(t, 0);
+        return;
+    }
+    t->tries = 0;
+    t->pages++;
+    r->res->stream_pages++;
+    int older = 0;
+    for (size_t i = 0; i < res->n; i++) {
+        const struct cwx_logs_log_stream *st = &res->streams[i];
+        int64_t first = st->first_event_ms;
+        int64_t last = st->last_event_ms ? st->last_event_ms : st->last_ingestion_ms;
+        if (!first && !last)
+            continue; /* a stream without events */
+        if (!first)
+            first = last;
+        if (last < first)
+            last = first;
+        if (last < t->since_ms) {
+            /* Newest last event first: every stream from here on ended
+             * before the earliest pending window. */
+            older = 1;
+            break;
+        }
+        if (t->n_iv == t->cap_iv) {
+            size_t cap = t->cap_iv ? t->cap_iv * 2 : 64;
+            struct cwx_plan_interval *iv = realloc(t->iv, cap * sizeof(*iv));
+            if (!iv) {
+                r->status = CWX_ENOMEM;
+                s_streams_group_done(t, 0);
+                return;
+            }
+            t->iv = iv;
+            t->cap_iv = cap;
+        }
+        t->iv[t->n_iv++] = (struct cwx_plan_interval){first, last};
+    }
+    if (older || !res->next_token) {
+        s_streams_group_done(t, 1);
+        return;
+    }
+    const struct cwx_account *a = &r->plan->cfg->accounts[r->plan->targets[t->target].account];
+    if (t->pages >= a->settings.skip_empty_max_pages) {
+        CWX_LOGI("log group %s: more than %d pages of log streams; none of its windows is "
+                 "skipped",
+                 g->name, a->settings.skip_empty_max_pages);
+        s_streams_group_done(t, 0);
+        return;
+    }
+    char *tok = strdup(res->next_token);
+    if (!tok) {
+        r->status = CWX_ENOMEM;
+        s_streams_group_done(t, 0);
+        return;
+    }
+    free(t->token);
+    t->token = tok;
+    s_step(t);
+}
+
+/* After every group of the target is read: the ranges (coalesce), and their
+ * task names join the index so that their tasks are recognised. */
+static void s_streams_finish(struct s_target *t)
+{
+    struct s_rec *r = t->r;
+    struct cwx_plan *plan = r->plan;
+    for (uint32_t gi = 0; gi < plan->n_groups && !r->status; gi++) {
+        const struct cwx_plan_group *g = &plan->groups[gi];
+        if (g->target != t->target)
+            continue;
+        int rc = cwx_plan_coalesce(plan, gi);
+        for (uint32_t k = 0; !rc && k < g->n_jobs; k++) {
+            const struct cwx_job *job = &plan->jobs[g->first_job + k];
+            if (job->span > 1 && job->task_name[0])
+                rc = cwx__index_put(&r->tasks, job->task_name, 0, g->first_job + k);
+        }
+        if (rc)
+            r->status = rc;
+    }
+    t->step = S_STEP_PENDING;
+    s_step(t);
+}
+
+/* Reads the log streams of the target's next group that needs it. A group
+ * whose storedBytes is 0 has no events and no page to read. */
+static void s_streams_next(struct s_target *t)
+{
+    struct s_rec *r = t->r;
+    struct cwx_plan *plan = r->plan;
+    if (!t->token) {
+        for (; t->group < plan->n_groups; t->group++) {
+            const struct cwx_plan_group *g = &plan->groups[t->group];
+            if (g->target != t->target || !s_skip_empty_on(r, g))
+                continue;
+            t->since_ms = s_earliest_pending(plan, g);
+            if (t->since_ms == INT64_MAX)
+                continue;
+            if (g->stored_bytes == 0) {
+                if (cwx_plan_set_events(plan, t->group, NULL, 0))
+                    r->status = CWX_ENOMEM;
+                else
+                    r->res->no_events += cwx_plan_skip_no_events(plan, t->group);
+                continue;
+            }
+            break;
+        }
+        if (t->group >= plan->n_groups) {
+            s_streams_finish(t);
+            return;
+        }
+    }
+    const struct cwx_plan_group *g = &plan->groups[t->group];
+    struct cwx_logs_describe_log_streams_req req = {
+        .log_group_name = g->name,
+        .order_by = CWX_STREAMS_BY_LAST_EVENT,
+        .descending = 1,
+        .limit = 50,
+        .next_token = t->token,
+    };
+    int rc = cwx_logs_describe_log_streams(cwx_session_client(r->s, t->target), &req,
+                                           s_on_streams, t);
+    if (rc) {
+        CWX_LOGW("log group %s: cannot read its log streams: %s", g->name, cwx_strerror(rc));
+        s_streams_group_done(t, 0);
+    }
+}
+
 static void s_step(struct s_target *t)
 {
     struct s_rec *r = t->r;
     struct cwx_aws_client *c = cwx_session_client(r->s, t->target);
     int rc;
     switch (t->step) {
-    case 0: {
+    case S_STEP_STREAMS:
+        s_streams_next(t);
+        return;
+    case S_STEP_MARKERS: {
         struct cwx_s3_list_req req = {
             .bucket = r->plan->targets[t->target].bucket,
             .prefix = t->prefix,
@@ -306,13 +530,13 @@ static void s_step(struct s_target *t)
         rc = cwx_s3_list_objects_v2_all(c, &req, 0, s_on_marker_page, s_on_markers_done, t);
         break;
     }
-    case 1:
+    case S_STEP_PENDING:
         rc = cwx_logs_describe_export_tasks_all(c, CWX_EXPORT_PENDING, 50, 20, s_on_tasks, t);
         break;
-    case 2:
+    case S_STEP_RUNNING:
         rc = cwx_logs_describe_export_tasks_all(c, CWX_EXPORT_RUNNING, 50, 20, s_on_tasks, t);
         break;
-    case 3:
+    case S_STEP_COMPLETED:
         if (r->completed_pages <= 0) {
             s_target_done(t);
             return;

@@ -976,6 +976,8 @@ enum {
     S_API_RATE,
     S_OUTAGE,
     S_LEASE,
+    S_SKIP_EMPTY,
+    S_COALESCE,
     S_N,
     A_NAME = S_N,
     A_ACCOUNT_ID,
@@ -990,7 +992,7 @@ enum {
 static const char *const s_account_keys[] = {
     "region",      "timezone",   "window",      "settle",      "destination",
     "poll",        "max_attempts", "token_scope", "loop_guard", "api_rate",
-    "outage",      "lease",
+    "outage",      "lease",      "skip_empty", "coalesce",
     "name",        "account_id", "profile",     "role_arn",    "external_id",
     "regions",     "range",      "log_groups",
 };
@@ -1007,6 +1009,11 @@ static const char *const s_outage_keys[] = {"pause", "pauses"};
 
 enum { LE_TTL, LE_BUCKET, LE_N };
 static const char *const s_lease_keys[] = {"ttl", "bucket"};
+enum { K_MODE, K_MAX_PAGES, K_N };
+static const char *const s_skip_empty_keys[] = {"mode", "max_pages"};
+
+enum { C_MAX_BYTES, C_MAX_WINDOWS, C_N };
+static const char *const s_coalesce_keys[] = {"max_bytes", "max_windows"};
 
 enum { L_PER_JOB, L_PER_RUN, L_N };
 static const char *const s_loop_guard_keys[] = {"max_creates_per_job",
@@ -1264,6 +1271,126 @@ static int s_lease(struct s_ctx *c, const yaml_node_t *n, struct cwx_settings *s
         if ((rc = s_set(c, &st->lease_bucket, s)))
             return rc;
     }
+#define S_SKIP_EMPTY_EXPECTED                                                 \
+    "skip_empty: streams, off, or a mapping like {mode: streams, max_pages: 200}"
+
+/* skip_empty: streams | off | {mode: streams|off, max_pages: N}. */
+static int s_skip_empty(struct s_ctx *c, const yaml_node_t *n,
+                        struct cwx_settings *st)
+{
+    const yaml_node_t *mode = n;
+    if (n->type == YAML_MAPPING_NODE) {
+        yaml_node_t *v[K_N], *k[K_N];
+        int rc = s_mapping(c, n, S_SKIP_EMPTY_EXPECTED, "in skip_empty",
+                           s_skip_empty_keys, K_N, v, k);
+        if (rc)
+            return rc;
+        if (v[K_MAX_PAGES]) {
+            long x;
+            rc = s_int(c, v[K_MAX_PAGES],
+                       "skip_empty.max_pages as a whole number from 1 to 100000",
+                       1, 100000, &x);
+            if (rc)
+                return rc;
+            st->skip_empty_max_pages = (int)x;
+        }
+        st->skip_empty = CWX_SKIP_EMPTY_STREAMS; /* a mapping turns it on */
+        mode = v[K_MODE];
+        if (!mode)
+            return 0;
+    }
+    const char *s;
+    int rc = s_str(c, mode, S_SKIP_EMPTY_EXPECTED, &s);
+    if (rc)
+        return rc;
+    if (!strcmp(s, "streams"))
+        st->skip_empty = CWX_SKIP_EMPTY_STREAMS;
+    else if (!strcmp(s, "off"))
+        st->skip_empty = CWX_SKIP_EMPTY_OFF;
+    else
+        return s_expected(c, mode, S_SKIP_EMPTY_EXPECTED);
+    return 0;
+}
+
+#define S_BYTES_EXPECTED                                                      \
+    "a size like 1GiB, 500MB, 64MiB or 1048576 (bytes), from 1 to 1TiB"
+
+/* Sizes: digits and an optional unit B, KB, MB, GB, TB (powers of 1000) or
+ * KiB, MiB, GiB, TiB (powers of 1024). */
+static int s_bytes(struct s_ctx *c, const yaml_node_t *n, int64_t *out)
+{
+    static const struct {
+        const char *unit;
+        int64_t mult;
+    } units[] = {
+        {"", 1},
+        {"B", 1},
+        {"KB", 1000},
+        {"MB", 1000000},
+        {"GB", 1000000000},
+        {"TB", 1000000000000},
+        {"KiB", 1024},
+        {"MiB", 1024 * 1024},
+        {"GiB", 1024LL * 1024 * 1024},
+        {"TiB", 1024LL * 1024 * 1024 * 1024},
+    };
+    const char *s;
+    int rc = s_str(c, n, S_BYTES_EXPECTED, &s);
+    if (rc)
+        return rc;
+    size_t i = strspn(s, "0123456789");
+    if (!i || i > 13)
+        return s_expected(c, n, S_BYTES_EXPECTED);
+    int64_t v = 0;
+    for (size_t j = 0; j < i; j++)
+        v = v * 10 + (s[j] - '0');
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        if (strcmp(s + i, units[u].unit))
+            continue;
+        if (v < 1 || v > (1024LL * 1024 * 1024 * 1024) / units[u].mult)
+            return s_expected(c, n, S_BYTES_EXPECTED);
+        *out = v * units[u].mult;
+        return 0;
+    }
+    return s_expected(c, n, S_BYTES_EXPECTED);
+}
+
+#define S_COALESCE_EXPECTED                                                   \
+    "coalesce: off, or a mapping like {max_bytes: 1GiB, max_windows: 12}"
+
+/* coalesce: off | {max_bytes: SIZE, max_windows: N}; a mapping turns it on
+ * with the defaults for what it leaves out (1 GiB, 12 windows). */
+static int s_coalesce(struct s_ctx *c, const yaml_node_t *n,
+                      struct cwx_coalesce *co)
+{
+    if (n->type != YAML_MAPPING_NODE) {
+        const char *s;
+        int rc = s_str(c, n, S_COALESCE_EXPECTED, &s);
+        if (rc)
+            return rc;
+        if (strcmp(s, "off"))
+            return s_expected(c, n, S_COALESCE_EXPECTED);
+        co->max_windows = 0;
+        return 0;
+    }
+    yaml_node_t *v[C_N], *k[C_N];
+    int rc = s_mapping(c, n, S_COALESCE_EXPECTED, "in coalesce", s_coalesce_keys,
+                       C_N, v, k);
+    if (rc)
+        return rc;
+    struct cwx_coalesce out = {1024LL * 1024 * 1024, 12};
+    if (v[C_MAX_BYTES] && (rc = s_bytes(c, v[C_MAX_BYTES], &out.max_bytes)))
+        return rc;
+    if (v[C_MAX_WINDOWS]) {
+        long x;
+        rc = s_int(c, v[C_MAX_WINDOWS],
+                   "coalesce.max_windows as a whole number from 1 to 1000", 1,
+                   1000, &x);
+        if (rc)
+            return rc;
+        out.max_windows = (int)x;
+    }
+    *co = out;
     return 0;
 }
 
@@ -1358,6 +1485,10 @@ static int s_setting(struct s_ctx *c, int key, const yaml_node_t *n,
         return s_outage(c, n, "in outage", st);
     case S_LEASE:
         return s_lease(c, n, st);
+    case S_SKIP_EMPTY:
+        return s_skip_empty(c, n, st);
+    case S_COALESCE:
+        return s_coalesce(c, n, &st->coalesce);
     default:
         return 0;
     }
@@ -1448,6 +1579,9 @@ static int s_builtin_defaults(struct s_ctx *c, struct cwx_settings *st)
     st->outage_pause_ms = 0; /* 5 × the longest step wait */
     st->outage_pauses = 3;
     st->lease_ttl_ms = 120000;
+    st->skip_empty = CWX_SKIP_EMPTY_STREAMS;
+    st->skip_empty_max_pages = 200;
+    st->coalesce = (struct cwx_coalesce){1024LL * 1024 * 1024, 0};
     st->range.to_latest = true;
     if (!(st->timezone = strdup("UTC")) ||
         !(st->destination.prefix = strdup(S_DEFAULT_PREFIX)) ||
@@ -1458,9 +1592,9 @@ static int s_builtin_defaults(struct s_ctx *c, struct cwx_settings *st)
 
 /* ---- log groups ------------------------------------------------------- */
 
-enum { G_NAME, G_PREFIX, G_PATTERN, G_EXCLUDE, G_RANGE, G_STREAM, G_N };
+enum { G_NAME, G_PREFIX, G_PATTERN, G_EXCLUDE, G_RANGE, G_STREAM, G_COALESCE, G_N };
 static const char *const s_group_keys[] = {
-    "name", "prefix", "pattern", "exclude", "range", "log_stream_prefix"};
+    "name", "prefix", "pattern", "exclude", "range", "log_stream_prefix", "coalesce"};
 
 static void s_group_free(struct cwx_group_sel *g)
 {
@@ -1560,6 +1694,9 @@ static int s_group(struct s_ctx *c, const yaml_node_t *n,
         if ((rc = s_set(c, &g->log_stream_prefix, s)))
             return rc;
     }
+    g->coalesce = a->settings.coalesce;
+    if (v[G_COALESCE] && (rc = s_coalesce(c, v[G_COALESCE], &g->coalesce)))
+        return rc;
     if (v[G_RANGE]) {
         rc = s_range(c, v[G_RANGE], "a mapping for \"range\"", &g->range);
         if (rc)

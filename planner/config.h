@@ -10,6 +10,15 @@
 
 enum cwx_detect { CWX_DETECT_MARKER = 0, CWX_DETECT_OBJECTS };
 enum cwx_token_scope { CWX_SCOPE_ACCOUNT = 0, CWX_SCOPE_REGION };
+/* skip_empty: how windows without events are found (docs/config-reference.md). */
+enum cwx_skip_empty { CWX_SKIP_EMPTY_STREAMS = 0, CWX_SKIP_EMPTY_OFF };
+
+/* coalesce: consecutive small pending windows of one group exported by one
+ * task. Off when max_windows is 0. */
+struct cwx_coalesce {
+    int64_t max_bytes; /* estimated bytes of one task at most; default 1 GiB */
+    int max_windows;   /* windows one task covers at most; 0 = off */
+};
 
 /* Which windows to export. */
 struct cwx_range {
@@ -53,6 +62,9 @@ struct cwx_settings {
     int64_t lease_ttl_ms;    /* lease.ttl, default 2m */
     char *lease_bucket;      /* lease.bucket template; NULL = the lane's
                                 first destination bucket */
+    enum cwx_skip_empty skip_empty; /* default streams */
+    int skip_empty_max_pages;       /* DescribeLogStreams pages per group; default 200 */
+    struct cwx_coalesce coalesce;   /* default off */
     struct cwx_range range;
 };
 
@@ -66,6 +78,7 @@ struct cwx_group_sel {
     size_t n_exclude;
     char *log_stream_prefix;  /* NULL when absent */
     struct cwx_range range;   /* effective range (inherited when not set) */
+    struct cwx_coalesce coalesce; /* effective (the account's when not set) */
     int line, col;            /* where the entry starts in the config */
 };
 

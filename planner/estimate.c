@@ -78,6 +78,18 @@ int64_t cwx_estimate_window_bytes(const struct cwx_plan *plan,
         if (horizon > span_start)
             span_start = horizon;
     }
+    if (g->events_known) {
+        /* The streams say where the events are: spread storedBytes over
+         * the event time inside the span, by overlap with the window. */
+        int64_t all = cwx_plan_events_overlap(g, span_start, now);
+        /* span_start may be INT64_MIN here: overlap clips to the events. */
+        int64_t mine = cwx_plan_events_overlap(g, w->start_ms > span_start ? w->start_ms
+                                                                           : span_start,
+                                               w->end_ms < now ? w->end_ms : now);
+        if (all <= 0 || mine <= 0)
+            return 0;
+        return (int64_t)((double)g->stored_bytes * ((double)mine / (double)all) + 0.5);
+    }
     if (span_start == INT64_MIN) {
         const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
         span_start = ws->n_windows ? ws->windows[0].start_ms : w->start_ms;

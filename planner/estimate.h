@@ -82,8 +82,10 @@ void cwx_estimate_rate_of(const struct cwx_plan *plan, uint32_t target,
 /* Estimated bytes of one window of group g: the group's storedBytes spread
  * evenly over the span its data covers, from max(creation, now - retention)
  * to now (when neither is known, from the start of the group's first
- * window), times the part of that span the window overlaps. -1 when the
- * group's storedBytes is unknown. */
+ * window), times the part of that span the window overlaps. When the
+ * group's events are known (skip_empty: streams), storedBytes is spread over
+ * the time its streams' event intervals cover instead. -1 when the group's
+ * storedBytes is unknown. */
 int64_t cwx_estimate_window_bytes(const struct cwx_plan *plan,
                                   const struct cwx_plan_group *g,
                                   const struct cwx_window *w);

@@ -171,12 +171,14 @@ enum s_var {
     S_VAR_MM,
     S_VAR_DD,
     S_VAR_HH,
+    S_VAR_FROM,
+    S_VAR_TO,
     S_VAR_COUNT
 };
 
 static const char *const s_var_names[S_VAR_COUNT] = {
     "account", "account_id", "region", "log_group", "window",
-    "yyyy",    "mm",         "dd",     "hh",
+    "yyyy",    "mm",         "dd",     "hh",        "from", "to",
 };
 
 static int s_var_lookup(const char *name, size_t len)
@@ -300,7 +302,8 @@ int cwx_template_check(const char *tmpl, const char **why, size_t *col)
             }
             if (s_var_lookup(tmpl + i + 1, j - i - 1) < 0) {
                 *why = "unknown variable (known: {account} {account_id} "
-                       "{region} {log_group} {window} {yyyy} {mm} {dd} {hh})";
+                       "{region} {log_group} {window} {from} {to} {yyyy} {mm} "
+                       "{dd} {hh})";
                 *col = i;
                 return CWX_EINVAL;
             }
@@ -352,8 +355,19 @@ static int s_expand_var(enum s_var var, const struct cwx_template_vars *v,
             s++;
         break;
     case S_VAR_WINDOW:
+        if (v->window && v->window_last && v->window_last != v->window &&
+            strcmp(v->window_last->label, v->window->label))
+            return cwx_buf_printf(out, "%s..%s", v->window->label, v->window_last->label);
         if (v->window)
             s = v->window->label;
+        break;
+    case S_VAR_FROM:
+        if (v->window)
+            s = v->window->label;
+        break;
+    case S_VAR_TO:
+        if (v->window)
+            s = v->window_last ? v->window_last->label : v->window->label;
         break;
     case S_VAR_YYYY:
     case S_VAR_MM:

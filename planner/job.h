@@ -60,7 +60,11 @@ struct cwx_template_vars {
     const char *log_group;  /* {log_group} is this without its leading '/' */
     const struct cwx_tz *tz;          /* zone of the window */
     enum cwx_granularity granularity; /* {window}'s form */
-    const struct cwx_window *window;  /* {window} {yyyy} {mm} {dd} {hh} */
+    const struct cwx_window *window;  /* {window} {from} {yyyy} {mm} {dd} {hh} */
+    /* The last window of a range (coalesce), or NULL for a single window:
+     * {window} is then "<first>..<last>" ("2024-01..2024-03"), {to} the
+     * last window's label; {yyyy} … stay those of the first window. */
+    const struct cwx_window *window_last;
 };
 
 /* Checks a template's syntax and variable names without expanding it.

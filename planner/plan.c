@@ -31,9 +31,20 @@ const char *cwx_job_reason_text(enum cwx_job_reason r)
     case CWX_REASON_ATTEMPTS: return "export failed max_attempts times";
     case CWX_REASON_ERROR: return "stopped by an error";
     case CWX_REASON_NO_GROUP: return "the log group does not exist";
+    case CWX_REASON_NO_EVENTS: return "no log stream has events in the window";
     case CWX_REASON__COUNT: break;
     }
     return NULL;
+}
+
+const char *cwx_job_reason_name(enum cwx_job_reason r)
+{
+    static const char *const names[CWX_REASON__COUNT] = {
+        NULL,          "before_creation", "beyond_retention", "marker",
+        "objects",     "empty",           "task_active",      "task_completed",
+        "attempts",    "error",           "no_group",         "no_events",
+    };
+    return (unsigned)r < CWX_REASON__COUNT ? names[r] : NULL;
 }
 
 /* ---- window sets ---- */
@@ -286,8 +297,10 @@ void cwx_plan_free(struct cwx_plan *plan)
         free(plan->targets[i].model);
     }
     free(plan->targets);
-    for (size_t i = 0; i < plan->n_groups; i++)
+    for (size_t i = 0; i < plan->n_groups; i++) {
         free(plan->groups[i].name);
+        free(plan->groups[i].events);
+    }
     free(plan->groups);
     free(plan->unresolved);
     free(plan->jobs);
@@ -459,6 +472,7 @@ int cwx_plan_job_prefix(const struct cwx_plan *plan, const struct cwx_job *job,
         .tz = ws->tz,
         .granularity = ws->granularity,
         .window = &ws->windows[job->window],
+        .window_last = &ws->windows[cwx_plan_job_last(plan, job)],
     };
     return cwx_template_expand(acc->settings.destination.prefix, &v, out, &why);
 }
@@ -482,13 +496,14 @@ void cwx_plan_job_identity(const struct cwx_plan *plan, const struct cwx_job *jo
     const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
     const struct cwx_plan_target *t = &plan->targets[g->target];
     const struct cwx_window *w = cwx_plan_job_window(plan, job);
+    const struct cwx_window *last = &plan->wsets[g->wset].windows[cwx_plan_job_last(plan, job)];
     *out = (struct cwx_job_identity){
         .account_id = t->account_id,
         .region = t->region,
         .log_group = g->name,
         .log_stream_prefix = cwx_plan_job_sel(plan, job)->log_stream_prefix,
         .from_ms = w->start_ms,
-        .to_ms = w->end_ms - 1,
+        .to_ms = last->end_ms - 1,
         .bucket = t->bucket,
         .prefix = prefix,
     };
@@ -551,10 +566,20 @@ int cwx_plan_expand(struct cwx_plan *plan)
 
 void cwx_plan_totals(const struct cwx_plan *plan, struct cwx_plan_totals *out)
 {
-    size_t c[5] = {0};
-    for (size_t i = 0; i < plan->n_jobs; i++)
-        c[plan->jobs[i].status < 5 ? plan->jobs[i].status : 0]++;
+    size_t c[5] = {0}, tasks = 0, no_events = 0;
+    for (size_t i = 0; i < plan->n_jobs; i++) {
+        const struct cwx_job *job = &plan->jobs[i];
+        c[job->status < 5 ? job->status : 0]++;
+        if (job->covered)
+            continue;
+        if (job->status == CWX_JOB_PENDING || job->status == CWX_JOB_RUNNING)
+            tasks++;
+        else if (job->status == CWX_JOB_SKIPPED && job->reason == CWX_REASON_NO_EVENTS)
+            no_events++;
+    }
     *out = (struct cwx_plan_totals){
+        .tasks = tasks,
+        .no_events = no_events,
         .jobs = plan->n_jobs,
         .pending = c[CWX_JOB_PENDING],
         .done = c[CWX_JOB_DONE],

@@ -36,9 +36,12 @@ enum cwx_job_reason {
     CWX_REASON_ATTEMPTS,         /* failed: max_attempts exhausted */
     CWX_REASON_ERROR,            /* failed: an error stopped it */
     CWX_REASON_NO_GROUP,         /* failed: the named log group does not exist */
+    CWX_REASON_NO_EVENTS,        /* skipped: no log stream has events in it */
     CWX_REASON__COUNT
 };
 const char *cwx_job_reason_text(enum cwx_job_reason r);
+/* A short stable code for r ("no_events", "marker", …); NULL for NONE. */
+const char *cwx_job_reason_name(enum cwx_job_reason r);
 
 /* A set of windows shared by every group with the same zone, granularity,
  * range and settle. */
@@ -67,6 +70,11 @@ struct cwx_plan_target {
     struct cwx_lane_model *model;
 };
 
+/* Event timestamps [from_ms, to_ms], both inclusive. */
+struct cwx_plan_interval {
+    int64_t from_ms, to_ms;
+};
+
 /* One log group of one target, selected by one selector. */
 struct cwx_plan_group {
     char *name;
@@ -78,6 +86,12 @@ struct cwx_plan_group {
     int64_t stored_bytes;/* -1 = unknown */
     uint32_t first_job;  /* its jobs are jobs[first_job .. first_job+n_jobs) */
     uint32_t n_jobs;
+    /* What the log streams say (skip_empty: streams): the union of their
+     * [firstEventTimestamp, lastEventTimestamp], sorted and disjoint.
+     * Owned; meaningful only when events_known. */
+    struct cwx_plan_interval *events;
+    uint32_t n_events;
+    uint8_t events_known;
 };
 
 /* A selector (prefix or pattern) that the offline plan could not resolve. */
@@ -86,14 +100,21 @@ struct cwx_plan_unresolved {
     uint32_t sel;
 };
 
-/* One export: a group × a window. Compact: a million of them fit in memory. */
+/* One export: a group × a window. Compact: a million of them fit in memory.
+ * With coalesce, one job (the head) exports a range of its group's windows
+ * with one task: its span counts the windows from its own, and each later
+ * window of the range is `covered` (it has no task of its own; its status
+ * follows the head's, and it still gets its own marker). */
 struct cwx_job {
     uint32_t group;
     uint32_t window;      /* index into the group's wset */
     uint8_t status;       /* enum cwx_job_status */
     uint8_t reason;       /* enum cwx_job_reason */
     uint8_t attempts;     /* CreateExportTask calls made for it */
-    char task_name[CWX_TASK_NAME_SIZE]; /* "" while account_id unknown */
+    uint8_t covered;      /* 1: exported by an earlier job's range */
+    char task_name[CWX_TASK_NAME_SIZE]; /* "" while account_id unknown; a
+                                         * covered job holds its head's */
+    uint16_t span;        /* windows its task covers (0 or 1: its own) */
 };
 
 struct cwx_plan {
@@ -169,9 +190,41 @@ int cwx_plan_job_marker_key(const struct cwx_plan *plan,
 void cwx_plan_job_identity(const struct cwx_plan *plan, const struct cwx_job *job,
                            const char *prefix, struct cwx_job_identity *out);
 
+/* ---- fewest tasks (planner/fewest.c) ---- */
+
+/* Records the event intervals of group gi (copied, then sorted and merged;
+ * intervals with to < from are dropped) and marks the group's events as
+ * known. n 0 means the group has no events at all. */
+int cwx_plan_set_events(struct cwx_plan *plan, uint32_t gi,
+                        const struct cwx_plan_interval *iv, size_t n);
+/* Milliseconds of [lo, hi) that the group's event intervals touch (an
+ * interval [a, b] counts as [a, b + 1)). 0 when the events are unknown. */
+int64_t cwx_plan_events_overlap(const struct cwx_plan_group *g, int64_t lo, int64_t hi);
+/* Marks each pending, uncovered job of group gi whose window no event
+ * interval touches as skipped with CWX_REASON_NO_EVENTS. Needs the group's
+ * events known (else does nothing). Returns the number of jobs skipped. */
+size_t cwx_plan_skip_no_events(struct cwx_plan *plan, uint32_t gi);
+
+/* The last window a job's task covers (its own unless it heads a range). */
+uint32_t cwx_plan_job_last(const struct cwx_plan *plan, const struct cwx_job *job);
+/* The job whose task covers job: job itself, or the head of its range. */
+const struct cwx_job *cwx_plan_job_head(const struct cwx_plan *plan, const struct cwx_job *job);
+/* Merges consecutive pending windows of group gi into ranges under the
+ * group's coalesce settings (max_windows, max_bytes of estimated bytes);
+ * no_events windows between two pending ones are covered too. Only groups
+ * with a known storedBytes are coalesced. Renames each head's task after
+ * its range. Returns 0 or CWX_E*. */
+int cwx_plan_coalesce(struct cwx_plan *plan, uint32_t gi);
+/* Undoes group gi's ranges that cover window wi's job (after a coalesced
+ * task FAILED): the head's range is split in two halves, each named after
+ * its own range. Returns 0 or CWX_E*. */
+int cwx_plan_split(struct cwx_plan *plan, uint32_t head_job);
+
 /* Counts per status. */
 struct cwx_plan_totals {
     size_t jobs, pending, done, running, skipped, failed;
+    size_t tasks; /* export tasks the pending and running windows need */
+    size_t no_events; /* skipped windows without events (uncovered) */
 };
 void cwx_plan_totals(const struct cwx_plan *plan, struct cwx_plan_totals *out);
 

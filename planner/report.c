@@ -35,6 +35,13 @@ void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate
     cwx_estimate_rate_of(plan, g->target, &rate);
     cwx_buf_reset(prefix);
     int64_t bytes = cwx_estimate_window_bytes(plan, g, w);
+    const struct cwx_job *head = cwx_plan_job_head(plan, job);
+    static _Thread_local char range[2 * sizeof(w->label) + 4];
+    uint32_t last = cwx_plan_job_last(plan, head);
+    if (last != head->window)
+        snprintf(range, sizeof(range), "%s..%s",
+                 plan->wsets[g->wset].windows[head->window].label,
+                 plan->wsets[g->wset].windows[last].label);
     *row = (struct cwx__report_row){
         .account = plan->cfg->accounts[t->account].name,
         .account_id = t->account_id,
@@ -44,10 +51,12 @@ void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate
         .from_ms = w->start_ms,
         .to_ms = w->end_ms - 1,
         .bucket = t->bucket,
-        .prefix = cwx_plan_job_prefix(plan, job, prefix) == 0 ? prefix->ptr : NULL,
+        .prefix = cwx_plan_job_prefix(plan, head, prefix) == 0 ? prefix->ptr : NULL,
         .task_name = job->task_name[0] ? job->task_name : NULL,
         .status = cwx_job_status_name(job->status),
         .reason = cwx_job_reason_text(job->reason),
+        .reason_code = cwx_job_reason_name(job->reason),
+        .range = last != head->window ? range : NULL,
         .est_bytes = bytes,
         .est_ms = cwx_estimate_job_ms(&rate, bytes),
     };
@@ -205,6 +214,8 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
         if (!rc) rc = s_json_field(&b, ", \"task_name\": ", r.task_name);
         if (!rc) rc = s_json_field(&b, ", \"status\": ", r.status);
         if (!rc) rc = s_json_field(&b, ", \"reason\": ", r.reason);
+        if (!rc) rc = s_json_field(&b, ", \"reason_code\": ", r.reason_code);
+        if (!rc) rc = s_json_field(&b, ", \"range\": ", r.range);
         if (!rc) rc = cwx_buf_puts(&b, ", \"est_bytes\": ");
         if (!rc) rc = r.est_bytes < 0 ? cwx_buf_puts(&b, "null") : cwx__report_put_i64(&b, r.est_bytes);
         if (!rc) rc = cwx_buf_puts(&b, ", \"est_seconds\": ");
@@ -234,12 +245,13 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
     if (!rc)
         rc = cwx_buf_printf(&b, "%s],\n \"totals\": {\"jobs\": %zu, \"pending\": %zu, "
                                 "\"done\": %zu, \"running\": %zu, \"skipped\": %zu, "
-                                "\"failed\": %zu, \"unresolved\": %zu},\n"
+                                "\"failed\": %zu, \"unresolved\": %zu, \"tasks\": %zu, "
+                                "\"no_events\": %zu},\n"
                                 " \"estimates\": {\"lanes\": %zu, \"bytes\": %" PRId64
                                 ", \"bytes_unknown_jobs\": %zu, \"wall_seconds\": ",
                             plan->n_unresolved ? "\n " : "", tot.jobs, tot.pending,
                             tot.done, tot.running, tot.skipped, tot.failed,
-                            plan->n_unresolved, est->n_lanes, est->bytes, est->bytes_unknown);
+                            plan->n_unresolved, tot.tasks, tot.no_events, est->n_lanes, est->bytes, est->bytes_unknown);
     if (!rc) rc = s_put_seconds(&b, est->wall_ms);
     if (!rc) rc = cwx_buf_puts(&b, ", \"serial_seconds\": ");
     if (!rc) rc = s_put_seconds(&b, est->serial_ms);

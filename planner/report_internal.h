@@ -26,10 +26,15 @@ struct cwx__report_row {
     const char *task_name;  /* NULL when unknown */
     const char *status;
     const char *reason;     /* NULL when none */
+    const char *reason_code;/* short stable code; NULL when none */
+    const char *range;      /* "2024-01..2024-03" when its task covers a
+                             * range (coalesce); NULL otherwise */
     int64_t est_bytes;      /* -1 when unknown */
     int64_t est_ms;         /* one export of it */
 };
 
+/* prefix receives the data prefix (of the range's task when the job is in
+ * a range), range_label the range's label (or stays unused). */
 void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate *est,
                           const struct cwx_job *job, struct cwx_buf *prefix,
                           struct cwx__report_row *row);

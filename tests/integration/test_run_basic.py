@@ -51,7 +51,8 @@ def test_classic_three_months_then_nothing(cwx, fake, tmp_path):
 
 
 def test_empty_windows_done_once(cwx, fake, tmp_path):
-    cfg = ru.config(tmp_path, groups=["/app/empty"])
+    # skip_empty off: exported, found empty, marked, never exported again.
+    cfg = ru.config(tmp_path, groups=["/app/empty"], defaults={"skip_empty": "off"})
     ru.run(cwx, fake, tmp_path, cfg, check=0)
     tl = Timeline(fake.timeline())
     assert len(tl.completed()) == 3 and not tl.duplicates()

@@ -12,9 +12,11 @@ from .state import ACTIVE, b64token, unb64token
 _SESSION = botocore.session.get_session()
 _MODEL = _SESSION.get_service_model("logs")
 _VALIDATOR = ParamValidator()
-OPERATIONS = ("CreateExportTask", "DescribeExportTasks", "CancelExportTask", "DescribeLogGroups")
+OPERATIONS = ("CreateExportTask", "DescribeExportTasks", "CancelExportTask", "DescribeLogGroups",
+              "DescribeLogStreams")
 # Members newer than this botocore's model that real AWS accepts.
-EXTRA_MEMBERS = {"DescribeLogGroups": {"logGroupIdentifiers", "logGroupClass"}}
+EXTRA_MEMBERS = {"DescribeLogGroups": {"logGroupIdentifiers", "logGroupClass"},
+                 "DescribeLogStreams": {"logGroupIdentifier"}}
 STATUS_CODES = ("CANCELLED", "COMPLETED", "FAILED", "PENDING", "PENDING_CANCEL", "RUNNING")
 
 
@@ -80,7 +82,13 @@ def handle(world, op, body, account, region):
         raise ApiError("SerializationException", "Unexpected character in JSON payload", coral=True)
     extra = {k: params.pop(k) for k in list(params) if k in EXTRA_MEMBERS.get(op, ())} \
         if isinstance(params, dict) else {}
-    validate(op, params)
+    if op == "DescribeLogStreams" and "logGroupIdentifier" in extra and "logGroupName" not in params:
+        # Older botocore models mark logGroupName required; AWS takes either.
+        params["logGroupName"] = "placeholder"
+        validate(op, params)
+        del params["logGroupName"]
+    else:
+        validate(op, params)
     params.update(extra)
     return globals()["op_" + op](world, params, account, region)
 
@@ -226,4 +234,72 @@ def op_DescribeLogGroups(world, p, account, region):
                              for n in page]}
         if len(names) > limit:
             out["nextToken"] = b64token({"after": page[-1]})
+    return json_ok(out)
+
+
+def _group_of(world, p, account, region):
+    name, ident = p.get("logGroupName"), p.get("logGroupIdentifier")
+    if (name is None) == (ident is None):
+        raise ApiError("InvalidParameterException",
+                       "Exactly one of logGroupName or logGroupIdentifier must be specified.")
+    if ident is not None:
+        m = re.match(r"^arn:aws[\w-]*:logs:([\w-]+):(\d{12}):log-group:(.+?)(?::\*)?$", ident)
+        if m:
+            if m.group(1) != region or m.group(2) != account:
+                raise ApiError("ResourceNotFoundException", "The specified log group does not exist.")
+            name = m.group(3)
+        else:
+            name = ident
+    g = world.groups.get((account, region, name))
+    if g is None:
+        raise ApiError("ResourceNotFoundException", "The specified log group does not exist.")
+    return g
+
+
+def op_DescribeLogStreams(world, p, account, region):
+    """As AWS answers it: storedBytes always 0; first/last event timestamps from
+    the stream's data range; throttled at settings.describe_log_streams_tps per
+    account and region (AWS's quota)."""
+    order = p.get("orderBy", "LogStreamName")
+    prefix = p.get("logStreamNamePrefix")
+    if order == "LastEventTime" and prefix is not None:
+        raise ApiError("InvalidParameterException",
+                       "Cannot order by LastEventTime with a logStreamNamePrefix.")
+    limit = p.get("limit", 50)
+    now = model.now_ms()
+    with world.lock:
+        if not world.rate_ok("DescribeLogStreams", account, region,
+                             float(world.settings.get("describe_log_streams_tps", 25))):
+            raise ApiError("ThrottlingException", "Rate exceeded")
+        g = _group_of(world, p, account, region)
+        rows = []
+        for st in g.streams:
+            if prefix is not None and not st.name.startswith(prefix):
+                continue
+            d = {"logStreamName": st.name,
+                 "creationTime": max(g.creation, st.start or 0),
+                 "arn": "arn:aws:logs:%s:%s:log-group:%s:log-stream:%s" % (region, account, g.name, st.name),
+                 "storedBytes": 0}
+            ev = g.stream_event_range(st, now)
+            if ev is not None:
+                d["firstEventTimestamp"], d["lastEventTimestamp"] = ev
+                d["lastIngestionTime"] = ev[1] + 150
+            rows.append(d)
+        if order == "LastEventTime":
+            rows.sort(key=lambda d: (d.get("lastEventTimestamp", 0), d["logStreamName"]))
+        if p.get("descending"):
+            rows.reverse()
+        start = 0
+        if p.get("nextToken"):
+            try:
+                tok = unb64token(p["nextToken"])
+                start = int(tok["i"])
+                if tok.get("o") != order or tok.get("g") != g.name:
+                    raise ValueError()
+            except Exception:
+                raise ApiError("InvalidParameterException", "The specified nextToken is invalid.")
+        page = rows[start:start + limit]
+        out = {"logStreams": page}
+        if start + limit < len(rows):
+            out["nextToken"] = b64token({"i": start + limit, "o": order, "g": g.name})
     return json_ok(out)

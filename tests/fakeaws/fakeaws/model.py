@@ -113,6 +113,11 @@ class LogGroup:
         for g in spec.get("gaps", []) or []:
             self.gaps.add(month_of(g, now))
         self.stored_override = spec.get("storedBytes", spec.get("stored_bytes"))
+        # {"2024-03": bytes, ...}: the month's bytes (spread evenly over it) instead of
+        # bytes_per_day; months absent hold nothing (the long-tailed fleet).
+        self.month_bytes = {}
+        for k, v in (spec.get("month_bytes") or {}).items():
+            self.month_bytes[month_of(k, now)] = float(v)
         self.salt = seed_salt
         st = spec.get("streams", 1)
         self.streams = []
@@ -152,7 +157,7 @@ class LogGroup:
         """Milliseconds of [lo, hi) outside gap months."""
         if hi <= lo:
             return 0
-        if not self.gaps:
+        if not self.gaps and not self.month_bytes:
             return hi - lo
         t = _dt.datetime.fromtimestamp(lo / 1000, _dt.timezone.utc)
         y, m = t.year, t.month
@@ -164,14 +169,23 @@ class LogGroup:
             if ms0 >= hi:
                 break
             a, b = max(lo, ms0), min(hi, ms1)
-            if b > a and (y, m) not in self.gaps:
+            if b > a and self._month_has_data(y, m):
                 total += b - a
             y, m = ny, nm
         return total
 
     def bytes_in(self, frm, to_incl, now):
         lo, hi = self._range(frm, to_incl + 1, now)
-        return int(self.bpd * self._span_ms(lo, hi) / DAY_MS)
+        if not self.month_bytes:
+            return int(self.bpd * self._span_ms(lo, hi) / DAY_MS)
+        total = 0.0
+        for (y, m), v in self.month_bytes.items():
+            ny, nm = next_month(y, m)
+            m0, m1 = month_start_ms(y, m), month_start_ms(ny, nm)
+            a, b = max(lo, m0), min(hi, m1)
+            if b > a and (y, m) not in self.gaps:
+                total += v * (b - a) / (m1 - m0)
+        return int(total)
 
     def stored_bytes(self, now):
         if self.stored_override is not None:
@@ -180,7 +194,7 @@ class LogGroup:
 
     def streams_with_events(self, frm, to_incl, now, prefix=None):
         out = []
-        if self.bpd <= 0:
+        if self.bpd <= 0 and not self.month_bytes:
             return out
         lo, hi = self._range(frm, to_incl + 1, now)
         if hi <= lo:
@@ -193,6 +207,37 @@ class LogGroup:
             if self._span_ms(a, b) > 0:
                 out.append((s, a, b))
         return out
+
+    def stream_event_range(self, stream, now):
+        """(firstEventTimestamp, lastEventTimestamp) of a stream, or None when it has no
+        events: its data range clipped to where the group has data, gap months cut off
+        at both ends (a gap in the middle stays inside, as AWS's two timestamps would)."""
+        if self.bpd <= 0 and not self.month_bytes:
+            return None
+        lo, hi = self._range(0, now, now)
+        a = max(lo, stream.start) if stream.start is not None else lo
+        b = min(hi, stream.end) if stream.end is not None else hi
+        if b <= a:
+            return None
+        first = last = None
+        t = _dt.datetime.fromtimestamp(a / 1000, _dt.timezone.utc)
+        y, m = t.year, t.month
+        while month_start_ms(y, m) < b:
+            ny, nm = next_month(y, m)
+            m0, m1 = max(a, month_start_ms(y, m)), min(b, month_start_ms(ny, nm))
+            if m1 > m0 and self._month_has_data(y, m):
+                if first is None:
+                    first = m0
+                last = m1 - 1
+            y, m = ny, nm
+        return None if first is None else (first, last)
+
+    def _month_has_data(self, y, m):
+        if (y, m) in self.gaps:
+            return False
+        if self.month_bytes:
+            return self.month_bytes.get((y, m), 0) > 0
+        return True
 
     def export_object(self, stream, a, b, frm, to_incl):
         """Deterministic small gzip object of the stream's events in [a, b)."""

@@ -43,6 +43,7 @@ DEFAULT_SETTINGS = {
     "write_test_at": "create",       # create | complete: when aws-logs-write-test is written
     "timeline_requests": True,       # record every request in the timeline (tasks are always recorded)
     "task_fail_rate": 0.0,           # fraction of new non-foreign tasks that end FAILED (own RNG from rng_seed)
+    "describe_log_streams_tps": 25,  # DescribeLogStreams quota per account and region (ThrottlingException past it)
 }
 
 
@@ -239,6 +240,7 @@ class World:
             self.faults = []
             self.fail_next = []  # list of dicts {count, account, region, message, phase}
             self.stats = {"connections": 0, "requests": 0, "by_operation": {}, "by_outcome": {}}
+            self.rates = {}
             self.scheduler.clear()
 
     def reset(self):
@@ -484,6 +486,18 @@ class World:
             if p >= 1:
                 return True
             return self.rng.random() < p
+
+    def rate_ok(self, op, account, region, tps):
+        """A per-(op, account, region) quota of tps calls in any one second (sliding)."""
+        with self.lock:
+            q = self.rates.setdefault((op, account, region), [])
+            now = time.monotonic()
+            while q and q[0] <= now - 1.0:
+                q.pop(0)
+            if tps > 0 and len(q) >= tps:
+                return False
+            q.append(now)
+            return True
 
     def count(self, op, outcome):
         with self.lock:
