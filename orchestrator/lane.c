@@ -148,7 +148,7 @@ int cwx__lanes_build(struct cwx_run *run)
         uint32_t l = run->lane_of_target[plan->groups[job->group].target];
         run->lane_of_job[j] = l;
         run->lanes[l].total++;
-        if (job->status == CWX_JOB_PENDING)
+        if (job->status == CWX_JOB_PENDING && !job->covered)
             counts[l]++;
         if (job->task_name[0] && cwx__index_put(&run->task_index, job->task_name, 0, j)) {
             free(counts);
@@ -166,6 +166,8 @@ int cwx__lanes_build(struct cwx_run *run)
     for (uint32_t j = 0; j < plan->n_jobs; j++) {
         const struct cwx_job *job = &plan->jobs[j];
         struct cwx_lane *lane = &run->lanes[run->lane_of_job[j]];
+        if (job->status == CWX_JOB_PENDING && job->covered)
+            continue; /* exported by its range's head */
         if (job->status == CWX_JOB_PENDING)
             lane->queue[lane->n_queue++] = j;
         else if (job->status == CWX_JOB_SKIPPED)
@@ -434,6 +436,50 @@ static void s_stop_lane(struct cwx_lane *lane, int error, const char *fmt, ...)
 
 static void s_pause(struct cwx_lane *lane, struct cwx_worker *w, int wait);
 
+/* Puts job j before the rest of the lane's queue. */
+static int s_push_front(struct cwx_lane *lane, uint32_t j)
+{
+    if (lane->head == 0) {
+        size_t room = 8;
+        uint32_t *q = realloc(lane->queue, (lane->n_queue + room) * sizeof(*q));
+        if (!q)
+            return CWX_ENOMEM;
+        memmove(q + room, q, lane->n_queue * sizeof(*q));
+        lane->queue = q;
+        lane->n_queue += room;
+        lane->head = room;
+        for (size_t i = 0; i < room; i++)
+            q[i] = j; /* never read: head is past them */
+    }
+    lane->queue[--lane->head] = j;
+    return 0;
+}
+
+/* Splits the range of head job j in two (docs/architecture.md, "job"):
+ * each half has its own task name (known to the lane for adoption) and
+ * both go first in the queue, the older half first. */
+static int s_split(struct cwx_lane *lane, uint32_t j)
+{
+    struct cwx_run *run = lane->run;
+    struct cwx_job *job = &run->plan->jobs[j];
+    uint32_t half = job->span / 2;
+    CWX_LOGW("%s: the task over %u windows FAILED; exporting its halves (%u and %u windows)",
+             cwx_plan_job_group(run->plan, job)->name, (unsigned)job->span, (unsigned)half,
+             (unsigned)(job->span - half));
+    int rc = cwx_plan_split(run->plan, j);
+    job->status = CWX_JOB_PENDING;
+    job->reason = CWX_REASON_NONE;
+    for (uint32_t k = 0; !rc && k < 2; k++) {
+        uint32_t h = k ? j + half : j;
+        rc = cwx__index_put(&run->task_index, run->plan->jobs[h].task_name, 0, h);
+    }
+    if (!rc)
+        rc = s_push_front(lane, j + half);
+    if (!rc)
+        rc = s_push_front(lane, j);
+    return rc;
+}
+
 static void h_final(struct cwx_worker *w, void *ud)
 {
     struct cwx_lane *lane = ud;
@@ -457,9 +503,25 @@ static void h_final(struct cwx_worker *w, void *ud)
         return;
     }
     int paused = 0;
+    uint32_t covered = cwx_plan_job_last(run->plan, job) - job->window;
+    if (st == CWX_WORK_FAILED && why == CWX_WR_SPLIT) {
+        /* A range's task FAILED: its two halves go first in the queue. */
+        int rc = s_split(lane, spec->job);
+        if (rc) {
+            job->status = CWX_JOB_FAILED;
+            job->reason = CWX_REASON_ERROR;
+            lane->failed++;
+            cwx__report_failure(run, spec->job, "error", cwx_strerror(rc));
+        }
+        s_free_worker(lane, w);
+        if (was_active && lane->state != CWX_LANE_PAUSED)
+            lane->state = CWX_LANE_IDLE;
+        s_next(lane);
+        return;
+    }
     if (st == CWX_WORK_DONE) {
         job->status = CWX_JOB_DONE;
-        lane->done++;
+        lane->done += 1 + covered;
         lane->pauses = 0;
         if (why == CWX_WR_MARKER || why == CWX_WR_OBJECTS) {
             job->reason = why == CWX_WR_MARKER ? CWX_REASON_MARKER : CWX_REASON_OBJECTS;
@@ -517,6 +579,13 @@ static void h_final(struct cwx_worker *w, void *ud)
                           : CWX_JOB_PENDING;
         lane->stopped_jobs++;
     }
+    /* The windows of its range follow the head. */
+    for (uint32_t i = 1; i <= covered; i++) {
+        job[i].status = job->status;
+        job[i].reason = job->reason;
+    }
+    if (job->status == CWX_JOB_FAILED)
+        lane->failed += covered;
     s_free_worker(lane, w);
     if (was_active && !paused && lane->state != CWX_LANE_PAUSED)
         lane->state = CWX_LANE_IDLE;
@@ -564,10 +633,35 @@ static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **o
     const struct cwx_plan_target *tg = cwx_plan_job_target(plan, job);
     const struct cwx_account *acc = cwx_plan_job_account(plan, job);
     const struct cwx_window *win = cwx_plan_job_window(plan, job);
-    struct cwx_buf prefix, marker;
+    const struct cwx_window *last = &plan->wsets[cwx_plan_job_group(plan, job)->wset]
+                                          .windows[cwx_plan_job_last(plan, job)];
+    size_t n_windows = cwx_plan_job_last(plan, job) - job->window + 1;
+    struct cwx_buf prefix, marker, keys;
     cwx_buf_init(&prefix, CWX_S3_KEY_MAX);
     cwx_buf_init(&marker, CWX_S3_KEY_MAX);
+    cwx_buf_init(&keys, 0);
+    const char **windows = NULL, **marker_keys = NULL;
     int rc = cwx__job_strings(plan, job, &prefix, &marker);
+    if (!rc && n_windows > 1) {
+        /* One marker key per window of the range, NUL-separated in keys. */
+        windows = calloc(2 * n_windows, sizeof(char *));
+        size_t *offs = calloc(n_windows, sizeof(size_t));
+        rc = windows && offs ? 0 : CWX_ENOMEM;
+        for (size_t i = 0; !rc && i < n_windows; i++) {
+            offs[i] = keys.len;
+            rc = cwx_plan_job_marker_key(plan, job + i, &keys);
+            if (!rc)
+                rc = cwx_buf_putc(&keys, '\0');
+        }
+        if (!rc) {
+            marker_keys = windows + n_windows;
+            for (size_t i = 0; i < n_windows; i++) {
+                windows[i] = cwx_plan_job_window(plan, job + i)->label;
+                marker_keys[i] = keys.ptr + offs[i];
+            }
+        }
+        free(offs);
+    }
     if (!rc) {
         struct cwx_work_spec spec = {
             .account = acc->name,
@@ -577,7 +671,7 @@ static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **o
             .log_stream_prefix = cwx_plan_job_sel(plan, job)->log_stream_prefix,
             .window = win->label,
             .from_ms = win->start_ms,
-            .to_ms = win->end_ms - 1,
+            .to_ms = last->end_ms - 1,
             .bucket = tg->bucket,
             .prefix = prefix.ptr,
             .marker_key = marker.ptr,
@@ -589,6 +683,9 @@ static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **o
             .backoff_max_ms = s_policy(lane).max_ms * 4,
             .patience = cwx_patience_of(s_settings(lane)),
             .job = j,
+            .windows = windows,
+            .marker_keys = marker_keys,
+            .n_windows = n_windows > 1 ? n_windows : 0,
         };
         rc = cwx_worker_new(&spec, cwx_worker_aws_ops(), run->wa, &s_hooks, lane, out);
         if (!rc)
@@ -596,6 +693,8 @@ static int s_new_worker(struct cwx_lane *lane, uint32_t j, struct cwx_worker **o
     }
     cwx_buf_free(&prefix);
     cwx_buf_free(&marker);
+    cwx_buf_free(&keys);
+    free(windows);
     return rc;
 }
 

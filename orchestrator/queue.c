@@ -159,6 +159,14 @@ int64_t cwx__job_estimated_bytes(const struct cwx_plan *plan, const struct cwx_j
 {
     /* The group's storedBytes spread over the span its data covers, times
      * the part of it the window overlaps (the planner's estimate). */
-    return cwx_estimate_window_bytes(plan, cwx_plan_job_group(plan, job),
-                                     cwx_plan_job_window(plan, job));
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+    int64_t sum = 0;
+    for (uint32_t w = job->window; w <= cwx_plan_job_last(plan, job); w++) {
+        int64_t b = cwx_estimate_window_bytes(plan, g, &ws->windows[w]);
+        if (b < 0)
+            return -1;
+        sum += b; /* a range: the sum of its windows */
+    }
+    return sum;
 }

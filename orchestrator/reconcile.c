@@ -56,6 +56,8 @@ struct s_target {
     struct cwx_plan_interval *iv;
     size_t n_iv, cap_iv;
     int64_t since_ms;
+    uv_timer_t *pace;  /* DescribeLogStreams pacing (skip_empty.api_rate); freed on close */
+    uint64_t next_ms;  /* loop time before which no DescribeLogStreams call starts */
 };
 
 static void s_fail_account(struct s_rec *r, uint32_t target, int status,
@@ -195,6 +197,16 @@ static int s_add_foreign(struct s_rec *r, uint32_t target, const struct cwx_logs
 
 static void s_step(struct s_target *t);
 static void s_streams_next(struct s_target *t);
+
+static void s_pace_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void s_pace_fired(uv_timer_t *h)
+{
+    s_streams_next(h->data);
+}
 static void s_follow_head(struct cwx_plan *plan, uint32_t head);
 
 static void s_step_again(void *ud)
@@ -229,6 +241,8 @@ static void s_target_done(struct s_target *t)
     struct s_rec *r = t->r;
     free(t->token);
     free(t->iv);
+    if (t->pace)
+        uv_close((uv_handle_t *)t->pace, s_pace_closed);
     free(t);
     if (--r->pending == 0) {
         r->res->api_calls = cwx_session_api_calls(r->s);
@@ -498,6 +512,22 @@ static void s_streams_next(struct s_target *t)
         }
     }
     const struct cwx_plan_group *g = &plan->groups[t->group];
+    /* DescribeLogStreams has its own quota (5 per second per account and
+     * Region), below the other calls' api_rate: pace the calls. */
+    uv_loop_t *loop = cwx_aws_loop(cwx_session_aws(r->s));
+    double rate = plan->cfg->accounts[plan->targets[t->target].account].settings.skip_empty_api_rate;
+    uint64_t now = uv_now(loop);
+    if (t->next_ms > now) {
+        if (!t->pace && (t->pace = malloc(sizeof(*t->pace))) != NULL) {
+            uv_timer_init(loop, t->pace);
+            t->pace->data = t;
+        }
+        if (t->pace) {
+            uv_timer_start(t->pace, s_pace_fired, t->next_ms - now, 0);
+            return;
+        }
+    }
+    t->next_ms = now + (uint64_t)(1000.0 / (rate > 0 ? rate : 5) + 0.5);
     struct cwx_logs_describe_log_streams_req req = {
         .log_group_name = g->name,
         .order_by = CWX_STREAMS_BY_LAST_EVENT,

@@ -1009,8 +1009,8 @@ static const char *const s_outage_keys[] = {"pause", "pauses"};
 
 enum { LE_TTL, LE_BUCKET, LE_N };
 static const char *const s_lease_keys[] = {"ttl", "bucket"};
-enum { K_MODE, K_MAX_PAGES, K_N };
-static const char *const s_skip_empty_keys[] = {"mode", "max_pages"};
+enum { K_MODE, K_MAX_PAGES, K_API_RATE, K_N };
+static const char *const s_skip_empty_keys[] = {"mode", "max_pages", "api_rate"};
 
 enum { C_MAX_BYTES, C_MAX_WINDOWS, C_N };
 static const char *const s_coalesce_keys[] = {"max_bytes", "max_windows"};
@@ -1274,6 +1274,8 @@ static int s_lease(struct s_ctx *c, const yaml_node_t *n, struct cwx_settings *s
 #define S_SKIP_EMPTY_EXPECTED                                                 \
     "skip_empty: streams, off, or a mapping like {mode: streams, max_pages: 200}"
 
+static int s_api_rate(struct s_ctx *c, const yaml_node_t *n, double *out);
+
 /* skip_empty: streams | off | {mode: streams|off, max_pages: N}. */
 static int s_skip_empty(struct s_ctx *c, const yaml_node_t *n,
                         struct cwx_settings *st)
@@ -1294,6 +1296,8 @@ static int s_skip_empty(struct s_ctx *c, const yaml_node_t *n,
                 return rc;
             st->skip_empty_max_pages = (int)x;
         }
+        if (v[K_API_RATE] && (rc = s_api_rate(c, v[K_API_RATE], &st->skip_empty_api_rate)))
+            return rc;
         st->skip_empty = CWX_SKIP_EMPTY_STREAMS; /* a mapping turns it on */
         mode = v[K_MODE];
         if (!mode)
@@ -1581,6 +1585,7 @@ static int s_builtin_defaults(struct s_ctx *c, struct cwx_settings *st)
     st->lease_ttl_ms = 120000;
     st->skip_empty = CWX_SKIP_EMPTY_STREAMS;
     st->skip_empty_max_pages = 200;
+    st->skip_empty_api_rate = 5;
     st->coalesce = (struct cwx_coalesce){1024LL * 1024 * 1024, 0};
     st->range.to_latest = true;
     if (!(st->timezone = strdup("UTC")) ||

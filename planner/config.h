@@ -64,6 +64,8 @@ struct cwx_settings {
                                 first destination bucket */
     enum cwx_skip_empty skip_empty; /* default streams */
     int skip_empty_max_pages;       /* DescribeLogStreams pages per group; default 200 */
+    double skip_empty_api_rate;     /* DescribeLogStreams calls per second per account
+                                       and region (AWS's quota: 5); default 5 */
     struct cwx_coalesce coalesce;   /* default off */
     struct cwx_range range;
 };

@@ -236,6 +236,13 @@ int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
             else
                 l->bytes += bytes;
             int64_t ms = cwx_estimate_job_ms(rate, bytes);
+            if (job->covered) {
+                /* Exported by its range's task (coalesce): its bytes and
+                 * its marker, no task of its own. */
+                r->busy += (double)(ms - rate->overhead_ms);
+                l->calls.put++;
+                continue;
+            }
             double seen = (double)ms, polls;
             if (r->learnt < CWX_ESTIMATE_LEARN_TASKS) {
                 cwx_lane_model_expect(&r->sim, &policy, bytes, ms, &polls, &seen);

@@ -211,3 +211,40 @@ int cwx_plan_split(struct cwx_plan *plan, uint32_t head_job)
     cwx_buf_free(&prefix);
     return rc;
 }
+
+void cwx_plan_savings(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                      struct cwx_plan_savings *out)
+{
+    memset(out, 0, est->n_lanes * sizeof(*out));
+    for (uint32_t gi = 0; gi < plan->n_groups; gi++) {
+        const struct cwx_plan_group *g = &plan->groups[gi];
+        struct cwx_plan_savings *sv = &out[est->target_lane[g->target]];
+        const struct cwx_estimate_rate *r = &est->lanes[est->target_lane[g->target]].rate;
+        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+        for (uint32_t k = 0; k < g->n_jobs; k++) {
+            const struct cwx_job *job = &plan->jobs[g->first_job + k];
+            int todo = job->status == CWX_JOB_PENDING || job->status == CWX_JOB_RUNNING;
+            int no_events = !job->covered && job->status == CWX_JOB_SKIPPED &&
+                            job->reason == CWX_REASON_NO_EVENTS;
+            if (!todo && !no_events)
+                continue;
+            int64_t bytes = cwx_estimate_window_bytes(plan, g, &ws->windows[job->window]);
+            int64_t ms = cwx_estimate_job_ms(r, bytes);
+            /* A covered window that had no events of its own would be
+             * skipped without coalesce. */
+            int events = !job->covered || !g->events_known ||
+                         cwx_plan_events_overlap(g, ws->windows[job->window].start_ms,
+                                                 ws->windows[job->window].end_ms) > 0;
+            sv->tasks[0]++;
+            sv->backfill_ms[0] += ms;
+            if (todo && events) {
+                sv->tasks[1]++;
+                sv->backfill_ms[1] += ms;
+            }
+            if (todo) {
+                sv->tasks[2] += !job->covered;
+                sv->backfill_ms[2] += job->covered ? ms - r->overhead_ms : ms;
+            }
+        }
+    }
+}

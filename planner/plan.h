@@ -220,6 +220,19 @@ int cwx_plan_coalesce(struct cwx_plan *plan, uint32_t gi);
  * its own range. Returns 0 or CWX_E*. */
 int cwx_plan_split(struct cwx_plan *plan, uint32_t head_job);
 
+/* What skip_empty and coalesce save, per lane of an estimate: export tasks
+ * and the backfill time of the windows still to export, [0] one task per
+ * window (neither), [1] without the no_events windows (skip_empty), [2] as
+ * planned (skip_empty and coalesce). */
+struct cwx_estimate;
+struct cwx_plan_savings {
+    uint64_t tasks[3];
+    int64_t backfill_ms[3];
+};
+/* Fills out[l] for each lane l of est (est->n_lanes entries). */
+void cwx_plan_savings(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                      struct cwx_plan_savings *out);
+
 /* Counts per status. */
 struct cwx_plan_totals {
     size_t jobs, pending, done, running, skipped, failed;

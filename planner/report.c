@@ -1,6 +1,8 @@
 #include "planner/report.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -126,9 +128,67 @@ static int s_json_calls(struct cwx_buf *b, const struct cwx_estimate_calls *c)
                           c->create + c->describe + c->list + c->put);
 }
 
+/* "tasks": {...}, "backfill_seconds": {...} of one lane's savings. */
+static int s_json_savings(struct cwx_buf *b, const struct cwx_plan_savings *sv)
+{
+    static const char *const names[3] = {"per_window", "skip_empty", "skip_empty_coalesce"};
+    int rc = cwx_buf_puts(b, ", \"tasks\": {");
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = cwx_buf_printf(b, "%s\"%s\": %" PRIu64, i ? ", " : "", names[i], sv->tasks[i]);
+    if (!rc) rc = cwx_buf_puts(b, "}, \"backfill_seconds\": {");
+    for (int i = 0; i < 3 && !rc; i++) {
+        rc = cwx_buf_printf(b, "%s\"%s\": ", i ? ", " : "", names[i]);
+        if (!rc) rc = s_put_seconds(b, sv->backfill_ms[i]);
+    }
+    return rc ? rc : cwx_buf_putc(b, '}');
+}
+
+/* "coalesced": every range job with its task and covered windows. */
+static int s_json_coalesced(struct cwx_buf *b, const struct cwx_plan *plan,
+                            struct cwx_buf *prefix)
+{
+    int rc = cwx_buf_puts(b, ",\n \"coalesced\": [");
+    size_t n = 0;
+    for (size_t j = 0; j < plan->n_jobs && !rc; j++) {
+        const struct cwx_job *job = &plan->jobs[j];
+        if (job->covered || job->span < 2)
+            continue;
+        const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+        const struct cwx_plan_target *t = &plan->targets[g->target];
+        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+        uint32_t last = cwx_plan_job_last(plan, job);
+        cwx_buf_reset(prefix);
+        rc = cwx_buf_puts(b, n++ ? ",\n  {" : "\n  {");
+        if (!rc) rc = s_json_field(b, "\"account\": ", plan->cfg->accounts[t->account].name);
+        if (!rc) rc = s_json_field(b, ", \"region\": ", t->region);
+        if (!rc) rc = s_json_field(b, ", \"log_group\": ", g->name);
+        if (!rc) rc = cwx_buf_puts(b, ", \"from\": ");
+        if (!rc) rc = cwx__report_put_i64(b, ws->windows[job->window].start_ms);
+        if (!rc) rc = cwx_buf_puts(b, ", \"to\": ");
+        if (!rc) rc = cwx__report_put_i64(b, ws->windows[last].end_ms - 1);
+        if (!rc)
+            rc = s_json_field(b, ", \"prefix\": ",
+                              cwx_plan_job_prefix(plan, job, prefix) == 0 ? prefix->ptr : NULL);
+        if (!rc) rc = s_json_field(b, ", \"task_name\": ", job->task_name[0] ? job->task_name : NULL);
+        if (!rc) rc = s_json_field(b, ", \"status\": ", cwx_job_status_name(job->status));
+        if (!rc) rc = cwx_buf_puts(b, ", \"windows\": [");
+        for (uint32_t w = job->window; w <= last && !rc; w++) {
+            if (w > job->window)
+                rc = cwx_buf_puts(b, ", ");
+            if (!rc) rc = s_json_field(b, "", ws->windows[w].label);
+        }
+        if (!rc) rc = cwx_buf_puts(b, "]}");
+    }
+    return rc ? rc : cwx_buf_puts(b, n ? "\n ]" : "]");
+}
+
 static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
                         const struct cwx_estimate *est)
 {
+    struct cwx_plan_savings *sv = calloc(est->n_lanes + 1, sizeof(*sv));
+    if (!sv)
+        return CWX_ENOMEM;
+    cwx_plan_savings(plan, est, sv);
     int rc = cwx_buf_puts(b, "\n ],\n \"lanes\": [");
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
@@ -179,10 +239,12 @@ static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
                                 : l->bytes_unknown          ? "storedBytes (some unknown)"
                                                             : "storedBytes",
                                 l->bytes_unknown);
+        if (!rc) rc = s_json_savings(b, &sv[i]);
         if (!rc) rc = cwx_buf_puts(b, ", \"aws_calls\": ");
         if (!rc) rc = s_json_calls(b, &l->calls);
         if (!rc) rc = cwx_buf_putc(b, '}');
     }
+    free(sv);
     return rc;
 }
 
@@ -226,7 +288,11 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
     if (!rc)
         rc = s_json_lanes(&b, plan, est);
     if (!rc)
-        rc = cwx_buf_puts(&b, "\n ],\n \"unresolved\": [");
+        rc = cwx_buf_puts(&b, "\n ]");
+    if (!rc)
+        rc = s_json_coalesced(&b, plan, &prefix);
+    if (!rc)
+        rc = cwx_buf_puts(&b, ",\n \"unresolved\": [");
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
         const struct cwx_plan_unresolved *u = &plan->unresolved[i];
         const struct cwx_plan_target *t = &plan->targets[u->target];
@@ -289,7 +355,8 @@ static int s_write_csv(const struct cwx_plan *plan, const struct cwx_estimate *e
     cwx_buf_init(&b, 0);
     cwx_buf_init(&prefix, 0);
     int rc = cwx_buf_puts(&b, "account,account_id,region,log_group,window,from,to,"
-                              "bucket,prefix,task_name,status,reason,est_bytes,est_seconds\r\n");
+                              "bucket,prefix,task_name,status,reason,est_bytes,est_seconds,"
+                              "reason_code,range\r\n");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
         struct cwx__report_row r;
         char from[24], to[24], bytes[24], secs[32];
@@ -301,7 +368,8 @@ static int s_write_csv(const struct cwx_plan *plan, const struct cwx_estimate *e
         const char *fields[] = {r.account, r.account_id, r.region, r.log_group,
                                 r.window, from, to, r.bucket, r.prefix,
                                 r.task_name, r.status, r.reason,
-                                r.est_bytes < 0 ? NULL : bytes, secs};
+                                r.est_bytes < 0 ? NULL : bytes, secs, r.reason_code,
+                                r.range};
         size_t n = sizeof fields / sizeof *fields;
         for (size_t k = 0; k < n && !rc; k++)
             rc = s_csv_field(&b, fields[k], k + 1 == n);
@@ -341,6 +409,51 @@ static void s_rate_text(const struct cwx_estimate_rate *r, char *out, size_t siz
     cwx_estimate_format_bytes((int64_t)r->bytes_per_s, bps, sizeof bps);
     snprintf(out, size, "%s/s + %" PRId64 "s/task (%s)", bps, r->overhead_ms / 1000,
              r->source ? r->source : "default");
+}
+
+static int s_md_cell(struct cwx_buf *b, const char *s);
+
+/* The saving of skip_empty and coalesce per lane: a text table (md 0) or a
+ * markdown one (md 1). */
+static int s_write_savings(struct cwx_buf *b, const struct cwx_plan *plan,
+                           const struct cwx_estimate *est, int md)
+{
+    struct cwx_plan_savings *sv = calloc(est->n_lanes + 1, sizeof(*sv));
+    if (!sv)
+        return CWX_ENOMEM;
+    cwx_plan_savings(plan, est, sv);
+    int rc = md ? cwx_buf_puts(b, "\n## Fewest tasks\n\n"
+                                  "Export tasks and backfill time per lane: one task per "
+                                  "window, without the windows that have no events "
+                                  "(`skip_empty`), and as planned (with `coalesce`).\n\n"
+                                  "| lane | tasks per window | backfill | tasks with skip_empty "
+                                  "| backfill | tasks as planned | backfill |\n"
+                                  "|---|---:|---:|---:|---:|---:|---:|\n")
+                : cwx_buf_printf(b, "\n%-24s %9s %10s %9s %10s %9s %10s\n", "FEWEST TASKS",
+                                 "PER-WIN", "BACKFILL", "SKIP-EMPTY", "BACKFILL", "PLANNED",
+                                 "BACKFILL");
+    for (size_t i = 0; i < est->n_lanes && !rc; i++) {
+        char name[256], d[3][24];
+        s_lane_name(plan, &est->lanes[i], name, sizeof name);
+        for (int k = 0; k < 3; k++)
+            cwx_estimate_format_ms(sv[i].backfill_ms[k], d[k], sizeof d[k]);
+        if (md) {
+            rc = cwx_buf_putc(b, '|');
+            if (!rc) rc = s_md_cell(b, name);
+            if (!rc)
+                rc = cwx_buf_printf(b, " %" PRIu64 " | %s | %" PRIu64 " | %s | %" PRIu64
+                                       " | %s |\n",
+                                    sv[i].tasks[0], d[0], sv[i].tasks[1], d[1], sv[i].tasks[2],
+                                    d[2]);
+        } else {
+            rc = cwx_buf_printf(b, "%-24s %9" PRIu64 " %10s %9" PRIu64 " %10s %9" PRIu64
+                                   " %10s\n",
+                                name, sv[i].tasks[0], d[0], sv[i].tasks[1], d[1],
+                                sv[i].tasks[2], d[2]);
+        }
+    }
+    free(sv);
+    return rc;
 }
 
 static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate *est,
@@ -410,6 +523,8 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate 
                             dur, l->calls.create + l->calls.describe + l->calls.list + l->calls.put,
                             rate);
     }
+    if (!rc)
+        rc = s_write_savings(&b, plan, est, 0);
     struct cwx_plan_totals tot;
     cwx_plan_totals(plan, &tot);
     char bytes[24], wall[24];
@@ -507,6 +622,8 @@ static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estima
                                 rate, l->calls.create + l->calls.describe + l->calls.list +
                                           l->calls.put);
     }
+    if (!rc)
+        rc = s_write_savings(&b, plan, est, 1);
     if (!rc && plan->n_unresolved)
         rc = cwx_buf_puts(&b, "\n## Unresolved selectors\n\nResolved only against AWS "
                               "(DescribeLogGroups):\n\n| account | region | kind | value |\n"

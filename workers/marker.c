@@ -81,6 +81,13 @@ int cwx_marker_build(const struct cwx_work_spec *spec, const char *task_id,
     rc = rc ? rc : s_add_time(o, "task_creation_time", "task_created_at", creation_ms);
     rc = rc ? rc : s_add_time(o, "task_completion_time", "task_completed_at", completion_ms);
     rc = rc ? rc : s_add_time(o, "marked_time", "marked_at", marked_ms);
+    if (!rc && spec->n_windows > 1) {
+        cJSON *r = cJSON_AddObjectToObject(o, "range");
+        rc = r ? 0 : CWX_ENOMEM;
+        rc = rc ? rc : s_add_str(r, "from", spec->windows[0]);
+        rc = rc ? rc : s_add_str(r, "to", spec->windows[spec->n_windows - 1]);
+        rc = rc ? rc : s_add_num(r, "windows", (double)spec->n_windows);
+    }
     if (rc == 0) {
         char *text = cJSON_PrintUnformatted(o);
         if (!text)

@@ -42,6 +42,8 @@ typedef int s_step_fn(struct cwx_worker *w);
 struct cwx_worker {
     struct cwx_work_spec spec; /* strings point into `strings` */
     char *strings;
+    const char **range_strings; /* spec.windows then spec.marker_keys (owned) */
+    size_t marks_left;          /* MARK of a range: markers still to write */
     const struct cwx_worker_ops *ops;
     void *ctx;
     struct cwx_worker_hooks hooks;
@@ -93,7 +95,7 @@ int cwx_work_state_is_final(enum cwx_work_state s)
 
 static const char *const s_reason_names[] = {
     "none", "marker", "objects", "exported", "empty", "attempts",
-    "cancelled", "error", "denied", "loop_guard", "unavailable", "interrupted",
+    "cancelled", "error", "denied", "loop_guard", "unavailable", "interrupted", "split",
 };
 
 const char *cwx_work_reason_name(enum cwx_work_reason r)
@@ -153,6 +155,32 @@ int cwx_worker_new(const struct cwx_work_spec *spec, const struct cwx_worker_ops
     w->spec.prefix = s_copy(&c, spec->prefix);
     w->spec.marker_key = s_copy(&c, spec->marker_key);
     w->spec.task_name = s_copy(&c, spec->task_name);
+    if (spec->n_windows > 1) {
+        size_t n = spec->n_windows, len = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!spec->windows || !spec->marker_keys || !spec->windows[i] ||
+                !spec->marker_keys[i]) {
+                cwx_worker_free(w);
+                return CWX_EINVAL;
+            }
+            len += strlen(spec->windows[i]) + strlen(spec->marker_keys[i]) + 2;
+        }
+        w->range_strings = malloc(2 * n * sizeof(char *) + len);
+        if (!w->range_strings) {
+            cwx_worker_free(w);
+            return CWX_ENOMEM;
+        }
+        char *cur = (char *)(w->range_strings + 2 * n);
+        for (size_t i = 0; i < n; i++) {
+            w->range_strings[i] = s_copy(&cur, spec->windows[i]);
+            w->range_strings[n + i] = s_copy(&cur, spec->marker_keys[i]);
+        }
+        w->spec.windows = w->range_strings;
+        w->spec.marker_keys = w->range_strings + n;
+    } else {
+        w->spec.windows = w->spec.marker_keys = NULL;
+        w->spec.n_windows = 0;
+    }
     if (w->spec.max_attempts < 1)
         w->spec.max_attempts = 1;
     if (!w->spec.backoff_min_ms)
@@ -183,6 +211,7 @@ void cwx_worker_free(struct cwx_worker *w)
         w->timer = 0;
     }
     free(w->strings);
+    free(w->range_strings);
     free(w);
 }
 
@@ -540,6 +569,14 @@ static void s_on_described(int status, const struct cwx_work_result *res, void *
         s_run(w, s_do_verify);
         return;
     case CWX_EXPORT_FAILED:
+        if (w->spec.n_windows > 1) {
+            /* A range: its halves are exported instead (the owner splits
+             * it), before any window's max_attempts is counted. */
+            s_fail(w, CWX_WR_SPLIT, 0, NULL, "task %s over %zu windows FAILED: %s", w->task_id,
+                   w->spec.n_windows,
+                   res->task_message[0] ? res->task_message : "no message");
+            return;
+        }
         w->failures++;
         if (w->failures >= w->spec.max_attempts) {
             s_fail(w, CWX_WR_ATTEMPTS, 0, NULL, "task %s FAILED (attempt %d of %d): %s",
@@ -607,6 +644,12 @@ static void s_on_marked(int status, const struct cwx_work_result *res, void *ud)
         return;
     }
     w->step_errors = 0;
+    if (w->marks_left > 1) {
+        w->marks_left--;
+        s_run(w, s_do_mark);
+        return;
+    }
+    w->marks_left = 0;
     snprintf(w->detail, sizeof(w->detail), "%llu objects, %llu bytes, task %s",
              (unsigned long long)w->objects, (unsigned long long)w->bytes, w->task_id);
     s_finish(w, CWX_WORK_DONE, w->objects ? CWX_WR_EXPORTED : CWX_WR_EMPTY);
@@ -614,6 +657,16 @@ static void s_on_marked(int status, const struct cwx_work_result *res, void *ud)
 
 static int s_do_mark(struct cwx_worker *w)
 {
+    if (w->spec.n_windows > 1) {
+        /* One marker per window of the range, the head's (index 0) last:
+         * spec.window and spec.marker_key name the one being written and
+         * end on the head's again. */
+        if (!w->marks_left)
+            w->marks_left = w->spec.n_windows;
+        size_t i = w->marks_left - 1;
+        w->spec.window = w->spec.windows[i];
+        w->spec.marker_key = w->spec.marker_keys[i];
+    }
     struct cwx_buf body;
     cwx_buf_init(&body, 64 * 1024);
     int rc = cwx_marker_build(&w->spec, w->task_id, w->creation_ms, w->completion_ms,

@@ -95,6 +95,17 @@ struct cwx_work_spec {
     struct cwx_patience patience;  /* redoing a step whose call failed
                                       transiently; zeros: 1 s doubling to 60 s */
     uint32_t job;                  /* the plan's job index (opaque here) */
+    /* A range (coalesce): the task covers n_windows windows, from_ms/to_ms
+     * span them, and one marker per window is written after the export is
+     * verified: marker_keys[i] for windows[i]. windows[0] and
+     * marker_keys[0] must equal `window` and `marker_key` (the head's);
+     * the head's marker is written last, so that a head marker present
+     * means the whole range is marked. A range task that ends FAILED ends
+     * the worker at once (FAILED, reason CWX_WR_SPLIT) without counting an
+     * attempt: the owner splits the range. n_windows 0 or 1: one window. */
+    const char *const *windows;
+    const char *const *marker_keys;
+    size_t n_windows;
 };
 
 /* What one operation learned. Only the fields of that operation are set. */
@@ -248,6 +259,8 @@ enum cwx_work_reason {
                            certificate does not verify; the window is not
                            at fault (it stays pending) */
     CWX_WR_INTERRUPTED, /* STOPPED */
+    CWX_WR_SPLIT,       /* FAILED: a range's task FAILED; split the range
+                           and export each half (no attempt counted) */
 };
 const char *cwx_work_reason_name(enum cwx_work_reason r);
 enum cwx_work_reason cwx_worker_reason(const struct cwx_worker *w);
@@ -269,7 +282,9 @@ void **cwx_worker_ops_slot(struct cwx_worker *w);
 /* Builds the marker document of a finished export (docs/architecture.md §marker) into out
  * (appended): job identity, task id and name, from/to, data prefix, object
  * count and bytes, task creation and completion times, marking time and
- * CWX_VERSION. */
+ * CWX_VERSION. For a range (spec->n_windows > 1) the marker of spec->window
+ * also names the range ("range": {"from", "to", "windows"}); from/to,
+ * objects and bytes are the range's task's. */
 int cwx_marker_build(const struct cwx_work_spec *spec, const char *task_id,
                      int64_t creation_ms, int64_t completion_ms, uint64_t objects,
                      uint64_t bytes, int64_t marked_ms, struct cwx_buf *out);

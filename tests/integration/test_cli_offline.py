@@ -70,7 +70,8 @@ def test_plan_json_contract(cwx, tmp_path):
                        "123456789012/us-east-1/aws/lambda/api/2024-03"]) + "\n"
     assert mar["task_name"] == "cwexport-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
     assert doc["totals"] == {"jobs": 3, "pending": 3, "done": 0, "running": 0,
-                             "skipped": 0, "failed": 0, "unresolved": 1}
+                             "skipped": 0, "failed": 0, "unresolved": 1, "tasks": 3,
+                             "no_events": 0}
     assert doc["unresolved"] == [{"account": "prod", "region": "us-east-1",
                                   "kind": "prefix", "value": "/aws/ecs/"}]
 

@@ -90,7 +90,8 @@ def test_json_estimates_offline(cwx, tmp_path):
     assert calls["put_object"] == 6
     assert calls["total"] == sum(v for k, v in calls.items() if k != "total")
     assert doc["totals"] == {"jobs": 6, "pending": 6, "done": 0, "running": 0,
-                             "skipped": 0, "failed": 0, "unresolved": 1}
+                             "skipped": 0, "failed": 0, "unresolved": 1, "tasks": 6,
+                             "no_events": 0}
     est = doc["estimates"]
     assert est["lanes"] == 1 and est["wall_seconds"] == backfill
     assert est["serial_seconds"] == backfill and est["bytes"] == 0

@@ -100,9 +100,11 @@ def test_live_progress_on_a_terminal(cwx, tmp_path):
 def test_detect_objects_archives_of_other_tools(cwx, tmp_path):
     groups = [("/app/api", {}), ("/app/empty", {"bytes_per_day": 0})]
     with FakeAWS(seed=ru.seed(groups=groups), tmp_dir=tmp_path) as fake:
+        # skip_empty off: the empty group's windows are exported (and found empty).
         cfg = ru.config(tmp_path, groups=["/app/api", "/app/empty"], rng={"last": 3},
                         defaults={"destination": {"bucket": "cwx-run-{account_id}-{region}",
-                                                  "detect": "objects"}})
+                                                  "detect": "objects"},
+                                  "skip_empty": "off"})
         bkt = ru.bucket(A0)
         months = last_months(3)
         # /app/api: another tool exported every window (its data objects are there).

@@ -183,11 +183,14 @@ static void template_check_rejects(void **state)
         {"{{region}}", "unclosed '{'", 0},
         {"a}b", "'}' without a matching '{'", 1},
         {"x/{foo}", "unknown variable (known: {account} {account_id} {region} "
-                    "{log_group} {window} {yyyy} {mm} {dd} {hh})", 2},
+                    "{log_group} {window} {from} {to} {yyyy} {mm} "
+                    "{dd} {hh})", 2},
         {"x/{}", "unknown variable (known: {account} {account_id} {region} "
-                 "{log_group} {window} {yyyy} {mm} {dd} {hh})", 2},
+                 "{log_group} {window} {from} {to} {yyyy} {mm} "
+                    "{dd} {hh})", 2},
         {"x/{Region}", "unknown variable (known: {account} {account_id} {region} "
-                       "{log_group} {window} {yyyy} {mm} {dd} {hh})", 2},
+                       "{log_group} {window} {from} {to} {yyyy} {mm} "
+                    "{dd} {hh})", 2},
         {"my logs/{region}", "character not allowed in an S3 key prefix (allowed: "
                              "A-Z a-z 0-9 ! - _ . * ' ( ) / #)", 2},
         {"a?b", "character not allowed in an S3 key prefix (allowed: "
@@ -337,7 +340,8 @@ static void expand_rejects(void **state)
     /* Syntax errors come from cwx_template_check. */
     s_expect_refused("{nope}", &v, CWX_EINVAL,
                      "unknown variable (known: {account} {account_id} {region} "
-                     "{log_group} {window} {yyyy} {mm} {dd} {hh})");
+                     "{log_group} {window} {from} {to} {yyyy} {mm} "
+                    "{dd} {hh})");
     s_expect_refused("", &v, CWX_EINVAL, "empty template");
     /* Values that make a bad key. */
     v.account = "my account";

@@ -296,6 +296,8 @@ def expand_log_groups(specs, now, salt=""):
                 r = rets[rnd.randrange(len(rets))] if rets else None
                 if r:
                     gs["retentionInDays"] = r
+                if g.get("long_tail"):
+                    _long_tail(gs, g["long_tail"], rnd, now)
                 for k in ("gaps", "data_start", "data_end"):
                     if k in g:
                         gs[k] = g[k]
@@ -303,6 +305,45 @@ def expand_log_groups(specs, now, salt=""):
         else:
             groups.append(LogGroup(spec, now, salt))
     return groups
+
+
+def _long_tail(gs, lt, rnd, now):
+    """A long-tailed group: over the `months` complete months before now, each month is
+    empty, tiny (< 1 MB), medium (20-300 MB) or large (1-3 GB) with the given shares
+    (default 45/25/25/5 %); one stream per run of consecutive months with data."""
+    months = int(lt.get("months", 36))
+    shares = lt.get("shares", [0.45, 0.25, 0.25, 0.05])
+    y, m = month_of(now, now)
+    ym = []
+    for _ in range(months):
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+        ym.append((y, m))
+    ym.reverse()
+    mb, streams, run = {}, [], None
+    for i, (y, m) in enumerate(ym):
+        x = rnd.random()
+        if x < shares[0]:
+            b = 0
+        elif x < shares[0] + shares[1]:
+            b = rnd.uniform(1e4, 1e6 - 1)
+        elif x < shares[0] + shares[1] + shares[2]:
+            b = rnd.uniform(20e6, 300e6)
+        else:
+            b = rnd.uniform(1.1e9, 3e9)
+        if b > 0:
+            mb["%04d-%02d" % (y, m)] = int(b)
+            if run is None:
+                run = [y, m, y, m]
+            else:
+                run[2], run[3] = y, m
+        if run is not None and (b == 0 or i == len(ym) - 1):
+            ny, nm = next_month(run[2], run[3])
+            streams.append({"name": "run-%04d-%02d" % (run[0], run[1]),
+                            "from": month_start_ms(run[0], run[1]), "to": month_start_ms(ny, nm)})
+            run = None
+    y0, m0 = ym[0]
+    gs.update({"created": month_start_ms(y0, m0), "bytes_per_day": 0, "month_bytes": mb,
+               "streams": streams or 1})
 
 
 def _var_values(spec, now):

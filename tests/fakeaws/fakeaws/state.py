@@ -43,7 +43,7 @@ DEFAULT_SETTINGS = {
     "write_test_at": "create",       # create | complete: when aws-logs-write-test is written
     "timeline_requests": True,       # record every request in the timeline (tasks are always recorded)
     "task_fail_rate": 0.0,           # fraction of new non-foreign tasks that end FAILED (own RNG from rng_seed)
-    "describe_log_streams_tps": 25,  # DescribeLogStreams quota per account and region (ThrottlingException past it)
+    "describe_log_streams_tps": 5,   # DescribeLogStreams quota per account and region (ThrottlingException past it)
 }
 
 
