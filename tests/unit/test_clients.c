@@ -551,6 +551,66 @@ static const char s_describe_groups_pattern[] =
     "{\"logGroups\":[{\"arn\":\"arn:aws:logs:us-east-1:123456789012:log-group:payments-prod:*\","
     "\"creationTime\":1650000000000,\"logGroupName\":\"payments-prod\"}]}";
 
+static void test_logs_describe_log_streams(void **state)
+{
+    (void)state;
+    struct cwx_buf b;
+    cwx_buf_init(&b, 0);
+    struct cwx_logs_describe_log_streams_req r = {.log_group_name = "/app/api",
+                                                  .order_by = CWX_STREAMS_BY_LAST_EVENT,
+                                                  .descending = 1, .limit = 50,
+                                                  .next_token = "t"};
+    assert_int_equal(cwx__logs_describe_log_streams_body(&r, &b), 0);
+    assert_string_equal(b.ptr, "{\"logGroupName\":\"/app/api\",\"orderBy\":\"LastEventTime\","
+                               "\"descending\":true,\"limit\":50,\"nextToken\":\"t\"}");
+    cwx_buf_reset(&b);
+    r = (struct cwx_logs_describe_log_streams_req){.log_group_identifier = "arn:x",
+                                                   .prefix = "web-"};
+    assert_int_equal(cwx__logs_describe_log_streams_body(&r, &b), 0);
+    assert_string_equal(b.ptr, "{\"logGroupIdentifier\":\"arn:x\",\"logStreamNamePrefix\":\"web-\"}");
+    r = (struct cwx_logs_describe_log_streams_req){.log_group_name = "/a", .prefix = "w",
+                                                   .order_by = CWX_STREAMS_BY_LAST_EVENT};
+    assert_int_equal(cwx__logs_describe_log_streams_body(&r, &b), CWX_EINVAL);
+    r = (struct cwx_logs_describe_log_streams_req){.log_group_name = "/a",
+                                                   .log_group_identifier = "/a"};
+    assert_int_equal(cwx__logs_describe_log_streams_body(&r, &b), CWX_EINVAL);
+    r = (struct cwx_logs_describe_log_streams_req){0};
+    assert_int_equal(cwx__logs_describe_log_streams_body(&r, &b), CWX_EINVAL);
+    r = (struct cwx_logs_describe_log_streams_req){.log_group_name = "/a", .limit = 51};
+    assert_int_equal(cwx__logs_describe_log_streams_body(&r, &b), CWX_EINVAL);
+    cwx_buf_free(&b);
+
+    struct cwx_logs_log_streams l;
+    char msg[256];
+    static const char ok[] =
+        "{\"logStreams\": [{\"logStreamName\": \"web-1\", \"creationTime\": 1700000000000,"
+        " \"firstEventTimestamp\": 1700000001000, \"lastEventTimestamp\": 1700000100000,"
+        " \"lastIngestionTime\": 1700000100500, \"storedBytes\": 0, \"arn\": \"a\"},"
+        " {\"logStreamName\": \"idle\", \"creationTime\": 1700000000000}],"
+        " \"nextToken\": \"n2\"}";
+    assert_int_equal(cwx_logs_parse_describe_log_streams(LIT(ok), &l, msg, sizeof(msg)), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.streams[0].name, "web-1");
+    assert_int_equal(l.streams[0].first_event_ms, 1700000001000LL);
+    assert_int_equal(l.streams[0].last_event_ms, 1700000100000LL);
+    assert_int_equal(l.streams[0].last_ingestion_ms, 1700000100500LL);
+    assert_int_equal(l.streams[1].first_event_ms, 0);
+    assert_string_equal(l.next_token, "n2");
+    cwx_logs_log_streams_free(&l);
+    static const char *const bad[] = {
+        "",
+        "{\"logStreams\": [{}]}",
+        "{\"logStreams\": [{\"logStreamName\": \"a\", \"lastEventTimestamp\": -1}]}",
+        "{\"logStreams\": [{\"logStreamName\": \"a\", \"firstEventTimestamp\": \"1\"}]}",
+        "{\"logStreams\": 3}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_not_equal(
+            cwx_logs_parse_describe_log_streams(bad[i], strlen(bad[i]), &l, msg, sizeof(msg)), 0);
+        assert_null(l.streams);
+    }
+}
+
 static void test_logs_parse_describe_log_groups(void **state)
 {
     (void)state;
@@ -1160,6 +1220,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_logs_parse_error_under_200),
     cmocka_unit_test(test_logs_parse_create_export_task),
     cmocka_unit_test(test_logs_parse_describe_log_groups),
+    cmocka_unit_test(test_logs_describe_log_streams),
     cmocka_unit_test(test_logs_parse_many),
     cmocka_unit_test(test_s3_parse_list),
     cmocka_unit_test(test_s3_parse_list_streamed),

@@ -562,6 +562,49 @@ static void bad_every_truncation_fails_cleanly(void **state)
     }
 }
 
+static void good_fewest_tasks_settings(void **state)
+{
+    (void)state;
+    static const char yaml[] =
+        "version: 1\n"
+        "defaults:\n"
+        "  region: us-east-1\n"
+        "  destination: {bucket: my-archive}\n"
+        "  coalesce: {max_windows: 6}\n"
+        "range: {from: 2023-01}\n"
+        "accounts:\n"
+        "  - name: a\n"
+        "    skip_empty: {max_pages: 3, api_rate: 2.5}\n"
+        "    log_groups:\n"
+        "      - name: /x\n"
+        "      - name: /y\n"
+        "        coalesce: {max_bytes: 500MiB}\n"
+        "      - name: /z\n"
+        "        coalesce: off\n"
+        "  - name: b\n"
+        "    skip_empty: off\n"
+        "    coalesce: off\n"
+        "    log_groups:\n"
+        "      - name: /x\n";
+    struct cwx_config *cfg = NULL;
+    struct cwx_config_error err;
+    assert_int_equal(cwx_config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &err), 0);
+    const struct cwx_account *a = &cfg->accounts[0], *b = &cfg->accounts[1];
+    assert_int_equal(cfg->defaults.skip_empty, CWX_SKIP_EMPTY_STREAMS);
+    assert_int_equal(cfg->defaults.skip_empty_max_pages, 200);
+    assert_int_equal(a->settings.skip_empty, CWX_SKIP_EMPTY_STREAMS);
+    assert_int_equal(a->settings.skip_empty_max_pages, 3);
+    assert_true(a->settings.skip_empty_api_rate == 2.5);
+    assert_int_equal(b->settings.skip_empty, CWX_SKIP_EMPTY_OFF);
+    assert_int_equal(a->groups[0].coalesce.max_windows, 6);
+    assert_int_equal(a->groups[0].coalesce.max_bytes, 1024LL * 1024 * 1024);
+    assert_int_equal(a->groups[1].coalesce.max_windows, 12);
+    assert_int_equal(a->groups[1].coalesce.max_bytes, 500LL * 1024 * 1024);
+    assert_int_equal(a->groups[2].coalesce.max_windows, 0);
+    assert_int_equal(b->groups[0].coalesce.max_windows, 0);
+    cwx_config_free(cfg);
+}
+
 /* ---- malformed configs: one case each ------------------------------------ */
 
 BAD(bad_duration,
@@ -1019,6 +1062,18 @@ BAD(bad_lease_word,
     "  lease: sometimes\n",
     "t.yaml:3:10: error: expected lease: off, on, or a mapping like {ttl: 2m, bucket: NAME}, found \"sometimes\"")
 
+BAD(bad_skip_empty,
+    "version: 1\n"
+    "defaults:\n"
+    "  skip_empty: metrics\n",
+    "t.yaml:3:15: error: expected skip_empty: streams, off, or a mapping like {mode: streams, max_pages: 200}, found \"metrics\"")
+
+BAD(bad_coalesce_size,
+    "version: 1\n"
+    "defaults:\n"
+    "  coalesce: {max_bytes: 1.5GB}\n",
+    "t.yaml:3:25: error: expected a size like 1GiB, 500MB, 64MiB or 1048576 (bytes), from 1 to 1TiB, found \"1.5GB\"")
+
 BAD(bad_outage_pauses,
     "version: 1\n"
     "defaults:\n"
@@ -1314,6 +1369,9 @@ BAD_ENV(bad_env_expands_to_empty, "CWX_TEST_EMPTY_TZ", "",
 /* clang-format off */
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(good_minimal_gets_builtin_defaults),
+    cmocka_unit_test(good_fewest_tasks_settings),
+    cmocka_unit_test(bad_skip_empty),
+    cmocka_unit_test(bad_coalesce_size),
     cmocka_unit_test(good_inheritance_defaults_account_group),
     cmocka_unit_test(good_env_expansion),
     cmocka_unit_test(good_notify_and_flow_style),

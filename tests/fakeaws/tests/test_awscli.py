@@ -50,6 +50,8 @@ def commands(tmp, tid):
         "describe-export-tasks": ["logs", "describe-export-tasks", "--page-size", "2", "--max-items", "3"],
         "cancel-export-task": ["logs", "cancel-export-task", "--task-id", tid],
         "describe-log-groups": ["logs", "describe-log-groups", "--log-group-name-prefix", "/aws/"],
+        "describe-log-streams": ["logs", "describe-log-streams", "--log-group-name", "/aws/lambda/api",
+                                 "--order-by", "LastEventTime", "--descending"],
         "list-objects-v2": ["s3api", "list-objects-v2", "--bucket", BUCKET_A, "--prefix", "_cwexport/",
                             "--delimiter", "/"],
         "head-object": ["s3api", "head-object", "--bucket", BUCKET_A, "--key", "seeded/hello.txt"],
@@ -100,6 +102,10 @@ def test_every_operation_accepted(cli, tmp_path):
     assert t["status"]["code"] == "CANCELLED"
     assert [g["logGroupName"] for g in out(res["describe-log-groups"])["logGroups"]] == [
         "/aws/lambda/api", "/aws/lambda/worker"]
+    streams = out(res["describe-log-streams"])["logStreams"]
+    assert [s["logStreamName"] for s in streams][-1] == "old"
+    assert all(s["storedBytes"] == 0 and s["firstEventTimestamp"] <= s["lastEventTimestamp"]
+               for s in streams)
     assert out(res["list-objects-v2"])["CommonPrefixes"] == [{"Prefix": "_cwexport/%s/" % A}]
     assert out(res["head-object"])["ContentLength"] == 5
     assert cli.s3_get(BUCKET_A, "cli/up.txt") == b"uploaded by the aws cli\n"

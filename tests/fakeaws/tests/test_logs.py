@@ -265,3 +265,59 @@ def test_fail_next_and_foreign_task(clean):
     assert [t["taskName"] for t in active] == ["other-tool-export"] and active[0]["taskId"] == f["taskId"]
     wait_status(logs, f["taskId"], ("COMPLETED",))
     create(logs)
+
+
+def test_describe_log_streams(clean):
+    clean.settings_update(describe_log_streams_tps=100)  # the quota has its own test
+    logs = client(clean, "logs")
+    n = now_ms()
+    r = logs.describe_log_streams(logGroupName="/aws/lambda/api")
+    names = [s["logStreamName"] for s in r["logStreams"]]
+    assert names == ["old", "web-1", "web-2"]
+    for s in r["logStreams"]:
+        assert s["storedBytes"] == 0
+        assert s["firstEventTimestamp"] <= s["lastEventTimestamp"] <= now_ms()
+        assert s["lastIngestionTime"] >= s["lastEventTimestamp"]
+    old = r["logStreams"][0]
+    assert abs(old["lastEventTimestamp"] - (n - 200 * DAY)) < 2 * DAY
+    # Newest last event first; the stream that ended long ago comes last.
+    r = logs.describe_log_streams(logGroupName="/aws/lambda/api", orderBy="LastEventTime",
+                                  descending=True, limit=2)
+    assert [s["logStreamName"] for s in r["logStreams"]][1:] != ["old"] and "nextToken" in r
+    r2 = logs.describe_log_streams(logGroupName="/aws/lambda/api", orderBy="LastEventTime",
+                                   descending=True, limit=2, nextToken=r["nextToken"])
+    assert [s["logStreamName"] for s in r2["logStreams"]] == ["old"] and "nextToken" not in r2
+    # By logGroupIdentifier (an ARN; newer than this botocore's model, so sent
+    # as AWS takes it); a prefix only with LogStreamName order.
+    arn = "arn:aws:logs:us-east-1:%s:log-group:/aws/lambda/api:*" % A
+    st, _, body = signed_request(clean, "logs", body=json.dumps(
+        {"logGroupIdentifier": arn, "logStreamNamePrefix": "web-"}).encode(),
+        headers={"X-Amz-Target": "Logs_20140328.DescribeLogStreams",
+                 "Content-Type": "application/x-amz-json-1.1"})
+    assert st == 200
+    assert [s["logStreamName"] for s in json.loads(body)["logStreams"]] == ["web-1", "web-2"]
+    with pytest.raises(ClientError) as e:
+        logs.describe_log_streams(logGroupName="/aws/lambda/api", orderBy="LastEventTime",
+                                  logStreamNamePrefix="web-")
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.describe_log_streams(logGroupName="/no/such")
+    assert code(e) == "ResourceNotFoundException"
+    # A group without data: streams without timestamps.
+    assert logs.describe_log_streams(logGroupName="/app/empty")["logStreams"] == []
+
+
+def test_describe_log_streams_quota(clean):
+    clean.settings_update(describe_log_streams_tps=3)
+    try:
+        logs = client(clean, "logs")  # one attempt: the throttles are seen
+        codes = []
+        for _ in range(6):
+            try:
+                logs.describe_log_streams(logGroupName="/aws/lambda/worker")
+                codes.append("ok")
+            except ClientError as e:
+                codes.append(e.response["Error"]["Code"])
+        assert codes.count("ok") == 3 and codes.count("ThrottlingException") == 3
+    finally:
+        clean.settings_update(describe_log_streams_tps=5)
