@@ -455,7 +455,7 @@ static int s_push_front(struct cwx_lane *lane, uint32_t j)
     return 0;
 }
 
-/* Splits the range of head job j in two (docs/architecture.md, "job"):
+/* Splits the range of head job j in two (docs/architecture.md §job):
  * each half has its own task name (known to the lane for adoption) and
  * both go first in the queue, the older half first. */
 static int s_split(struct cwx_lane *lane, uint32_t j)

@@ -1,4 +1,4 @@
-/* Fewest tasks (docs/architecture.md, "window" and "job"): windows that no
+/* Fewest tasks (docs/architecture.md §window, §job): windows that no
  * log stream's events touch are skipped, and consecutive small pending
  * windows of one group are exported by one task over their range. */
 #include "planner/plan.h"
