@@ -80,8 +80,8 @@ def marker_body(job, objects, nbytes, task_id="task-0001", took_ms=90_000):
 
 def expected_statuses(fake, jobs, detect="marker"):
     """Each job's status from what the fake holds, computed without cwexport:
-    the groups' creation and retention, the markers, the tasks by name and (for
-    detect: objects) the data objects."""
+    the groups' creation and retention, the markers, the tasks by name, (for
+    detect: objects) the data objects, and (skip_empty) the groups without data."""
     now_ms = dt.datetime.now(dt.timezone.utc).timestamp() * 1000
     groups = {g["name"]: g for g in fake.call("GET", "log-groups", query={"account": A})["log_groups"]}
     keys = {o["key"] for o in fake.s3_list(BUCKET)}
@@ -108,6 +108,8 @@ def expected_statuses(fake, jobs, detect="marker"):
                 k.startswith(j["prefix"] + "/") and not k.endswith("/aws-logs-write-test")
                 for k in keys):
             st = "done"
+        elif g.get("storedBytes") == 0:
+            st = "skipped"  # skip_empty: no stream has events (no call needed)
         else:
             st = "pending"
         out[(j["log_group"], j["window"])] = st

@@ -488,15 +488,18 @@ class World:
             return self.rng.random() < p
 
     def rate_ok(self, op, account, region, tps):
-        """A per-(op, account, region) quota of tps calls in any one second (sliding)."""
+        """A per-(op, account, region) quota of tps calls a second: a token bucket of
+        tps tokens refilled at tps a second (a burst of tps calls passes)."""
         with self.lock:
-            q = self.rates.setdefault((op, account, region), [])
+            if tps <= 0:
+                return True
             now = time.monotonic()
-            while q and q[0] <= now - 1.0:
-                q.pop(0)
-            if tps > 0 and len(q) >= tps:
+            tokens, last = self.rates.get((op, account, region), (tps, now))
+            tokens = min(tps, tokens + (now - last) * tps)
+            if tokens < 1.0:
+                self.rates[(op, account, region)] = (tokens, now)
                 return False
-            q.append(now)
+            self.rates[(op, account, region)] = (tokens - 1.0, now)
             return True
 
     def count(self, op, outcome):
