@@ -1271,6 +1271,9 @@ static int s_lease(struct s_ctx *c, const yaml_node_t *n, struct cwx_settings *s
         if ((rc = s_set(c, &st->lease_bucket, s)))
             return rc;
     }
+    return 0;
+}
+
 #define S_SKIP_EMPTY_EXPECTED                                                 \
     "skip_empty: streams, off, or a mapping like {mode: streams, max_pages: 200}"
 
