@@ -67,7 +67,6 @@ struct cwx_worker {
     int step_retries; /* steps redone after a transient failure (this run) */
     uint64_t objects, bytes;
 
-    int held;        /* READY after may_create said hold (since its check) */
     int busy;        /* an operation is in flight */
     int timer;       /* a timer is pending */
     int interrupted; /* stop at the next safe point */
@@ -502,7 +501,6 @@ static int s_do_create(struct cwx_worker *w)
     if (w->hooks.may_create) {
         int rc = w->hooks.may_create(w, w->hooks_ud);
         if (rc == CWX_WORK_HOLD) {
-            w->held = 1;
             s_set_state(w, CWX_WORK_READY); /* idle until create_again */
             return 0;
         }
@@ -756,13 +754,6 @@ int cwx_worker_create_again(struct cwx_worker *w)
 {
     if (w->state != CWX_WORK_BLOCKED && w->state != CWX_WORK_READY)
         return CWX_ESTATE;
-    if (w->state == CWX_WORK_READY && w->held && w->ops->completed_task) {
-        /* Checked, then held while the lane's slot was taken: another
-         * process may have exported the window meanwhile. Look at the
-         * COMPLETED tasks again before creating. */
-        w->held = 0;
-        return s_start(w, CWX_WORK_CHECK, s_do_completed_check);
-    }
     return s_start(w, w->state, s_do_create); /* CREATE, or READY if held */
 }
 
