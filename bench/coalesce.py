@@ -167,7 +167,7 @@ def main():
     chosen = [STRATEGIES.index(s) for s in (args.only or STRATEGIES)]
     tmp = tempfile.mkdtemp(prefix="bench-coalesce-")
     out = []
-    with FakeAWS(seed=make_seed(args, chosen), tmp_dir=tmp) as fake:
+    with FakeAWS(seed=make_seed(args, chosen), tmp_dir=tmp, startup_timeout=180) as fake:
         for s in chosen:
             r = run_strategy(args, fake, s, tmp)
             out.append(r)
