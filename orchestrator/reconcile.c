@@ -2,6 +2,7 @@
  * in one paginated listing, its active tasks, its recent COMPLETED tasks. */
 #include "orchestrator/orchestrator.h"
 
+#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,18 @@ struct s_rec {
     int status;
     int completed_pages;
     struct cwx_index groups;   /* (target, name without leading '/') → group */
+    struct cwx_index bare;     /* (target, name that has no leading '/') → group */
     struct cwx_index tasks;    /* task name → job */
     unsigned char *wset_sorted; /* per wset: labels sorted by strcmp */
     size_t cap_tasks, cap_foreign;
+};
+
+/* A marker under the key that cwexport used for a log group without a leading
+ * '/' before such names got their own key form: the key is the one of
+ * "/<name>" as well, so it counts only once its content names this group. */
+struct s_legacy {
+    uint32_t job;
+    char *key;
 };
 
 /* One target's sequence: markers → log streams (skip_empty, then
@@ -43,6 +53,9 @@ struct s_target {
     struct s_rec *r;
     uint32_t target;
     int step;             /* S_STEP_* */
+    struct s_legacy *legacy; /* read after the listing, one GetObject each */
+    size_t n_legacy, cap_legacy, next_legacy;
+    int reading_legacy;   /* between the listing and the streams step */
     int tries;            /* transient failures of the step so far */
     uint64_t markers;     /* markers read by the step's listing */
     char prefix[1100];    /* the marker index prefix */
@@ -104,6 +117,9 @@ static int64_t s_window_of(struct s_rec *r, const struct cwx_plan_group *g, cons
     return -1;
 }
 
+static void s_mark(struct s_target *t, uint32_t ji);
+static int s_add_legacy(struct s_target *t, uint32_t ji, const char *key);
+
 static int s_on_marker_page(const struct cwx_s3_list_page *page, void *ud)
 {
     struct s_target *t = ud;
@@ -117,21 +133,58 @@ static int s_on_marker_page(const struct cwx_s3_list_page *page, void *ud)
         size_t n = strlen(rest);
         if (!slash || n < 6 || strcmp(rest + n - 5, ".json") != 0)
             continue;
-        uint32_t gi;
-        if (!cwx__index_get(&r->groups, rest, (size_t)(slash - rest), t->target, &gi))
-            continue;
-        const struct cwx_plan_group *g = &r->plan->groups[gi];
         const char *label = slash + 1;
-        int64_t wi = s_window_of(r, g, label, (size_t)(rest + n - 5 - label));
-        if (wi < 0)
+        size_t label_len = (size_t)(rest + n - 5 - label);
+        uint32_t gi;
+        int64_t wi;
+        if (rest[0] == CWX_BARE_GROUP_MARK) {
+            if (cwx__index_get(&r->bare, rest + 1, (size_t)(slash - rest - 1), t->target,
+                               &gi) &&
+                (wi = s_window_of(r, &r->plan->groups[gi], label, label_len)) >= 0)
+                s_mark(t, r->plan->groups[gi].first_job + (uint32_t)wi);
             continue;
-        struct cwx_job *job = &r->plan->jobs[g->first_job + (uint32_t)wi];
-        t->markers++;
-        if (job->status == CWX_JOB_PENDING || job->status == CWX_JOB_RUNNING) {
-            job->status = CWX_JOB_DONE;
-            job->reason = CWX_REASON_MARKER;
+        }
+        if (cwx__index_get(&r->groups, rest, (size_t)(slash - rest), t->target, &gi) &&
+            (wi = s_window_of(r, &r->plan->groups[gi], label, label_len)) >= 0)
+            s_mark(t, r->plan->groups[gi].first_job + (uint32_t)wi);
+        /* The same key may be a legacy marker of the bare name. */
+        if (cwx__index_get(&r->bare, rest, (size_t)(slash - rest), t->target, &gi) &&
+            (wi = s_window_of(r, &r->plan->groups[gi], label, label_len)) >= 0 &&
+            r->plan->jobs[r->plan->groups[gi].first_job + (uint32_t)wi].status ==
+                CWX_JOB_PENDING &&
+            s_add_legacy(t, r->plan->groups[gi].first_job + (uint32_t)wi, key)) {
+            r->status = CWX_ENOMEM;
+            return 1; /* stop the listing */
         }
     }
+    return 0;
+}
+
+/* The marker of job was listed: the window is done. */
+static void s_mark(struct s_target *t, uint32_t ji)
+{
+    struct cwx_job *job = &t->r->plan->jobs[ji];
+    t->markers++;
+    if (job->status == CWX_JOB_PENDING || job->status == CWX_JOB_RUNNING) {
+        job->status = CWX_JOB_DONE;
+        job->reason = CWX_REASON_MARKER;
+    }
+}
+
+static int s_add_legacy(struct s_target *t, uint32_t ji, const char *key)
+{
+    if (t->n_legacy == t->cap_legacy) {
+        size_t cap = t->cap_legacy ? t->cap_legacy * 2 : 8;
+        struct s_legacy *l = realloc(t->legacy, cap * sizeof(*l));
+        if (!l)
+            return CWX_ENOMEM;
+        t->legacy = l;
+        t->cap_legacy = cap;
+    }
+    char *copy = strdup(key);
+    if (!copy)
+        return CWX_ENOMEM;
+    t->legacy[t->n_legacy++] = (struct s_legacy){ji, copy};
     return 0;
 }
 
@@ -215,6 +268,7 @@ static void s_step_again(void *ud)
     if (cwx_session_stopping(t->r->s)) {
         s_fail_account(t->r, t->target, CWX_ECANCELED, NULL, "interrupted");
         t->step = S_STEP_DONE;
+        t->reading_legacy = 0;
     }
     s_step(t);
 }
@@ -236,6 +290,16 @@ static int s_retry_later(struct s_target *t, int status, const struct cwx_aws_er
                                    status, err, who, what, s_step_again, t);
 }
 
+static void s_legacy_clear(struct s_target *t)
+{
+    for (size_t i = 0; i < t->n_legacy; i++)
+        free(t->legacy[i].key);
+    free(t->legacy);
+    t->legacy = NULL;
+    t->n_legacy = t->cap_legacy = t->next_legacy = 0;
+    t->reading_legacy = 0;
+}
+
 static void s_target_done(struct s_target *t)
 {
     struct s_rec *r = t->r;
@@ -243,10 +307,12 @@ static void s_target_done(struct s_target *t)
     free(t->iv);
     if (t->pace)
         uv_close((uv_handle_t *)t->pace, s_pace_closed);
+    s_legacy_clear(t);
     free(t);
     if (--r->pending == 0) {
         r->res->api_calls = cwx_session_api_calls(r->s);
         cwx__index_free(&r->groups);
+        cwx__index_free(&r->bare);
         cwx__index_free(&r->tasks);
         free(r->wset_sorted);
         cwx_resolve_done_fn *cb = r->cb;
@@ -272,9 +338,66 @@ static void s_on_markers_done(int status, int pages, int truncated,
     }
     t->r->res->markers += t->markers;
     t->tries = 0;
-    t->step = S_STEP_STREAMS;
     t->group = 0;
+    t->reading_legacy = t->n_legacy > 0;
+    if (!t->reading_legacy)
+        t->step = S_STEP_STREAMS;
     s_step(t);
+}
+
+#define S_LEGACY_WHAT "s3:GetObject (a marker written before bare log group names had a key of their own)"
+
+/* Does the marker document name exactly this log group? */
+static int s_names_group(const struct cwx_span *body, const char *group)
+{
+    cJSON *o = cJSON_ParseWithLength(body->ptr, body->len);
+    const cJSON *lg = cJSON_GetObjectItemCaseSensitive(o, "log_group");
+    int yes = cJSON_IsString(lg) && strcmp(lg->valuestring, group) == 0;
+    cJSON_Delete(o);
+    return yes;
+}
+
+static void s_on_legacy(int status, const struct cwx_s3_get_object_result *res,
+                        const struct cwx_aws_error *err, void *ud)
+{
+    struct s_target *t = ud;
+    struct s_rec *r = t->r;
+    if (status && status != CWX_ENOTFOUND && status != CWX_ETOOBIG) {
+        if (s_retry_later(t, status, err, S_LEGACY_WHAT))
+            return;
+        s_fail_account(r, t->target, status, err, S_LEGACY_WHAT);
+        s_target_done(t);
+        return;
+    }
+    const struct s_legacy *l = &t->legacy[t->next_legacy++];
+    const struct cwx_job *job = &r->plan->jobs[l->job];
+    const char *group = cwx_plan_job_group(r->plan, job)->name;
+    if (status == 0 && s_names_group(&res->body, group)) {
+        s_mark(t, l->job);
+        r->res->markers++;
+    } else {
+        CWX_LOGI("account %s, region %s: %s is not the marker of log group %s (it names "
+                 "another group): window %s stays to export",
+                 r->plan->cfg->accounts[r->plan->targets[t->target].account].name,
+                 r->plan->targets[t->target].region, l->key, group,
+                 cwx_plan_job_window(r->plan, job)->label);
+    }
+    t->tries = 0;
+    s_step(t);
+}
+
+/* The next legacy marker, or step 1 after the last. */
+static int s_legacy_next(struct s_target *t)
+{
+    if (t->next_legacy >= t->n_legacy) {
+        s_legacy_clear(t);
+        t->step = S_STEP_STREAMS;
+        t->group = 0;
+        return 1;
+    }
+    return cwx_s3_get_object(cwx_session_client(t->r->s, t->target),
+                             t->r->plan->targets[t->target].bucket,
+                             t->legacy[t->next_legacy].key, 64 * 1024, s_on_legacy, t);
 }
 
 static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
@@ -548,11 +671,22 @@ static void s_step(struct s_target *t)
     struct s_rec *r = t->r;
     struct cwx_aws_client *c = cwx_session_client(r->s, t->target);
     int rc;
+    if (t->reading_legacy) {
+        rc = s_legacy_next(t);
+        if (rc == 0)
+            return;
+        if (rc < 0) {
+            s_fail_account(r, t->target, rc, NULL, S_LEGACY_WHAT);
+            s_target_done(t);
+            return;
+        }
+    }
     switch (t->step) {
     case S_STEP_STREAMS:
         s_streams_next(t);
         return;
     case S_STEP_MARKERS: {
+        s_legacy_clear(t);
         struct cwx_s3_list_req req = {
             .bucket = r->plan->targets[t->target].bucket,
             .prefix = t->prefix,
@@ -646,7 +780,10 @@ int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_
     }
     for (uint32_t g = 0; g < plan->n_groups && !rc; g++) {
         const char *name = plan->groups[g].name;
-        rc = cwx__index_put(&r->groups, name + (name[0] == '/'), plan->groups[g].target, g);
+        if (name[0] == '/')
+            rc = cwx__index_put(&r->groups, name + 1, plan->groups[g].target, g);
+        else
+            rc = cwx__index_put(&r->bare, name, plan->groups[g].target, g);
     }
     for (uint32_t j = 0; j < plan->n_jobs && !rc; j++)
         if (plan->jobs[j].task_name[0])
@@ -684,6 +821,7 @@ int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_
 fail:
     if (r) {
         cwx__index_free(&r->groups);
+        cwx__index_free(&r->bare);
         cwx__index_free(&r->tasks);
         free(r->wset_sorted);
     }

@@ -350,10 +350,9 @@ static int s_expand_var(enum s_var var, const struct cwx_template_vars *v,
         s = v->region;
         break;
     case S_VAR_LOG_GROUP:
-        s = v->log_group;
-        if (s && s[0] == '/')
-            s++;
-        break;
+        if (!v->log_group || !v->log_group[0] || !strcmp(v->log_group, "/"))
+            break;
+        return cwx_log_group_key(v->log_group, out);
     case S_VAR_WINDOW:
         if (v->window && v->window_last && v->window_last != v->window &&
             strcmp(v->window_last->label, v->window->label))
@@ -437,6 +436,14 @@ int cwx_template_expand(const char *tmpl, const struct cwx_template_vars *v,
     return rc;
 }
 
+int cwx_log_group_key(const char *log_group, struct cwx_buf *out)
+{
+    if (log_group[0] == '/')
+        return cwx_buf_puts(out, log_group + 1);
+    int rc = cwx_buf_putc(out, CWX_BARE_GROUP_MARK);
+    return rc ? rc : cwx_buf_puts(out, log_group);
+}
+
 int cwx_marker_key(const char *state_prefix, const char *account_id,
                    const char *region, const char *log_group,
                    const char *window_label, struct cwx_buf *out)
@@ -444,8 +451,6 @@ int cwx_marker_key(const char *state_prefix, const char *account_id,
     if (!account_id || !account_id[0] || !region || !region[0] || !log_group ||
         !log_group[0] || !window_label || !window_label[0])
         return CWX_EINVAL;
-    if (log_group[0] == '/')
-        log_group++;
     size_t sp = state_prefix ? strlen(state_prefix) : 0;
     while (sp > 0 && state_prefix[sp - 1] == '/')
         sp--;
@@ -454,8 +459,11 @@ int cwx_marker_key(const char *state_prefix, const char *account_id,
     if (sp)
         rc = cwx_buf_printf(out, "%.*s/", (int)sp, state_prefix);
     if (!rc)
-        rc = cwx_buf_printf(out, "%s/%s/%s/%s.json", account_id, region,
-                            log_group, window_label);
+        rc = cwx_buf_printf(out, "%s/%s/", account_id, region);
+    if (!rc)
+        rc = cwx_log_group_key(log_group, out);
+    if (!rc)
+        rc = cwx_buf_printf(out, "/%s.json", window_label);
     if (!rc) {
         const char *why;
         size_t col;

@@ -94,8 +94,18 @@ int cwx_template_check(const char *tmpl, const char **why, size_t *col);
 int cwx_template_expand(const char *tmpl, const struct cwx_template_vars *v,
                         struct cwx_buf *out, const char **why);
 
+/* How a log group name appears in S3 keys ({log_group}, marker keys): a
+ * name that starts with '/' without that '/', any other name behind
+ * CWX_BARE_GROUP_MARK. Log group names cannot contain '!', so "/a/b" ("a/b")
+ * and "a/b" ("!a/b") never share a key (docs/architecture.md, marker). Keys
+ * written before this rule put a bare name as it is: see reconcile. */
+#define CWX_BARE_GROUP_MARK '!'
+
+/* Appends the key form of log_group (above) to out. */
+int cwx_log_group_key(const char *log_group, struct cwx_buf *out);
+
 /* The marker key of a window: "<state_prefix>/<account_id>/<region>/
- * <log_group without leading '/'>/<label>.json". Appended to out. Trailing
+ * <key form of log_group>/<label>.json". Appended to out. Trailing
  * '/' of state_prefix are dropped; an empty or NULL state_prefix leaves the
  * key starting at <account_id>. CWX_EINVAL when a part is missing or the key
  * would not be a safe S3 key (see cwx_template_expand) of at most

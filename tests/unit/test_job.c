@@ -287,8 +287,11 @@ static void expand_every_variable(void **state)
     s_expect_expand("{window}/{yyyy}/{mm}/{dd}/{hh}", &v, "2024-03-07T05/2024/03/07/05");
     v.window = &f.hour_repeat;
     s_expect_expand("{window}/{hh}", &v, "2024-11-03T01-0500/01");
-    /* A log group without a leading '/' and with '#' is used as is. */
+    /* A log group without a leading '/' is marked with '!' (which no log
+     * group name can contain), so it never shares a key with "/team#1/app". */
     v.log_group = "team#1/app";
+    s_expect_expand("{log_group}", &v, "!team#1/app");
+    v.log_group = "/team#1/app";
     s_expect_expand("{log_group}", &v, "team#1/app");
     s_fixture_free(&f);
 }
@@ -356,9 +359,11 @@ static void expand_rejects(void **state)
     v.log_group = "/a/..";
     s_expect_refused("x/{log_group}", &v, CWX_EINVAL,
                      "expands to a prefix with a '.' or '..' segment");
-    v.log_group = "..";
+    v.log_group = "/..";
     s_expect_refused("{log_group}/x", &v, CWX_EINVAL,
                      "expands to a prefix with a '.' or '..' segment");
+    v.log_group = "..";
+    s_expect_expand("{log_group}/x", &v, "!../x");
     v.log_group = "//a";
     s_expect_refused("x/{log_group}", &v, CWX_EINVAL,
                      "expands to a prefix with an empty segment ('//')");
@@ -369,7 +374,7 @@ static void expand_rejects(void **state)
     v.log_group = "a/";
     s_expect_refused("{log_group}/x", &v, CWX_EINVAL,
                      "expands to a prefix with an empty segment ('//')");
-    s_expect_expand("{log_group}/", &v, "a"); /* "a//": trailing '/' all go */
+    s_expect_expand("{log_group}/", &v, "!a"); /* "!a//": trailing '/' all go */
     v.window = NULL;
     s_expect_refused("{window}", &v, CWX_EINVAL, "a variable of the template has no value");
     s_expect_refused("{yyyy}", &v, CWX_EINVAL, "the window has no valid label");
@@ -384,15 +389,16 @@ static void expand_length_limit(void **state)
     struct cwx_template_vars v = {.account = "p", .account_id = "1", .region = "r",
                                   .log_group = group};
     assert_int_equal(CWX_PREFIX_MAX, 464);
-    memset(group, 'g', CWX_PREFIX_MAX - 2);
-    group[CWX_PREFIX_MAX - 2] = '\0';
+    /* A bare name gains its '!': CWX_PREFIX_MAX - 3 bytes fill the limit. */
+    memset(group, 'g', CWX_PREFIX_MAX - 3);
+    group[CWX_PREFIX_MAX - 3] = '\0';
     struct cwx_buf b;
     cwx_buf_init(&b, 0);
     assert_int_equal(cwx_template_expand("x/{log_group}", &v, &b, NULL), 0);
     assert_int_equal(b.len, CWX_PREFIX_MAX);
     cwx_buf_free(&b);
-    group[CWX_PREFIX_MAX - 2] = 'g';
-    group[CWX_PREFIX_MAX - 1] = '\0';
+    group[CWX_PREFIX_MAX - 3] = 'g';
+    group[CWX_PREFIX_MAX - 2] = '\0';
     s_expect_refused("x/{log_group}", &v, CWX_EINVAL,
                      "expands to a prefix longer than 464 bytes: with CloudWatch's "
                      "'/<36-byte taskId>/<log stream up to 512 bytes>/000000.gz' "
@@ -402,7 +408,7 @@ static void expand_length_limit(void **state)
                      "expands to a prefix longer than 464 bytes: with CloudWatch's "
                      "'/<36-byte taskId>/<log stream up to 512 bytes>/000000.gz' "
                      "the S3 key could exceed 1024 bytes");
-    group[CWX_PREFIX_MAX - 2] = '\0';
+    group[CWX_PREFIX_MAX - 3] = '\0';
     cwx_buf_init(&b, 0);
     assert_int_equal(cwx_template_expand("x/{log_group}/", &v, &b, NULL), 0);
     assert_int_equal(b.len, CWX_PREFIX_MAX);
@@ -420,7 +426,14 @@ static void marker_keys(void **state)
     cwx_buf_reset(&b);
     assert_int_equal(cwx_marker_key("state/cwx/", "123456789012", "eu-west-1", "app#1",
                                     "2024-11-03T01-0500", &b), 0);
-    assert_string_equal(b.ptr, "state/cwx/123456789012/eu-west-1/app#1/2024-11-03T01-0500.json");
+    assert_string_equal(b.ptr, "state/cwx/123456789012/eu-west-1/!app#1/2024-11-03T01-0500.json");
+    /* "/coll/x" and "coll/x" are two log groups: two markers. */
+    cwx_buf_reset(&b);
+    assert_int_equal(cwx_marker_key("_cwexport", "1", "r", "/coll/x", "2024-03", &b), 0);
+    assert_string_equal(b.ptr, "_cwexport/1/r/coll/x/2024-03.json");
+    cwx_buf_reset(&b);
+    assert_int_equal(cwx_marker_key("_cwexport", "1", "r", "coll/x", "2024-03", &b), 0);
+    assert_string_equal(b.ptr, "_cwexport/1/r/!coll/x/2024-03.json");
     cwx_buf_reset(&b);
     assert_int_equal(cwx_marker_key("", "1", "r", "/g", "2026-W01", &b), 0);
     assert_string_equal(b.ptr, "1/r/g/2026-W01.json");
