@@ -82,6 +82,8 @@ struct cwx_aws_client {
     int freeing;
     struct cwx_aws_client_stats stats;
     struct cwx_retry_adaptive adaptive; /* retry_mode adaptive: the send-rate limiter */
+    /* S3 calls send it as x-amz-expected-bucket-owner; "" = none. */
+    char expected_owner[16];
 };
 
 enum s_state {
@@ -111,6 +113,7 @@ struct s_call {
     struct cwx_buf path;  /* the path as signed */
     char *query;          /* the query as signed, or NULL (points into url) */
     char host[300];
+    char owner[16];      /* x-amz-expected-bucket-owner sent by the last attempt, or "" */
     struct cwx_http_header *hdrs;     /* what goes on the wire */
     struct cwx_sigv4_header *sighdrs; /* what is signed */
     size_t n_hdrs;
@@ -546,6 +549,86 @@ void cwx__aws_parse_error(enum cwx_aws_protocol protocol, const char *method,
 
 /* ---- the context ---------------------------------------------------------- */
 
+/* 1 when host[0..len) names this machine: localhost, 127.0.0.0/8, ::1. */
+static int s_host_loopback(const char *host, size_t len)
+{
+    if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+        (len == 5 && memcmp(host, "[::1]", 5) == 0))
+        return 1;
+    if (len < 7 || len > 15 || strncmp(host, "127.", 4) != 0)
+        return 0;
+    int dots = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (host[i] == '.')
+            dots++;
+        else if (host[i] < '0' || host[i] > '9')
+            return 0;
+    }
+    return dots == 3;
+}
+
+int cwx__aws_endpoint_insecure(const char *url, const char **host, size_t *host_len)
+{
+    if (strncasecmp(url, "http://", 7) != 0)
+        return 0;
+    const char *h = url + 7;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memrchr(h, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    size_t hl = n;
+    if (h[0] == '[') {
+        const char *close = memchr(h, ']', n);
+        hl = close ? (size_t)(close - h) + 1 : n;
+    } else {
+        const char *colon = memchr(h, ':', n);
+        if (colon)
+            hl = (size_t)(colon - h);
+    }
+    *host = h;
+    *host_len = hl;
+    return !s_host_loopback(h, hl);
+}
+
+/* Refuses (or, when allowed, warns once per host about) endpoint overrides
+ * that would send signed requests in clear to another machine. */
+static int s_endpoint_policy(struct cwx_aws *aws, int allow)
+{
+    const char *warned[CWX_AWS_N_SERVICES];
+    size_t warned_len[CWX_AWS_N_SERVICES];
+    size_t n_warned = 0;
+    for (int i = 0; i < CWX_AWS_N_SERVICES; i++) {
+        const char *url = aws->settings.endpoint[i];
+        const char *var = aws->settings.endpoint_origin[i];
+        const char *host;
+        size_t hl;
+        if (!url || !cwx__aws_endpoint_insecure(url, &host, &hl))
+            continue;
+        if (!allow) {
+            CWX_LOGE("%s: %.200s is plain http to %.*s, which is not this machine: the "
+                     "session token and signed requests would travel in clear. Use https, "
+                     "or accept the risk with --allow-insecure-endpoint (config: "
+                     "allow_insecure_endpoint: true)",
+                     var, url, (int)(hl > 200 ? 200 : hl), host);
+            return CWX_EINSECURE;
+        }
+        int seen = 0;
+        for (size_t k = 0; k < n_warned; k++)
+            if (warned_len[k] == hl && strncasecmp(warned[k], host, hl) == 0)
+                seen = 1;
+        if (seen)
+            continue;
+        warned[n_warned] = host;
+        warned_len[n_warned++] = hl;
+        CWX_LOGW("plain http to %.*s (%s): the session token and signed requests travel "
+                 "in clear, allowed by allow_insecure_endpoint",
+                 (int)(hl > 200 ? 200 : hl), host, var);
+    }
+    return 0;
+}
+
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_aws **out)
 {
     *out = NULL;
@@ -583,6 +666,12 @@ int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_
         ho = *opts->http;
     if (!ho.ca_bundle && aws->settings.ca_bundle)
         ho.ca_bundle = aws->settings.ca_bundle;
+    rc = s_endpoint_policy(aws, opts && opts->allow_insecure_http);
+    if (rc) {
+        cwx_aws_settings_free(&aws->settings);
+        free(aws);
+        return rc;
+    }
     rc = cwx_http_new(loop, &ho, &aws->http);
     if (rc) {
         cwx_aws_settings_free(&aws->settings);
@@ -731,6 +820,19 @@ int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options 
     c->timer.data = c;
     aws->refs++;
     *out = c;
+    return 0;
+}
+
+int cwx_aws_client_set_expected_bucket_owner(struct cwx_aws_client *c, const char *account_id)
+{
+    if (!account_id || !account_id[0]) {
+        c->expected_owner[0] = '\0';
+        return 0;
+    }
+    size_t n = strlen(account_id);
+    if (n != 12 || strspn(account_id, "0123456789") != n)
+        return CWX_EINVAL;
+    memcpy(c->expected_owner, account_id, n + 1);
     return 0;
 }
 
@@ -951,6 +1053,15 @@ static void s_send(struct s_call *call, const struct cwx_credentials *creds)
     call->hdrs[n] = (struct cwx_http_header){"Host", call->host};
     call->sighdrs[n] = (struct cwx_sigv4_header){"Host", call->host};
     n++;
+    /* Every S3 call names the account that must own its bucket: S3 answers
+     * 403 AccessDenied when another account owns it. */
+    snprintf(call->owner, sizeof(call->owner), "%s",
+             strcmp(r->service, "s3") == 0 ? call->client->expected_owner : "");
+    if (call->owner[0]) {
+        call->hdrs[n] = (struct cwx_http_header){"x-amz-expected-bucket-owner", call->owner};
+        call->sighdrs[n] = (struct cwx_sigv4_header){"x-amz-expected-bucket-owner", call->owner};
+        n++;
+    }
     size_t n_signed = n;
     if (call->have_sig) {
         cwx_sigv4_signed_free(&call->sig);
@@ -1172,6 +1283,13 @@ static void s_on_http(const struct cwx_http_response *resp, void *ud)
     } else if (resp->status < 200 || resp->status >= 300) {
         cwx__aws_parse_error(call->req.protocol, call->req.method, call->req.bucket,
                              call->req.path, resp->status, resp->body.ptr, resp->body.len, e);
+        if (resp->status == 403 && call->owner[0]) {
+            size_t l = strlen(e->message);
+            snprintf(e->message + l, sizeof(e->message) - l,
+                     "%sbucket %.63s: either it is not owned by the expected account %s "
+                     "(expected_bucket_owner) or access is denied",
+                     l ? "; " : "", call->req.bucket ? call->req.bucket : "?", call->owner);
+        }
         if (resp->bucket_region[0] && strcmp(e->code, "PermanentRedirect") == 0) {
             size_t l = strlen(e->message);
             snprintf(e->message + l, sizeof(e->message) - l, "%sthe bucket is in %s",
@@ -1310,7 +1428,7 @@ int cwx_aws_call(struct cwx_aws_client *c, const struct cwx_aws_request *req,
     }
     if (!rc) {
         call->hdrs = calloc(req->n_headers + 8, sizeof(*call->hdrs));
-        call->sighdrs = calloc(req->n_headers + 2, sizeof(*call->sighdrs));
+        call->sighdrs = calloc(req->n_headers + 3, sizeof(*call->sighdrs));
         if (!call->hdrs || !call->sighdrs)
             rc = CWX_ENOMEM;
     }

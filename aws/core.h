@@ -52,6 +52,11 @@ struct cwx_aws_options {
      * retry_mode, ca_bundle, ignore_configured_endpoint_urls) apply, under
      * the environment's; NULL = AWS_PROFILE, else "default". */
     const char *profile;
+    /* Endpoint overrides with plain http:// to a host other than loopback
+     * (127.0.0.0/8, ::1, localhost) are refused (cwx_aws_new fails with
+     * CWX_EINSECURE) unless this is set; then each such host is warned
+     * about once. The session token and signatures would travel in clear. */
+    int allow_insecure_http;
 };
 
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts,
@@ -107,6 +112,11 @@ int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options 
  * CWX_ECANCELED when that step returns. The memory goes when the last call
  * has ended. Run the loop afterwards to finish closing. */
 void cwx_aws_client_free(struct cwx_aws_client *c);
+/* From now on every S3 call of c sends x-amz-expected-bucket-owner:
+ * account_id (12 digits; CWX_EINVAL otherwise), so that S3 refuses with 403
+ * a bucket that another account owns; NULL or "" sends none. A 403 of such a
+ * call says so in its error message, naming the bucket and the owner. */
+int cwx_aws_client_set_expected_bucket_owner(struct cwx_aws_client *c, const char *account_id);
 
 /* How a service encodes requests and errors (docs/architecture.md §aws-facts). */
 enum cwx_aws_protocol {

@@ -44,6 +44,11 @@ int cwx__aws_request_url(const char *base, int base_path_style, const char *buck
                          const char *req_path, const char *query, struct cwx_buf *url,
                          struct cwx_buf *path);
 
+/* 1 when url is plain http:// to a host other than this machine
+ * (localhost, 127.0.0.0/8, [::1]); *host and *host_len then say which host
+ * (userinfo and port left out). 0 for https and loopback. */
+int cwx__aws_endpoint_insecure(const char *url, const char **host, size_t *host_len);
+
 /* Fills err->code, err->message and (when the body has one) err->request_id
  * from an error answer of the given protocol: JSON {"__type","message"}
  * ("ns#" stripped, "Message" accepted), S3 <Error><Code><Message>

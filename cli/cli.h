@@ -24,6 +24,7 @@ struct cwx_global_opts {
     const char *profile; /* --profile: default profile for accounts without one */
     bool log_json;       /* --log-format json */
     int verbosity;       /* -v adds 1, -q subtracts 1 */
+    bool allow_insecure_endpoint; /* --allow-insecure-endpoint */
 };
 
 extern struct cwx_global_opts cwx_global;

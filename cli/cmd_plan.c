@@ -542,6 +542,14 @@ int cwx_cmd_plan(int argc, char **argv)
         if (!rc)
             rc = cwx_plan_expand(plan);
     }
+    if (rc == CWX_ETOOBIG) {
+        fprintf(stderr,
+                "cwexport plan: error: the plan would hold %llu jobs, more than max_jobs "
+                "(%zu): narrow the range, use a coarser window, or raise max_jobs\n",
+                (unsigned long long)cwx_plan_job_count(plan), cwx_plan_max_jobs(cfg));
+        exit_code = CWX_EXIT_USAGE;
+        goto cleanup;
+    }
     if (rc) {
         fprintf(stderr, "cwexport plan: error: %s\n", cwx_strerror(rc));
         exit_code = CWX_EXIT_USAGE;

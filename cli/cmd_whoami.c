@@ -177,11 +177,15 @@ int cwx_cmd_whoami(int argc, char **argv)
         cwx_config_free(cfg);
         return CWX_EXIT_FAILED;
     }
-    struct cwx_aws_options ao = {.profile = cfg ? cwx_session_profile(cfg) : cwx_global.profile};
+    struct cwx_aws_options ao = {
+        .profile = cfg ? cwx_session_profile(cfg) : cwx_global.profile,
+        .allow_insecure_http = cwx_global.allow_insecure_endpoint ||
+                               (cfg && cfg->allow_insecure_endpoint),
+    };
     rc = cwx_aws_new(&loop, &ao, &aws);
     if (rc) {
         fprintf(stderr, "cwexport whoami: %s\n", cwx_strerror(rc));
-        exit_code = CWX_EXIT_FAILED;
+        exit_code = cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
     } else {
         for (size_t i = 0; i < n; i++)
             s_start(aws, &subj[i]);

@@ -71,6 +71,8 @@ struct cwx_config *cwx_cli_load_config(const char *path)
         return NULL;
     }
     rc = 0;
+    if (cwx_global.allow_insecure_endpoint)
+        cfg->allow_insecure_endpoint = true;
     if (cwx_global.region)
         rc = s_override_region(cfg, cwx_global.region);
     if (!rc && cwx_global.profile)

@@ -39,6 +39,8 @@ static void s_usage(FILE *f)
                "  --profile NAME       default credentials profile\n"
                "  --log-format FORMAT  text (default) or json\n"
                "  -v, -q               more or less logging (repeatable)\n"
+               "  --allow-insecure-endpoint\n"
+               "                       accept http:// endpoints to other machines (in clear)\n"
                "  --version            print the version\n"
                "  -h, --help           this help; `cwexport COMMAND --help` for a command\n"
                "\nexit codes: 0 done, 1 some windows failed, 2 usage or config error,\n"
@@ -85,6 +87,8 @@ static int s_take_globals(int *argc, char **argv)
         } else if (a[0] == '-' && a[1] != '-' && a[1] && strspn(a + 1, "vq") == strlen(a + 1)) {
             for (const char *p = a + 1; *p; p++)
                 cwx_global.verbosity += *p == 'v' ? 1 : -1;
+        } else if (strcmp(a, "--allow-insecure-endpoint") == 0) {
+            cwx_global.allow_insecure_endpoint = true;
         } else if (strcmp(a, "--version") == 0) {
             printf("cwexport %s\n", CWX_VERSION);
             return 1;

@@ -38,5 +38,6 @@ int cwx_err_transient(int err)
 
 int cwx_err_access(int err)
 {
-    return err == CWX_ECRED || err == CWX_EDENIED || err == CWX_ETLS || err == CWX_ENOTSUP;
+    return err == CWX_ECRED || err == CWX_EDENIED || err == CWX_ETLS || err == CWX_ENOTSUP ||
+           err == CWX_EINSECURE;
 }

@@ -23,7 +23,8 @@
     XX(ECANCELED, "canceled")                                                 \
     XX(ELOOPGUARD, "loop guard tripped")                                      \
     XX(ESTATE, "invalid state")                                               \
-    XX(ENOTSUP, "not supported by the service")
+    XX(ENOTSUP, "not supported by the service")                              \
+    XX(EINSECURE, "plain-http endpoint refused")
 
 enum cwx_errno {
     CWX_OK = 0,
@@ -44,8 +45,9 @@ const char *cwx_err_name(int err);
  * attempt (CWX_EUNAVAIL), or its answer was unreadable. */
 int cwx_err_transient(int err);
 /* 1 when err says AWS cannot be used as configured: no usable credentials,
- * a permission missing, an endpoint whose certificate does not verify, or a
- * store without a feature the config relies on (conditional writes).
+ * a permission missing, an endpoint whose certificate does not verify, a
+ * store without a feature the config relies on (conditional writes), or a
+ * plain-http endpoint to another machine that was not allowed.
  * These end a command with exit code 3. */
 int cwx_err_access(int err);
 

@@ -53,6 +53,17 @@ const char *cwx_session_profile(const struct cwx_config *cfg)
     return profile;
 }
 
+/* The account that must own target's bucket: the destination's
+ * expected_bucket_owner, else the target's account id once it is known
+ * (docs/trust.md). Sent with every S3 call of the target's client. */
+static void s_session_owner(struct cwx_session *s, uint32_t target)
+{
+    const struct cwx_plan_target *tg = &s->plan->targets[target];
+    const char *owner = s->cfg->accounts[tg->account].settings.destination.expected_bucket_owner;
+    cwx_aws_client_set_expected_bucket_owner(s->clients[target],
+                                             owner ? owner : tg->account_id);
+}
+
 int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
                     const struct cwx_plan *plan, struct cwx_session **out, char *why,
                     size_t why_size)
@@ -64,7 +75,8 @@ int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
     s->loop = loop;
     s->cfg = cfg;
     s->plan = plan;
-    struct cwx_aws_options ao = {.profile = cwx_session_profile(cfg)};
+    struct cwx_aws_options ao = {.profile = cwx_session_profile(cfg),
+                                 .allow_insecure_http = cfg->allow_insecure_endpoint};
     int rc = cwx_aws_new(loop, &ao, &s->aws);
     if (rc) {
         snprintf(why, why_size, "cannot set up AWS: %s", cwx_strerror(rc));
@@ -109,6 +121,7 @@ int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
             goto fail;
         }
         s->n_clients = t + 1;
+        s_session_owner(s, (uint32_t)t);
     }
     *out = s;
     return 0;
@@ -598,15 +611,18 @@ static void s_start_target(struct s_resolver *r, uint32_t target)
 static void s_start_account(struct s_resolver *r, uint32_t account)
 {
     for (uint32_t t = 0; t < r->plan->n_targets; t++)
-        if (r->plan->targets[t].account == account)
+        if (r->plan->targets[t].account == account) {
+            s_session_owner(r->s, t);
             s_start_target(r, t);
+        }
 }
 
 static void s_on_identity(int status, const struct cwx_sts_identity *res,
                           const struct cwx_aws_error *err, void *ud);
 
-/* The account id of an account whose config has none, asked with the
- * client of its first target. */
+/* The account of the credentials, asked once per account (its credential
+ * source) with the client of its first target: it becomes the account id
+ * when the config has none, and must equal the config's otherwise. */
 static int s_identity_start(struct s_call *c)
 {
     return cwx_sts_get_caller_identity(cwx_session_client(c->r->s, c->target), s_on_identity,
@@ -621,8 +637,22 @@ static void s_on_identity(int status, const struct cwx_sts_identity *res,
     uint32_t account = r->plan->targets[c->target].account;
     if (status && s_retry_later(r, account, &c->tries, status, err, c->what, s_call_again, c))
         return;
-    if (status == 0 && res && res->account && res->account[0]) {
-        int rc = cwx_plan_set_account_id(r->plan, account, res->account);
+    const char *want = r->plan->targets[c->target].account_id;
+    if (status == 0 && res && res->account && res->account[0] && want &&
+        strcmp(want, res->account) != 0) {
+        /* The credentials are another account's: nothing of this account
+         * is looked at, let alone exported under its prefix. */
+        char detail[300];
+        snprintf(detail, sizeof(detail),
+                 "the credentials belong to account %.20s, but the config says account_id "
+                 "%.20s: nothing of this account is planned or exported",
+                 res->account, want);
+        r->res->account_error[account] = CWX_EDENIED;
+        free(r->res->account_detail[account]);
+        r->res->account_detail[account] = strdup(detail);
+        CWX_LOGE("account %s: %s", r->plan->cfg->accounts[account].name, detail);
+    } else if (status == 0 && res && res->account && res->account[0]) {
+        int rc = want ? 0 : cwx_plan_set_account_id(r->plan, account, res->account);
         if (rc)
             r->status = rc;
         else
@@ -676,6 +706,10 @@ static void s_finish(struct s_resolver *r)
     }
     if (!rc)
         rc = cwx_plan_expand(plan);
+    if (rc == CWX_ETOOBIG)
+        CWX_LOGE("the plan would hold %llu jobs, more than max_jobs (%zu): narrow the range, "
+                 "use a coarser window, or raise max_jobs",
+                 (unsigned long long)cwx_plan_job_count(plan), cwx_plan_max_jobs(plan->cfg));
     if (!rc) {
         unsigned char *m = realloc(r->res->group_missing, plan->n_groups ? plan->n_groups : 1);
         if (!m)
@@ -781,10 +815,8 @@ int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve
                 first = t;
         if (first == UINT32_MAX)
             continue;
-        if (plan->targets[first].account_id) {
-            s_start_account(r, a);
-            continue;
-        }
+        /* Always asked, also when the config names the account id: the
+         * credentials must be that account's (docs/trust.md). */
         struct s_call *c = s_call_new(r, first, s_identity_start, "sts:GetCallerIdentity");
         if (c)
             s_call_first(c);

@@ -248,7 +248,7 @@ static void s_on_resolved(int status, void *ud)
     struct cwx_run *run = ud;
     if (status) {
         CWX_LOGE("resolving the log groups failed: %s", cwx_strerror(status));
-        run->exit_code = CWX_RUN_FAILED;
+        run->exit_code = status == CWX_ETOOBIG ? CWX_RUN_USAGE : CWX_RUN_FAILED;
         s_finish(run);
         return;
     }

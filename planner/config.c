@@ -997,9 +997,9 @@ static const char *const s_account_keys[] = {
     "regions",     "range",      "log_groups",
 };
 
-enum { D_BUCKET, D_PREFIX, D_STATE_PREFIX, D_DETECT, D_KMS_KEY_ARN, D_N };
+enum { D_BUCKET, D_PREFIX, D_STATE_PREFIX, D_DETECT, D_KMS_KEY_ARN, D_OWNER, D_N };
 static const char *const s_destination_keys[] = {
-    "bucket", "prefix", "state_prefix", "detect", "kms_key_arn"};
+    "bucket", "prefix", "state_prefix", "detect", "kms_key_arn", "expected_bucket_owner"};
 
 enum { P_MIN, P_MAX, P_N };
 static const char *const s_poll_keys[] = {"min", "max"};
@@ -1132,6 +1132,17 @@ static int s_destination(struct s_ctx *c, const yaml_node_t *n,
         if (!s_kms_arn_ok(s))
             return s_expected(c, v[D_KMS_KEY_ARN], expected);
         if ((rc = s_set(c, &d->kms_key_arn, s)))
+            return rc;
+    }
+    if (v[D_OWNER]) {
+        static const char expected[] =
+            "a 12-digit AWS account ID in quotes for \"expected_bucket_owner\"";
+        rc = s_str(c, v[D_OWNER], expected, &s);
+        if (rc)
+            return rc;
+        if (!s_account_id_ok(s))
+            return s_expected(c, v[D_OWNER], expected);
+        if ((rc = s_set(c, &d->expected_bucket_owner, s)))
             return rc;
     }
     return 0;
@@ -1536,6 +1547,7 @@ static void s_settings_free(struct cwx_settings *st)
     free(st->destination.state_prefix);
     free(st->destination.kms_key_arn);
     free(st->lease_bucket);
+    free(st->destination.expected_bucket_owner);
     memset(st, 0, sizeof *st);
 }
 
@@ -1557,6 +1569,7 @@ static int s_settings_copy(struct s_ctx *c, struct cwx_settings *dst,
     dst->destination.bucket = dst->destination.prefix = NULL;
     dst->destination.state_prefix = dst->destination.kms_key_arn = NULL;
     dst->lease_bucket = NULL;
+    dst->destination.expected_bucket_owner = NULL;
     if (s_dup_or_null(src->region, &dst->region) ||
         s_dup_or_null(src->lease_bucket, &dst->lease_bucket) ||
         s_dup_or_null(src->timezone, &dst->timezone) ||
@@ -1565,7 +1578,9 @@ static int s_settings_copy(struct s_ctx *c, struct cwx_settings *dst,
         s_dup_or_null(src->destination.state_prefix,
                       &dst->destination.state_prefix) ||
         s_dup_or_null(src->destination.kms_key_arn,
-                      &dst->destination.kms_key_arn))
+                      &dst->destination.kms_key_arn) ||
+        s_dup_or_null(src->destination.expected_bucket_owner,
+                      &dst->destination.expected_bucket_owner))
         return s_oom(c);
     return 0;
 }
@@ -1985,9 +2000,10 @@ static int s_notify(struct s_ctx *c, const yaml_node_t *n)
     return 0;
 }
 
-enum { T_VERSION, T_DEFAULTS, T_RANGE, T_ACCOUNTS, T_NOTIFY, T_N };
+enum { T_VERSION, T_DEFAULTS, T_RANGE, T_ACCOUNTS, T_NOTIFY, T_INSECURE, T_MAX_JOBS, T_N };
 static const char *const s_top_keys[] = {"version", "defaults", "range",
-                                         "accounts", "notify"};
+                                         "accounts", "notify",
+                                         "allow_insecure_endpoint", "max_jobs"};
 
 static int s_top(struct s_ctx *c, const yaml_node_t *root)
 {
@@ -2027,6 +2043,22 @@ static int s_top(struct s_ctx *c, const yaml_node_t *root)
     c->cfg->notify_on = CWX_NOTIFY_FAILURE | CWX_NOTIFY_LOOP_GUARD;
     if (v[T_NOTIFY] && (rc = s_notify(c, v[T_NOTIFY])))
         return rc;
+    if (v[T_INSECURE]) {
+        static const char expected[] = "allow_insecure_endpoint: true or false";
+        if ((rc = s_str(c, v[T_INSECURE], expected, &s)))
+            return rc;
+        if (strcmp(s, "true") && strcmp(s, "false"))
+            return s_expected(c, v[T_INSECURE], expected);
+        c->cfg->allow_insecure_endpoint = s[0] == 't';
+    }
+    c->cfg->max_jobs = CWX_MAX_JOBS_DEFAULT;
+    if (v[T_MAX_JOBS]) {
+        long n;
+        if ((rc = s_int(c, v[T_MAX_JOBS],
+                        "max_jobs as a whole number from 1 to 100000000", 1, 100000000, &n)))
+            return rc;
+        c->cfg->max_jobs = (size_t)n;
+    }
 
     if (!v[T_ACCOUNTS])
         return s_fail(c, root,
@@ -2042,6 +2074,127 @@ static int s_top(struct s_ctx *c, const yaml_node_t *root)
         if ((rc = s_account(c, s_seq_item(c, v[T_ACCOUNTS], i), i)))
             return rc;
     return 0;
+}
+
+/* ---- aliases ---------------------------------------------------------- */
+
+/* What YAML aliases may add to a config: the nodes reached through them
+ * (an alias counts as a copy of everything below its anchor), anchors, and
+ * nesting. A few KB of nested aliases otherwise stand for billions of
+ * nodes, and every walk of the config would visit each of them. */
+#define S_ALIAS_NODES_MAX 100000
+#define S_ANCHORS_MAX 1000
+#define S_DEPTH_MAX 64
+
+struct s_anchor {
+    char *name;
+    uint64_t size; /* nodes of the anchored node, aliases counted expanded */
+};
+
+/* One pass over the parser's events before the document is loaded: refuses
+ * with FILE:LINE:COL of the offending alias a config whose aliases expand
+ * past S_ALIAS_NODES_MAX nodes. Syntax errors are left to the loader. */
+static int s_alias_scan(struct s_ctx *c, const char *yaml, size_t len)
+{
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return s_oom(c);
+    yaml_parser_set_input_string(&p, (const unsigned char *)yaml, len);
+    struct s_anchor anchors[S_ANCHORS_MAX];
+    size_t n_anchors = 0;
+    /* Open collections: their size so far and their anchor (or NULL). */
+    uint64_t size[S_DEPTH_MAX + 1];
+    char *anchor[S_DEPTH_MAX + 1];
+    size_t depth = 0;
+    uint64_t through_aliases = 0;
+    int rc = 0, done = 0;
+    while (!rc && !done) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&p, &e))
+            break; /* the loader reports it */
+        const yaml_mark_t *m = &e.start_mark;
+        uint64_t add = 0;
+        const char *own = NULL;
+        switch (e.type) {
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        case YAML_SCALAR_EVENT:
+            add = 1;
+            own = (const char *)e.data.scalar.anchor;
+            break;
+        case YAML_ALIAS_EVENT: {
+            const char *name = (const char *)e.data.alias.anchor;
+            size_t i = n_anchors;
+            while (i > 0 && strcmp(anchors[i - 1].name, name) != 0)
+                i--;
+            add = i > 0 ? anchors[i - 1].size : 1;
+            through_aliases += add;
+            if (through_aliases > S_ALIAS_NODES_MAX)
+                rc = s_fail_at(c, m->line, m->column,
+                               "expected a config whose aliases repeat at most %d nodes in "
+                               "all, found alias *%.64s repeating %llu more (%llu so far)",
+                               S_ALIAS_NODES_MAX, name, (unsigned long long)add,
+                               (unsigned long long)through_aliases);
+            break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (depth == S_DEPTH_MAX) {
+                rc = s_fail_at(c, m->line, m->column,
+                               "expected lists and mappings nested at most %d deep, "
+                               "found deeper ones", S_DEPTH_MAX);
+                break;
+            }
+            size[depth] = 1;
+            anchor[depth] = NULL;
+            own = e.type == YAML_SEQUENCE_START_EVENT
+                      ? (const char *)e.data.sequence_start.anchor
+                      : (const char *)e.data.mapping_start.anchor;
+            if (own && !(anchor[depth] = strdup(own)))
+                rc = s_oom(c);
+            depth++;
+            own = NULL;
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            if (depth == 0)
+                break;
+            depth--;
+            add = size[depth];
+            own = anchor[depth];
+            break;
+        default:
+            break;
+        }
+        if (!rc && own) {
+            if (n_anchors == S_ANCHORS_MAX) {
+                rc = s_fail_at(c, m->line, m->column,
+                               "expected at most %d YAML anchors, found more", S_ANCHORS_MAX);
+            } else if (!(anchors[n_anchors].name = strdup(own))) {
+                rc = s_oom(c);
+            } else {
+                anchors[n_anchors++].size = add;
+            }
+        }
+        if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
+            free(anchor[depth]);
+            anchor[depth] = NULL;
+        }
+        if (depth > 0 && add) {
+            /* Saturating: a count past the cap is refused anyway. */
+            size[depth - 1] += add;
+            if (size[depth - 1] > ((uint64_t)1 << 62))
+                size[depth - 1] = (uint64_t)1 << 62;
+        }
+        yaml_event_delete(&e);
+    }
+    for (size_t i = 0; i < depth; i++)
+        free(anchor[i]);
+    for (size_t i = 0; i < n_anchors; i++)
+        free(anchors[i].name);
+    yaml_parser_delete(&p);
+    return rc;
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -2117,6 +2270,8 @@ int cwx_config_load_string(const char *name, const char *yaml, size_t len,
         return s_oom(&c);
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    if ((rc = s_alias_scan(&c, yaml, len)))
+        goto cleanup;
     if (!yaml_parser_load(&parser, &doc)) {
         rc = s_yaml_error(&c, &parser, yaml, len);
         goto cleanup;

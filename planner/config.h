@@ -36,6 +36,7 @@ struct cwx_destination {
     char *state_prefix; /* markers live below it; default "_cwexport" */
     enum cwx_detect detect;
     char *kms_key_arn;  /* optional, NULL when absent */
+    char *expected_bucket_owner; /* 12 digits; NULL = the account's own id */
 };
 
 /* Settings inherited defaults → account (→ log group for range). */
@@ -112,7 +113,14 @@ struct cwx_config {
     size_t n_accounts;
     char *sns_topic_arn; /* NULL when no notify section */
     unsigned notify_on;  /* CWX_NOTIFY_* bits; default failure|loop_guard */
+    /* Plain-http endpoints to hosts other than this machine are accepted
+     * (with a warning): allow_insecure_endpoint, or --allow-insecure-endpoint. */
+    bool allow_insecure_endpoint;
+    size_t max_jobs;     /* jobs a plan may hold; default CWX_MAX_JOBS_DEFAULT */
 };
+
+/* The default cap on the jobs of one plan (max_jobs). */
+#define CWX_MAX_JOBS_DEFAULT ((size_t)5000000)
 
 /* A config error: one line "FILE:LINE:COL: error: MESSAGE". */
 struct cwx_config_error {

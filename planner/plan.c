@@ -1,6 +1,7 @@
 #include "planner/plan.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,7 @@ int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
     plan->now_ms = now_ms;
 
     size_t n_sel = 0, n_targets = 0;
+    uint64_t named_jobs = 0;
     plan->sel_base = calloc(cfg->n_accounts + 1, sizeof *plan->sel_base);
     if (!plan->sel_base) {
         rc = CWX_ENOMEM;
@@ -252,6 +254,20 @@ int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
                             why_size);
             if (rc)
                 goto fail;
+            /* Named groups are known now: refuse a plan that would hold
+             * more jobs than max_jobs before memory is spent on them. */
+            if (acc->groups[g].kind == CWX_GROUP_NAME)
+                named_jobs += (uint64_t)acc->n_regions *
+                              plan->wsets[plan->sel_wset[plan->sel_base[a] + g]].n_windows;
+            if (named_jobs > cwx_plan_max_jobs(cfg)) {
+                snprintf(why, why_size,
+                         "the plan would hold at least %llu jobs (log groups × regions × "
+                         "windows), more than max_jobs (%zu): narrow the range, use a "
+                         "coarser window, or raise max_jobs",
+                         (unsigned long long)named_jobs, cwx_plan_max_jobs(cfg));
+                rc = CWX_ETOOBIG;
+                goto fail;
+            }
         }
         for (size_t r = 0; r < acc->n_regions; r++) {
             struct cwx_plan_target *t = &plan->targets[plan->n_targets++];
@@ -509,12 +525,23 @@ void cwx_plan_job_identity(const struct cwx_plan *plan, const struct cwx_job *jo
     };
 }
 
-int cwx_plan_expand(struct cwx_plan *plan)
+size_t cwx_plan_max_jobs(const struct cwx_config *cfg)
 {
-    size_t n = 0;
+    return cfg->max_jobs ? cfg->max_jobs : CWX_MAX_JOBS_DEFAULT;
+}
+
+uint64_t cwx_plan_job_count(const struct cwx_plan *plan)
+{
+    uint64_t n = 0;
     for (size_t i = 0; i < plan->n_groups; i++)
         n += plan->wsets[plan->groups[i].wset].n_windows;
-    if (n > UINT32_MAX)
+    return n;
+}
+
+int cwx_plan_expand(struct cwx_plan *plan)
+{
+    uint64_t n = cwx_plan_job_count(plan);
+    if (n > cwx_plan_max_jobs(plan->cfg) || n > UINT32_MAX)
         return CWX_ETOOBIG;
     free(plan->jobs);
     plan->jobs = calloc(n ? n : 1, sizeof *plan->jobs);

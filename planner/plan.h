@@ -164,8 +164,14 @@ int cwx_plan_add_group(struct cwx_plan *plan, uint32_t target, uint32_t sel,
 /* Creates the jobs of every group (oldest window first within a group),
  * names their tasks (when the account id is known) and marks the windows
  * before creation or beyond retention as skipped. Call once, after the
- * groups are added. */
+ * groups are added. CWX_ETOOBIG, with nothing allocated, when the jobs
+ * would be more than cwx_plan_max_jobs. */
 int cwx_plan_expand(struct cwx_plan *plan);
+
+/* The config's max_jobs (CWX_MAX_JOBS_DEFAULT when unset). */
+size_t cwx_plan_max_jobs(const struct cwx_config *cfg);
+/* The jobs the groups added so far make (what cwx_plan_expand would make). */
+uint64_t cwx_plan_job_count(const struct cwx_plan *plan);
 
 /* Accessors. */
 const struct cwx_plan_group *cwx_plan_job_group(const struct cwx_plan *plan,

@@ -78,3 +78,155 @@ def test_old_layout_marker_honoured_only_for_its_group(cwx, fake, tmp_path):
     slash = _config(tmp_path, ["/coll/x"], name="slash.yaml")
     st = {j["window"]: j["status"] for j in _plan(cwx, fake, tmp_path, slash)}
     assert st == {windows[0]: "done", windows[1]: "done", windows[2]: "pending"}
+
+
+def _edit(path, fn):
+    cfg = json.loads(path.read_text())
+    fn(cfg)
+    path.write_text(json.dumps(cfg, indent=1) + "\n")
+    return path
+
+
+def test_wrong_account_exits_3_before_any_export(cwx, fake, tmp_path):
+    # Account 0's credentials, but the config says account 1.
+    cfg = _edit(_config(tmp_path, ["/coll/x"]),
+                lambda c: c["accounts"][0].update(account_id=A1))
+    p = ru.run(cwx, fake, tmp_path, cfg, check=3)
+    assert "the credentials belong to account %s, but the config says account_id %s" % (A0, A1) \
+        in p.stderr
+    tl = Timeline(fake.timeline())
+    assert ru.creates(tl.events) == []
+    assert tl.api_calls().get("GetCallerIdentity") == 1
+    assert fake.s3_list(ru.bucket(A1)) == [] and fake.s3_list(ru.bucket(A0)) == []
+    plan = cwx("plan", "-c", cfg, "-f", "json", env=ru.env(fake, tmp_path))
+    assert plan.returncode == 3
+
+
+def test_bucket_of_another_account_exits_3(cwx, fake, tmp_path):
+    # Account 0 writes into a bucket that account 1 owns (a typo, a
+    # recreated or sniped name): S3 refuses every call.
+    cfg = _edit(_config(tmp_path, ["/coll/x"]),
+                lambda c: c["accounts"][0].update(destination={"bucket": ru.bucket(A1)}))
+    p = ru.run(cwx, fake, tmp_path, cfg, check=3)
+    assert ("bucket %s: either it is not owned by the expected account %s" % (ru.bucket(A1), A0)
+            in p.stderr)
+    tl = Timeline(fake.timeline())
+    assert ru.creates(tl.events) == []
+    s3 = [e for e in tl.requests() if e["service"] == "s3"]
+    assert s3 and all(e["status"] == 403 for e in s3)
+    assert fake.s3_list(ru.bucket(A1)) == []
+
+    # Named as the expected owner, the cross-account bucket is used.
+    _edit(cfg, lambda c: c["accounts"][0]["destination"].update(expected_bucket_owner=A1))
+    fake.clear_timeline()
+    ru.run(cwx, fake, tmp_path, cfg, check=0)
+    assert len(ru.creates(Timeline(fake.timeline()).events, "ok")) == 3
+    assert len(ru.markers(fake, A1)) == 3
+
+
+def test_expected_bucket_owner_is_validated(cwx, tmp_path):
+    cfg = _edit(_config(tmp_path, ["/coll/x"]),
+                lambda c: c["defaults"]["destination"].update(expected_bucket_owner="12345"))
+    p = cwx("validate", "-c", cfg, check=2)
+    assert "expected_bucket_owner" in p.stderr
+
+
+REMOTE = "http://10.255.255.1:9"  # never contacted: refused, or unused (SNS)
+
+
+def test_plain_http_to_another_host_refused(cwx, fake, tmp_path):
+    cfg = _config(tmp_path, ["/coll/x"])
+    env = ru.env(fake, tmp_path)
+    env["AWS_ENDPOINT_URL_SNS"] = REMOTE
+    p = cwx("plan", "-c", cfg, "-f", "json", env=env)
+    assert p.returncode == 3, p.stderr
+    assert "AWS_ENDPOINT_URL_SNS: %s is plain http to 10.255.255.1" % REMOTE in p.stderr
+    assert "--allow-insecure-endpoint" in p.stderr
+    assert fake.timeline() == []
+    env2 = dict(env, AWS_ENDPOINT_URL_SNS="http://user@10.255.255.1")
+    assert cwx("whoami", env=env2).returncode == 3
+
+    # Allowed on the command line or in the config: one warning per host.
+    p = cwx("--allow-insecure-endpoint", "plan", "-c", cfg, "-f", "json", env=env, check=0)
+    assert p.stderr.count("plain http to 10.255.255.1") == 1
+    assert len(json.loads(p.stdout)["jobs"]) == 3
+    _edit(cfg, lambda c: c.update(allow_insecure_endpoint=True))
+    p = cwx("plan", "-c", cfg, "-f", "json", env=env, check=0)
+    assert p.stderr.count("plain http to 10.255.255.1") == 1
+
+
+def test_plain_http_to_loopback_accepted(cwx, fake, tmp_path):
+    cfg = _config(tmp_path, ["/coll/x"])
+    env = ru.env(fake, tmp_path)
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = env["AWS_ENDPOINT_URL"].replace("127.0.0.1",
+                                                                              "localhost")
+    p = cwx("plan", "-c", cfg, "-f", "json", env=env, check=0)
+    assert "plain http" not in p.stderr
+
+
+def _measured(cwx, args, timeout=60):
+    """Runs cwexport; returns (exit code, stderr, peak RSS in MB)."""
+    import os
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    err = open(os.devnull, "w")
+    p = subprocess.Popen([cwx.binary, *map(str, args)], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    out = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err.close()
+    return p.returncode, out, usage.ru_maxrss / 1024.0
+
+
+def _head(groups_yaml, defaults="", top=""):
+    return ("version: 1\n%sdefaults:\n  destination: {bucket: trust-archive}\n%s"
+            "accounts:\n  - name: a\n    account_id: \"111111111111\"\n"
+            "    regions: [us-east-1]\n    log_groups:\n%s" % (top, defaults, groups_yaml))
+
+
+def test_alias_amplification_refused(cwx, tmp_path):
+    # An aliased 2,000-item exclude list referenced 5,000 times.
+    items = ", ".join('"/x/%d"' % i for i in range(2000))
+    groups = ["      - prefix: /p0/\n        exclude: &ex [%s]\n" % items]
+    groups += ["      - prefix: /p%d/\n        exclude: *ex\n" % i for i in range(1, 5000)]
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(_head("".join(groups)))
+    code, err, rss = _measured(cwx, ["validate", "-c", wide])
+    assert code == 2, err
+    # The first alias that goes past the cap, with its place.
+    assert "wide.yaml:%d:18: error: expected a config whose aliases repeat at most 100000 " \
+           "nodes in all, found alias *ex repeating 2001 more" % (10 + 2 * 50) in err
+    # Nested aliases ("billion laughs"): a few hundred bytes for 10^9 nodes.
+    lol = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lol += ["a%d: &a%d [%s]" % (i, i, ", ".join(["*a%d" % (i - 1)] * 10)) for i in range(1, 9)]
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("x-laughs:\n" + "".join("  %s\n" % line for line in lol) + _head(
+        "      - name: /a\n"))
+    code2, err2, rss2 = _measured(cwx, ["validate", "-c", nested])
+    assert code2 == 2 and "found alias *a" in err2, err2
+    print("peak RSS: wide %.1f MB, nested %.1f MB" % (rss, rss2))
+
+
+def test_job_cap_refuses_before_spending_memory(cwx, tmp_path):
+    # 10 regions × 500 named groups, hourly windows since 2015: ~480 M jobs.
+    regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
+               "eu-central-1", "ap-south-1", "ap-northeast-1", "sa-east-1"]
+    groups = "".join("      - name: /g/%03d\n" % i for i in range(500))
+    text = _head(groups, defaults="  window: hour\nrange: {from: 2015-01-01T00}\n")
+    text = text.replace("regions: [us-east-1]", "regions: [%s]" % ", ".join(regions))
+    big = tmp_path / "hourly.yaml"
+    big.write_text(text)
+    assert len(text) < 12000
+    code, err, rss = _measured(cwx, ["plan", "-c", big, "--offline", "-f", "json"])
+    assert code == 2, err
+    assert "more than max_jobs (5000000)" in err
+    print("peak RSS: hourly %.1f MB" % rss)
+    # max_jobs is the knob.
+    small = tmp_path / "small.yaml"
+    small.write_text(_head("      - name: /g/1\n      - name: /g/2\n",
+                           defaults="  window: day\nrange: {from: 2024-01-01}\n",
+                           top="max_jobs: 100\n"))
+    code, err, _ = _measured(cwx, ["plan", "-c", small, "--offline", "-f", "json"])
+    assert code == 2 and "more than max_jobs (100)" in err, err

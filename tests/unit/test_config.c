@@ -690,7 +690,8 @@ BAD(bad_unknown_key_listed,
     "defaults:\n"
     "  destination:\n"
     "    bukkit_name: x\n",
-    "t.yaml:4:5: error: unknown key \"bukkit_name\" in destination, expected one of: bucket, prefix, state_prefix, detect, kms_key_arn")
+    "t.yaml:4:5: error: unknown key \"bukkit_name\" in destination, expected one of: bucket, prefix, state_prefix, detect, kms_key_arn, "
+                "expected_bucket_owner")
 
 BAD(bad_unknown_top_key,
     "version: 1\n"

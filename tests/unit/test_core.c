@@ -289,6 +289,49 @@ static void error_parsing(void **state)
     assert_int_equal(strlen(buf), 9);
 }
 
+/* Plain http only to this machine: the rest is refused unless allowed. */
+static void insecure_endpoints(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url, *host;
+        int insecure;
+    } cases[] = {
+        {"https://logs.example.com", NULL, 0},
+        {"http://127.0.0.1:4566", NULL, 0},
+        {"http://127.10.0.3", NULL, 0},
+        {"HTTP://LOCALHOST:9000/x", NULL, 0},
+        {"http://[::1]:80", NULL, 0},
+        {"http://10.0.0.5:9000", "10.0.0.5", 1},
+        {"http://user:pw@10.0.0.5/path", "10.0.0.5", 1},
+        {"http://127.0.0.1.evil.example", "127.0.0.1.evil.example", 1},
+        {"http://localhost.evil.example:80", "localhost.evil.example", 1},
+        {"http://[fe80::1]:80", "[fe80::1]", 1},
+        {"http://user@127.0.0.1@10.1.1.1", "10.1.1.1", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *host = NULL;
+        size_t hl = 0;
+        int got = cwx__aws_endpoint_insecure(cases[i].url, &host, &hl);
+        if (got != cases[i].insecure)
+            fail_msg("%s: %d", cases[i].url, got);
+        if (got && (hl != strlen(cases[i].host) || memcmp(host, cases[i].host, hl)))
+            fail_msg("%s: host %.*s", cases[i].url, (int)hl, host);
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct cwx_aws *aws = NULL;
+    setenv("AWS_ENDPOINT_URL_S3", "http://10.0.0.5:9000", 1);
+    assert_int_equal(cwx_aws_new(&loop, NULL, &aws), CWX_EINSECURE);
+    assert_null(aws);
+    struct cwx_aws_options o = {.allow_insecure_http = 1};
+    assert_int_equal(cwx_aws_new(&loop, &o, &aws), 0);
+    cwx_aws_free(aws);
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void http_dates(void **state)
 {
     (void)state;
@@ -1439,6 +1482,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(s3_addressing),
     cmocka_unit_test(error_parsing),
     cmocka_unit_test(http_dates),
+    cmocka_unit_test(insecure_endpoints),
     cmocka_unit_test(start_failures_are_deferred),
     cmocka_unit_test(signed_call_succeeds),
     cmocka_unit_test(retries_5xx_then_success),

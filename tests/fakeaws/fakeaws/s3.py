@@ -185,6 +185,11 @@ def handle(world, op, method, bucket, key, q, headers, body, account, region):
         raise _no_bucket(bucket)
     if not b.allowed(account):
         raise _denied()
+    # As S3 does: a request naming another account as the bucket's owner is
+    # refused with a plain 403 AccessDenied.
+    owner = headers.get("x-amz-expected-bucket-owner")
+    if owner is not None and owner != b.account:
+        raise _denied()
     if op == "GetBucketLocation":
         loc = "" if b.region == "us-east-1" else b.region
         return Resp(200, '<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="%s">%s'
