@@ -33,6 +33,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,16 @@ static void s_xfer_unlink(struct s_xfer *x)
 
 /* Returns the easy handle to the pool (or frees it) and frees x. The
  * handle has already been removed from the multi. */
+/* Header lines hold the signature and the session token
+ * (X-Amz-Security-Token): wiped before curl frees them. */
+static void s_slist_free_wiped(struct curl_slist *sl)
+{
+    for (struct curl_slist *p = sl; p; p = p->next)
+        if (p->data)
+            OPENSSL_cleanse(p->data, strlen(p->data));
+    curl_slist_free_all(sl);
+}
+
 static void s_xfer_free(struct s_xfer *x)
 {
     struct cwx_http *http = x->http;
@@ -329,7 +340,7 @@ static void s_xfer_free(struct s_xfer *x)
         } else
             curl_easy_cleanup(x->easy);
     }
-    curl_slist_free_all(x->headers);
+    s_slist_free_wiped(x->headers);
     cwx_buf_free(&x->resp.body);
     free(x);
 }
@@ -533,7 +544,9 @@ int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
     x->cb = cb;
     x->ud = ud;
     x->resp.content_length = -1;
-    cwx_buf_init(&x->resp.body, http->opts.max_response_bytes);
+    /* Answers may carry credentials (AssumeRole, container and instance
+     * credentials): the body is wiped when it moves or goes. */
+    cwx_buf_init_secret(&x->resp.body, http->opts.max_response_bytes);
     x->easy = s_easy_get(http);
     int rc = 0;
     if (!x->easy) {
@@ -572,6 +585,7 @@ int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
         rc = nl ? 0 : CWX_ENOMEM;
         sl = nl ? nl : sl;
     }
+    OPENSSL_cleanse(line, sizeof(line)); /* held a header line: maybe the token */
     x->headers = sl;
     if (rc)
         goto fail;
@@ -660,7 +674,7 @@ fail:
             curl_easy_cleanup(x->easy);
         x->easy = NULL;
     }
-    curl_slist_free_all(x->headers);
+    s_slist_free_wiped(x->headers);
     cwx_buf_free(&x->resp.body);
     free(x);
     return rc;

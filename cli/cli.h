@@ -25,6 +25,7 @@ struct cwx_global_opts {
     bool log_json;       /* --log-format json */
     int verbosity;       /* -v adds 1, -q subtracts 1 */
     bool allow_insecure_endpoint; /* --allow-insecure-endpoint */
+    bool private_outputs;         /* --private-outputs: files written 0600 */
 };
 
 extern struct cwx_global_opts cwx_global;

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "planner/estimate.h"
 #include "planner/planner.h"
 #include <cJSON.h>
@@ -555,11 +556,15 @@ int cwx_cmd_plan(int argc, char **argv)
         exit_code = CWX_EXIT_USAGE;
         goto cleanup;
     }
-    if (output && !(f = fopen(output, "w"))) {
-        perror(output);
-        f = stdout;
-        exit_code = CWX_EXIT_USAGE;
-        goto cleanup;
+    /* A report file is replaced whole: written beside it, then renamed. */
+    struct cwx_file_atomic out_file = {0};
+    if (output) {
+        if (cwx_file_atomic_open(&out_file, output, cwx_global.private_outputs ? 0600 : 0644)) {
+            perror(output);
+            exit_code = CWX_EXIT_USAGE;
+            goto cleanup;
+        }
+        f = out_file.f;
     }
     struct cwx_report_options ro = {
         .color = fmt == CWX_REPORT_TABLE && !output && isatty(STDOUT_FILENO),
@@ -570,11 +575,13 @@ int cwx_cmd_plan(int argc, char **argv)
         fprintf(stderr, "cwexport plan: cannot write the report: %s\n", cwx_strerror(rc));
         exit_code = CWX_EXIT_FAILED;
     }
-cleanup:
-    if (f != stdout && fclose(f) != 0 && exit_code == CWX_EXIT_OK) {
+    if (output && rc) {
+        cwx_file_atomic_abort(&out_file);
+    } else if (output && cwx_file_atomic_commit(&out_file)) {
         perror(output);
         exit_code = CWX_EXIT_FAILED;
     }
+cleanup:
     cwx_plan_free(plan);
     cwx_config_free(cfg);
     return exit_code;

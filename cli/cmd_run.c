@@ -93,6 +93,7 @@ int cwx_cmd_run(int argc, char **argv)
     if (!cfg)
         return CWX_EXIT_USAGE;
     ro.cfg = cfg;
+    ro.private_outputs = cwx_global.private_outputs;
     int code = cwx_run(&ro);
     cwx_config_free(cfg);
     return code;

@@ -1,9 +1,12 @@
 /* cwexport: archive CloudWatch Logs into S3 with export tasks. */
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "common/log.h"
 
@@ -41,6 +44,7 @@ static void s_usage(FILE *f)
                "  -v, -q               more or less logging (repeatable)\n"
                "  --allow-insecure-endpoint\n"
                "                       accept http:// endpoints to other machines (in clear)\n"
+               "  --private-outputs    write summaries, events and reports with mode 0600\n"
                "  --version            print the version\n"
                "  -h, --help           this help; `cwexport COMMAND --help` for a command\n"
                "\nexit codes: 0 done, 1 some windows failed, 2 usage or config error,\n"
@@ -89,6 +93,8 @@ static int s_take_globals(int *argc, char **argv)
                 cwx_global.verbosity += *p == 'v' ? 1 : -1;
         } else if (strcmp(a, "--allow-insecure-endpoint") == 0) {
             cwx_global.allow_insecure_endpoint = true;
+        } else if (strcmp(a, "--private-outputs") == 0) {
+            cwx_global.private_outputs = true;
         } else if (strcmp(a, "--version") == 0) {
             printf("cwexport %s\n", CWX_VERSION);
             return 1;
@@ -101,7 +107,41 @@ static int s_take_globals(int *argc, char **argv)
     return 0;
 }
 
+/* The process holds credentials: a core file or a ptrace attach by another
+ * process of the same user would read them. Cores stay off and the process
+ * undumpable until main returns, unless CWEXPORT_KEEP_CORE_DUMPS=1 (for
+ * debugging a crash). A reader that went away (`cwexport plan | head`)
+ * makes a write fail with EPIPE instead of killing the process. */
+static void s_harden(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const char *keep = getenv("CWEXPORT_KEEP_CORE_DUMPS");
+    if (keep && strcmp(keep, "1") == 0)
+        return;
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/* Dumpable again once everything is freed: the leak checker of sanitized
+ * builds attaches to the process at exit. */
+static int s_unharden(int code)
+{
+    const char *keep = getenv("CWEXPORT_KEEP_CORE_DUMPS");
+    if (!keep || strcmp(keep, "1") != 0)
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    return code;
+}
+
+static int s_main(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    s_harden();
+    return s_unharden(s_main(argc, argv));
+}
+
+static int s_main(int argc, char **argv)
 {
     int rc = s_take_globals(&argc, argv);
     if (rc)

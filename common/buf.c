@@ -13,10 +13,19 @@ void cwx_buf_init(struct cwx_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->secret = 0;
+}
+
+void cwx_buf_init_secret(struct cwx_buf *b, size_t max)
+{
+    cwx_buf_init(b, max);
+    b->secret = 1;
 }
 
 void cwx_buf_free(struct cwx_buf *b)
 {
+    if (b->secret && b->ptr)
+        OPENSSL_cleanse(b->ptr, b->cap);
     free(b->ptr);
     b->ptr = NULL;
     b->len = 0;
@@ -49,9 +58,21 @@ int cwx_buf_reserve(struct cwx_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->ptr, cap);
-    if (!p)
-        return CWX_ENOMEM;
+    char *p;
+    if (b->secret) {
+        p = malloc(cap);
+        if (!p)
+            return CWX_ENOMEM;
+        if (b->ptr) {
+            memcpy(p, b->ptr, b->len);
+            OPENSSL_cleanse(b->ptr, b->cap);
+            free(b->ptr);
+        }
+    } else {
+        p = realloc(b->ptr, cap);
+        if (!p)
+            return CWX_ENOMEM;
+    }
     p[b->len] = '\0';
     b->ptr = p;
     b->cap = cap;
@@ -151,4 +172,47 @@ int cwx_buf_json_str(struct cwx_buf *b, const char *s)
     if (!rc)
         rc = cwx_buf_putc(b, '"');
     return rc;
+}
+
+int cwx_buf_escape_ctl(struct cwx_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = 0;
+    while (*s && !rc) {
+        size_t n = 0;
+        while (s[n] && (unsigned char)s[n] >= 0x20 && s[n] != 0x7f)
+            n++;
+        if (n) {
+            rc = cwx_buf_append(b, s, n);
+            s += n;
+            continue;
+        }
+        unsigned char c = (unsigned char)*s++;
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        rc = cwx_buf_append(b, esc, 4);
+    }
+    return rc;
+}
+
+const char *cwx_escape_ctl(const char *s, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    if (!size)
+        return out;
+    for (; s && *s && k + 1 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != 0x7f) {
+            out[k++] = (char)c;
+        } else if (k + 5 < size) {
+            out[k++] = '\\';
+            out[k++] = 'x';
+            out[k++] = hex[c >> 4];
+            out[k++] = hex[c & 15];
+        } else {
+            break;
+        }
+    }
+    out[k] = '\0';
+    return out;
 }

@@ -20,9 +20,14 @@ struct cwx_buf {
     size_t len;
     size_t cap;
     size_t max;
+    int secret; /* 1: wiped whenever its storage is freed or moved */
 };
 
 void cwx_buf_init(struct cwx_buf *b, size_t max);
+/* A buffer for secrets (credentials, signed headers, answers that carry
+ * keys): growing copies into new storage and wipes the old (no realloc,
+ * which may leave the bytes behind), and cwx_buf_free wipes. */
+void cwx_buf_init_secret(struct cwx_buf *b, size_t max);
 /* Frees the storage; the buffer is empty and reusable afterwards. */
 void cwx_buf_free(struct cwx_buf *b);
 /* Like cwx_buf_free, but first wipes the bytes (for secrets). */
@@ -42,6 +47,12 @@ char *cwx_buf_steal(struct cwx_buf *b);
 /* Appends s as a JSON string literal with quotes. Streaming writers use it
  * where building a cJSON tree would cost memory per row (plan reports of a
  * million jobs); documents of bounded size are built with cJSON. */
+/* Appends s with every control character (0x00-0x1f, 0x7f) written as
+ * \xNN, so that text from AWS cannot move the cursor, clear a terminal or
+ * forge a line of output. */
+int cwx_buf_escape_ctl(struct cwx_buf *b, const char *s);
+/* The same into a fixed buffer (truncated, always NUL-terminated). */
+const char *cwx_escape_ctl(const char *s, char *out, size_t size);
 int cwx_buf_json_str(struct cwx_buf *b, const char *s);
 
 #endif

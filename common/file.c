@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -48,4 +49,77 @@ int cwx_file_write_atomic(const char *path, const void *data, size_t len, int mo
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+static void s_free(struct cwx_file_atomic *a)
+{
+    free(a->tmp);
+    free(a->path);
+    a->tmp = a->path = NULL;
+    a->f = NULL;
+}
+
+int cwx_file_atomic_open(struct cwx_file_atomic *a, const char *path, mode_t mode)
+{
+    memset(a, 0, sizeof(*a));
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t n = strlen(path);
+    a->path = strdup(path);
+    a->tmp = malloc(n + 9);
+    if (!a->path || !a->tmp) {
+        s_free(a);
+        errno = ENOMEM;
+        return CWX_EIO;
+    }
+    /* dir + "." + name + ".XXXXXX" */
+    memcpy(a->tmp, path, dir);
+    a->tmp[dir] = '.';
+    memcpy(a->tmp + dir + 1, path + dir, n - dir);
+    memcpy(a->tmp + n + 1, ".XXXXXX", 8);
+    int fd = mkstemp(a->tmp);
+    if (fd < 0) {
+        s_free(a);
+        return CWX_EIO;
+    }
+    a->f = fdopen(fd, "w");
+    if (!a->f) {
+        int e = errno;
+        close(fd);
+        unlink(a->tmp);
+        s_free(a);
+        errno = e;
+        return CWX_EIO;
+    }
+    a->mode = mode;
+    return 0;
+}
+
+int cwx_file_atomic_commit(struct cwx_file_atomic *a)
+{
+    int ok = fflush(a->f) == 0 && !ferror(a->f) && fchmod(fileno(a->f), a->mode) == 0 &&
+             fsync(fileno(a->f)) == 0;
+    int e = errno;
+    if (fclose(a->f) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (ok && rename(a->tmp, a->path) != 0) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok)
+        unlink(a->tmp);
+    s_free(a);
+    errno = e;
+    return ok ? 0 : CWX_EIO;
+}
+
+void cwx_file_atomic_abort(struct cwx_file_atomic *a)
+{
+    if (a->f) {
+        fclose(a->f);
+        unlink(a->tmp);
+    }
+    s_free(a);
 }

@@ -57,7 +57,13 @@ void cwx_log(enum cwx_log_level level, const char *fmt, ...)
         if (!rc)
             rc = cwx_buf_puts(&line, "}\n");
     } else {
-        rc = cwx_buf_printf(&line, "cwexport: %s: %s\n", s_names[level], msg.ptr);
+        /* Text from AWS (names, error messages) may hold control
+         * characters: escaped, a log line stays one line of plain text. */
+        rc = cwx_buf_printf(&line, "cwexport: %s: ", s_names[level]);
+        if (!rc)
+            rc = cwx_buf_escape_ctl(&line, msg.ptr);
+        if (!rc)
+            rc = cwx_buf_putc(&line, '\n');
     }
     if (!rc)
         fwrite(line.ptr, 1, line.len, stderr);

@@ -188,6 +188,7 @@ struct cwx_run_options {
     enum cwx_progress_mode progress;
     int64_t now_ms;               /* plan time; 0 = now */
     int completed_pages;          /* COMPLETED tasks read per target; 0 = 4 */
+    bool private_outputs;         /* summary and events mode 0600, not 0644 */
 };
 
 /* Runs the whole export and returns the exit code (CWX_RUN_*). Installs
@@ -198,11 +199,13 @@ int cwx_run(const struct cwx_run_options *opts);
  * a table, or JSON when json is set. Returns an exit code. */
 int cwx_status(const struct cwx_config *cfg, FILE *out, bool json);
 
-/* Cancels the active tasks of the config's targets whose names have the
- * shape of cwexport's task names (cwx_task_name_is_ours); foreign tasks are
- * listed, never touched. dry_run only lists. Output as for cwx_status.
- * Returns an exit code. */
-int cwx_cancel(const struct cwx_config *cfg, FILE *out, bool json, bool dry_run);
+/* Cancels the active tasks of the config's targets that belong to the
+ * config's jobs: their names are among the task names of the plan, once the
+ * log groups are resolved. With all, every task whose name has the shape of
+ * cwexport's (cwx_task_name_is_ours) is cancelled, also other configs'.
+ * Foreign tasks are listed, never touched. dry_run only lists. Output as
+ * for cwx_status. Returns an exit code. */
+int cwx_cancel(const struct cwx_config *cfg, FILE *out, bool json, bool dry_run, bool all);
 
 /* ---- Step Functions: the plan as a state machine --------------------------- */
 

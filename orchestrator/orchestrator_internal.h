@@ -189,7 +189,7 @@ struct cwx_run {
     struct cwx_index task_index; /* task name → job */
     uint32_t *lane_of_job;       /* per job */
     struct cwx_guard guard;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_timer_t tick;
     int signals;
     int stopping;                /* first signal: no new tasks */

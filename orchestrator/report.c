@@ -11,6 +11,7 @@
 #include "aws/sns.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"
 #include "workers/workers.h"
@@ -406,12 +407,18 @@ int cwx__report_summary(struct cwx_run *run)
     cJSON_Delete(root);
     if (!text)
         return CWX_ENOMEM;
-    FILE *f = fopen(run->opts->summary_path, "w");
-    int rc = 0;
-    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0)
-        rc = CWX_EIO;
-    if (f && fclose(f))
-        rc = CWX_EIO;
+    /* Replaced whole: a crash while writing leaves the previous summary. */
+    struct cwx_file_atomic a;
+    int rc = cwx_file_atomic_open(&a, run->opts->summary_path,
+                                  run->opts->private_outputs ? 0600 : 0644);
+    if (!rc) {
+        if (fputs(text, a.f) < 0 || fputc('\n', a.f) < 0) {
+            cwx_file_atomic_abort(&a);
+            rc = CWX_EIO;
+        } else {
+            rc = cwx_file_atomic_commit(&a);
+        }
+    }
     cJSON_free(text);
     return rc;
 }

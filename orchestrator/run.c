@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -65,7 +66,7 @@ static void s_on_signal(uv_signal_t *h, int signum)
         if (run->session)
             cwx_session_stop(run->session); /* no more waiting out failures */
         CWX_LOGW("%s: no new export tasks; %s the active ones (signal again to exit now)",
-                 signum == SIGINT ? "interrupted" : "terminated",
+                 signum == SIGINT ? "interrupted" : signum == SIGHUP ? "hung up" : "terminated",
                  run->opts->cancel_on_exit ? "cancelling" : "waiting for");
         /* Lanes still reading their models see `stopping` when they start. */
         if (run->lanes_started)
@@ -277,6 +278,7 @@ static void s_shutdown(struct cwx_run *run)
 {
     uv_close((uv_handle_t *)&run->sigint, s_closed);
     uv_close((uv_handle_t *)&run->sigterm, s_closed);
+    uv_close((uv_handle_t *)&run->sighup, s_closed);
     uv_close((uv_handle_t *)&run->tick, s_closed);
     for (size_t l = 0; l < run->n_lanes; l++) {
         /* A build that failed half-way initialised only some timers. */
@@ -328,7 +330,11 @@ int cwx_run(const struct cwx_run_options *opts)
             run->json_progress = 1;
     }
     if (opts->events_path) {
-        run->events = fopen(opts->events_path, "a");
+        int fd = open(opts->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                      opts->private_outputs ? 0600 : 0644);
+        run->events = fd < 0 ? NULL : fdopen(fd, "a");
+        if (fd >= 0 && !run->events)
+            close(fd);
         if (!run->events) {
             CWX_LOGE("cannot open %s for the events", opts->events_path);
             uv_loop_close(&run->loop);
@@ -359,9 +365,11 @@ int cwx_run(const struct cwx_run_options *opts)
     }
     uv_signal_init(&run->loop, &run->sigint);
     uv_signal_init(&run->loop, &run->sigterm);
-    run->sigint.data = run->sigterm.data = run;
+    uv_signal_init(&run->loop, &run->sighup); /* a closed terminal: as SIGTERM */
+    run->sigint.data = run->sigterm.data = run->sighup.data = run;
     uv_signal_start(&run->sigint, s_on_signal, SIGINT);
     uv_signal_start(&run->sigterm, s_on_signal, SIGTERM);
+    uv_signal_start(&run->sighup, s_on_signal, SIGHUP);
     uv_timer_init(&run->loop, &run->tick);
     run->tick.data = run;
     rc = cwx_resolve(run->session, run->plan, &run->resolved, s_on_resolved, run);

@@ -9,6 +9,7 @@
 
 #include "aws/core.h"
 #include "aws/logs.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"
@@ -28,6 +29,10 @@ struct s_st {
     char detail[400];
     cJSON *rows;
     int ours, foreign, cancelled, cancel_failed;
+    int all;               /* cancel: every cwexport-shaped task (--all-cwexport) */
+    int others;            /* cancel: cwexport tasks of other configs, left alone */
+    struct cwx_index jobs; /* cancel: task names of this config's jobs */
+    struct cwx_resolve_result resolved;
 };
 
 struct s_one {
@@ -70,9 +75,10 @@ static void s_on_cancelled(int status, const struct cwx_aws_error *err, void *ud
         s_error(st, status, err, what);
         st->cancel_failed++;
     } else {
+        char id[300];
         st->cancelled++;
         if (!st->json)
-            fprintf(st->out, "cancelled %s\n", one->task_id);
+            fprintf(st->out, "cancelled %s\n", cwx_escape_ctl(one->task_id, id, sizeof(id)));
     }
     free(one);
     st->pending--;
@@ -111,15 +117,33 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
             cJSON_AddNumberToObject(row, "to", (double)t->to_ms);
             cJSON_AddNumberToObject(row, "age_s", (double)age);
             cJSON_AddItemToArray(st->rows, row);
-            if (!st->json)
-                fprintf(st->out, "%-20s %-14s %-8s %-8s %-36s %-26s %6llds %s\n", lane, tg->region,
-                        cwx_export_status_name(t->status), ours ? "ours" : "foreign", t->task_id,
-                        t->task_name[0] ? t->task_name : "-", age, t->log_group_name);
+            if (!st->json) {
+                /* Names come from AWS: control characters escaped. */
+                char id[300], name[600], group[2100];
+                fprintf(st->out, "%-20s %-14s %-8s %-8s %-36s %-26s %6llds %s\n", lane,
+                        tg->region, cwx_export_status_name(t->status), ours ? "ours" : "foreign",
+                        cwx_escape_ctl(t->task_id, id, sizeof(id)),
+                        t->task_name[0] ? cwx_escape_ctl(t->task_name, name, sizeof(name)) : "-",
+                        age, cwx_escape_ctl(t->log_group_name, group, sizeof(group)));
+            }
             if (!st->cancel || !ours || !cwx_export_status_is_active(t->status))
                 continue;
+            uint32_t job;
+            char idbuf[300];
+            if (!st->all && !cwx__index_get(&st->jobs, t->task_name, strlen(t->task_name), 0,
+                                            &job)) {
+                /* Named like ours, but no job of this config has that name:
+                 * another config's (or another cwexport's) task. */
+                st->others++;
+                if (!st->json)
+                    fprintf(st->out, "not this config's task, left alone: %s\n",
+                            cwx_escape_ctl(t->task_id, idbuf, sizeof(idbuf)));
+                continue;
+            }
             if (st->dry_run) {
                 if (!st->json)
-                    fprintf(st->out, "would cancel %s\n", t->task_id);
+                    fprintf(st->out, "would cancel %s\n",
+                            cwx_escape_ctl(t->task_id, idbuf, sizeof(idbuf)));
                 continue;
             }
             struct s_one *c = calloc(1, sizeof(*c));
@@ -164,9 +188,40 @@ static void s_list(struct s_st *st, uint32_t t, int step)
     }
 }
 
-static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel, int dry_run)
+static void s_on_resolved(int status, void *ud)
 {
-    struct s_st st = {.cfg = cfg, .out = out, .json = json, .cancel = cancel, .dry_run = dry_run};
+    struct s_st *st = ud;
+    st->pending--;
+    if (status) {
+        s_error(st, status, NULL, "resolving the log groups");
+        return;
+    }
+    for (uint32_t j = 0; j < st->plan->n_jobs; j++)
+        if (st->plan->jobs[j].task_name[0] &&
+            cwx__index_put(&st->jobs, st->plan->jobs[j].task_name, 0, j)) {
+            s_error(st, CWX_ENOMEM, NULL, "indexing the jobs");
+            return;
+        }
+    for (uint32_t t = 0; t < st->plan->n_targets; t++) {
+        uint32_t a = st->plan->targets[t].account;
+        if (st->resolved.account_error && st->resolved.account_error[a]) {
+            if (!st->error || cwx_err_access(st->resolved.account_error[a])) {
+                st->error = st->resolved.account_error[a];
+                snprintf(st->detail, sizeof(st->detail), "account %s: %s",
+                         st->cfg->accounts[a].name,
+                         st->resolved.account_detail[a] ? st->resolved.account_detail[a] : "");
+            }
+            continue;
+        }
+        s_list(st, t, 0);
+    }
+}
+
+static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel, int dry_run,
+                  int all)
+{
+    struct s_st st = {.cfg = cfg, .out = out, .json = json, .cancel = cancel, .dry_run = dry_run,
+                      .all = all};
     int code = CWX_RUN_OK;
     char why[512] = "";
     if (uv_loop_init(&st.loop))
@@ -188,8 +243,19 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
     if (!json)
         fprintf(out, "%-20s %-14s %-8s %-8s %-36s %-26s %7s %s\n", "LANE", "REGION", "STATUS",
                 "OWNER", "TASK ID", "TASK NAME", "AGE", "LOG GROUP");
-    for (uint32_t t = 0; t < st.plan->n_targets; t++)
-        s_list(&st, t, 0);
+    if (cancel && !st.all) {
+        /* The names of this config's jobs: resolve the log groups and
+         * expand the plan first. */
+        st.pending++;
+        rc = cwx_resolve(st.session, st.plan, &st.resolved, s_on_resolved, &st);
+        if (rc) {
+            st.pending--;
+            s_error(&st, rc, NULL, "resolving the log groups");
+        }
+    } else {
+        for (uint32_t t = 0; t < st.plan->n_targets; t++)
+            s_list(&st, t, 0);
+    }
     uv_run(&st.loop, UV_RUN_DEFAULT);
     if (json) {
         cJSON *root = cJSON_CreateObject();
@@ -197,8 +263,10 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
         st.rows = NULL;
         cJSON_AddNumberToObject(root, "ours", st.ours);
         cJSON_AddNumberToObject(root, "foreign", st.foreign);
-        if (cancel)
+        if (cancel) {
             cJSON_AddNumberToObject(root, "cancelled", st.cancelled);
+            cJSON_AddNumberToObject(root, "other_configs", st.others);
+        }
         if (st.error)
             cJSON_AddStringToObject(root, "error", st.detail);
         char *text = cJSON_Print(root);
@@ -214,6 +282,8 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
             fprintf(out, "%d cancelled\n", st.cancelled);
     }
     cJSON_Delete(st.rows);
+    cwx__index_free(&st.jobs);
+    cwx_resolve_result_free(&st.resolved);
     cwx_session_free(st.session);
     uv_run(&st.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&st.loop))
@@ -229,10 +299,10 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
 
 int cwx_status(const struct cwx_config *cfg, FILE *out, bool json)
 {
-    return s_main(cfg, out, json, 0, 0);
+    return s_main(cfg, out, json, 0, 0, 0);
 }
 
-int cwx_cancel(const struct cwx_config *cfg, FILE *out, bool json, bool dry_run)
+int cwx_cancel(const struct cwx_config *cfg, FILE *out, bool json, bool dry_run, bool all)
 {
-    return s_main(cfg, out, json, 1, dry_run);
+    return s_main(cfg, out, json, 1, dry_run, all);
 }

@@ -488,8 +488,10 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate 
         cwx_estimate_format_bytes(r.est_bytes, bytes, sizeof bytes);
         cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
         bool todo = plan->jobs[i].status == CWX_JOB_PENDING;
+        char grp[2100]; /* a name from AWS: control characters escaped */
         rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %9s  %8s  %s\n", w_acc,
-                            r.account, w_reg, r.region, w_grp, r.log_group, w_win, r.window,
+                            r.account, w_reg, r.region, w_grp,
+                            cwx_escape_ctl(r.log_group, grp, sizeof grp), w_win, r.window,
                             opts->color ? s_status_color(r.status) : "", r.status,
                             opts->color ? "\033[0m" : "", todo || r.est_bytes >= 0 ? bytes : "",
                             todo ? dur : "", r.reason ? r.reason : "");

@@ -117,7 +117,7 @@ def test_status_and_cancel(cwx, fake, tmp_path):
     st = cwx("status", "-c", cfg, "--json", env=ru.env(fake, tmp_path), check=0)
     doc = json.loads(st.stdout)
     assert doc["ours"] == 1 and doc["foreign"] == 1
-    c = cwx("cancel", "-c", cfg, env=ru.env(fake, tmp_path), check=0)
+    c = cwx("cancel", "-c", cfg, "--all-cwexport", env=ru.env(fake, tmp_path), check=0)
     assert "1 cancelled" in c.stdout
     active = fake.tasks(active=True)
     assert [t.get("taskName") for t in active] == ["other-tool-task"]

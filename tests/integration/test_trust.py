@@ -230,3 +230,27 @@ def test_job_cap_refuses_before_spending_memory(cwx, tmp_path):
                            top="max_jobs: 100\n"))
     code, err, _ = _measured(cwx, ["plan", "-c", small, "--offline", "-f", "json"])
     assert code == 2 and "more than max_jobs (100)" in err, err
+
+
+def test_cancel_only_this_configs_tasks(cwx, fake, tmp_path):
+    cfg = _config(tmp_path, ["/coll/x"])
+    env = ru.env(fake, tmp_path)
+    job = _plan(cwx, fake, tmp_path, cfg)[0]
+    fake.inject_task(A0, "us-east-1", "/coll/x", job["from"], job["to"], status="RUNNING",
+                     name=job["task_name"], duration_s=60)
+    # Another config's task: the shape of ours, not one of this config's jobs.
+    fake.inject_task(A0, "us-east-1", "/coll/x", 0, 1000, status="RUNNING",
+                     name="cwexport-0123456789abcdef", duration_s=60)
+    c = cwx("cancel", "-c", cfg, env=env, check=0)
+    assert "1 cancelled" in c.stdout and "not this config's task, left alone" in c.stdout
+    assert [t.get("taskName") for t in fake.tasks(active=True)] == ["cwexport-0123456789abcdef"]
+    c = cwx("cancel", "-c", cfg, "--all-cwexport", env=env, check=0)
+    assert "1 cancelled" in c.stdout and fake.tasks(active=True) == []
+
+
+def test_control_characters_from_aws_are_escaped(cwx, fake, tmp_path):
+    cfg = _config(tmp_path, ["/coll/x"])
+    fake.foreign_task(A0, duration_s=60, name="evil\x1b[2J\rtask")
+    st = cwx("status", "-c", cfg, env=ru.env(fake, tmp_path), check=0)
+    assert "\x1b" not in st.stdout and "\r" not in st.stdout
+    assert "evil\\x1b[2J\\x0dtask" in st.stdout
