@@ -128,13 +128,13 @@ def test_malformed_answer(cwx, fake, tmp_path, op, fault):
                                        capture_output=True).returncode:
         pytest.skip("cwexport was built without the run command")
     if cmd == "cancel":
-        # A task of ours (by its name) for cancel to cancel.
+        # A task named like ours for cancel (--all-cwexport) to cancel.
         fake.inject_task(A, "us-east-1", "/app/api", 1, 2, status="RUNNING",
                          name="cwexport-0123456789abcdef", duration_s=300)
     args = {"plan": ["plan", "-c", cfg, "--format", "json"],
             "status": ["status", "-c", cfg, "--json"],
             "run": ["run", "-c", cfg, "--progress", "none"],
-            "cancel": ["cancel", "-c", cfg, "--json"]}[cmd]
+            "cancel": ["cancel", "-c", cfg, "--json", "--all-cwexport"]}[cmd]
     fake.faults(**_rule(op, fault))
     try:
         p = _run(cwx, fake, tmp_path, args)
