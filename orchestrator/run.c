@@ -2,10 +2,10 @@
  * reports), signals and the exit code. */
 #include "orchestrator/orchestrator.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/random.h>
 #include <unistd.h>
 
