@@ -126,22 +126,6 @@ static void queue_oldest_window_first(void **state)
     assert_int_equal(cwx__index_get(&ix, "cwexport-0000000000000000", 25, 0, &v), 0);
     assert_int_equal(cwx__index_get(&ix, plan->jobs[0].task_name, 25, 7, &v), 0); /* tag */
     cwx__index_free(&ix);
-    /* A lazy plan (plan --offline) makes the same jobs, one at a time. */
-    struct cwx_plan *lazy = NULL;
-    assert_int_equal(cwx_plan_new(cfg, 1735689600000LL, &lazy, why, sizeof(why)), 0);
-    assert_int_equal(cwx_plan_add_named_groups(lazy), 0);
-    assert_int_equal(cwx_plan_expand_lazy(lazy), 0);
-    assert_null(lazy->jobs);
-    assert_int_equal(lazy->n_jobs, 6);
-    for (uint32_t j = 0; j < 6; j++) {
-        struct cwx_job tmp;
-        const struct cwx_job *a = &plan->jobs[j], *b = cwx_plan_job(lazy, j, &tmp, 1);
-        assert_int_equal(a->group, b->group);
-        assert_int_equal(a->window, b->window);
-        assert_int_equal(a->status, b->status);
-        assert_string_equal(a->task_name, b->task_name);
-    }
-    cwx_plan_free(lazy);
     cwx_plan_free(plan);
     cwx_config_free(cfg);
 }
