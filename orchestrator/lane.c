@@ -66,30 +66,11 @@ static int s_lease_init(struct cwx_lane *lane)
     if (!tg->account_id || !tg->bucket)
         return 0; /* the account is not known: the lane stops before any export */
     struct cwx_lease_s3 *s3 = &lane->lease_s3;
-    const char *why = NULL;
-    if (st->lease_bucket) {
-        if (cwx_config_bucket_name(st->lease_bucket, tg->account_id, tg->region, s3->bucket,
-                                   sizeof(s3->bucket), &why))
-            return CWX_ECONFIG;
-    } else {
-        snprintf(s3->bucket, sizeof(s3->bucket), "%s", tg->bucket);
-    }
-    const char *sp = st->destination.state_prefix ? st->destination.state_prefix : "";
-    size_t sl = strlen(sp);
-    while (sl && sp[sl - 1] == '/')
-        sl--;
-    int n;
-    if (lane->target >= 0)
-        n = snprintf(s3->key, sizeof(s3->key), "%.*s%s%s/%s/_lease.json", (int)sl, sp,
-                     sl ? "/" : "", tg->account_id, tg->region);
-    else
-        n = snprintf(s3->key, sizeof(s3->key), "%.*s%s%s/_lease.json", (int)sl, sp,
-                     sl ? "/" : "", tg->account_id);
-    if (n < 0 || (size_t)n >= sizeof(s3->key) || (size_t)n > CWX_S3_KEY_MAX)
+    if (cwx_lease_location(st, tg->account_id, tg->region, lane->target >= 0, tg->bucket, s3))
         return CWX_ECONFIG;
     s3->client = cwx_session_client(run->session, t0);
     struct cwx_lease_params p = {
-        .ttl_ms = st->lease_ttl_ms > 0 ? (uint64_t)st->lease_ttl_ms : 120000,
+        .ttl_ms = cwx_lease_ttl_ms(st),
         .lane = lane->name,
         .host = run->host,
         .pid = (long)getpid(),

@@ -792,3 +792,38 @@ const struct cwx_lease_ops *cwx_lease_s3_ops(void)
 {
     return &s_s3_ops;
 }
+
+int cwx_lease_location(const struct cwx_settings *st, const char *account_id,
+                       const char *region, int per_region, const char *lane_bucket,
+                       struct cwx_lease_s3 *out)
+{
+    const char *why = NULL;
+    if (st->lease_bucket) {
+        if (cwx_config_bucket_name(st->lease_bucket, account_id, region, out->bucket,
+                                   sizeof(out->bucket), &why))
+            return CWX_ECONFIG;
+    } else {
+        int n = snprintf(out->bucket, sizeof(out->bucket), "%s", lane_bucket);
+        if (n < 0 || (size_t)n >= sizeof(out->bucket))
+            return CWX_ECONFIG;
+    }
+    const char *sp = st->destination.state_prefix ? st->destination.state_prefix : "";
+    size_t sl = strlen(sp);
+    while (sl && sp[sl - 1] == '/')
+        sl--;
+    int n;
+    if (per_region)
+        n = snprintf(out->key, sizeof(out->key), "%.*s%s%s/%s/_lease.json", (int)sl, sp,
+                     sl ? "/" : "", account_id, region);
+    else
+        n = snprintf(out->key, sizeof(out->key), "%.*s%s%s/_lease.json", (int)sl, sp,
+                     sl ? "/" : "", account_id);
+    if (n < 0 || (size_t)n >= sizeof(out->key) || (size_t)n > CWX_S3_KEY_MAX)
+        return CWX_ECONFIG;
+    return 0;
+}
+
+uint64_t cwx_lease_ttl_ms(const struct cwx_settings *st)
+{
+    return st->lease_ttl_ms > 0 ? (uint64_t)st->lease_ttl_ms : 120000;
+}

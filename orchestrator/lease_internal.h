@@ -165,4 +165,19 @@ struct cwx_lease_s3 {
 };
 const struct cwx_lease_ops *cwx_lease_s3_ops(void);
 
+struct cwx_settings;
+
+/* Where a lane's lease lives, the one rule `cwexport run` and the Step
+ * Functions emitter share: the bucket is st's lease.bucket template (for
+ * account_id and region), else lane_bucket (the lane's first destination
+ * bucket); the key is <state_prefix>/<account_id>/_lease.json, or
+ * <state_prefix>/<account_id>/<region>/_lease.json when per_region. Returns 0,
+ * or CWX_ECONFIG when a name cannot be made or does not fit. */
+int cwx_lease_location(const struct cwx_settings *st, const char *account_id,
+                       const char *region, int per_region, const char *lane_bucket,
+                       struct cwx_lease_s3 *out);
+
+/* The lease's ttl in st (lease.ttl), or the default of 2 minutes. */
+uint64_t cwx_lease_ttl_ms(const struct cwx_settings *st);
+
 #endif

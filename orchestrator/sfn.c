@@ -43,37 +43,22 @@ static void s_why(char *why, size_t size, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The lane lease's ttl, cwexport run's default: 2 minutes. */
-static int64_t s_lease_ttl_ms(const struct cwx_account *acc)
-{
-    (void)acc;
-    return 120000;
-}
-
-/* The lane's lease object, as cwexport run names it: <state_prefix>/
- * <account_id>/_lease.json, or <state_prefix>/<account_id>/<region>/
- * _lease.json with token_scope: region, in the lane's bucket. */
+/* The lane's lease, where and for how long `cwexport run` takes it
+ * (cwx_lease_location); "Lease" is null with `lease: off`. */
 static int s_lease_json(const struct cwx_account *acc, const struct cwx_plan_target *tg,
                         cJSON *lane)
 {
-    const char *sp = acc->settings.destination.state_prefix;
-    size_t sl = sp ? strlen(sp) : 0;
-    while (sl && sp[sl - 1] == '/')
-        sl--;
-    char key[CWX_S3_KEY_MAX + 1];
-    int n;
-    if (acc->settings.token_scope == CWX_SCOPE_REGION)
-        n = snprintf(key, sizeof key, "%.*s%s%s/%s/_lease.json", (int)sl, sp ? sp : "",
-                     sl ? "/" : "", tg->account_id, tg->region);
-    else
-        n = snprintf(key, sizeof key, "%.*s%s%s/_lease.json", (int)sl, sp ? sp : "",
-                     sl ? "/" : "", tg->account_id);
-    if (n < 0 || (size_t)n >= sizeof key)
+    const struct cwx_settings *st = &acc->settings;
+    if (st->lease_off)
+        return cJSON_AddNullToObject(lane, "Lease") ? 0 : CWX_ENOMEM;
+    struct cwx_lease_s3 where = {0};
+    if (cwx_lease_location(st, tg->account_id, tg->region,
+                           st->token_scope == CWX_SCOPE_REGION, tg->bucket, &where))
         return CWX_EINVAL;
     cJSON *l = cJSON_AddObjectToObject(lane, "Lease");
-    if (!l || !cJSON_AddStringToObject(l, "Bucket", tg->bucket) ||
-        !cJSON_AddStringToObject(l, "Key", key) ||
-        !cJSON_AddNumberToObject(l, "TtlMs", (double)s_lease_ttl_ms(acc)))
+    if (!l || !cJSON_AddStringToObject(l, "Bucket", where.bucket) ||
+        !cJSON_AddStringToObject(l, "Key", where.key) ||
+        !cJSON_AddNumberToObject(l, "TtlMs", (double)cwx_lease_ttl_ms(st)))
         return CWX_ENOMEM;
     return 0;
 }
@@ -257,7 +242,7 @@ static cJSON *s_asl(const struct cwx_account *acc, const char *account_id, const
              acc->settings.max_attempts > 0 ? acc->settings.max_attempts : 3);
     snprintf(wait, sizeof wait, "%lld", (long long)s_seconds(acc->settings.poll_max_ms));
     snprintf(backoff, sizeof backoff, "%lld", (long long)s_seconds(acc->settings.poll_max_ms));
-    snprintf(lease_wait, sizeof lease_wait, "%lld", (long long)s_seconds(s_lease_ttl_ms(acc) / 2));
+    snprintf(lease_wait, sizeof lease_wait, "%lld", (long long)s_seconds((int64_t)cwx_lease_ttl_ms(&acc->settings) / 2));
     cJSON *doc = NULL;
     if (s_json_value(&vals[0], comment) || s_json_value(&vals[1], CWX_VERSION) ||
         s_json_value(&vals[2], acc->name) || s_json_value(&vals[3], account_id) ||
@@ -362,14 +347,22 @@ static cJSON *s_policy(const struct cwx_account *acc, const char *account_id, co
         !cJSON_AddStringToObject(s, "Resource", arn))
         goto fail;
 
-    /* The lane lease lives under the markers' prefix too: read back and
-     * deleted (a conditional delete needs s3:GetObject). */
-    s = s_statement(stmts, "LaneLease");
-    static const char *const lease[] = {"s3:GetObject", "s3:DeleteObject", NULL};
-    snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s_lease.json", part, bucket,
-             state); /* <state_prefix>/<account_id>/ *_lease.json */
-    if (!s || s_add_strings(s, "Action", lease) || !cJSON_AddStringToObject(s, "Resource", arn))
-        goto fail;
+    /* The lane lease (in the lease bucket when lease.bucket names one):
+     * written, read back and deleted (a conditional delete needs
+     * s3:GetObject). */
+    if (!acc->settings.lease_off) {
+        struct cwx_lease_s3 where = {0};
+        if (cwx_lease_location(&acc->settings, account_id, region,
+                               acc->settings.token_scope == CWX_SCOPE_REGION, bucket, &where))
+            goto fail;
+        s = s_statement(stmts, "LaneLease");
+        static const char *const lease[] = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject",
+                                            NULL};
+        snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s", part, where.bucket, where.key);
+        if (!s || s_add_strings(s, "Action", lease) ||
+            !cJSON_AddStringToObject(s, "Resource", arn))
+            goto fail;
+    }
 
     /* Execution history to CloudWatch Logs: Step Functions' log delivery
      * needs these on "*". */

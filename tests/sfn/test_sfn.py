@@ -349,7 +349,8 @@ def test_lease_taken_and_released(cwx, node_dir, tmp_path):
         cfg = ru.config(tmp_path, rng={"last": 2})
         emit(cwx, fake, tmp_path, cfg)
         lane = json.loads((tmp_path / "sfn" / "acct0" / "input.json").read_text())["Lanes"][0]
-        assert lane["Lease"] == {"Bucket": ru.bucket(A0), "Key": _lease_key(), "TtlMs": 120000}
+        # the config's lease.ttl (3 s in the test configs), as cwexport run reads it
+        assert lane["Lease"] == {"Bucket": ru.bucket(A0), "Key": _lease_key(), "TtlMs": 3000}
         ex = execute(node_dir, fake, tmp_path)
         assert [o["Outcome"] for o in ex.outcomes()] == ["exported"] * 2
         puts = [c["state"] for c in ex.calls if c["op"] == "PutObject"]
@@ -398,3 +399,24 @@ def test_stale_lease_taken_over(cwx, node_dir, tmp_path):
         assert states[:4] == ["LeaseAcquire", "LeaseRead", "LeaseRead", "LeaseRead"]
         assert states[4] == "LeaseTake"
         assert not fake.s3_list(ru.bucket(A0), _lease_key())
+
+
+def test_lease_settings_of_the_config_honoured(cwx, tmp_path):
+    with FakeAWS(seed=ru.seed(), tmp_dir=tmp_path) as fake:
+        # lease: off → no lease in the input, no lease statement in the policy
+        cfg = ru.config(tmp_path, rng={"last": 2}, defaults={"lease": "off"})
+        emit(cwx, fake, tmp_path, cfg)
+        out = tmp_path / "sfn" / "acct0"
+        assert json.loads((out / "input.json").read_text())["Lanes"][0]["Lease"] is None
+        policy = json.loads((out / "execution-role-policy.json").read_text())
+        assert "LaneLease" not in {s.get("Sid") for s in policy["Statement"]}
+        # lease: {ttl, bucket} → the machine takes the lease where cwexport run does
+        cfg = ru.config(tmp_path, rng={"last": 2},
+                        defaults={"lease": {"ttl": "45s", "bucket": "leases-{account_id}"}})
+        emit(cwx, fake, tmp_path, cfg)
+        lane = json.loads((out / "input.json").read_text())["Lanes"][0]
+        assert lane["Lease"] == {"Bucket": "leases-%s" % A0, "Key": _lease_key(), "TtlMs": 45000}
+        policy = json.loads((out / "execution-role-policy.json").read_text())
+        (stmt,) = [s for s in policy["Statement"] if s.get("Sid") == "LaneLease"]
+        assert stmt["Resource"] == "arn:aws:s3:::leases-%s/%s" % (A0, _lease_key())
+        assert "s3:PutObject" in stmt["Action"]
