@@ -4,7 +4,7 @@
 # tests, the fake AWS's own suite and the pytest integration tests, which start
 # the fake AWS on 127.0.0.1 themselves), then the libFuzzer targets, built with
 # clang in their own directory, each on its corpus and for CWX_FUZZ_SECONDS
-# (default 60, 0 skips them; docs/hardening.md says why).
+# (default 30, 0 skips them; docs/hardening.md says why).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -20,7 +20,7 @@ ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 # Information, never a failure: the longest product functions and files.
 sh scripts/sizes.sh 10
 
-fuzz_seconds=${CWX_FUZZ_SECONDS:-60}
+fuzz_seconds=${CWX_FUZZ_SECONDS:-30}
 if [ "$fuzz_seconds" != 0 ]; then
     fuzz=${CWX_FUZZ_BUILD_DIR:-build/fuzz}
     CC=clang cmake -S . -B "$fuzz" -DFUZZ=ON -DCWX_FUZZ_SECONDS="$fuzz_seconds" >/dev/null
