@@ -549,47 +549,12 @@ void cwx__aws_parse_error(enum cwx_aws_protocol protocol, const char *method,
 
 /* ---- the context ---------------------------------------------------------- */
 
-/* 1 when host[0..len) names this machine: localhost, 127.0.0.0/8, ::1. */
-static int s_host_loopback(const char *host, size_t len)
-{
-    if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
-        (len == 5 && memcmp(host, "[::1]", 5) == 0))
-        return 1;
-    if (len < 7 || len > 15 || strncmp(host, "127.", 4) != 0)
-        return 0;
-    int dots = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (host[i] == '.')
-            dots++;
-        else if (host[i] < '0' || host[i] > '9')
-            return 0;
-    }
-    return dots == 3;
-}
-
 int cwx__aws_endpoint_insecure(const char *url, const char **host, size_t *host_len)
 {
     if (strncasecmp(url, "http://", 7) != 0)
         return 0;
-    const char *h = url + 7;
-    size_t n = strcspn(h, "/?#");
-    const char *at = memrchr(h, '@', n);
-    if (at) {
-        n -= (size_t)(at + 1 - h);
-        h = at + 1;
-    }
-    size_t hl = n;
-    if (h[0] == '[') {
-        const char *close = memchr(h, ']', n);
-        hl = close ? (size_t)(close - h) + 1 : n;
-    } else {
-        const char *colon = memchr(h, ':', n);
-        if (colon)
-            hl = (size_t)(colon - h);
-    }
-    *host = h;
-    *host_len = hl;
-    return !s_host_loopback(h, hl);
+    *host = cwx_http_url_host(url, host_len);
+    return !cwx_http_host_loopback(*host, *host_len);
 }
 
 /* Refuses (or, when allowed, warns once per host about) endpoint overrides

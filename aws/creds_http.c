@@ -70,23 +70,12 @@ static int s_fetch_status(const struct cwx_http_response *resp, int known)
 
 static int s_is_loopback_or_container(const char *host, size_t len)
 {
-    static const char *const ok[] = {"localhost", "169.254.170.2", "169.254.170.23",
-                                     "[fd00:ec2::23]", "[::1]"};
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (strlen(ok[i]) == len && strncmp(host, ok[i], len) == 0)
+    static const char *const containers[] = {"169.254.170.2", "169.254.170.23",
+                                             "[fd00:ec2::23]"};
+    for (size_t i = 0; i < sizeof(containers) / sizeof(containers[0]); i++)
+        if (strlen(containers[i]) == len && strncmp(host, containers[i], len) == 0)
             return 1;
-    /* 127.0.0.0/8 */
-    if (len >= 4 && strncmp(host, "127.", 4) == 0) {
-        int dots = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (host[i] == '.')
-                dots++;
-            else if (host[i] < '0' || host[i] > '9')
-                return 0;
-        }
-        return dots == 3;
-    }
-    return 0;
+    return cwx_http_host_loopback(host, len);
 }
 
 int cwx__creds_ecs_url(char **url, char *err, size_t err_size)
@@ -108,23 +97,8 @@ int cwx__creds_ecs_url(char **url, char *err, size_t err_size)
     if (strncmp(full, "https://", 8) == 0) {
         host = full + 8;
     } else if (strncmp(full, "http://", 7) == 0) {
-        host = full + 7;
-        size_t hl = strcspn(host, "/?#");
-        const char *at = memchr(host, '@', hl);
-        if (at) {
-            hl -= (size_t)(at + 1 - host);
-            host = at + 1;
-        }
-        /* host[:port]; an IPv6 literal keeps its brackets. */
-        size_t name_len = hl;
-        if (host[0] == '[') {
-            const char *rb = memchr(host, ']', hl);
-            name_len = rb ? (size_t)(rb - host) + 1 : hl;
-        } else {
-            const char *colon = memchr(host, ':', hl);
-            if (colon)
-                name_len = (size_t)(colon - host);
-        }
+        size_t name_len;
+        host = cwx_http_url_host(full, &name_len);
         if (!s_is_loopback_or_container(host, name_len)) {
             snprintf(err, err_size,
                      "ECS container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI must be "

@@ -728,3 +728,44 @@ void cwx_http_get_stats(const struct cwx_http *http, struct cwx_http_stats *out)
 {
     *out = http->stats;
 }
+
+/* ---- URL hosts ------------------------------------------------------------ */
+
+const char *cwx_http_url_host(const char *url, size_t *len)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return NULL;
+    const char *h = sep + 3;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memrchr(h, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    if (h[0] == '[') {
+        const char *close = memchr(h, ']', n);
+        *len = close ? (size_t)(close - h) + 1 : n;
+    } else {
+        const char *colon = memchr(h, ':', n);
+        *len = colon ? (size_t)(colon - h) : n;
+    }
+    return h;
+}
+
+int cwx_http_host_loopback(const char *host, size_t len)
+{
+    if ((len == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+        (len == 5 && memcmp(host, "[::1]", 5) == 0))
+        return 1;
+    if (len < 7 || len > 15 || strncmp(host, "127.", 4) != 0)
+        return 0;
+    int dots = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (host[i] == '.')
+            dots++;
+        else if (host[i] < '0' || host[i] > '9')
+            return 0;
+    }
+    return dots == 3;
+}

@@ -83,4 +83,14 @@ struct cwx_http_stats {
 };
 void cwx_http_get_stats(const struct cwx_http *http, struct cwx_http_stats *out);
 
+/* ---- URL hosts ------------------------------------------------------------ */
+
+/* The host of url, which starts with "scheme://": userinfo and port left
+ * out, an IPv6 literal with its brackets. Returns a pointer into url and its
+ * length in *len, or NULL when url has no "://". */
+const char *cwx_http_url_host(const char *url, size_t *len);
+
+/* 1 when host[0..len) names this machine: localhost, 127.0.0.0/8 or [::1]. */
+int cwx_http_host_loopback(const char *host, size_t len);
+
 #endif

@@ -276,9 +276,45 @@ int cwx_logs_parse_create_export_task(const char *body, size_t len, char **task_
     return rc;
 }
 
-static int s_parse_task(const cJSON *v, size_t i, struct cwx_logs_export_task *t, char *msg,
-                        size_t msg_size)
+/* One page of a Describe* answer: the array `key` of items, each item_size
+ * bytes and read by parse (which cleans up after itself on failure), and
+ * nextToken. On success *items (calloc'ed, NULL when empty), *n and
+ * *next_token are set; on failure they hold what was read so far, for the
+ * caller's free function. */
+typedef int s_item_fn(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size);
+
+static int s_parse_page(const char *body, size_t len, const char *key, size_t item_size,
+                        s_item_fn *parse, void **items, size_t *n_out, char **next_token,
+                        char *msg, size_t msg_size)
 {
+    cJSON *doc;
+    const cJSON *arr;
+    size_t n;
+    int rc = s_parse_object(body, len, &doc, msg, msg_size);
+    if (!rc)
+        rc = s_array(doc, key, &arr, &n, msg, msg_size);
+    if (!rc && n) {
+        *items = calloc(n, item_size);
+        if (!*items) {
+            cwx__msg(msg, msg_size, "out of memory");
+            rc = CWX_ENOMEM;
+        }
+        const cJSON *v = arr ? arr->child : NULL;
+        for (size_t i = 0; !rc && v; i++, v = v->next) {
+            rc = parse(v, i, (char *)*items + i * item_size, msg, msg_size);
+            if (!rc)
+                (*n_out)++;
+        }
+    }
+    if (!rc)
+        rc = s_next_token(doc, next_token, msg, msg_size);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static int s_parse_task(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size)
+{
+    struct cwx_logs_export_task *t = item;
     char where[48];
     snprintf(where, sizeof(where), "exportTasks[%zu]", i);
     memset(t, 0, sizeof(*t));
@@ -342,36 +378,18 @@ int cwx_logs_parse_describe_export_tasks(const char *body, size_t len,
                                          size_t msg_size)
 {
     memset(out, 0, sizeof(*out));
-    cJSON *doc;
-    const cJSON *arr;
-    size_t n;
-    int rc = s_parse_object(body, len, &doc, msg, msg_size);
-    if (!rc)
-        rc = s_array(doc, "exportTasks", &arr, &n, msg, msg_size);
-    if (!rc && n) {
-        out->tasks = calloc(n, sizeof(*out->tasks));
-        if (!out->tasks) {
-            cwx__msg(msg, msg_size, "out of memory");
-            rc = CWX_ENOMEM;
-        }
-        const cJSON *v = arr ? arr->child : NULL;
-        for (size_t i = 0; !rc && v; i++, v = v->next) {
-            rc = s_parse_task(v, i, &out->tasks[i], msg, msg_size);
-            if (!rc)
-                out->n++;
-        }
-    }
-    if (!rc)
-        rc = s_next_token(doc, &out->next_token, msg, msg_size);
+    void *items = NULL;
+    int rc = s_parse_page(body, len, "exportTasks", sizeof(*out->tasks), s_parse_task, &items,
+                          &out->n, &out->next_token, msg, msg_size);
+    out->tasks = items;
     if (rc)
         cwx_logs_export_tasks_free(out);
-    cJSON_Delete(doc);
     return rc;
 }
 
-static int s_parse_group(const cJSON *v, size_t i, struct cwx_logs_log_group *g, char *msg,
-                         size_t msg_size)
+static int s_parse_group(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size)
 {
+    struct cwx_logs_log_group *g = item;
     char where[48];
     snprintf(where, sizeof(where), "logGroups[%zu]", i);
     memset(g, 0, sizeof(*g));
@@ -402,30 +420,12 @@ int cwx_logs_parse_describe_log_groups(const char *body, size_t len,
                                        size_t msg_size)
 {
     memset(out, 0, sizeof(*out));
-    cJSON *doc;
-    const cJSON *arr;
-    size_t n;
-    int rc = s_parse_object(body, len, &doc, msg, msg_size);
-    if (!rc)
-        rc = s_array(doc, "logGroups", &arr, &n, msg, msg_size);
-    if (!rc && n) {
-        out->groups = calloc(n, sizeof(*out->groups));
-        if (!out->groups) {
-            cwx__msg(msg, msg_size, "out of memory");
-            rc = CWX_ENOMEM;
-        }
-        const cJSON *v = arr ? arr->child : NULL;
-        for (size_t i = 0; !rc && v; i++, v = v->next) {
-            rc = s_parse_group(v, i, &out->groups[i], msg, msg_size);
-            if (!rc)
-                out->n++;
-        }
-    }
-    if (!rc)
-        rc = s_next_token(doc, &out->next_token, msg, msg_size);
+    void *items = NULL;
+    int rc = s_parse_page(body, len, "logGroups", sizeof(*out->groups), s_parse_group, &items,
+                          &out->n, &out->next_token, msg, msg_size);
+    out->groups = items;
     if (rc)
         cwx_logs_log_groups_free(out);
-    cJSON_Delete(doc);
     return rc;
 }
 
@@ -440,9 +440,9 @@ void cwx_logs_log_streams_free(struct cwx_logs_log_streams *list)
     memset(list, 0, sizeof(*list));
 }
 
-static int s_parse_stream(const cJSON *v, size_t i, struct cwx_logs_log_stream *st, char *msg,
-                          size_t msg_size)
+static int s_parse_stream(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size)
 {
+    struct cwx_logs_log_stream *st = item;
     char where[48];
     snprintf(where, sizeof(where), "logStreams[%zu]", i);
     memset(st, 0, sizeof(*st));
@@ -475,30 +475,12 @@ int cwx_logs_parse_describe_log_streams(const char *body, size_t len,
                                         size_t msg_size)
 {
     memset(out, 0, sizeof(*out));
-    cJSON *doc;
-    const cJSON *arr;
-    size_t n;
-    int rc = s_parse_object(body, len, &doc, msg, msg_size);
-    if (!rc)
-        rc = s_array(doc, "logStreams", &arr, &n, msg, msg_size);
-    if (!rc && n) {
-        out->streams = calloc(n, sizeof(*out->streams));
-        if (!out->streams) {
-            cwx__msg(msg, msg_size, "out of memory");
-            rc = CWX_ENOMEM;
-        }
-        const cJSON *v = arr ? arr->child : NULL;
-        for (size_t i = 0; !rc && v; i++, v = v->next) {
-            rc = s_parse_stream(v, i, &out->streams[i], msg, msg_size);
-            if (!rc)
-                out->n++;
-        }
-    }
-    if (!rc)
-        rc = s_next_token(doc, &out->next_token, msg, msg_size);
+    void *items = NULL;
+    int rc = s_parse_page(body, len, "logStreams", sizeof(*out->streams), s_parse_stream, &items,
+                          &out->n, &out->next_token, msg, msg_size);
+    out->streams = items;
     if (rc)
         cwx_logs_log_streams_free(out);
-    cJSON_Delete(doc);
     return rc;
 }
 
