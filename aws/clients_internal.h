@@ -96,6 +96,44 @@ int cwx_sts_parse_get_caller_identity(const char *body, size_t len,
 int cwx_sts_parse_assume_role(const char *body, size_t len, const char *op,
                               struct cwx_sts_assumed_role *out, char *msg, size_t msg_size);
 
+/* ---- Query protocol calls (SNS, STS, CloudWatch) ------------------------- */
+
+/* One Query-protocol call: a form-encoded POST to "/" whose body starts with
+ * Action and Version, answered with XML. A client embeds the struct as the
+ * first member of its own call (its results beside it) and frees that call
+ * in done, or itself when cwx__query_send fails. */
+struct cwx__query;
+
+/* Parses a 2xx answer into the embedding call; returns 0, or CWX_E* with a
+ * one-line reason in msg. */
+typedef int cwx__query_parse_fn(struct cwx__query *q, const char *body, size_t len,
+                                char *msg, size_t msg_size);
+/* Runs exactly once per sent call with the outcome: status 0 after parse
+ * succeeded, or CWX_E* and err (a parse failure says "Action: reason"). */
+typedef void cwx__query_done_fn(struct cwx__query *q, int status,
+                                const struct cwx_aws_error *err);
+
+struct cwx__query {
+    struct cwx_aws_request req;
+    struct cwx_http_header header;
+    struct cwx_buf body; /* may hold a secret (a web identity token): wiped */
+    const char *action;  /* static */
+    cwx__query_parse_fn *parse;
+    cwx__query_done_fn *done;
+};
+
+/* Starts q's body with Action and Version (both static strings). Returns 0
+ * or CWX_ENOMEM; q needs cwx__query_cleanup either way. */
+int cwx__query_init(struct cwx__query *q, const char *action, const char *version);
+/* Appends one form-encoded parameter. */
+int cwx__query_add(struct cwx__query *q, const char *name, const char *value);
+/* Sends q to service ("sns", "sts", "monitoring") with cwx_aws_call flags.
+ * Returns 0 and done runs later, or CWX_E* and done never runs. */
+int cwx__query_send(struct cwx_aws_client *c, struct cwx__query *q, const char *service,
+                    unsigned flags, cwx__query_parse_fn *parse, cwx__query_done_fn *done);
+/* Wipes and frees the body. */
+void cwx__query_cleanup(struct cwx__query *q);
+
 /* ---- shared helpers ------------------------------------------------------- */
 
 /* One element to pick out of a small XML document: path is the element

@@ -121,11 +121,11 @@ int cwx_sts_parse_assume_role(const char *body, size_t len, const char *op,
     int rc = cwx__xml_extract(body, len, f, 6, 1, msg, msg_size);
     if (!rc && (!out->access_key_id[0] || !out->secret_access_key[0] ||
                 !out->session_token[0])) {
-        cwx__msg(msg, msg_size, "%s: empty credentials", op);
+        cwx__msg(msg, msg_size, "empty credentials");
         rc = CWX_EPARSE;
     }
     if (!rc && cwx__iso8601_ms(expiration, strlen(expiration), &out->expiration_ms)) {
-        cwx__msg(msg, msg_size, "%s: <Expiration> is not an ISO 8601 time", op);
+        cwx__msg(msg, msg_size, "<Expiration> is not an ISO 8601 time");
         rc = CWX_EPARSE;
     }
     if (!rc && !out->assumed_role_arn && !(out->assumed_role_arn = strdup("")))

@@ -1,4 +1,4 @@
-/* SNS client: Publish over the Query protocol. */
+/* SNS client: Publish over the Query protocol (aws/query.c). */
 #include "aws/sns.h"
 
 #include <stdlib.h>
@@ -10,36 +10,34 @@
 #define S_MAX_MESSAGE (256 * 1024)
 
 struct s_call {
-    struct cwx_aws_request req;
-    struct cwx_http_header header;
-    struct cwx_buf body;
+    struct cwx__query q; /* first: the call is its query */
+    char *id;
     cwx_sns_publish_fn *cb;
     void *ud;
 };
 
-static void s_on_done(int status, const struct cwx_http_response *resp,
-                      const struct cwx_aws_error *err, void *ud)
+static void s_call_free(struct s_call *call)
 {
-    struct s_call *call = ud;
-    char msg[256] = "";
-    char *id = NULL;
-    struct cwx_aws_error perr;
+    cwx__query_cleanup(&call->q);
+    free(call->id);
+    free(call);
+}
+
+static int s_parse(struct cwx__query *q, const char *body, size_t len, char *msg,
+                   size_t msg_size)
+{
+    struct s_call *call = (struct s_call *)q;
+    return cwx_sns_parse_publish(body, len, &call->id, msg, msg_size);
+}
+
+static void s_done(struct cwx__query *q, int status, const struct cwx_aws_error *err)
+{
+    struct s_call *call = (struct s_call *)q;
     if (status == CWX_EAWS && err && !strcmp(err->code, "NotFound"))
         status = CWX_ENOTFOUND;
-    if (!status)
-        status = cwx_sns_parse_publish(resp ? resp->body.ptr : NULL,
-                                       resp ? resp->body.len : 0, &id, msg, sizeof(msg));
-    if (status && msg[0]) {
-        char m2[300];
-        snprintf(m2, sizeof(m2), "Publish: %s", msg);
-        cwx__parse_error(&perr, err, m2);
-        err = &perr;
-    }
-    struct cwx_sns_publish_result res = {id};
+    struct cwx_sns_publish_result res = {call->id};
     call->cb(status, status ? NULL : &res, err, call->ud);
-    free(id);
-    cwx_buf_free(&call->body);
-    free(call);
+    s_call_free(call);
 }
 
 int cwx_sns_publish(struct cwx_aws_client *c, const struct cwx_sns_publish_req *req,
@@ -53,35 +51,16 @@ int cwx_sns_publish(struct cwx_aws_client *c, const struct cwx_sns_publish_req *
         return CWX_ENOMEM;
     call->cb = cb;
     call->ud = ud;
-    cwx_buf_init(&call->body, 0);
-    int rc = cwx__form_add(&call->body, "Action", "Publish");
+    int rc = cwx__query_init(&call->q, "Publish", "2010-03-31");
     if (!rc)
-        rc = cwx__form_add(&call->body, "Version", "2010-03-31");
+        rc = cwx__query_add(&call->q, "TopicArn", req->topic_arn);
     if (!rc)
-        rc = cwx__form_add(&call->body, "TopicArn", req->topic_arn);
-    if (!rc)
-        rc = cwx__form_add(&call->body, "Message", req->message);
+        rc = cwx__query_add(&call->q, "Message", req->message);
     if (!rc && req->subject)
-        rc = cwx__form_add(&call->body, "Subject", req->subject);
-    if (rc)
-        goto fail;
-    call->header = (struct cwx_http_header){
-        "Content-Type", "application/x-www-form-urlencoded; charset=utf-8"};
-    call->req = (struct cwx_aws_request){
-        .service = "sns",
-        .protocol = CWX_PROTO_QUERY,
-        .method = "POST",
-        .path = "/",
-        .headers = &call->header,
-        .n_headers = 1,
-        .body = call->body.ptr,
-        .body_len = call->body.len,
-    };
-    rc = cwx_aws_call(c, &call->req, s_on_done, call);
+        rc = cwx__query_add(&call->q, "Subject", req->subject);
     if (!rc)
-        return 0;
-fail:
-    cwx_buf_free(&call->body);
-    free(call);
+        rc = cwx__query_send(c, &call->q, "sns", 0, s_parse, s_done);
+    if (rc)
+        s_call_free(call);
     return rc;
 }

@@ -15,10 +15,10 @@
 enum s_op { S_IDENTITY, S_ASSUME, S_ASSUME_WEB };
 
 struct s_call {
+    struct cwx__query q; /* first: the call is its query */
     enum s_op op;
-    struct cwx_aws_request req;
-    struct cwx_http_header header;
-    struct cwx_buf body; /* may hold a web identity token: wiped */
+    struct cwx__sts_identity id;
+    struct cwx_sts_assumed_role role; /* secrets: wiped */
     union {
         cwx_sts_get_caller_identity_fn *identity;
         cwx_sts_assume_role_fn *assume;
@@ -28,43 +28,29 @@ struct s_call {
 
 static void s_call_free(struct s_call *call)
 {
-    cwx_buf_free_secret(&call->body);
+    cwx__query_cleanup(&call->q);
+    cwx__sts_identity_free(&call->id);
+    cwx_sts_assumed_role_free(&call->role);
     free(call);
 }
 
-static void s_on_done(int status, const struct cwx_http_response *resp,
-                      const struct cwx_aws_error *err, void *ud)
+static int s_parse(struct cwx__query *q, const char *body, size_t len, char *msg,
+                   size_t msg_size)
 {
-    struct s_call *call = ud;
-    char msg[256] = "";
-    struct cwx_aws_error perr;
-    const char *body = resp ? resp->body.ptr : NULL;
-    size_t len = resp ? resp->body.len : 0;
+    struct s_call *call = (struct s_call *)q;
+    if (call->op == S_IDENTITY)
+        return cwx_sts_parse_get_caller_identity(body, len, &call->id, msg, msg_size);
+    return cwx_sts_parse_assume_role(body, len, q->action, &call->role, msg, msg_size);
+}
 
+static void s_done(struct cwx__query *q, int status, const struct cwx_aws_error *err)
+{
+    struct s_call *call = (struct s_call *)q;
     if (call->op == S_IDENTITY) {
-        struct cwx__sts_identity id = {0};
-        if (!status)
-            status = cwx_sts_parse_get_caller_identity(body, len, &id, msg, sizeof(msg));
-        if (status && msg[0]) {
-            char m2[300];
-            snprintf(m2, sizeof(m2), "GetCallerIdentity: %s", msg);
-            cwx__parse_error(&perr, err, m2);
-            err = &perr;
-        }
-        struct cwx_sts_identity res = {id.account, id.arn, id.user_id};
+        struct cwx_sts_identity res = {call->id.account, call->id.arn, call->id.user_id};
         call->cb.identity(status, status ? NULL : &res, err, call->ud);
-        cwx__sts_identity_free(&id);
     } else {
-        struct cwx_sts_assumed_role res = {0};
-        const char *op = call->op == S_ASSUME ? "AssumeRole" : "AssumeRoleWithWebIdentity";
-        if (!status)
-            status = cwx_sts_parse_assume_role(body, len, op, &res, msg, sizeof(msg));
-        if (status && msg[0]) {
-            cwx__parse_error(&perr, err, msg);
-            err = &perr;
-        }
-        call->cb.assume(status, status ? NULL : &res, err, call->ud);
-        cwx_sts_assumed_role_free(&res);
+        call->cb.assume(status, status ? NULL : &call->role, err, call->ud);
     }
     s_call_free(call);
 }
@@ -72,20 +58,7 @@ static void s_on_done(int status, const struct cwx_http_response *resp,
 /* Takes ownership of call (its body is built): sends it or frees it. */
 static int s_start(struct cwx_aws_client *c, struct s_call *call, unsigned flags)
 {
-    call->header = (struct cwx_http_header){
-        "Content-Type", "application/x-www-form-urlencoded; charset=utf-8"};
-    call->req = (struct cwx_aws_request){
-        .service = "sts",
-        .protocol = CWX_PROTO_QUERY,
-        .method = "POST",
-        .path = "/",
-        .headers = &call->header,
-        .n_headers = 1,
-        .body = call->body.ptr,
-        .body_len = call->body.len,
-        .flags = flags,
-    };
-    int rc = cwx_aws_call(c, &call->req, s_on_done, call);
+    int rc = cwx__query_send(c, &call->q, "sts", flags, s_parse, s_done);
     if (rc)
         s_call_free(call);
     return rc;
@@ -98,9 +71,7 @@ static struct s_call *s_call_new(enum s_op op, const char *action, void *ud)
         return NULL;
     call->op = op;
     call->ud = ud;
-    cwx_buf_init(&call->body, 0);
-    if (cwx__form_add(&call->body, "Action", action) ||
-        cwx__form_add(&call->body, "Version", "2011-06-15")) {
+    if (cwx__query_init(&call->q, action, "2011-06-15")) {
         s_call_free(call);
         return NULL;
     }
@@ -137,16 +108,16 @@ static int s_duration_ok(int d)
 }
 
 /* Appends the parameters both AssumeRole calls share. */
-static int s_role_params(struct cwx_buf *b, const char *role_arn, const char *session,
+static int s_role_params(struct cwx__query *q, const char *role_arn, const char *session,
                          int duration)
 {
     char dur[16];
-    int rc = cwx__form_add(b, "RoleArn", role_arn);
+    int rc = cwx__query_add(q, "RoleArn", role_arn);
     if (!rc)
-        rc = cwx__form_add(b, "RoleSessionName", session);
+        rc = cwx__query_add(q, "RoleSessionName", session);
     if (!rc && duration) {
         snprintf(dur, sizeof(dur), "%d", duration);
-        rc = cwx__form_add(b, "DurationSeconds", dur);
+        rc = cwx__query_add(q, "DurationSeconds", dur);
     }
     return rc;
 }
@@ -162,10 +133,10 @@ int cwx_sts_assume_role(struct cwx_aws_client *c, const struct cwx_sts_assume_ro
     if (!call)
         return CWX_ENOMEM;
     call->cb.assume = cb;
-    int rc = s_role_params(&call->body, req->role_arn, req->role_session_name,
+    int rc = s_role_params(&call->q, req->role_arn, req->role_session_name,
                            req->duration_seconds);
     if (!rc && req->external_id)
-        rc = cwx__form_add(&call->body, "ExternalId", req->external_id);
+        rc = cwx__query_add(&call->q, "ExternalId", req->external_id);
     if (rc) {
         s_call_free(call);
         return rc;
@@ -185,10 +156,10 @@ int cwx_sts_assume_role_with_web_identity(struct cwx_aws_client *c,
     if (!call)
         return CWX_ENOMEM;
     call->cb.assume = cb;
-    int rc = s_role_params(&call->body, req->role_arn, req->role_session_name,
+    int rc = s_role_params(&call->q, req->role_arn, req->role_session_name,
                            req->duration_seconds);
     if (!rc)
-        rc = cwx__form_add(&call->body, "WebIdentityToken", req->web_identity_token);
+        rc = cwx__query_add(&call->q, "WebIdentityToken", req->web_identity_token);
     if (rc) {
         s_call_free(call);
         return rc;
