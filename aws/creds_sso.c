@@ -111,7 +111,9 @@ static void s_fail(struct s_sso *s, int status, const char *what)
 static void s_fail_login(struct s_sso *s, const char *why)
 {
     char what[600];
-    snprintf(what, sizeof(what), "%s; run: aws sso login --profile %s", why, s->profile);
+    /* A long reason is cut short; the profile to log in to stays in the detail. */
+    if (snprintf(what, sizeof(what), "%s; run: aws sso login --profile %s", why, s->profile) < 0)
+        what[0] = '\0';
     s_fail(s, CWX_ECRED, what);
 }
 
