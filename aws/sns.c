@@ -1,4 +1,4 @@
-/* SNS client: Publish over the Query protocol (aws/query.c). */
+/* SNS client: Publish and GetTopicAttributes over the Query protocol (aws/query.c). */
 #include "aws/sns.h"
 
 #include <stdlib.h>
@@ -62,5 +62,51 @@ int cwx_sns_publish(struct cwx_aws_client *c, const struct cwx_sns_publish_req *
         rc = cwx__query_send(c, &call->q, "sns", 0, s_parse, s_done);
     if (rc)
         s_call_free(call);
+    return rc;
+}
+
+/* ---- GetTopicAttributes, as a check that the topic exists ---------------- */
+
+struct s_check_call {
+    struct cwx__query q; /* first: the call is its query */
+    cwx_sns_check_topic_fn *cb;
+    void *ud;
+};
+
+/* The attributes are not needed: a 2xx answer is the check. */
+static int s_parse_none(struct cwx__query *q, const char *body, size_t len, char *msg,
+                        size_t msg_size)
+{
+    (void)q, (void)body, (void)len, (void)msg, (void)msg_size;
+    return 0;
+}
+
+static void s_checked(struct cwx__query *q, int status, const struct cwx_aws_error *err)
+{
+    struct s_check_call *call = (struct s_check_call *)q;
+    call->cb(status, err, call->ud);
+    cwx__query_cleanup(&call->q);
+    free(call);
+}
+
+int cwx_sns_check_topic(struct cwx_aws_client *c, const char *topic_arn,
+                        cwx_sns_check_topic_fn *cb, void *ud)
+{
+    if (!c || !topic_arn || !topic_arn[0] || !cb)
+        return CWX_EINVAL;
+    struct s_check_call *call = calloc(1, sizeof(*call));
+    if (!call)
+        return CWX_ENOMEM;
+    call->cb = cb;
+    call->ud = ud;
+    int rc = cwx__query_init(&call->q, "GetTopicAttributes", "2010-03-31");
+    if (!rc)
+        rc = cwx__query_add(&call->q, "TopicArn", topic_arn);
+    if (!rc)
+        rc = cwx__query_send(c, &call->q, "sns", 0, s_parse_none, s_checked);
+    if (rc) {
+        cwx__query_cleanup(&call->q);
+        free(call);
+    }
     return rc;
 }
