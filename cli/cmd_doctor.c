@@ -359,9 +359,6 @@ static void s_on_groups(int status, const struct cwx_logs_log_groups *res,
 struct s_sns_call {
     struct s_doctor *d;
     size_t check;
-    struct cwx_buf body;
-    struct cwx_http_header header;
-    struct cwx_aws_request req;
 };
 
 static const char *s_sns_fix(const struct s_doctor *d, char *buf, size_t size)
@@ -373,10 +370,8 @@ static const char *s_sns_fix(const struct s_doctor *d, char *buf, size_t size)
     return buf;
 }
 
-static void s_on_topic(int status, const struct cwx_http_response *resp,
-                       const struct cwx_aws_error *err, void *ud)
+static void s_on_topic(int status, const struct cwx_aws_error *err, void *ud)
 {
-    (void)resp;
     struct s_sns_call *call = ud;
     struct s_doctor *d = call->d;
     struct s_check *c = &d->checks[call->check];
@@ -394,7 +389,6 @@ static void s_on_topic(int status, const struct cwx_http_response *resp,
         s_set(c, S_FAIL, s_is_permission(status, err), s_sns_fix(d, fix, sizeof fix),
               "topic not reachable: %s", e);
     }
-    cwx_buf_free(&call->body);
     free(call);
 }
 
@@ -446,27 +440,7 @@ static void s_check_sns(struct s_doctor *d, size_t check)
         rc = cwx_sns_publish(client, &req, s_on_publish, call);
     } else {
         /* GetTopicAttributes: cheap, silent, and proves the topic exists. */
-        struct cwx_buf *b = &call->body;
-        cwx_buf_init(b, 0);
-        rc = cwx_buf_puts(b, "Action=GetTopicAttributes&Version=2010-03-31&TopicArn=");
-        if (!rc)
-            rc = cwx_uri_encode(b, arn, strlen(arn), 1);
-        call->header = (struct cwx_http_header){
-            "Content-Type", "application/x-www-form-urlencoded; charset=utf-8"};
-        call->req = (struct cwx_aws_request){
-            .service = "sns",
-            .protocol = CWX_PROTO_QUERY,
-            .method = "POST",
-            .path = "/",
-            .headers = &call->header,
-            .n_headers = 1,
-            .body = b->ptr,
-            .body_len = b->len,
-        };
-        if (!rc)
-            rc = cwx_aws_call(client, &call->req, s_on_topic, call);
-        if (rc)
-            cwx_buf_free(b);
+        rc = cwx_sns_check_topic(client, arn, s_on_topic, call);
     }
     if (rc) {
         free(call);
