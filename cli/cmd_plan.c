@@ -539,9 +539,11 @@ int cwx_cmd_plan(int argc, char **argv)
         if (exit_code != CWX_EXIT_OK && exit_code != CWX_EXIT_CREDENTIALS)
             goto cleanup;
     } else {
+        /* Nothing changes the offline plan's jobs: the report makes each
+         * job as it writes it, so memory stays flat with the job count. */
         rc = cwx_plan_add_named_groups(plan);
         if (!rc)
-            rc = cwx_plan_expand(plan);
+            rc = cwx_plan_expand_lazy(plan);
     }
     if (rc == CWX_ETOOBIG) {
         fprintf(stderr,

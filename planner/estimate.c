@@ -226,7 +226,8 @@ int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
         struct cwx_poll_policy policy = cwx_poll_policy_of(&acc->settings);
         const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
         for (uint32_t k = 0; k < g->n_jobs; k++) {
-            const struct cwx_job *job = &plan->jobs[g->first_job + k];
+            struct cwx_job tmp;
+            const struct cwx_job *job = cwx_plan_job(plan, g->first_job + k, &tmp, 0);
             s_count(&l->totals, job->status);
             if (job->status != CWX_JOB_PENDING)
                 continue;

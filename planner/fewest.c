@@ -99,6 +99,8 @@ uint32_t cwx_plan_job_last(const struct cwx_plan *plan, const struct cwx_job *jo
 
 const struct cwx_job *cwx_plan_job_head(const struct cwx_plan *plan, const struct cwx_job *job)
 {
+    if (!job->covered)
+        return job; /* also every job of a lazy plan, which has no ranges */
     const struct cwx_plan_group *g = &plan->groups[job->group];
     const struct cwx_job *first = &plan->jobs[g->first_job];
     while (job->covered && job > first)
@@ -222,7 +224,8 @@ void cwx_plan_savings(const struct cwx_plan *plan, const struct cwx_estimate *es
         const struct cwx_estimate_rate *r = &est->lanes[est->target_lane[g->target]].rate;
         const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
         for (uint32_t k = 0; k < g->n_jobs; k++) {
-            const struct cwx_job *job = &plan->jobs[g->first_job + k];
+            struct cwx_job tmp;
+            const struct cwx_job *job = cwx_plan_job(plan, g->first_job + k, &tmp, 0);
             int todo = job->status == CWX_JOB_PENDING || job->status == CWX_JOB_RUNNING;
             int no_events = !job->covered && job->status == CWX_JOB_SKIPPED &&
                             job->reason == CWX_REASON_NO_EVENTS;

@@ -320,6 +320,9 @@ void cwx_plan_free(struct cwx_plan *plan)
     free(plan->groups);
     free(plan->unresolved);
     free(plan->jobs);
+    if (plan->lazy)
+        cwx_buf_free(&plan->lazy->prefix);
+    free(plan->lazy);
     free(plan->sel_wset);
     free(plan->sel_base);
     free(plan->names.slots);
@@ -538,64 +541,151 @@ uint64_t cwx_plan_job_count(const struct cwx_plan *plan)
     return n;
 }
 
-int cwx_plan_expand(struct cwx_plan *plan)
+/* The oldest event time a group still holds: its retention horizon, or
+ * INT64_MIN when it keeps its events forever (or its retention is unknown). */
+static int64_t s_horizon(const struct cwx_plan *plan, const struct cwx_plan_group *g)
+{
+    return g->retention_days > 0 ? plan->now_ms - (int64_t)g->retention_days * 86400000
+                                 : INT64_MIN;
+}
+
+/* Makes the job of window wi of group gi into *job: its status from the
+ * group's creation and retention, and, when `named` and the account id and
+ * bucket are known, its task name (prefix is scratch for its data prefix).
+ * Returns 0 or the error of the prefix or the task name. */
+static int s_make_job(const struct cwx_plan *plan, uint32_t gi, uint32_t wi, int64_t horizon,
+                      int named, struct cwx_buf *prefix, struct cwx_job *job)
+{
+    const struct cwx_plan_group *g = &plan->groups[gi];
+    const struct cwx_window *w = &plan->wsets[g->wset].windows[wi];
+    const struct cwx_plan_target *t = &plan->targets[g->target];
+    *job = (struct cwx_job){.group = gi, .window = wi};
+    if (g->creation_ms > 0 && w->end_ms <= g->creation_ms) {
+        job->status = CWX_JOB_SKIPPED;
+        job->reason = CWX_REASON_BEFORE_CREATION;
+    } else if (w->end_ms <= horizon) {
+        job->status = CWX_JOB_SKIPPED;
+        job->reason = CWX_REASON_BEYOND_RETENTION;
+    }
+    if (!named || !t->account_id || !t->bucket)
+        return 0;
+    cwx_buf_reset(prefix);
+    int rc = cwx_plan_job_prefix(plan, job, prefix);
+    if (rc)
+        return rc;
+    struct cwx_job_identity id;
+    cwx_plan_job_identity(plan, job, prefix->ptr, &id);
+    return cwx_job_task_name(&id, job->task_name);
+}
+
+/* Sets every group's first_job and n_jobs and plan->n_jobs. CWX_ETOOBIG
+ * when the jobs would be more than max_jobs. */
+static int s_count_jobs(struct cwx_plan *plan)
 {
     uint64_t n = cwx_plan_job_count(plan);
     if (n > cwx_plan_max_jobs(plan->cfg) || n > UINT32_MAX)
         return CWX_ETOOBIG;
+    size_t j = 0;
+    for (size_t gi = 0; gi < plan->n_groups; gi++) {
+        struct cwx_plan_group *g = &plan->groups[gi];
+        g->first_job = (uint32_t)j;
+        g->n_jobs = (uint32_t)plan->wsets[g->wset].n_windows;
+        j += g->n_jobs;
+    }
+    plan->n_jobs = j;
+    return 0;
+}
+
+int cwx_plan_expand(struct cwx_plan *plan)
+{
+    int rc = s_count_jobs(plan);
+    if (rc)
+        return rc;
     free(plan->jobs);
-    plan->jobs = calloc(n ? n : 1, sizeof *plan->jobs);
+    plan->jobs = calloc(plan->n_jobs ? plan->n_jobs : 1, sizeof *plan->jobs);
     if (!plan->jobs)
         return CWX_ENOMEM;
-    plan->n_jobs = n;
-
     struct cwx_buf prefix;
     cwx_buf_init(&prefix, CWX_S3_KEY_MAX);
-    int rc = 0;
-    size_t j = 0;
     for (uint32_t gi = 0; gi < plan->n_groups && !rc; gi++) {
-        struct cwx_plan_group *g = &plan->groups[gi];
-        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
-        const struct cwx_plan_target *t = &plan->targets[g->target];
-        g->first_job = (uint32_t)j;
-        g->n_jobs = (uint32_t)ws->n_windows;
-        int64_t horizon = g->retention_days > 0
-                              ? plan->now_ms - (int64_t)g->retention_days * 86400000
-                              : INT64_MIN;
-        for (uint32_t wi = 0; wi < ws->n_windows; wi++, j++) {
-            struct cwx_job *job = &plan->jobs[j];
-            const struct cwx_window *w = &ws->windows[wi];
-            job->group = gi;
-            job->window = wi;
-            if (g->creation_ms > 0 && w->end_ms <= g->creation_ms) {
-                job->status = CWX_JOB_SKIPPED;
-                job->reason = CWX_REASON_BEFORE_CREATION;
-            } else if (w->end_ms <= horizon) {
-                job->status = CWX_JOB_SKIPPED;
-                job->reason = CWX_REASON_BEYOND_RETENTION;
-            }
-            if (!t->account_id || !t->bucket)
-                continue;
-            cwx_buf_reset(&prefix);
-            rc = cwx_plan_job_prefix(plan, job, &prefix);
-            if (rc)
-                break;
-            struct cwx_job_identity id;
-            cwx_plan_job_identity(plan, job, prefix.ptr, &id);
-            rc = cwx_job_task_name(&id, job->task_name);
-            if (rc)
-                break;
-        }
+        const struct cwx_plan_group *g = &plan->groups[gi];
+        int64_t horizon = s_horizon(plan, g);
+        for (uint32_t wi = 0; wi < g->n_jobs && !rc; wi++)
+            rc = s_make_job(plan, gi, wi, horizon, 1, &prefix,
+                            &plan->jobs[g->first_job + wi]);
     }
     cwx_buf_free(&prefix);
     return rc;
+}
+
+int cwx_plan_expand_lazy(struct cwx_plan *plan)
+{
+    int rc = s_count_jobs(plan);
+    if (rc)
+        return rc;
+    free(plan->jobs);
+    plan->jobs = NULL;
+    if (!plan->lazy) {
+        plan->lazy = calloc(1, sizeof *plan->lazy);
+        if (!plan->lazy)
+            return CWX_ENOMEM;
+        cwx_buf_init(&plan->lazy->prefix, CWX_S3_KEY_MAX);
+    }
+    /* Every window of a group expands the same template with a label of
+     * the same length: its first window stands for all of them. */
+    for (uint32_t gi = 0; gi < plan->n_groups && !rc; gi++) {
+        struct cwx_job job;
+        if (plan->groups[gi].n_jobs)
+            rc = s_make_job(plan, gi, 0, s_horizon(plan, &plan->groups[gi]), 1,
+                            &plan->lazy->prefix, &job);
+    }
+    return rc;
+}
+
+/* The group that holds job j of a lazy plan: the hint, the one after it,
+ * or a binary search over the groups' first jobs. */
+static uint32_t s_lazy_group(const struct cwx_plan *plan, size_t j)
+{
+    uint32_t h = plan->lazy->group;
+    for (uint32_t k = h; k < plan->n_groups && k <= h + 1; k++) {
+        const struct cwx_plan_group *g = &plan->groups[k];
+        if (j >= g->first_job && j - g->first_job < g->n_jobs)
+            return k;
+    }
+    size_t lo = 0, hi = plan->n_groups; /* the last group with first_job <= j */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (plan->groups[mid].first_job <= j)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    /* A group without jobs shares its first_job with the next group, so
+     * the last one found is never empty. */
+    return (uint32_t)lo;
+}
+
+const struct cwx_job *cwx_plan_job(const struct cwx_plan *plan, size_t j,
+                                   struct cwx_job *tmp, int named)
+{
+    if (plan->jobs)
+        return &plan->jobs[j];
+    uint32_t gi = s_lazy_group(plan, j);
+    plan->lazy->group = gi;
+    const struct cwx_plan_group *g = &plan->groups[gi];
+    /* Checked by cwx_plan_expand_lazy: a failure here leaves the name "". */
+    if (s_make_job(plan, gi, (uint32_t)(j - g->first_job), s_horizon(plan, g), named,
+                   &plan->lazy->prefix, tmp))
+        tmp->task_name[0] = '\0';
+    return tmp;
 }
 
 void cwx_plan_totals(const struct cwx_plan *plan, struct cwx_plan_totals *out)
 {
     size_t c[5] = {0}, tasks = 0, no_events = 0;
     for (size_t i = 0; i < plan->n_jobs; i++) {
-        const struct cwx_job *job = &plan->jobs[i];
+        struct cwx_job tmp;
+        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 0);
         c[job->status < 5 ? job->status : 0]++;
         if (job->covered)
             continue;

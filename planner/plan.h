@@ -117,6 +117,12 @@ struct cwx_job {
     uint16_t span;        /* windows its task covers (0 or 1: its own) */
 };
 
+/* What a lazy plan (cwx_plan_expand_lazy) keeps instead of its jobs. */
+struct cwx_plan_lazy {
+    uint32_t group;        /* the group of the job made last: a hint */
+    struct cwx_buf prefix; /* scratch for the data prefix of a task name */
+};
+
 struct cwx_plan {
     const struct cwx_config *cfg; /* borrowed */
     int64_t now_ms;
@@ -130,8 +136,9 @@ struct cwx_plan {
     size_t n_groups, cap_groups;
     struct cwx_plan_unresolved *unresolved;
     size_t n_unresolved, cap_unresolved;
-    struct cwx_job *jobs;
+    struct cwx_job *jobs; /* NULL in a lazy plan (see cwx_plan_job) */
     size_t n_jobs;
+    struct cwx_plan_lazy *lazy; /* owned; non-NULL only in a lazy plan */
     struct {
         uint32_t *slots; /* open addressing over (target, name): group index + 1 */
         size_t cap;
@@ -167,6 +174,25 @@ int cwx_plan_add_group(struct cwx_plan *plan, uint32_t target, uint32_t sel,
  * groups are added. CWX_ETOOBIG, with nothing allocated, when the jobs
  * would be more than cwx_plan_max_jobs. */
 int cwx_plan_expand(struct cwx_plan *plan);
+
+/* Like cwx_plan_expand, but makes no job: it sets every group's first_job
+ * and n_jobs, and plan->n_jobs, and leaves plan->jobs NULL; cwx_plan_job
+ * then makes each job when it is asked for, so that the memory of the plan
+ * does not grow with its jobs (plan --offline streams its report so). A
+ * lazy plan is read-only: for the plans that AWS never changes. It checks
+ * the first window of every group for a valid data prefix and task name,
+ * so that a report fails before it writes a row. CWX_ETOOBIG, with nothing
+ * allocated, when the jobs would be more than cwx_plan_max_jobs. */
+int cwx_plan_expand_lazy(struct cwx_plan *plan);
+
+/* Job j of the plan (j < plan->n_jobs): &plan->jobs[j], or in a lazy plan
+ * job j made into *tmp, with its task name when `named` (the task name
+ * costs a SHA-256; estimates do not need it) and "" otherwise. tmp is
+ * returned and stays valid until the caller reuses it. A lazy plan keeps a
+ * hint of the last group asked for, so a lazy plan must not be read from
+ * two threads at once; reading its jobs in order is the fast path. */
+const struct cwx_job *cwx_plan_job(const struct cwx_plan *plan, size_t j,
+                                   struct cwx_job *tmp, int named);
 
 /* The config's max_jobs (CWX_MAX_JOBS_DEFAULT when unset). */
 size_t cwx_plan_max_jobs(const struct cwx_config *cfg);

@@ -150,7 +150,8 @@ static int s_json_coalesced(struct cwx_buf *b, const struct cwx_plan *plan,
     int rc = cwx_buf_puts(b, ",\n \"coalesced\": [");
     size_t n = 0;
     for (size_t j = 0; j < plan->n_jobs && !rc; j++) {
-        const struct cwx_job *job = &plan->jobs[j];
+        struct cwx_job tmp;
+        const struct cwx_job *job = cwx_plan_job(plan, j, &tmp, 0);
         if (job->covered || job->span < 2)
             continue;
         const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
@@ -260,7 +261,9 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
                             now, opts->offline ? "true" : "false");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
         struct cwx__report_row r;
-        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
+        struct cwx_job tmp;
+        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
+        cwx__report_fill_row(plan, est, job, &prefix, &r);
         rc = cwx_buf_puts(&b, i ? ",\n  {" : "\n  {");
         if (!rc) rc = s_json_field(&b, "\"account\": ", r.account);
         if (!rc) rc = s_json_field(&b, ", \"account_id\": ", r.account_id);
@@ -359,8 +362,10 @@ static int s_write_csv(const struct cwx_plan *plan, const struct cwx_estimate *e
                               "reason_code,range\r\n");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
         struct cwx__report_row r;
+        struct cwx_job tmp;
         char from[24], to[24], bytes[24], secs[32];
-        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
+        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
+        cwx__report_fill_row(plan, est, job, &prefix, &r);
         snprintf(from, sizeof from, "%" PRId64, r.from_ms);
         snprintf(to, sizeof to, "%" PRId64, r.to_ms);
         snprintf(bytes, sizeof bytes, "%" PRId64, r.est_bytes);
@@ -483,11 +488,13 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate 
                             "STATUS", "EST.BYTES", "EST.TIME", "REASON");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
         struct cwx__report_row r;
+        struct cwx_job tmp;
         char bytes[24], dur[24];
-        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
+        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
+        cwx__report_fill_row(plan, est, job, &prefix, &r);
         cwx_estimate_format_bytes(r.est_bytes, bytes, sizeof bytes);
         cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
-        bool todo = plan->jobs[i].status == CWX_JOB_PENDING;
+        bool todo = job->status == CWX_JOB_PENDING;
         char grp[2100]; /* a name from AWS: control characters escaped */
         rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %9s  %8s  %s\n", w_acc,
                             r.account, w_reg, r.region, w_grp,
@@ -648,8 +655,10 @@ static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estima
                               "|---|---|---|---|---|---|---:|---:|---|\n");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
         struct cwx__report_row r;
+        struct cwx_job tmp;
         char jb[24], dur[24];
-        cwx__report_fill_row(plan, est, &plan->jobs[i], &prefix, &r);
+        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
+        cwx__report_fill_row(plan, est, job, &prefix, &r);
         cwx_estimate_format_bytes(r.est_bytes, jb, sizeof jb);
         cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
         rc = cwx_buf_putc(&b, '|');
@@ -660,7 +669,7 @@ static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estima
         if (!rc) rc = s_md_cell(&b, r.status);
         if (!rc) rc = s_md_cell(&b, r.reason);
         if (!rc) rc = s_md_cell(&b, jb);
-        if (!rc) rc = s_md_cell(&b, plan->jobs[i].status == CWX_JOB_PENDING ? dur : "");
+        if (!rc) rc = s_md_cell(&b, job->status == CWX_JOB_PENDING ? dur : "");
         if (!rc) rc = s_md_cell(&b, r.task_name);
         if (!rc) rc = cwx_buf_putc(&b, '\n');
         if (!rc) rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);

@@ -167,14 +167,15 @@ static int s_blob(const struct cwx_plan *plan, struct cwx_buf *b, FILE *f)
         rc = cwx_buf_puts(b, gi ? ",\n[" : "\n[");
         if (!rc) rc = s_js_str(b, g->name);
         if (!rc) rc = cwx_buf_printf(b, ",%" PRIu32 ",%" PRIu32 ",\"", g->target, g->wset);
+        struct cwx_job tmp;
         for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
-            rc = cwx_buf_putc(b, (char)('0' + plan->jobs[g->first_job + k].status % 10));
+            rc = cwx_buf_putc(b, (char)('0' + cwx_plan_job(plan, g->first_job + k, &tmp, 0)->status % 10));
         if (!rc) rc = cwx_buf_puts(b, "\",\"");
         for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
-            rc = cwx_buf_putc(b, (char)('a' + plan->jobs[g->first_job + k].reason % 26));
+            rc = cwx_buf_putc(b, (char)('a' + cwx_plan_job(plan, g->first_job + k, &tmp, 0)->reason % 26));
         if (!rc) rc = cwx_buf_puts(b, g->stored_bytes < 0 ? "\",null]" : "\",[");
         for (uint32_t k = 0; g->stored_bytes >= 0 && k < g->n_jobs && !rc; k++) {
-            const struct cwx_job *job = &plan->jobs[g->first_job + k];
+            const struct cwx_job *job = cwx_plan_job(plan, g->first_job + k, &tmp, 0);
             if (k) rc = cwx_buf_putc(b, ',');
             if (!rc)
                 rc = cwx__report_put_i64(b, cwx_estimate_window_bytes(plan, g,

@@ -3,7 +3,11 @@ import csv
 import hashlib
 import io
 import json
+import os
+import pathlib
 import re
+import subprocess
+import tempfile
 
 import pytest
 
@@ -143,3 +147,61 @@ def test_version_and_usage(cwx):
     assert "commands:" in cwx("--help", check=0).stdout
     cwx(check=2)
     cwx("frobnicate", check=2)
+
+
+def _hourly_config(tmp_path, hours, groups=100):
+    lines = ["version: 1", "defaults:", "  region: us-east-1", "  window: hour",
+             "  destination: {bucket: flat-archive}", f"range: {{last: {hours}}}",
+             "accounts:", "  - name: flat", '    account_id: "123456789012"',
+             "    log_groups:"]
+    lines += [f"      - name: /flat/service-{i:03d}" for i in range(groups)]
+    return write(tmp_path, "\n".join(lines) + "\n", f"hourly-{hours}.yaml")
+
+
+def _peak_rss_kb(cwx, cfg):
+    """Peak RSS of one `plan --offline --format json` (report to /dev/null)."""
+    env = dict(os.environ)
+    # AddressSanitizer keeps freed blocks in a quarantine of up to 256 MB:
+    # keep it small so that the figure is the program's own memory.
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=1"
+    for k in [k for k in env if k.startswith("AWS_")]:
+        del env[k]
+    with tempfile.NamedTemporaryFile() as t:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", t.name, cwx.binary, "plan",
+                               "--offline", "-f", "json", "-c", cfg, "--now", str(NOW_MS)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return int(pathlib.Path(t.name).read_text().split()[-1])
+
+
+def test_plan_offline_memory_stays_flat(cwx, tmp_path):
+    # 100 log groups x 2,000 and x 8,000 hourly windows: 200 k and 800 k jobs.
+    # The report is written as the jobs are made, so four times the jobs
+    # must not take more memory (a job array would add ~24 MB).
+    small = _peak_rss_kb(cwx, _hourly_config(tmp_path, 2000))
+    large = _peak_rss_kb(cwx, _hourly_config(tmp_path, 8000))
+    print(f"peak RSS: 200 k jobs {small} kB, 800 k jobs {large} kB")
+    assert large < 1.3 * small + 4096, (small, large)
+
+
+def test_plan_offline_streamed_rows_are_the_jobs(cwx, tmp_path):
+    # The streamed rows: every group's windows in order, named and counted.
+    cfg = _hourly_config(tmp_path, 5, groups=3)
+    doc = json.loads(cwx("plan", "--offline", "-c", cfg, "-f", "json", "--now", NOW_MS,
+                         check=0).stdout)
+    assert [j["log_group"] for j in doc["jobs"]] == [
+        f"/flat/service-{g:03d}" for g in range(3) for _ in range(5)]
+    assert [j["window"] for j in doc["jobs"][:5]] == sorted(j["window"] for j in doc["jobs"][:5])
+    assert len({j["task_name"] for j in doc["jobs"]}) == 15
+    assert doc["totals"]["jobs"] == doc["totals"]["pending"] == doc["totals"]["tasks"] == 15
+    assert doc["lanes"][0]["jobs"] == 15
+
+
+def test_plan_offline_max_jobs_refused_first(cwx, tmp_path):
+    # Over max_jobs: one clear error, before any job is made or written.
+    cfg = _hourly_config(tmp_path, 8000)
+    text = pathlib.Path(cfg).read_text().replace("version: 1\n", "version: 1\nmax_jobs: 100000\n")
+    proc = cwx("plan", "--offline", "-c", write(tmp_path, text, "capped.yaml"), "-f", "json",
+               "--now", NOW_MS, check=2)
+    assert "max_jobs (100000)" in proc.stderr and proc.stdout == ""

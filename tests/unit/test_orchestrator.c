@@ -130,6 +130,58 @@ static void queue_oldest_window_first(void **state)
     cwx_config_free(cfg);
 }
 
+/* A lazy plan (plan --offline) makes the same jobs as an expanded one, one
+ * at a time and in any order, also around a group without windows. */
+static void lazy_plan_makes_the_same_jobs(void **state)
+{
+    (void)state;
+    const char *yaml = "version: 1\n"
+                       "defaults: {region: us-east-1, destination: {bucket: lazy-bucket}}\n"
+                       "accounts:\n"
+                       "  - name: a\n"
+                       "    account_id: \"123456789012\"\n"
+                       "    log_groups:\n"
+                       "      - name: /g/one\n"
+                       "        range: {from: 2024-01, to: 2024-03}\n"
+                       "      - name: /g/none\n"
+                       "        range: {from: 2030-01}\n"
+                       "      - name: /g/two\n"
+                       "        range: {from: 2023-12, to: 2024-02}\n";
+    struct cwx_config *cfg = NULL;
+    struct cwx_config_error err;
+    assert_int_equal(cwx_config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &err), 0);
+    struct cwx_plan *plan = NULL, *lazy = NULL;
+    char why[256];
+    assert_int_equal(cwx_plan_new(cfg, 1735689600000LL, &plan, why, sizeof(why)), 0);
+    assert_int_equal(cwx_plan_add_named_groups(plan), 0);
+    assert_int_equal(cwx_plan_expand(plan), 0);
+    assert_int_equal(cwx_plan_new(cfg, 1735689600000LL, &lazy, why, sizeof(why)), 0);
+    assert_int_equal(cwx_plan_add_named_groups(lazy), 0);
+    assert_int_equal(cwx_plan_expand_lazy(lazy), 0);
+    assert_null(lazy->jobs);
+    assert_int_equal(lazy->n_jobs, 6);
+    assert_int_equal(lazy->groups[1].n_jobs, 0);
+    const uint32_t order[12] = {0, 1, 2, 3, 4, 5, 5, 0, 3, 2, 4, 1};
+    for (int i = 0; i < 12; i++) {
+        uint32_t j = order[i];
+        struct cwx_job tmp;
+        const struct cwx_job *a = &plan->jobs[j], *b = cwx_plan_job(lazy, j, &tmp, 1);
+        assert_ptr_equal(b, &tmp);
+        assert_int_equal(a->group, b->group);
+        assert_int_equal(a->window, b->window);
+        assert_int_equal(a->status, b->status);
+        assert_string_equal(a->task_name, b->task_name);
+        assert_string_equal(cwx_plan_job(lazy, j, &tmp, 0)->task_name, "");
+    }
+    struct cwx_plan_totals ta, tb;
+    cwx_plan_totals(plan, &ta);
+    cwx_plan_totals(lazy, &tb);
+    assert_memory_equal(&ta, &tb, sizeof(ta));
+    cwx_plan_free(lazy);
+    cwx_plan_free(plan);
+    cwx_config_free(cfg);
+}
+
 static void index_grows(void **state)
 {
     (void)state;
@@ -152,6 +204,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(guard_caps_and_contradiction),
     cmocka_unit_test(guard_lane_caps),
     cmocka_unit_test(queue_oldest_window_first),
+    cmocka_unit_test(lazy_plan_makes_the_same_jobs),
     cmocka_unit_test(index_grows),
 };
 
