@@ -284,6 +284,57 @@ static int s_completed_task(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb,
     return rc;
 }
 
+/* active_task: DescribeExportTasks by status, PENDING then RUNNING. A task
+ * only moves forward (PENDING, RUNNING, then an end), so asking PENDING
+ * first never misses one that changes state between the two calls. */
+static int s_active_page(struct s_op *op, enum cwx_export_status status);
+
+static void s_on_active(int status, const struct cwx_logs_export_tasks *res,
+                        const struct cwx_aws_error *err, void *ud)
+{
+    struct s_op *op = ud;
+    enum cwx_export_status asked = op->res.task_status;
+    if (status == 0 && res) {
+        const char *name = cwx_worker_spec(op->w)->task_name;
+        for (size_t i = 0; i < res->n && !op->res.exists; i++) {
+            const struct cwx_logs_export_task *t = &res->tasks[i];
+            if (!cwx_export_status_is_active(t->status) || strcmp(t->task_name, name) != 0)
+                continue;
+            op->res.exists = 1;
+            op->res.task_status = t->status;
+            snprintf(op->res.task_id, sizeof(op->res.task_id), "%s", t->task_id);
+            op->res.creation_ms = t->creation_time_ms;
+        }
+    }
+    if (status == 0 && !op->res.exists && asked == CWX_EXPORT_PENDING) {
+        status = s_active_page(op, CWX_EXPORT_RUNNING);
+        if (status == 0)
+            return;
+        err = NULL;
+    }
+    if (!op->res.exists)
+        op->res.task_status = CWX_EXPORT_UNKNOWN;
+    s_op_done(op, status, err);
+}
+
+static int s_active_page(struct s_op *op, enum cwx_export_status status)
+{
+    op->res.task_status = status; /* which page is asked, until one is found */
+    struct cwx_logs_describe_export_tasks_req req = {.status = status, .limit = 50};
+    return cwx_logs_describe_export_tasks(s_client(op->wa, op->w), &req, s_on_active, op);
+}
+
+static int s_active_task(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud)
+{
+    struct s_op *op = s_op_new(ctx, w, cb, ud);
+    if (!op)
+        return CWX_ENOMEM;
+    int rc = s_active_page(op, CWX_EXPORT_PENDING);
+    if (rc)
+        free(op);
+    return rc;
+}
+
 /* ---- marker -------------------------------------------------------------- */
 
 static void s_on_put(int status, const struct cwx_s3_put_object_result *res,
@@ -388,6 +439,7 @@ static const struct cwx_worker_ops s_ops = {
     .marker_exists = s_marker_exists,
     .data_exists = s_data_exists,
     .completed_task = s_completed_task,
+    .active_task = s_active_task,
     .create_task = s_create_task,
     .describe_task = s_describe_task,
     .list_export = s_list_export,

@@ -262,6 +262,7 @@ static void s_stop(struct cwx_worker *w)
 static int s_do_check(struct cwx_worker *w);
 static int s_do_data_check(struct cwx_worker *w);
 static int s_do_completed_check(struct cwx_worker *w);
+static int s_do_lost_check(struct cwx_worker *w);
 static int s_do_create(struct cwx_worker *w);
 static int s_do_poll(struct cwx_worker *w);
 static int s_do_verify(struct cwx_worker *w);
@@ -490,10 +491,44 @@ static void s_on_created(int status, const struct cwx_work_result *res, void *ud
     }
     /* The request may have created a task whose answer was lost (a reset, a
      * truncated or garbled 200): look the job's task name up among the
-     * completed tasks before creating again. An active one answers the next
-     * create with LimitExceededException and is adopted by its name. */
-    s_step_error(w, status, res, "CreateExportTask", "logs:CreateExportTask",
-                 s_do_completed_check);
+     * active tasks (adopt it), then among the completed ones (verify it),
+     * and create again only when neither knows it. The active ones come
+     * first: a task that ends between the two look-ups is then seen by the
+     * second. */
+    s_step_error(w, status, res, "CreateExportTask", "logs:CreateExportTask", s_do_lost_check);
+}
+
+static void s_on_active_found(int status, const struct cwx_work_result *res, void *ud)
+{
+    struct cwx_worker *w = ud;
+    if (s_op_returned(w))
+        return;
+    if (status) {
+        s_step_error(w, status, res, "listing active tasks", "logs:DescribeExportTasks",
+                     s_do_lost_check);
+        return;
+    }
+    w->step_errors = 0;
+    if (res->exists && res->task_id[0]) {
+        /* The lost answer's task: wait on it, as on one just created. */
+        w->attempts++;
+        snprintf(w->task_id, sizeof(w->task_id), "%s", res->task_id);
+        w->task_status = res->task_status;
+        w->creation_ms = res->creation_ms ? res->creation_ms : w->ops->now_ms(w->ctx);
+        w->completion_ms = 0;
+        w->polls = 0;
+        s_set_state(w, CWX_WORK_WAIT);
+        s_schedule_poll(w);
+        return;
+    }
+    s_run(w, s_do_completed_check);
+}
+
+static int s_do_lost_check(struct cwx_worker *w)
+{
+    if (!w->ops->active_task)
+        return s_do_completed_check(w);
+    return s_busy(w, w->ops->active_task(w->ctx, w, s_on_active_found, w));
 }
 
 static int s_do_create(struct cwx_worker *w)

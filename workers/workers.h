@@ -8,6 +8,9 @@
  *     ▼
  *   CREATE ──LimitExceededException──▶ BLOCKED (the lane decides: adopt a
  *     │ taskId                          task, or create again later)
+ *     │ no answer (reset, timeout, unreadable): the job's task name among
+ *     │ the active tasks (found: WAIT on it), then among the COMPLETED ones
+ *     │ (found: VERIFY), else CREATE again
  *     ▼
  *   WAIT ◀──PENDING/RUNNING── poll (DescribeExportTasks by taskId)
  *     │ COMPLETED                   │ FAILED            │ CANCELLED
@@ -145,6 +148,11 @@ struct cwx_worker_ops {
      * exported the window and not marked it yet): res->exists, and then
      * res->task_id, creation_ms, completion_ms. */
     int (*completed_task)(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud);
+    /* Optional (NULL: skipped). Looks among the account's active (PENDING,
+     * then RUNNING) tasks for one named like the job: res->exists, and then
+     * res->task_id, task_status, creation_ms. Asked after a CreateExportTask
+     * whose answer was lost, before looking among COMPLETED tasks. */
+    int (*active_task)(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud);
     /* CreateExportTask with the spec: res->task_id; CWX_ESLOTBUSY when the
      * export slot is taken. */
     int (*create_task)(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud);

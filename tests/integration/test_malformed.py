@@ -175,19 +175,33 @@ def test_malformed_answer(cwx, fake, tmp_path, op, fault):
 
 
 def test_lost_create_answer_exports_once(cwx, fake, tmp_path):
+    """The answer of account A's first CreateExportTask is lost (the task is
+    made); the task is still PENDING when cwexport looks it up, and it has
+    ended before any second CreateExportTask could reach the fake (that one
+    waits 5 s in the fake). Looking among COMPLETED tasks alone misses it and
+    creates the window again; looking among active tasks first adopts it."""
     if subprocess.run([cwx.binary, "run", "--help"], capture_output=True).returncode:
         pytest.skip("cwexport was built without the run command")
     fake.reset()
+    # A task takes about 2 s (1.5 s PENDING, 0.5 s RUNNING, ±20 %).
+    fake.settings_update(pending_delay_s=150, min_running_s=50)
     cfg = _config(tmp_path)
-    fake.faults(operations=["CreateExportTask"], malformed="truncated", malformed_rate=1.0,
-                max_hits=1)
+    fake.faults(rules=[
+        {"operations": ["CreateExportTask"], "accounts": [A], "malformed": "truncated",
+         "malformed_rate": 1.0, "max_hits": 1},
+        {"operations": ["CreateExportTask"], "accounts": [A], "latency_ms": 5000,
+         "max_hits": 2}])
     try:
         p = _run(cwx, fake, tmp_path, ["run", "-c", cfg, "--progress", "none"])
     finally:
         fake.faults(rules=[])
     assert p.returncode == 0, p.stderr[-2000:]
-    tl = ru.Timeline(fake.timeline())
+    events = fake.timeline()
+    tl = ru.Timeline(events)
     assert tl.duplicates() == {}
+    lost = [e for e in events if e["kind"] == "request" and e["op"] == "CreateExportTask"
+            and e.get("fault") == "malformed:truncated"]
+    assert len(lost) == 1, "the fault proved nothing: %r" % lost
 
 
 def test_loop_guard_counts_creates_without_answer(cwx, fake, tmp_path):

@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "workers/workers.h"
 
-enum fake_kind { F_NONE, F_HEAD, F_DATA, F_COMPLETED, F_CREATE, F_DESCRIBE, F_LIST, F_PUT };
+enum fake_kind { F_NONE, F_HEAD, F_DATA, F_COMPLETED, F_ACTIVE, F_CREATE, F_DESCRIBE, F_LIST, F_PUT };
 
 struct fake {
     enum fake_kind pending;
@@ -704,6 +704,86 @@ static void worker_completed_elsewhere_is_marked(void **state)
     cwx_worker_free(w);
 }
 
+static int f_active(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud)
+{
+    (void)w;
+    return s_hold(ctx, F_ACTIVE, cb, ud);
+}
+
+/* A worker created with both look-ups by name, its create's answer lost
+ * (unreadable): it waits one patience delay, then asks the active tasks. */
+static struct cwx_worker *s_lost_answer(struct fake *f, const struct cwx_worker_ops *ops,
+                                        const struct cwx_work_spec *spec)
+{
+    struct cwx_worker *w = NULL;
+    memset(f, 0, sizeof(*f));
+    f->now = 1711929600000;
+    assert_int_equal(cwx_worker_new(spec, ops, f, &s_hooks, f, &w), 0);
+    assert_int_equal(cwx_worker_start_create(w), 0);
+    s_complete(f, F_CREATE, CWX_EPARSE, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_CREATE);
+    s_fire(f);
+    return w;
+}
+
+/* After a create whose answer was lost, the task it made is looked up by
+ * name among the active tasks first (adopted), then among the COMPLETED
+ * ones (verified); only when neither knows it is the window created again. */
+static void worker_lost_create_answer_finds_the_task(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct cwx_work_spec spec = s_spec();
+    struct cwx_worker_ops ops = s_fake_ops;
+    ops.completed_task = f_completed;
+    ops.active_task = f_active;
+    struct cwx_work_result r;
+    /* Still PENDING: adopted and polled, never created again. */
+    struct cwx_worker *w = s_lost_answer(&f, &ops, &spec);
+    memset(&r, 0, sizeof(r));
+    r.exists = 1;
+    r.task_status = CWX_EXPORT_PENDING;
+    r.creation_ms = f.now - 100;
+    snprintf(r.task_id, sizeof(r.task_id), "task-lost");
+    s_complete(&f, F_ACTIVE, 0, &r);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_WAIT);
+    assert_string_equal(cwx_worker_task_id(w), "task-lost");
+    assert_int_equal(cwx_worker_task_creation_ms(w), f.now - 100);
+    s_described(&f, CWX_EXPORT_COMPLETED, NULL);
+    assert_string_equal(f.arg, "task-lost");
+    s_listed(&f, 1, 5);
+    s_complete(&f, F_PUT, 0, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_DONE);
+    assert_int_equal(f.creates, 1);
+    cwx_worker_free(w);
+    /* Ended meanwhile: not active any more, found COMPLETED and verified. */
+    w = s_lost_answer(&f, &ops, &spec);
+    s_complete(&f, F_ACTIVE, 0, NULL);
+    memset(&r, 0, sizeof(r));
+    r.exists = 1;
+    r.creation_ms = 10;
+    r.completion_ms = 20;
+    snprintf(r.task_id, sizeof(r.task_id), "task-ended");
+    s_complete(&f, F_COMPLETED, 0, &r);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_VERIFY);
+    assert_string_equal(f.arg, "task-ended");
+    assert_int_equal(f.creates, 1);
+    cwx_worker_free(w);
+    /* A failed look-up is redone after a delay, from the active tasks. */
+    w = s_lost_answer(&f, &ops, &spec);
+    s_complete(&f, F_ACTIVE, CWX_ETHROTTLED, NULL);
+    s_fire(&f);
+    s_complete(&f, F_ACTIVE, 0, NULL);
+    /* Neither: the request made nothing; create again. */
+    s_complete(&f, F_COMPLETED, 0, NULL);
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_CREATE);
+    assert_int_equal(f.creates, 2);
+    s_created(&f, "task-2");
+    assert_int_equal(cwx_worker_state(w), CWX_WORK_WAIT);
+    assert_int_equal(cwx_worker_interrupt(w), 1);
+    cwx_worker_free(w);
+}
+
 static void worker_rejects_bad_spec(void **state)
 {
     (void)state;
@@ -738,6 +818,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(patience_follows_poll),
     cmocka_unit_test(worker_interrupt_in_flight),
     cmocka_unit_test(worker_completed_elsewhere_is_marked),
+    cmocka_unit_test(worker_lost_create_answer_finds_the_task),
     cmocka_unit_test(worker_rejects_bad_spec),
 };
 
