@@ -147,6 +147,9 @@ int cwx__config_str(struct cwx__config_ctx *c, const yaml_node_t *n, const char 
                     const char **out);
 /* Replaces *field with a copy of value. */
 int cwx__config_set(struct cwx__config_ctx *c, char **field, const char *value);
+/* A value that ok() accepts, copied into *field. */
+int cwx__config_checked(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
+                        bool (*ok)(const char *s), char **field);
 /* A whole number from min to max, written as decimal digits. */
 int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
                     long min, long max, long *out);

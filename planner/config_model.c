@@ -109,114 +109,123 @@ static void s_group_free(struct cwx_group_sel *g)
     free(g->log_stream_prefix);
 }
 
+/* Exactly one of name, prefix and pattern selects the groups; *which is
+ * its index (G_NAME, G_PREFIX or G_PATTERN). */
+static int s_group_selector(struct cwx__config_ctx *c, const yaml_node_t *n, yaml_node_t **v,
+                            yaml_node_t **k, struct cwx_group_sel *g, int *which)
+{
+    static const char *const expected[] = {
+        "a log group name of 1-512 characters from A-Z a-z 0-9 . - _ / #",
+        "a log group name prefix of 1-512 characters from A-Z a-z 0-9 . - _ / #",
+        "a log group name pattern of 1-512 characters from A-Z a-z 0-9 . - _ / #",
+    };
+    int w = -1;
+    for (int i = G_NAME; i <= G_PATTERN; i++) {
+        if (!v[i])
+            continue;
+        if (w >= 0) {
+            int first = w, second = i;
+            if (cwx__config_before(k[i]->start_mark, k[w]->start_mark)) {
+                first = i;
+                second = w;
+            }
+            return cwx__config_fail(c, k[second],
+                                    "expected one of \"name\", \"prefix\" or "
+                                    "\"pattern\" in log group, found both \"%s\" and "
+                                    "\"%s\"",
+                                    s_group_keys[first], s_group_keys[second]);
+        }
+        w = i;
+    }
+    if (w < 0)
+        return cwx__config_fail(c, n,
+                                "expected one of \"name\", \"prefix\" or \"pattern\" in "
+                                "log group, found none");
+    const char *s;
+    int rc = cwx__config_str(c, v[w], expected[w], &s);
+    if (rc)
+        return rc;
+    if (!cwx__config_log_group_ok(s))
+        return cwx__config_expected(c, v[w], expected[w]);
+    g->kind = w == G_NAME ? CWX_GROUP_NAME : w == G_PREFIX ? CWX_GROUP_PREFIX : CWX_GROUP_PATTERN;
+    *which = w;
+    return cwx__config_set(c, &g->value, s);
+}
+
+/* exclude: a list of globs, with prefix or pattern only. */
+static int s_group_exclude(struct cwx__config_ctx *c, yaml_node_t **v, yaml_node_t **k,
+                           int which, struct cwx_group_sel *g)
+{
+    static const char exp_list[] = "a list of log group name globs";
+    static const char exp_glob[] =
+        "a log group name glob like /aws/lambda/test-* (1-512 characters)";
+    if (which == G_NAME)
+        return cwx__config_fail(c, k[G_EXCLUDE],
+                                "expected \"exclude\" only with \"prefix\" or "
+                                "\"pattern\", found it with \"name\"");
+    int rc = cwx__config_list(c, v[G_EXCLUDE], exp_list, false);
+    if (rc)
+        return rc;
+    size_t count = cwx__config_seq_len(v[G_EXCLUDE]);
+    if (count && !(g->exclude = calloc(count, sizeof *g->exclude)))
+        return cwx__config_oom(c);
+    for (size_t i = 0; i < count; i++) {
+        yaml_node_t *item = cwx__config_seq_item(c, v[G_EXCLUDE], i);
+        const char *s;
+        if ((rc = cwx__config_str(c, item, exp_glob, &s)))
+            return rc;
+        if (strlen(s) > 512)
+            return cwx__config_expected(c, item, exp_glob);
+        if (!(g->exclude[i] = strdup(s)))
+            return cwx__config_oom(c);
+        g->n_exclude = i + 1;
+    }
+    return 0;
+}
+
+/* One entry of an account's log_groups; its coalesce and range default to
+ * the account's (inherited, when has_inherited). */
 static int s_group(struct cwx__config_ctx *c, const yaml_node_t *n,
                    const struct cwx_range *inherited, bool has_inherited,
                    const yaml_node_t *account, const struct cwx_account *a,
                    struct cwx_group_sel *g)
 {
+    static const char exp_stream[] =
+        "a log stream name prefix of 1-512 characters without ':' or '*'";
     yaml_node_t *v[G_N], *k[G_N];
-    int rc = cwx__config_mapping(c, n,
-                       "a mapping for a log group (with name, prefix or "
-                       "pattern)",
-                       "in log group", s_group_keys, G_N, v, k);
+    int rc = cwx__config_mapping(c, n, "a mapping for a log group (with name, prefix or pattern)",
+                                 "in log group", s_group_keys, G_N, v, k);
     if (rc)
         return rc;
     g->line = (int)n->start_mark.line + 1;
     g->col = (int)n->start_mark.column + 1;
     int which = -1;
-    for (int i = G_NAME; i <= G_PATTERN; i++) {
-        if (!v[i])
-            continue;
-        if (which >= 0) {
-            int first = which, second = i;
-            if (cwx__config_before(k[i]->start_mark, k[which]->start_mark)) {
-                first = i;
-                second = which;
-            }
-            return cwx__config_fail(c, k[second],
-                          "expected one of \"name\", \"prefix\" or "
-                          "\"pattern\" in log group, found both \"%s\" and "
-                          "\"%s\"",
-                          s_group_keys[first], s_group_keys[second]);
-        }
-        which = i;
-    }
-    if (which < 0)
-        return cwx__config_fail(c, n,
-                      "expected one of \"name\", \"prefix\" or \"pattern\" in "
-                      "log group, found none");
-    static const char *const expected[] = {
-        "a log group name of 1-512 characters from A-Z a-z 0-9 . - _ / #",
-        "a log group name prefix of 1-512 characters from A-Z a-z 0-9 . - _ "
-        "/ #",
-        "a log group name pattern of 1-512 characters from A-Z a-z 0-9 . - _ "
-        "/ #",
-    };
-    const char *s;
-    if ((rc = cwx__config_str(c, v[which], expected[which], &s)))
+    if ((rc = s_group_selector(c, n, v, k, g, &which)) ||
+        (v[G_EXCLUDE] && (rc = s_group_exclude(c, v, k, which, g))))
         return rc;
-    if (!cwx__config_log_group_ok(s))
-        return cwx__config_expected(c, v[which], expected[which]);
-    g->kind = which == G_NAME     ? CWX_GROUP_NAME
-              : which == G_PREFIX ? CWX_GROUP_PREFIX
-                                  : CWX_GROUP_PATTERN;
-    if ((rc = cwx__config_set(c, &g->value, s)))
-        return rc;
-
-    if (v[G_EXCLUDE]) {
-        if (which == G_NAME)
-            return cwx__config_fail(c, k[G_EXCLUDE],
-                          "expected \"exclude\" only with \"prefix\" or "
-                          "\"pattern\", found it with \"name\"");
-        static const char exp_list[] = "a list of log group name globs";
-        static const char exp_glob[] =
-            "a log group name glob like /aws/lambda/test-* (1-512 "
-            "characters)";
-        if ((rc = cwx__config_list(c, v[G_EXCLUDE], exp_list, false)))
-            return rc;
-        size_t count = cwx__config_seq_len(v[G_EXCLUDE]);
-        if (count && !(g->exclude = calloc(count, sizeof *g->exclude)))
-            return cwx__config_oom(c);
-        for (size_t i = 0; i < count; i++) {
-            yaml_node_t *item = cwx__config_seq_item(c, v[G_EXCLUDE], i);
-            if ((rc = cwx__config_str(c, item, exp_glob, &s)))
-                return rc;
-            if (strlen(s) > 512)
-                return cwx__config_expected(c, item, exp_glob);
-            if (!(g->exclude[i] = strdup(s)))
-                return cwx__config_oom(c);
-            g->n_exclude = i + 1;
-        }
-    }
     if (v[G_STREAM]) {
-        static const char exp[] =
-            "a log stream name prefix of 1-512 characters without ':' or '*'";
-        if ((rc = cwx__config_str(c, v[G_STREAM], exp, &s)))
+        const char *s;
+        if ((rc = cwx__config_str(c, v[G_STREAM], exp_stream, &s)))
             return rc;
         if (strlen(s) > 512 || strpbrk(s, ":*"))
-            return cwx__config_expected(c, v[G_STREAM], exp);
+            return cwx__config_expected(c, v[G_STREAM], exp_stream);
         if ((rc = cwx__config_set(c, &g->log_stream_prefix, s)))
             return rc;
     }
     g->coalesce = a->settings.coalesce;
     if (v[G_COALESCE] && (rc = cwx__config_coalesce(c, v[G_COALESCE], &g->coalesce)))
         return rc;
-    if (v[G_RANGE]) {
-        rc = cwx__config_range(c, v[G_RANGE], "a mapping for \"range\"", &g->range);
-        if (rc)
-            return rc;
-    } else if (has_inherited) {
-        g->range = *inherited;
-    } else {
+    if (v[G_RANGE])
+        return cwx__config_range(c, v[G_RANGE], "a mapping for \"range\"", &g->range);
+    if (!has_inherited)
         return cwx__config_fail(c, account,
-                      "a range is required: expected \"range\" at the top "
-                      "level, in account \"%s\" or in each of its log "
-                      "groups, found none",
-                      a->name);
-    }
+                                "a range is required: expected \"range\" at the top "
+                                "level, in account \"%s\" or in each of its log "
+                                "groups, found none",
+                                a->name);
+    g->range = *inherited;
     return 0;
 }
-
 
 /* ---- accounts ----------------------------------------------------------- */
 
@@ -275,20 +284,14 @@ static int s_regions(struct cwx__config_ctx *c, const yaml_node_t *n,
     return 0;
 }
 
-static int s_account(struct cwx__config_ctx *c, const yaml_node_t *n, size_t index)
+/* The account's name: letters, digits, '_', '.' and '-', unique in the
+ * config (accounts before index are loaded). */
+static int s_account_name(struct cwx__config_ctx *c, const yaml_node_t *n, yaml_node_t **v,
+                          size_t index, struct cwx_account *a)
 {
-    struct cwx_account *a = &c->cfg->accounts[index];
-    yaml_node_t *v[CWX__ACC_N], *k[CWX__ACC_N];
-    int rc = cwx__config_mapping(c, n, "a mapping for an account", "in account",
-                       cwx__config_account_keys, CWX__ACC_N, v, k);
-    if (rc)
-        return rc;
-    a->line = (int)n->start_mark.line + 1;
-    a->col = (int)n->start_mark.column + 1;
+    static const char exp_name[] = "an account name of letters, digits, '_', '.' and '-'";
     const char *s;
-
-    static const char exp_name[] =
-        "an account name of letters, digits, '_', '.' and '-'";
+    int rc;
     if (!v[CWX__ACC_NAME])
         return cwx__config_fail(c, n, "expected a \"name\" in account, found none");
     if ((rc = cwx__config_str(c, v[CWX__ACC_NAME], exp_name, &s)))
@@ -299,126 +302,131 @@ static int s_account(struct cwx__config_ctx *c, const yaml_node_t *n, size_t ind
         if (!strcmp(c->cfg->accounts[i].name, s)) {
             char f[CWX__CONFIG_FOUND_SIZE];
             return cwx__config_fail(c, v[CWX__ACC_NAME],
-                          "expected a unique account name, found %s again "
-                          "(first in the account at %d:%d)",
-                          cwx__config_found(c, v[CWX__ACC_NAME], f), c->cfg->accounts[i].line,
-                          c->cfg->accounts[i].col);
+                                    "expected a unique account name, found %s again "
+                                    "(first in the account at %d:%d)",
+                                    cwx__config_found(c, v[CWX__ACC_NAME], f),
+                                    c->cfg->accounts[i].line, c->cfg->accounts[i].col);
         }
     }
-    if ((rc = cwx__config_set(c, &a->name, s)))
-        return rc;
+    return cwx__config_set(c, &a->name, s);
+}
 
-    if (v[CWX__ACC_ACCOUNT_ID]) {
-        static const char exp[] = "a 12-digit account ID like \"123456789012\"";
-        if ((rc = cwx__config_str(c, v[CWX__ACC_ACCOUNT_ID], exp, &s)))
-            return rc;
-        if (!cwx__config_account_id_ok(s))
-            return cwx__config_expected(c, v[CWX__ACC_ACCOUNT_ID], exp);
-        if ((rc = cwx__config_set(c, &a->account_id, s)))
-            return rc;
-    }
+/* A profile name: 1-128 printable characters without spaces. */
+static bool s_profile_ok(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7f)
+            return false;
+    return strlen(s) <= 128;
+}
+
+static bool s_external_id_ok(const char *s)
+{
+    return strlen(s) >= 2 && strlen(s) <= 1224 && cwx__config_all_in(s, "+=,.@:/-_");
+}
+
+/* Who the account is and how to reach it: account_id, then profile or
+ * role_arn (with an optional external_id). */
+static int s_account_identity(struct cwx__config_ctx *c, yaml_node_t **v, yaml_node_t **k,
+                              struct cwx_account *a)
+{
+    int rc = 0;
+    if (v[CWX__ACC_ACCOUNT_ID] &&
+        (rc = cwx__config_checked(c, v[CWX__ACC_ACCOUNT_ID],
+                            "a 12-digit account ID like \"123456789012\"",
+                            cwx__config_account_id_ok, &a->account_id)))
+        return rc;
     if (v[CWX__ACC_PROFILE] && v[CWX__ACC_ROLE_ARN])
         return cwx__config_fail(c, s_later(k[CWX__ACC_PROFILE], k[CWX__ACC_ROLE_ARN]),
-                      "expected either \"profile\" or \"role_arn\" in "
-                      "account, found both");
-    if (v[CWX__ACC_PROFILE]) {
-        static const char exp[] = "a profile name from the AWS config files";
-        if ((rc = cwx__config_str(c, v[CWX__ACC_PROFILE], exp, &s)))
-            return rc;
-        for (const char *p = s; *p; p++)
-            if ((unsigned char)*p < 0x21 || *p == 0x7f)
-                return cwx__config_expected(c, v[CWX__ACC_PROFILE], exp);
-        if (strlen(s) > 128)
-            return cwx__config_expected(c, v[CWX__ACC_PROFILE], exp);
-        if ((rc = cwx__config_set(c, &a->profile, s)))
-            return rc;
-    }
-    if (v[CWX__ACC_ROLE_ARN]) {
-        static const char exp[] =
-            "a role ARN like arn:aws:iam::123456789012:role/name";
-        if ((rc = cwx__config_str(c, v[CWX__ACC_ROLE_ARN], exp, &s)))
-            return rc;
-        if (!cwx__config_role_arn_ok(s))
-            return cwx__config_expected(c, v[CWX__ACC_ROLE_ARN], exp);
-        if ((rc = cwx__config_set(c, &a->role_arn, s)))
-            return rc;
-    }
-    if (v[CWX__ACC_EXTERNAL_ID]) {
-        static const char exp[] =
-            "an external ID of 2-1224 characters from A-Z a-z 0-9 +=,.@:/-_";
-        if (!v[CWX__ACC_ROLE_ARN])
-            return cwx__config_fail(c, k[CWX__ACC_EXTERNAL_ID],
-                          "expected \"external_id\" only with \"role_arn\", "
-                          "found no role_arn in this account");
-        if ((rc = cwx__config_str(c, v[CWX__ACC_EXTERNAL_ID], exp, &s)))
-            return rc;
-        if (strlen(s) < 2 || strlen(s) > 1224 || !cwx__config_all_in(s, "+=,.@:/-_"))
-            return cwx__config_expected(c, v[CWX__ACC_EXTERNAL_ID], exp);
-        if ((rc = cwx__config_set(c, &a->external_id, s)))
-            return rc;
-    }
-
-    struct cwx__config_origin origin = c->defaults;
-    if ((rc = s_settings_copy(c, &a->settings, &c->cfg->defaults)) ||
-        (rc = cwx__config_settings(c, v, k, &a->settings, &origin)))
+                                "expected either \"profile\" or \"role_arn\" in "
+                                "account, found both");
+    if (v[CWX__ACC_PROFILE] &&
+        (rc = cwx__config_checked(c, v[CWX__ACC_PROFILE], "a profile name from the AWS config files",
+                            s_profile_ok, &a->profile)))
         return rc;
+    if (v[CWX__ACC_ROLE_ARN] &&
+        (rc = cwx__config_checked(c, v[CWX__ACC_ROLE_ARN],
+                            "a role ARN like arn:aws:iam::123456789012:role/name",
+                            cwx__config_role_arn_ok, &a->role_arn)))
+        return rc;
+    if (!v[CWX__ACC_EXTERNAL_ID])
+        return 0;
+    if (!v[CWX__ACC_ROLE_ARN])
+        return cwx__config_fail(c, k[CWX__ACC_EXTERNAL_ID],
+                                "expected \"external_id\" only with \"role_arn\", "
+                                "found no role_arn in this account");
+    return cwx__config_checked(c, v[CWX__ACC_EXTERNAL_ID],
+                         "an external ID of 2-1224 characters from A-Z a-z 0-9 +=,.@:/-_",
+                         s_external_id_ok, &a->external_id);
+}
 
+/* The account's regions: `regions`, else its (or the defaults') `region`. */
+static int s_account_regions(struct cwx__config_ctx *c, const yaml_node_t *n, yaml_node_t **v,
+                             yaml_node_t **k, struct cwx_account *a)
+{
     if (v[CWX__ACC_REGIONS] && v[CWX__SET_REGION])
         return cwx__config_fail(c, s_later(k[CWX__ACC_REGIONS], k[CWX__SET_REGION]),
-                      "expected either \"regions\" or \"region\" in account, "
-                      "found both");
-    if (v[CWX__ACC_REGIONS]) {
-        if ((rc = s_regions(c, v[CWX__ACC_REGIONS], a)))
-            return rc;
-    } else if (a->settings.region) {
-        if (!(a->regions = calloc(1, sizeof *a->regions)) ||
-            !(a->regions[0] = strdup(a->settings.region)))
-            return cwx__config_oom(c);
-        a->n_regions = 1;
-    } else {
+                                "expected either \"regions\" or \"region\" in account, "
+                                "found both");
+    if (v[CWX__ACC_REGIONS])
+        return s_regions(c, v[CWX__ACC_REGIONS], a);
+    if (!a->settings.region)
         return cwx__config_fail(c, n,
-                      "expected \"regions\" or \"region\" in account \"%s\" "
-                      "or \"region\" in defaults, found no region",
-                      a->name);
-    }
+                                "expected \"regions\" or \"region\" in account \"%s\" "
+                                "or \"region\" in defaults, found no region",
+                                a->name);
+    if (!(a->regions = calloc(1, sizeof *a->regions)) ||
+        !(a->regions[0] = strdup(a->settings.region)))
+        return cwx__config_oom(c);
+    a->n_regions = 1;
+    return 0;
+}
 
-    if (!a->settings.destination.bucket)
+/* The inherited bucket template names a bucket in each of the account's
+ * regions; an error points at where the template was written. */
+static int s_account_bucket(struct cwx__config_ctx *c, const yaml_node_t *n,
+                            const struct cwx_account *a, const struct cwx__config_origin *origin)
+{
+    const char *bucket = a->settings.destination.bucket;
+    if (!bucket)
         return cwx__config_fail(c, n,
-                      "expected destination.bucket in account \"%s\" or in "
-                      "defaults, found no bucket",
-                      a->name);
+                                "expected destination.bucket in account \"%s\" or in "
+                                "defaults, found no bucket",
+                                a->name);
     for (size_t i = 0; i < a->n_regions; i++) {
         char out[64];
         const char *why;
         const char *id = a->account_id ? a->account_id : CWX__CONFIG_STANDIN_ACCOUNT_ID;
-        if (cwx_config_bucket_name(a->settings.destination.bucket, id,
-                                   a->regions[i], out, sizeof out, &why)) {
+        if (cwx_config_bucket_name(bucket, id, a->regions[i], out, sizeof out, &why)) {
             char q[CWX__CONFIG_QUOTE_SIZE];
-            cwx__config_quote(a->settings.destination.bucket,
-                    strlen(a->settings.destination.bucket), q, sizeof q);
-            return cwx__config_fail_at(c, origin.bucket.line, origin.bucket.column,
-                             "expected an S3 bucket name for account \"%s\" "
-                             "in %s, found %s: %s",
-                             a->name, a->regions[i], q, why ? why : "too long");
+            cwx__config_quote(bucket, strlen(bucket), q, sizeof q);
+            return cwx__config_fail_at(c, origin->bucket.line, origin->bucket.column,
+                                       "expected an S3 bucket name for account \"%s\" "
+                                       "in %s, found %s: %s",
+                                       a->name, a->regions[i], q, why ? why : "too long");
         }
     }
+    return 0;
+}
 
+/* The account's range, then its log groups, which inherit it. */
+static int s_account_groups(struct cwx__config_ctx *c, const yaml_node_t *n, yaml_node_t **v,
+                            struct cwx_account *a)
+{
+    int rc;
     bool has_range = c->has_default_range;
     if (v[CWX__ACC_RANGE]) {
         rc = cwx__config_range(c, v[CWX__ACC_RANGE], "a mapping for \"range\"",
-                     &a->settings.range);
+                               &a->settings.range);
         if (rc)
             return rc;
         has_range = true;
     }
-
     if (!v[CWX__ACC_LOG_GROUPS])
-        return cwx__config_fail(c, n,
-                      "expected \"log_groups\" in account \"%s\", found none",
-                      a->name);
+        return cwx__config_fail(c, n, "expected \"log_groups\" in account \"%s\", found none",
+                                a->name);
     rc = cwx__config_list(c, v[CWX__ACC_LOG_GROUPS],
-                "a non-empty list of log groups (name, prefix or pattern)",
-                true);
+                          "a non-empty list of log groups (name, prefix or pattern)", true);
     if (rc)
         return rc;
     size_t count = cwx__config_seq_len(v[CWX__ACC_LOG_GROUPS]);
@@ -426,14 +434,36 @@ static int s_account(struct cwx__config_ctx *c, const yaml_node_t *n, size_t ind
         return cwx__config_oom(c);
     a->n_groups = count;
     for (size_t i = 0; i < count; i++) {
-        rc = s_group(c, cwx__config_seq_item(c, v[CWX__ACC_LOG_GROUPS], i),
-                     &a->settings.range, has_range, n, a, &a->groups[i]);
+        rc = s_group(c, cwx__config_seq_item(c, v[CWX__ACC_LOG_GROUPS], i), &a->settings.range,
+                     has_range, n, a, &a->groups[i]);
         if (rc)
             return rc;
     }
     return 0;
 }
 
+/* Account number index of the config, from mapping n; its settings start
+ * as a copy of the defaults. */
+static int s_account(struct cwx__config_ctx *c, const yaml_node_t *n, size_t index)
+{
+    struct cwx_account *a = &c->cfg->accounts[index];
+    yaml_node_t *v[CWX__ACC_N], *k[CWX__ACC_N];
+    int rc = cwx__config_mapping(c, n, "a mapping for an account", "in account",
+                                 cwx__config_account_keys, CWX__ACC_N, v, k);
+    if (rc)
+        return rc;
+    a->line = (int)n->start_mark.line + 1;
+    a->col = (int)n->start_mark.column + 1;
+    struct cwx__config_origin origin = c->defaults;
+    if (!(rc = s_account_name(c, n, v, index, a)) &&
+        !(rc = s_account_identity(c, v, k, a)) &&
+        !(rc = s_settings_copy(c, &a->settings, &c->cfg->defaults)) &&
+        !(rc = cwx__config_settings(c, v, k, &a->settings, &origin)) &&
+        !(rc = s_account_regions(c, n, v, k, a)) &&
+        !(rc = s_account_bucket(c, n, a, &origin)))
+        rc = s_account_groups(c, n, v, a);
+    return rc;
+}
 
 /* ---- notify and the top level ------------------------------------------ */
 

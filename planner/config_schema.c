@@ -259,64 +259,72 @@ static size_t s_scalar_col(struct cwx__config_ctx *c, const yaml_node_t *n, size
     }
 }
 
+/* A bucket name template; its shape is checked with stand-in values. */
+static int s_bucket_template(struct cwx__config_ctx *c, const yaml_node_t *n, char **field)
+{
+    const char *s, *why = NULL;
+    char out[64];
+    int rc = cwx__config_str(c, n, S_BUCKET_EXPECTED, &s);
+    if (rc)
+        return rc;
+    if (cwx_config_bucket_name(s, CWX__CONFIG_STANDIN_ACCOUNT_ID, CWX__CONFIG_STANDIN_REGION, out,
+                               sizeof out, &why))
+        return cwx__config_expected_why(c, n, S_BUCKET_EXPECTED, why ? why : "too long");
+    return cwx__config_set(c, field, s);
+}
+
+/* destination.prefix: a template; an error points at the offending byte
+ * when it can. */
+static int s_prefix_template(struct cwx__config_ctx *c, const yaml_node_t *n, char **field)
+{
+    const char *s, *why = NULL;
+    size_t off = 0;
+    int rc = cwx__config_str(c, n, S_PREFIX_EXPECTED, &s);
+    if (rc)
+        return rc;
+    if (cwx_template_check(s, &why, &off)) {
+        char f[CWX__CONFIG_FOUND_SIZE];
+        return cwx__config_fail_at(c, n->start_mark.line, s_scalar_col(c, n, off),
+                                   "expected %s, found %s: %s", S_PREFIX_EXPECTED,
+                                   cwx__config_found(c, n, f), why ? why : "invalid template");
+    }
+    return cwx__config_set(c, field, s);
+}
+
 static int s_destination(struct cwx__config_ctx *c, const yaml_node_t *n,
                          const char *where, struct cwx_destination *d,
                          struct cwx__config_origin *o)
 {
+    static const char exp_state[] = "a key prefix like _cwexport (letters, digits and !_.*'()-/; "
+                                    "no leading \"/\", no \".\" or \"..\" segment)";
+    static const char exp_kms[] = "a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<id> "
+                                  "or .../alias/<name>";
+    static const char exp_owner[] =
+        "a 12-digit AWS account ID in quotes for \"expected_bucket_owner\"";
     yaml_node_t *v[D_N], *k[D_N];
     int rc = cwx__config_mapping(c, n, "a mapping for \"destination\"", where,
-                       s_destination_keys, D_N, v, k);
+                                 s_destination_keys, D_N, v, k);
     if (rc)
         return rc;
-    const char *s, *why;
     if (v[D_BUCKET]) {
-        char out[64];
-        rc = cwx__config_str(c, v[D_BUCKET], S_BUCKET_EXPECTED, &s);
-        if (rc)
-            return rc;
-        if (cwx_config_bucket_name(s, CWX__CONFIG_STANDIN_ACCOUNT_ID, CWX__CONFIG_STANDIN_REGION,
-                                   out, sizeof out, &why))
-            return cwx__config_expected_why(c, v[D_BUCKET], S_BUCKET_EXPECTED,
-                                  why ? why : "too long");
-        if ((rc = cwx__config_set(c, &d->bucket, s)))
+        if ((rc = s_bucket_template(c, v[D_BUCKET], &d->bucket)))
             return rc;
         o->bucket = v[D_BUCKET]->start_mark;
     }
-    if (v[D_PREFIX]) {
-        size_t off = 0;
-        rc = cwx__config_str(c, v[D_PREFIX], S_PREFIX_EXPECTED, &s);
-        if (rc)
-            return rc;
-        why = NULL;
-        if (cwx_template_check(s, &why, &off)) {
-            char f[CWX__CONFIG_FOUND_SIZE];
-            return cwx__config_fail_at(c, v[D_PREFIX]->start_mark.line,
-                             s_scalar_col(c, v[D_PREFIX], off),
-                             "expected %s, found %s: %s", S_PREFIX_EXPECTED,
-                             cwx__config_found(c, v[D_PREFIX], f),
-                             why ? why : "invalid template");
-        }
-        if ((rc = cwx__config_set(c, &d->prefix, s)))
-            return rc;
-    }
+    if (v[D_PREFIX] && (rc = s_prefix_template(c, v[D_PREFIX], &d->prefix)))
+        return rc;
     if (v[D_STATE_PREFIX]) {
-        static const char expected[] =
-            "a key prefix like _cwexport (letters, digits and !_.*'()-/; "
-            "no leading \"/\", no \".\" or \"..\" segment)";
-        rc = cwx__config_str(c, v[D_STATE_PREFIX], expected, &s);
+        rc = cwx__config_checked(c, v[D_STATE_PREFIX], exp_state, cwx__config_key_prefix_ok,
+                                 &d->state_prefix);
         if (rc)
-            return rc;
-        if (!cwx__config_key_prefix_ok(s))
-            return cwx__config_expected(c, v[D_STATE_PREFIX], expected);
-        if ((rc = cwx__config_set(c, &d->state_prefix, s)))
             return rc;
         size_t len = strlen(d->state_prefix);
         while (len > 1 && d->state_prefix[len - 1] == '/')
             d->state_prefix[--len] = '\0';
     }
     if (v[D_DETECT]) {
-        rc = cwx__config_str(c, v[D_DETECT], "detect: marker or objects", &s);
-        if (rc)
+        const char *s;
+        if ((rc = cwx__config_str(c, v[D_DETECT], "detect: marker or objects", &s)))
             return rc;
         if (!strcmp(s, "marker"))
             d->detect = CWX_DETECT_MARKER;
@@ -325,30 +333,13 @@ static int s_destination(struct cwx__config_ctx *c, const yaml_node_t *n,
         else
             return cwx__config_expected(c, v[D_DETECT], "detect: marker or objects");
     }
-    if (v[D_KMS_KEY_ARN]) {
-        static const char expected[] =
-            "a KMS key ARN like arn:aws:kms:us-east-1:123456789012:key/<id> "
-            "or .../alias/<name>";
-        rc = cwx__config_str(c, v[D_KMS_KEY_ARN], expected, &s);
-        if (rc)
-            return rc;
-        if (!cwx__config_kms_arn_ok(s))
-            return cwx__config_expected(c, v[D_KMS_KEY_ARN], expected);
-        if ((rc = cwx__config_set(c, &d->kms_key_arn, s)))
-            return rc;
-    }
-    if (v[D_OWNER]) {
-        static const char expected[] =
-            "a 12-digit AWS account ID in quotes for \"expected_bucket_owner\"";
-        rc = cwx__config_str(c, v[D_OWNER], expected, &s);
-        if (rc)
-            return rc;
-        if (!cwx__config_account_id_ok(s))
-            return cwx__config_expected(c, v[D_OWNER], expected);
-        if ((rc = cwx__config_set(c, &d->expected_bucket_owner, s)))
-            return rc;
-    }
-    return 0;
+    if (v[D_KMS_KEY_ARN] && (rc = cwx__config_checked(c, v[D_KMS_KEY_ARN], exp_kms,
+                                                      cwx__config_kms_arn_ok, &d->kms_key_arn)))
+        return rc;
+    if (v[D_OWNER])
+        rc = cwx__config_checked(c, v[D_OWNER], exp_owner, cwx__config_account_id_ok,
+                                 &d->expected_bucket_owner);
+    return rc;
 }
 
 static int s_poll(struct cwx__config_ctx *c, const yaml_node_t *n, const char *where,
@@ -473,18 +464,8 @@ static int s_lease(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_s
             return cwx__config_expected(c, v[LE_TTL], "lease.ttl from 1s to 1h");
         st->lease_ttl_ms = ms;
     }
-    if (v[LE_BUCKET]) {
-        const char *s, *why = NULL;
-        char out[64];
-        rc = cwx__config_str(c, v[LE_BUCKET], S_BUCKET_EXPECTED, &s);
-        if (rc)
-            return rc;
-        if (cwx_config_bucket_name(s, CWX__CONFIG_STANDIN_ACCOUNT_ID, CWX__CONFIG_STANDIN_REGION, out, sizeof out,
-                                   &why))
-            return cwx__config_expected_why(c, v[LE_BUCKET], S_BUCKET_EXPECTED, why ? why : "too long");
-        if ((rc = cwx__config_set(c, &st->lease_bucket, s)))
-            return rc;
-    }
+    if (v[LE_BUCKET] && (rc = s_bucket_template(c, v[LE_BUCKET], &st->lease_bucket)))
+        return rc;
     return 0;
 }
 

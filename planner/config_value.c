@@ -39,6 +39,18 @@ int cwx__config_set(struct cwx__config_ctx *c, char **field, const char *value)
     return 0;
 }
 
+int cwx__config_checked(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
+                        bool (*ok)(const char *s), char **field)
+{
+    const char *s;
+    int rc = cwx__config_str(c, n, expected, &s);
+    if (rc)
+        return rc;
+    if (!ok(s))
+        return cwx__config_expected(c, n, expected);
+    return cwx__config_set(c, field, s);
+}
+
 /* A whole number from min to max, written as decimal digits. */
 int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
                  long min, long max, long *out)

@@ -389,6 +389,105 @@ struct s_anchor {
     uint64_t size; /* nodes of the anchored node, aliases counted expanded */
 };
 
+/* The alias accounting's state over the events of one stream. */
+struct s_scan {
+    struct s_anchor anchors[S_ANCHORS_MAX];
+    size_t n_anchors;
+    /* Open collections: their size so far and their anchor (or NULL). */
+    uint64_t size[S_DEPTH_MAX + 1];
+    char *anchor[S_DEPTH_MAX + 1];
+    size_t depth;
+    uint64_t through_aliases; /* nodes repeated by the aliases so far */
+};
+
+/* An alias adds the size of its anchor (the latest of that name). */
+static int s_scan_alias(struct cwx__config_ctx *c, struct s_scan *sc, const yaml_event_t *e,
+                        uint64_t *add)
+{
+    const char *name = (const char *)e->data.alias.anchor;
+    size_t i = sc->n_anchors;
+    while (i > 0 && strcmp(sc->anchors[i - 1].name, name) != 0)
+        i--;
+    *add = i > 0 ? sc->anchors[i - 1].size : 1;
+    sc->through_aliases += *add;
+    if (sc->through_aliases > S_ALIAS_NODES_MAX)
+        return cwx__config_fail_at(c, e->start_mark.line, e->start_mark.column,
+                                   "expected a config whose aliases repeat at most %d nodes in "
+                                   "all, found alias *%.64s repeating %llu more (%llu so far)",
+                                   S_ALIAS_NODES_MAX, name, (unsigned long long)*add,
+                                   (unsigned long long)sc->through_aliases);
+    return 0;
+}
+
+/* A list or mapping opens: it counts itself and remembers its anchor. */
+static int s_scan_open(struct cwx__config_ctx *c, struct s_scan *sc, const yaml_event_t *e)
+{
+    if (sc->depth == S_DEPTH_MAX)
+        return cwx__config_fail_at(c, e->start_mark.line, e->start_mark.column,
+                                   "expected lists and mappings nested at most %d deep, "
+                                   "found deeper ones", S_DEPTH_MAX);
+    const char *own = e->type == YAML_SEQUENCE_START_EVENT
+                          ? (const char *)e->data.sequence_start.anchor
+                          : (const char *)e->data.mapping_start.anchor;
+    int rc = 0;
+    sc->size[sc->depth] = 1;
+    sc->anchor[sc->depth] = NULL;
+    if (own && !(sc->anchor[sc->depth] = strdup(own)))
+        rc = cwx__config_oom(c);
+    sc->depth++;
+    return rc;
+}
+
+/* Records anchor `own` for a node of `size` nodes. */
+static int s_scan_anchor(struct cwx__config_ctx *c, struct s_scan *sc, const yaml_event_t *e,
+                         const char *own, uint64_t size)
+{
+    if (sc->n_anchors == S_ANCHORS_MAX)
+        return cwx__config_fail_at(c, e->start_mark.line, e->start_mark.column,
+                                   "expected at most %d YAML anchors, found more", S_ANCHORS_MAX);
+    if (!(sc->anchors[sc->n_anchors].name = strdup(own)))
+        return cwx__config_oom(c);
+    sc->anchors[sc->n_anchors++].size = size;
+    return 0;
+}
+
+/* Accounts for one event; *done is set at the end of the stream. */
+static int s_scan_event(struct cwx__config_ctx *c, struct s_scan *sc, const yaml_event_t *e,
+                        int *done)
+{
+    uint64_t add = 0;
+    const char *own = NULL;
+    int rc = 0;
+    bool closes = e->type == YAML_SEQUENCE_END_EVENT || e->type == YAML_MAPPING_END_EVENT;
+    if (e->type == YAML_STREAM_END_EVENT) {
+        *done = 1;
+    } else if (e->type == YAML_SCALAR_EVENT) {
+        add = 1;
+        own = (const char *)e->data.scalar.anchor;
+    } else if (e->type == YAML_ALIAS_EVENT) {
+        rc = s_scan_alias(c, sc, e, &add);
+    } else if (e->type == YAML_SEQUENCE_START_EVENT || e->type == YAML_MAPPING_START_EVENT) {
+        rc = s_scan_open(c, sc, e);
+    } else if (closes && sc->depth > 0) {
+        sc->depth--;
+        add = sc->size[sc->depth];
+        own = sc->anchor[sc->depth];
+    }
+    if (!rc && own)
+        rc = s_scan_anchor(c, sc, e, own, add);
+    if (closes) {
+        free(sc->anchor[sc->depth]);
+        sc->anchor[sc->depth] = NULL;
+    }
+    if (sc->depth > 0 && add) {
+        /* Saturating: a count past the cap is refused anyway. */
+        sc->size[sc->depth - 1] += add;
+        if (sc->size[sc->depth - 1] > ((uint64_t)1 << 62))
+            sc->size[sc->depth - 1] = (uint64_t)1 << 62;
+    }
+    return rc;
+}
+
 /* One pass over the parser's events before the document is loaded: refuses
  * with FILE:LINE:COL of the offending alias a config whose aliases expand
  * past S_ALIAS_NODES_MAX nodes. Syntax errors are left to the loader. */
@@ -398,99 +497,20 @@ static int s_alias_scan(struct cwx__config_ctx *c, const char *yaml, size_t len)
     if (!yaml_parser_initialize(&p))
         return cwx__config_oom(c);
     yaml_parser_set_input_string(&p, (const unsigned char *)yaml, len);
-    struct s_anchor anchors[S_ANCHORS_MAX];
-    size_t n_anchors = 0;
-    /* Open collections: their size so far and their anchor (or NULL). */
-    uint64_t size[S_DEPTH_MAX + 1];
-    char *anchor[S_DEPTH_MAX + 1];
-    size_t depth = 0;
-    uint64_t through_aliases = 0;
-    int rc = 0, done = 0;
+    struct s_scan *sc = calloc(1, sizeof *sc);
+    int rc = sc ? 0 : cwx__config_oom(c), done = 0;
     while (!rc && !done) {
         yaml_event_t e;
         if (!yaml_parser_parse(&p, &e))
             break; /* the loader reports it */
-        const yaml_mark_t *m = &e.start_mark;
-        uint64_t add = 0;
-        const char *own = NULL;
-        switch (e.type) {
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        case YAML_SCALAR_EVENT:
-            add = 1;
-            own = (const char *)e.data.scalar.anchor;
-            break;
-        case YAML_ALIAS_EVENT: {
-            const char *name = (const char *)e.data.alias.anchor;
-            size_t i = n_anchors;
-            while (i > 0 && strcmp(anchors[i - 1].name, name) != 0)
-                i--;
-            add = i > 0 ? anchors[i - 1].size : 1;
-            through_aliases += add;
-            if (through_aliases > S_ALIAS_NODES_MAX)
-                rc = cwx__config_fail_at(c, m->line, m->column,
-                               "expected a config whose aliases repeat at most %d nodes in "
-                               "all, found alias *%.64s repeating %llu more (%llu so far)",
-                               S_ALIAS_NODES_MAX, name, (unsigned long long)add,
-                               (unsigned long long)through_aliases);
-            break;
-        }
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            if (depth == S_DEPTH_MAX) {
-                rc = cwx__config_fail_at(c, m->line, m->column,
-                               "expected lists and mappings nested at most %d deep, "
-                               "found deeper ones", S_DEPTH_MAX);
-                break;
-            }
-            size[depth] = 1;
-            anchor[depth] = NULL;
-            own = e.type == YAML_SEQUENCE_START_EVENT
-                      ? (const char *)e.data.sequence_start.anchor
-                      : (const char *)e.data.mapping_start.anchor;
-            if (own && !(anchor[depth] = strdup(own)))
-                rc = cwx__config_oom(c);
-            depth++;
-            own = NULL;
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            if (depth == 0)
-                break;
-            depth--;
-            add = size[depth];
-            own = anchor[depth];
-            break;
-        default:
-            break;
-        }
-        if (!rc && own) {
-            if (n_anchors == S_ANCHORS_MAX) {
-                rc = cwx__config_fail_at(c, m->line, m->column,
-                               "expected at most %d YAML anchors, found more", S_ANCHORS_MAX);
-            } else if (!(anchors[n_anchors].name = strdup(own))) {
-                rc = cwx__config_oom(c);
-            } else {
-                anchors[n_anchors++].size = add;
-            }
-        }
-        if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
-            free(anchor[depth]);
-            anchor[depth] = NULL;
-        }
-        if (depth > 0 && add) {
-            /* Saturating: a count past the cap is refused anyway. */
-            size[depth - 1] += add;
-            if (size[depth - 1] > ((uint64_t)1 << 62))
-                size[depth - 1] = (uint64_t)1 << 62;
-        }
+        rc = s_scan_event(c, sc, &e, &done);
         yaml_event_delete(&e);
     }
-    for (size_t i = 0; i < depth; i++)
-        free(anchor[i]);
-    for (size_t i = 0; i < n_anchors; i++)
-        free(anchors[i].name);
+    for (size_t i = 0; sc && i < sc->depth; i++)
+        free(sc->anchor[i]);
+    for (size_t i = 0; sc && i < sc->n_anchors; i++)
+        free(sc->anchors[i].name);
+    free(sc);
     yaml_parser_delete(&p);
     return rc;
 }
