@@ -57,7 +57,7 @@ struct cwx__config_ctx {
      * first use and freed when loading ends. */
     char **expanded;
     size_t n_nodes;
-    bool has_default_range;   /* a top-level `range` was given */
+    bool has_default_range;             /* a top-level `range` was given */
     struct cwx__config_origin defaults; /* origins of the defaults' values */
 };
 
@@ -96,25 +96,23 @@ extern const char *const cwx__config_account_keys[CWX__ACC_N];
 /* Parses yaml (len bytes) into c->doc after the alias accounting, refuses an
  * empty stream, a second document and secret-looking keys, and sets *root.
  * c->cfg and c->err must be set; cwx__config_release frees what it made. */
-int cwx__config_read(struct cwx__config_ctx *c, const char *yaml, size_t len,
-                     yaml_node_t **root);
+int cwx__config_read(struct cwx__config_ctx *c, const char *yaml, size_t len, yaml_node_t **root);
 /* Frees the parser, the document and the expansions of c. */
 void cwx__config_release(struct cwx__config_ctx *c);
 
 /* Fills the error at a 0-based line and column; returns CWX_ECONFIG. */
-int cwx__config_fail_at(struct cwx__config_ctx *c, size_t line0, size_t col0,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int cwx__config_fail_at(struct cwx__config_ctx *c, size_t line0, size_t col0, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* The same at the start of node n. */
-int cwx__config_fail(struct cwx__config_ctx *c, const yaml_node_t *n,
-                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int cwx__config_fail(struct cwx__config_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Fills "out of memory" without a place; returns CWX_ENOMEM. */
 int cwx__config_oom(struct cwx__config_ctx *c);
 /* "expected EXPECTED, found WHAT-IS-AT-N". */
-int cwx__config_expected(struct cwx__config_ctx *c, const yaml_node_t *n,
-                         const char *expected);
+int cwx__config_expected(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected);
 /* Like cwx__config_expected with a reason appended: "expected X, found "v": why". */
-int cwx__config_expected_why(struct cwx__config_ctx *c, const yaml_node_t *n,
-                             const char *expected, const char *why);
+int cwx__config_expected_why(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
+                             const char *why);
 /* Writes s (len bytes) as a double-quoted, escaped string into out, cut
  * after CWX__CONFIG_QUOTE_MAX bytes with "..." added. */
 void cwx__config_quote(const char *s, size_t len, char *out, size_t size);
@@ -151,8 +149,8 @@ int cwx__config_set(struct cwx__config_ctx *c, char **field, const char *value);
 int cwx__config_checked(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
                         bool (*ok)(const char *s), char **field);
 /* A whole number from min to max, written as decimal digits. */
-int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
-                    long min, long max, long *out);
+int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected, long min,
+                    long max, long *out);
 int cwx__config_duration(struct cwx__config_ctx *c, const yaml_node_t *n, int64_t *out);
 /* Sizes: digits and an optional unit (B, KB … TB, KiB … TiB), 1 B to 1 TiB. */
 int cwx__config_bytes(struct cwx__config_ctx *c, const yaml_node_t *n, int64_t *out);
@@ -188,8 +186,7 @@ int cwx__config_list(struct cwx__config_ctx *c, const yaml_node_t *n, const char
 int cwx__config_range(struct cwx__config_ctx *c, const yaml_node_t *n, const char *what,
                       struct cwx_range *r);
 /* coalesce: off | {max_bytes: SIZE, max_windows: N}. */
-int cwx__config_coalesce(struct cwx__config_ctx *c, const yaml_node_t *n,
-                         struct cwx_coalesce *co);
+int cwx__config_coalesce(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_coalesce *co);
 /* Applies the settings keys present in v (indexed CWX__SET_*, key nodes in
  * k) over st, in the order they appear in the file so that the first error
  * reported is the first in the file. */

@@ -55,10 +55,8 @@ static int s_settings_copy(struct cwx__config_ctx *c, struct cwx_settings *dst,
         s_dup_or_null(src->timezone, &dst->timezone) ||
         s_dup_or_null(src->destination.bucket, &dst->destination.bucket) ||
         s_dup_or_null(src->destination.prefix, &dst->destination.prefix) ||
-        s_dup_or_null(src->destination.state_prefix,
-                      &dst->destination.state_prefix) ||
-        s_dup_or_null(src->destination.kms_key_arn,
-                      &dst->destination.kms_key_arn) ||
+        s_dup_or_null(src->destination.state_prefix, &dst->destination.state_prefix) ||
+        s_dup_or_null(src->destination.kms_key_arn, &dst->destination.kms_key_arn) ||
         s_dup_or_null(src->destination.expected_bucket_owner,
                       &dst->destination.expected_bucket_owner))
         return cwx__config_oom(c);
@@ -92,7 +90,6 @@ static int s_builtin_defaults(struct cwx__config_ctx *c, struct cwx_settings *st
         return cwx__config_oom(c);
     return 0;
 }
-
 
 /* ---- log groups ------------------------------------------------------- */
 
@@ -153,8 +150,8 @@ static int s_group_selector(struct cwx__config_ctx *c, const yaml_node_t *n, yam
 }
 
 /* exclude: a list of globs, with prefix or pattern only. */
-static int s_group_exclude(struct cwx__config_ctx *c, yaml_node_t **v, yaml_node_t **k,
-                           int which, struct cwx_group_sel *g)
+static int s_group_exclude(struct cwx__config_ctx *c, yaml_node_t **v, yaml_node_t **k, int which,
+                           struct cwx_group_sel *g)
 {
     static const char exp_list[] = "a list of log group name globs";
     static const char exp_glob[] =
@@ -187,8 +184,7 @@ static int s_group_exclude(struct cwx__config_ctx *c, yaml_node_t **v, yaml_node
  * the account's (inherited, when has_inherited). */
 static int s_group(struct cwx__config_ctx *c, const yaml_node_t *n,
                    const struct cwx_range *inherited, bool has_inherited,
-                   const yaml_node_t *account, const struct cwx_account *a,
-                   struct cwx_group_sel *g)
+                   const yaml_node_t *account, const struct cwx_account *a, struct cwx_group_sel *g)
 {
     static const char exp_stream[] =
         "a log stream name prefix of 1-512 characters without ':' or '*'";
@@ -251,8 +247,7 @@ static const yaml_node_t *s_later(const yaml_node_t *a, const yaml_node_t *b)
     return cwx__config_before(a->start_mark, b->start_mark) ? b : a;
 }
 
-static int s_regions(struct cwx__config_ctx *c, const yaml_node_t *n,
-                     struct cwx_account *a)
+static int s_regions(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_account *a)
 {
     int rc = cwx__config_list(c, n, "a non-empty list of regions like [us-east-1]", true);
     if (rc)
@@ -270,11 +265,11 @@ static int s_regions(struct cwx__config_ctx *c, const yaml_node_t *n,
                 yaml_node_t *first = cwx__config_seq_item(c, n, j);
                 char f[CWX__CONFIG_FOUND_SIZE];
                 return cwx__config_fail(c, item,
-                              "expected each region once in regions, found "
-                              "%s again (first at %zu:%zu)",
-                              cwx__config_found(c, item, f),
-                              (size_t)first->start_mark.line + 1,
-                              (size_t)first->start_mark.column + 1);
+                                        "expected each region once in regions, found "
+                                        "%s again (first at %zu:%zu)",
+                                        cwx__config_found(c, item, f),
+                                        (size_t)first->start_mark.line + 1,
+                                        (size_t)first->start_mark.column + 1);
             }
         }
         if (!(a->regions[i] = strdup(s)))
@@ -333,21 +328,21 @@ static int s_account_identity(struct cwx__config_ctx *c, yaml_node_t **v, yaml_n
     int rc = 0;
     if (v[CWX__ACC_ACCOUNT_ID] &&
         (rc = cwx__config_checked(c, v[CWX__ACC_ACCOUNT_ID],
-                            "a 12-digit account ID like \"123456789012\"",
-                            cwx__config_account_id_ok, &a->account_id)))
+                                  "a 12-digit account ID like \"123456789012\"",
+                                  cwx__config_account_id_ok, &a->account_id)))
         return rc;
     if (v[CWX__ACC_PROFILE] && v[CWX__ACC_ROLE_ARN])
         return cwx__config_fail(c, s_later(k[CWX__ACC_PROFILE], k[CWX__ACC_ROLE_ARN]),
                                 "expected either \"profile\" or \"role_arn\" in "
                                 "account, found both");
-    if (v[CWX__ACC_PROFILE] &&
-        (rc = cwx__config_checked(c, v[CWX__ACC_PROFILE], "a profile name from the AWS config files",
-                            s_profile_ok, &a->profile)))
+    if (v[CWX__ACC_PROFILE] && (rc = cwx__config_checked(c, v[CWX__ACC_PROFILE],
+                                                         "a profile name from the AWS config files",
+                                                         s_profile_ok, &a->profile)))
         return rc;
     if (v[CWX__ACC_ROLE_ARN] &&
         (rc = cwx__config_checked(c, v[CWX__ACC_ROLE_ARN],
-                            "a role ARN like arn:aws:iam::123456789012:role/name",
-                            cwx__config_role_arn_ok, &a->role_arn)))
+                                  "a role ARN like arn:aws:iam::123456789012:role/name",
+                                  cwx__config_role_arn_ok, &a->role_arn)))
         return rc;
     if (!v[CWX__ACC_EXTERNAL_ID])
         return 0;
@@ -356,8 +351,8 @@ static int s_account_identity(struct cwx__config_ctx *c, yaml_node_t **v, yaml_n
                                 "expected \"external_id\" only with \"role_arn\", "
                                 "found no role_arn in this account");
     return cwx__config_checked(c, v[CWX__ACC_EXTERNAL_ID],
-                         "an external ID of 2-1224 characters from A-Z a-z 0-9 +=,.@:/-_",
-                         s_external_id_ok, &a->external_id);
+                               "an external ID of 2-1224 characters from A-Z a-z 0-9 +=,.@:/-_",
+                               s_external_id_ok, &a->external_id);
 }
 
 /* The account's regions: `regions`, else its (or the defaults') `region`. */
@@ -416,8 +411,7 @@ static int s_account_groups(struct cwx__config_ctx *c, const yaml_node_t *n, yam
     int rc;
     bool has_range = c->has_default_range;
     if (v[CWX__ACC_RANGE]) {
-        rc = cwx__config_range(c, v[CWX__ACC_RANGE], "a mapping for \"range\"",
-                               &a->settings.range);
+        rc = cwx__config_range(c, v[CWX__ACC_RANGE], "a mapping for \"range\"", &a->settings.range);
         if (rc)
             return rc;
         has_range = true;
@@ -455,12 +449,10 @@ static int s_account(struct cwx__config_ctx *c, const yaml_node_t *n, size_t ind
     a->line = (int)n->start_mark.line + 1;
     a->col = (int)n->start_mark.column + 1;
     struct cwx__config_origin origin = c->defaults;
-    if (!(rc = s_account_name(c, n, v, index, a)) &&
-        !(rc = s_account_identity(c, v, k, a)) &&
+    if (!(rc = s_account_name(c, n, v, index, a)) && !(rc = s_account_identity(c, v, k, a)) &&
         !(rc = s_settings_copy(c, &a->settings, &c->cfg->defaults)) &&
         !(rc = cwx__config_settings(c, v, k, &a->settings, &origin)) &&
-        !(rc = s_account_regions(c, n, v, k, a)) &&
-        !(rc = s_account_bucket(c, n, a, &origin)))
+        !(rc = s_account_regions(c, n, v, k, a)) && !(rc = s_account_bucket(c, n, a, &origin)))
         rc = s_account_groups(c, n, v, a);
     return rc;
 }
@@ -473,12 +465,11 @@ static const char *const s_notify_keys[] = {"sns_topic_arn", "on"};
 static int s_notify(struct cwx__config_ctx *c, const yaml_node_t *n)
 {
     yaml_node_t *v[N_N], *k[N_N];
-    int rc = cwx__config_mapping(c, n, "a mapping for \"notify\"", "in notify",
-                       s_notify_keys, N_N, v, k);
+    int rc = cwx__config_mapping(c, n, "a mapping for \"notify\"", "in notify", s_notify_keys, N_N,
+                                 v, k);
     if (rc)
         return rc;
-    static const char exp_arn[] =
-        "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:topic";
+    static const char exp_arn[] = "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:topic";
     if (!v[N_TOPIC])
         return cwx__config_fail(c, n, "expected \"sns_topic_arn\" in notify, found none");
     const char *s;
@@ -490,8 +481,7 @@ static int s_notify(struct cwx__config_ctx *c, const yaml_node_t *n)
         return rc;
     if (!v[N_ON])
         return 0;
-    static const char exp_on[] =
-        "a non-empty list of events from failure, loop_guard and done";
+    static const char exp_on[] = "a non-empty list of events from failure, loop_guard and done";
     static const char exp_event[] = "an event: failure, loop_guard or done";
     if ((rc = cwx__config_list(c, v[N_ON], exp_on, true)))
         return rc;
@@ -514,22 +504,20 @@ static int s_notify(struct cwx__config_ctx *c, const yaml_node_t *n)
 }
 
 enum { T_VERSION, T_DEFAULTS, T_RANGE, T_ACCOUNTS, T_NOTIFY, T_INSECURE, T_MAX_JOBS, T_N };
-static const char *const s_top_keys[] = {"version", "defaults", "range",
-                                         "accounts", "notify",
-                                         "allow_insecure_endpoint", "max_jobs"};
+static const char *const s_top_keys[] = {
+    "version", "defaults", "range", "accounts", "notify", "allow_insecure_endpoint", "max_jobs"};
 
 static int s_top(struct cwx__config_ctx *c, const yaml_node_t *root)
 {
     yaml_node_t *v[T_N], *k[T_N];
-    int rc = cwx__config_mapping(c, root,
-                       "a mapping with \"version: 1\" at the top level",
-                       "at the top level", s_top_keys, T_N, v, k);
+    int rc = cwx__config_mapping(c, root, "a mapping with \"version: 1\" at the top level",
+                                 "at the top level", s_top_keys, T_N, v, k);
     if (rc)
         return rc;
     if (!v[T_VERSION])
         return cwx__config_fail(c, root,
-                      "expected \"version: 1\" at the top level, found no "
-                      "version");
+                                "expected \"version: 1\" at the top level, found no "
+                                "version");
     const char *s;
     if ((rc = cwx__config_str(c, v[T_VERSION], "version 1", &s)))
         return rc;
@@ -541,14 +529,13 @@ static int s_top(struct cwx__config_ctx *c, const yaml_node_t *root)
         return rc;
     if (v[T_DEFAULTS]) {
         yaml_node_t *dv[CWX__SET_N], *dk[CWX__SET_N];
-        rc = cwx__config_mapping(c, v[T_DEFAULTS], "a mapping for \"defaults\"",
-                       "in defaults", cwx__config_account_keys, CWX__SET_N, dv, dk);
+        rc = cwx__config_mapping(c, v[T_DEFAULTS], "a mapping for \"defaults\"", "in defaults",
+                                 cwx__config_account_keys, CWX__SET_N, dv, dk);
         if (rc || (rc = cwx__config_settings(c, dv, dk, &c->cfg->defaults, &c->defaults)))
             return rc;
     }
     if (v[T_RANGE]) {
-        rc = cwx__config_range(c, v[T_RANGE], "a mapping for \"range\"",
-                     &c->cfg->defaults.range);
+        rc = cwx__config_range(c, v[T_RANGE], "a mapping for \"range\"", &c->cfg->defaults.range);
         if (rc)
             return rc;
         c->has_default_range = true;
@@ -567,15 +554,15 @@ static int s_top(struct cwx__config_ctx *c, const yaml_node_t *root)
     c->cfg->max_jobs = CWX_MAX_JOBS_DEFAULT;
     if (v[T_MAX_JOBS]) {
         long n;
-        if ((rc = cwx__config_int(c, v[T_MAX_JOBS],
-                        "max_jobs as a whole number from 1 to 100000000", 1, 100000000, &n)))
+        if ((rc =
+                 cwx__config_int(c, v[T_MAX_JOBS], "max_jobs as a whole number from 1 to 100000000",
+                                 1, 100000000, &n)))
             return rc;
         c->cfg->max_jobs = (size_t)n;
     }
 
     if (!v[T_ACCOUNTS])
-        return cwx__config_fail(c, root,
-                      "expected \"accounts\" at the top level, found none");
+        return cwx__config_fail(c, root, "expected \"accounts\" at the top level, found none");
     rc = cwx__config_list(c, v[T_ACCOUNTS], "a non-empty list of accounts", true);
     if (rc)
         return rc;
@@ -589,14 +576,12 @@ static int s_top(struct cwx__config_ctx *c, const yaml_node_t *root)
     return 0;
 }
 
-
 static void s_set_file(struct cwx_config_error *err, const char *name)
 {
     snprintf(err->file, sizeof err->file, "%s", name ? name : "<config>");
 }
 
-int cwx_config_load_string(const char *name, const char *yaml, size_t len,
-                           struct cwx_config **out,
+int cwx_config_load_string(const char *name, const char *yaml, size_t len, struct cwx_config **out,
                            struct cwx_config_error *err)
 {
     struct cwx_config_error dummy;
@@ -628,8 +613,7 @@ int cwx_config_load_string(const char *name, const char *yaml, size_t len,
     return 0;
 }
 
-int cwx_config_load(const char *path, struct cwx_config **out,
-                    struct cwx_config_error *err)
+int cwx_config_load(const char *path, struct cwx_config **out, struct cwx_config_error *err)
 {
     struct cwx_config_error dummy;
     if (!err)
@@ -639,8 +623,7 @@ int cwx_config_load(const char *path, struct cwx_config **out,
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err->msg, sizeof err->msg,
-                 "cannot read the config file: %s", strerror(errno));
+        snprintf(err->msg, sizeof err->msg, "cannot read the config file: %s", strerror(errno));
         return CWX_EIO;
     }
     struct cwx_buf b;
@@ -660,8 +643,7 @@ int cwx_config_load(const char *path, struct cwx_config **out,
         return CWX_ECONFIG;
     }
     if (rc || read_errno) {
-        snprintf(err->msg, sizeof err->msg,
-                 "cannot read the config file: %s",
+        snprintf(err->msg, sizeof err->msg, "cannot read the config file: %s",
                  rc ? "out of memory" : strerror(read_errno));
         cwx_buf_free(&b);
         return rc ? rc : CWX_EIO;
@@ -684,17 +666,14 @@ void cwx_config_free(struct cwx_config *cfg)
     free(cfg);
 }
 
-void cwx_config_error_format(const struct cwx_config_error *err, char *buf,
-                             size_t size)
+void cwx_config_error_format(const struct cwx_config_error *err, char *buf, size_t size)
 {
     if (!size)
         return;
     if (err->line > 0 && err->col > 0)
-        snprintf(buf, size, "%s:%d:%d: error: %s", err->file, err->line,
-                 err->col, err->msg);
+        snprintf(buf, size, "%s:%d:%d: error: %s", err->file, err->line, err->col, err->msg);
     else if (err->line > 0)
-        snprintf(buf, size, "%s:%d: error: %s", err->file, err->line,
-                 err->msg);
+        snprintf(buf, size, "%s:%d: error: %s", err->file, err->line, err->msg);
     else
         snprintf(buf, size, "%s: error: %s", err->file, err->msg);
 }

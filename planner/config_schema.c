@@ -13,11 +13,10 @@
 #include "planner/job.h"
 
 const char *const cwx__config_account_keys[CWX__ACC_N] = {
-    "region",      "timezone",   "window",      "settle",      "destination",
-    "poll",        "max_attempts", "token_scope", "loop_guard", "api_rate",
-    "outage",      "lease",      "skip_empty", "coalesce",
-    "name",        "account_id", "profile",     "role_arn",    "external_id",
-    "regions",     "range",      "log_groups",
+    "region",       "timezone",    "window",     "settle",     "destination", "poll",
+    "max_attempts", "token_scope", "loop_guard", "api_rate",   "outage",      "lease",
+    "skip_empty",   "coalesce",    "name",       "account_id", "profile",     "role_arn",
+    "external_id",  "regions",     "range",      "log_groups",
 };
 
 /* ---- mappings ----------------------------------------------------------- */
@@ -53,34 +52,33 @@ static size_t s_levenshtein(const char *a, const char *b)
  * type error ("a mapping for \"defaults\""), `where` says where an unknown
  * key was found ("in defaults"). */
 int cwx__config_mapping(struct cwx__config_ctx *c, const yaml_node_t *n, const char *what,
-                     const char *where, const char *const *keys, size_t nkeys,
-                     yaml_node_t **vals, yaml_node_t **knodes)
+                        const char *where, const char *const *keys, size_t nkeys,
+                        yaml_node_t **vals, yaml_node_t **knodes)
 {
     if (n->type != YAML_MAPPING_NODE)
         return cwx__config_expected(c, n, what);
     for (size_t i = 0; i < nkeys; i++)
         vals[i] = knodes[i] = NULL;
-    for (yaml_node_pair_t *pair = n->data.mapping.pairs.start;
-         pair < n->data.mapping.pairs.top; pair++) {
+    for (yaml_node_pair_t *pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top;
+         pair++) {
         yaml_node_t *k = cwx__config_node(c, pair->key);
         yaml_node_t *v = cwx__config_node(c, pair->value);
         if (k->type != YAML_SCALAR_NODE) {
             char f[CWX__CONFIG_FOUND_SIZE];
             return cwx__config_fail(c, k, "expected a key name %s, found %s", where,
-                          cwx__config_found(c, k, f));
+                                    cwx__config_found(c, k, f));
         }
         char q[CWX__CONFIG_QUOTE_SIZE];
         cwx__config_quote(cwx__config_raw(k), k->data.scalar.length, q, sizeof q);
         size_t idx = nkeys;
         for (size_t i = 0; i < nkeys; i++)
-            if (!strcmp(cwx__config_raw(k), keys[i]) &&
-                strlen(keys[i]) == k->data.scalar.length)
+            if (!strcmp(cwx__config_raw(k), keys[i]) && strlen(keys[i]) == k->data.scalar.length)
                 idx = i;
         if (idx == nkeys) {
             if (!strcmp(where, "in defaults") && !strcmp(cwx__config_raw(k), "range"))
                 return cwx__config_fail(c, k,
-                              "unknown key \"range\" in defaults: the default "
-                              "range is a top-level \"range\"");
+                                        "unknown key \"range\" in defaults: the default "
+                                        "range is a top-level \"range\"");
             size_t best = nkeys, best_d = 3;
             for (size_t i = 0; i < nkeys; i++) {
                 size_t d = s_levenshtein(cwx__config_raw(k), keys[i]);
@@ -90,20 +88,18 @@ int cwx__config_mapping(struct cwx__config_ctx *c, const yaml_node_t *n, const c
                 }
             }
             if (best < nkeys)
-                return cwx__config_fail(c, k, "unknown key %s %s, did you mean \"%s\"?",
-                              q, where, keys[best]);
+                return cwx__config_fail(c, k, "unknown key %s %s, did you mean \"%s\"?", q, where,
+                                        keys[best]);
             char list[400] = "";
             size_t o = 0;
             for (size_t i = 0; i < nkeys && o < sizeof list; i++)
-                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s",
-                                      i ? ", " : "", keys[i]);
-            return cwx__config_fail(c, k, "unknown key %s %s, expected one of: %s", q,
-                          where, list);
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", keys[i]);
+            return cwx__config_fail(c, k, "unknown key %s %s, expected one of: %s", q, where, list);
         }
         if (vals[idx])
-            return cwx__config_fail(c, k, "duplicate key %s %s (first at %zu:%zu)", q,
-                          where, (size_t)knodes[idx]->start_mark.line + 1,
-                          (size_t)knodes[idx]->start_mark.column + 1);
+            return cwx__config_fail(c, k, "duplicate key %s %s (first at %zu:%zu)", q, where,
+                                    (size_t)knodes[idx]->start_mark.line + 1,
+                                    (size_t)knodes[idx]->start_mark.column + 1);
         vals[idx] = v;
         knodes[idx] = k;
     }
@@ -112,21 +108,19 @@ int cwx__config_mapping(struct cwx__config_ctx *c, const yaml_node_t *n, const c
 
 /* n must be a list; non-empty when nonempty is set. */
 int cwx__config_list(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
-                  bool nonempty)
+                     bool nonempty)
 {
     if (n->type != YAML_SEQUENCE_NODE || (nonempty && !cwx__config_seq_len(n)))
         return cwx__config_expected(c, n, expected);
     return 0;
 }
 
-
 /* ---- ranges ----------------------------------------------------------- */
 
 enum { R_FROM, R_TO, R_LAST, R_N };
 static const char *const s_range_keys[] = {"from", "to", "last"};
 
-#define S_WINDOW_EXPECTED                                                     \
-    "a window as YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH or YYYY-Www"
+#define S_WINDOW_EXPECTED "a window as YYYY-MM, YYYY-MM-DD, YYYY-MM-DDTHH or YYYY-Www"
 
 static int s_civil(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
                    struct cwx_civil *out)
@@ -154,7 +148,7 @@ static int s_civil_cmp(const struct cwx_civil *a, const struct cwx_civil *b)
 }
 
 int cwx__config_range(struct cwx__config_ctx *c, const yaml_node_t *n, const char *what,
-                   struct cwx_range *r)
+                      struct cwx_range *r)
 {
     yaml_node_t *v[R_N], *k[R_N];
     int rc = cwx__config_mapping(c, n, what, "in range", s_range_keys, R_N, v, k);
@@ -164,18 +158,18 @@ int cwx__config_range(struct cwx__config_ctx *c, const yaml_node_t *n, const cha
     r->to_latest = true;
     if (v[R_LAST] && (v[R_FROM] || v[R_TO])) {
         yaml_node_t *other = v[R_FROM] ? k[R_FROM] : k[R_TO];
-        yaml_node_t *later = cwx__config_before(k[R_LAST]->start_mark,
-                                           other->start_mark)
-                                 ? other
-                                 : k[R_LAST];
+        yaml_node_t *later =
+            cwx__config_before(k[R_LAST]->start_mark, other->start_mark) ? other : k[R_LAST];
         return cwx__config_fail(c, later,
-                      "expected either \"last\" or \"from\"/\"to\" in range, "
-                      "found both");
+                                "expected either \"last\" or \"from\"/\"to\" in range, "
+                                "found both");
     }
     if (v[R_LAST]) {
         long last;
-        rc = cwx__config_int(c, v[R_LAST], "\"last\" as a number of windows from 1 to "
-                                 "10000", 1, 10000, &last);
+        rc = cwx__config_int(c, v[R_LAST],
+                             "\"last\" as a number of windows from 1 to "
+                             "10000",
+                             1, 10000, &last);
         if (rc)
             return rc;
         r->is_last = true;
@@ -184,8 +178,8 @@ int cwx__config_range(struct cwx__config_ctx *c, const yaml_node_t *n, const cha
     }
     if (!v[R_FROM])
         return cwx__config_fail(c, n,
-                      "expected \"from\" (with an optional \"to\") or \"last\" "
-                      "in range, found neither");
+                                "expected \"from\" (with an optional \"to\") or \"last\" "
+                                "in range, found neither");
     rc = s_civil(c, v[R_FROM], S_WINDOW_EXPECTED, &r->from);
     if (rc || !v[R_TO])
         return rc;
@@ -199,17 +193,16 @@ int cwx__config_range(struct cwx__config_ctx *c, const yaml_node_t *n, const cha
     r->to_latest = false;
     if (s_civil_cmp(&r->from, &r->to) > 0) {
         char f[CWX__CONFIG_FOUND_SIZE], fr[CWX__CONFIG_FOUND_SIZE];
-        return cwx__config_fail(c, v[R_TO],
-                      "expected \"to\" at or after \"from\" (%s), found %s",
-                      cwx__config_found(c, v[R_FROM], fr), cwx__config_found(c, v[R_TO], f));
+        return cwx__config_fail(c, v[R_TO], "expected \"to\" at or after \"from\" (%s), found %s",
+                                cwx__config_found(c, v[R_FROM], fr),
+                                cwx__config_found(c, v[R_TO], f));
     }
     return 0;
 }
 
-
 enum { D_BUCKET, D_PREFIX, D_STATE_PREFIX, D_DETECT, D_KMS_KEY_ARN, D_OWNER, D_N };
-static const char *const s_destination_keys[] = {
-    "bucket", "prefix", "state_prefix", "detect", "kms_key_arn", "expected_bucket_owner"};
+static const char *const s_destination_keys[] = {"bucket", "prefix",      "state_prefix",
+                                                 "detect", "kms_key_arn", "expected_bucket_owner"};
 
 enum { P_MIN, P_MAX, P_N };
 static const char *const s_poll_keys[] = {"min", "max"};
@@ -226,15 +219,10 @@ enum { C_MAX_BYTES, C_MAX_WINDOWS, C_N };
 static const char *const s_coalesce_keys[] = {"max_bytes", "max_windows"};
 
 enum { L_PER_JOB, L_PER_RUN, L_N };
-static const char *const s_loop_guard_keys[] = {"max_creates_per_job",
-                                                "max_creates_per_run"};
+static const char *const s_loop_guard_keys[] = {"max_creates_per_job", "max_creates_per_run"};
 
-
-#define S_BUCKET_EXPECTED                                                     \
-    "an S3 bucket name (placeholders {account_id} and {region} allowed)"
-#define S_PREFIX_EXPECTED                                                     \
-    "a destination prefix template like " CWX__CONFIG_DEFAULT_PREFIX
-
+#define S_BUCKET_EXPECTED "an S3 bucket name (placeholders {account_id} and {region} allowed)"
+#define S_PREFIX_EXPECTED "a destination prefix template like " CWX__CONFIG_DEFAULT_PREFIX
 
 /* The column of byte `off` of scalar n's value, when it can be known: the
  * scalar is on one line, has no escapes and no ${VAR} expansion. Else the
@@ -248,12 +236,10 @@ static size_t s_scalar_col(struct cwx__config_ctx *c, const yaml_node_t *n, size
         return n->start_mark.column;
     switch (n->data.scalar.style) {
     case YAML_PLAIN_SCALAR_STYLE:
-        return width == len ? n->start_mark.column + off
-                            : n->start_mark.column;
+        return width == len ? n->start_mark.column + off : n->start_mark.column;
     case YAML_SINGLE_QUOTED_SCALAR_STYLE:
     case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
-        return width == len + 2 ? n->start_mark.column + 1 + off
-                                : n->start_mark.column;
+        return width == len + 2 ? n->start_mark.column + 1 + off : n->start_mark.column;
     default:
         return n->start_mark.column;
     }
@@ -291,9 +277,8 @@ static int s_prefix_template(struct cwx__config_ctx *c, const yaml_node_t *n, ch
     return cwx__config_set(c, field, s);
 }
 
-static int s_destination(struct cwx__config_ctx *c, const yaml_node_t *n,
-                         const char *where, struct cwx_destination *d,
-                         struct cwx__config_origin *o)
+static int s_destination(struct cwx__config_ctx *c, const yaml_node_t *n, const char *where,
+                         struct cwx_destination *d, struct cwx__config_origin *o)
 {
     static const char exp_state[] = "a key prefix like _cwexport (letters, digits and !_.*'()-/; "
                                     "no leading \"/\", no \".\" or \"..\" segment)";
@@ -302,8 +287,8 @@ static int s_destination(struct cwx__config_ctx *c, const yaml_node_t *n,
     static const char exp_owner[] =
         "a 12-digit AWS account ID in quotes for \"expected_bucket_owner\"";
     yaml_node_t *v[D_N], *k[D_N];
-    int rc = cwx__config_mapping(c, n, "a mapping for \"destination\"", where,
-                                 s_destination_keys, D_N, v, k);
+    int rc = cwx__config_mapping(c, n, "a mapping for \"destination\"", where, s_destination_keys,
+                                 D_N, v, k);
     if (rc)
         return rc;
     if (v[D_BUCKET]) {
@@ -346,8 +331,8 @@ static int s_poll(struct cwx__config_ctx *c, const yaml_node_t *n, const char *w
                   struct cwx_settings *st)
 {
     yaml_node_t *v[P_N], *k[P_N];
-    int rc = cwx__config_mapping(c, n, "a mapping for \"poll\" like {min: 5s, max: 60s}",
-                       where, s_poll_keys, P_N, v, k);
+    int rc = cwx__config_mapping(c, n, "a mapping for \"poll\" like {min: 5s, max: 60s}", where,
+                                 s_poll_keys, P_N, v, k);
     if (rc)
         return rc;
     int64_t *fields[P_N] = {&st->poll_min_ms, &st->poll_max_ms};
@@ -370,35 +355,33 @@ static int s_poll(struct cwx__config_ctx *c, const yaml_node_t *n, const char *w
         char a[32], b[32];
         cwx__config_fmt_ms(st->poll_min_ms, a, sizeof a);
         cwx__config_fmt_ms(st->poll_max_ms, b, sizeof b);
-        return cwx__config_fail(c, n,
-                      "expected poll.min <= poll.max, found min %s and max %s",
-                      a, b);
+        return cwx__config_fail(c, n, "expected poll.min <= poll.max, found min %s and max %s", a,
+                                b);
     }
     return 0;
 }
 
-static int s_loop_guard(struct cwx__config_ctx *c, const yaml_node_t *n,
-                        const char *where, struct cwx_settings *st)
+static int s_loop_guard(struct cwx__config_ctx *c, const yaml_node_t *n, const char *where,
+                        struct cwx_settings *st)
 {
     yaml_node_t *v[L_N], *k[L_N];
-    int rc = cwx__config_mapping(c, n, "a mapping for \"loop_guard\"", where,
-                       s_loop_guard_keys, L_N, v, k);
+    int rc = cwx__config_mapping(c, n, "a mapping for \"loop_guard\"", where, s_loop_guard_keys,
+                                 L_N, v, k);
     if (rc)
         return rc;
     long x;
     if (v[L_PER_JOB]) {
-        rc = cwx__config_int(c, v[L_PER_JOB],
-                   "max_creates_per_job as a whole number from 1 to 100", 1,
-                   100, &x);
+        rc = cwx__config_int(c, v[L_PER_JOB], "max_creates_per_job as a whole number from 1 to 100",
+                             1, 100, &x);
         if (rc)
             return rc;
         st->max_creates_per_job = (int)x;
     }
     if (v[L_PER_RUN]) {
         rc = cwx__config_int(c, v[L_PER_RUN],
-                   "max_creates_per_run as a whole number from 0 (automatic) "
-                   "to 100000000",
-                   0, 100000000, &x);
+                             "max_creates_per_run as a whole number from 0 (automatic) "
+                             "to 100000000",
+                             0, 100000000, &x);
         if (rc)
             return rc;
         st->max_creates_per_run = (int)x;
@@ -424,8 +407,8 @@ static int s_outage(struct cwx__config_ctx *c, const yaml_node_t *n, const char 
     }
     if (v[O_PAUSES]) {
         long x;
-        rc = cwx__config_int(c, v[O_PAUSES], "outage.pauses as a whole number from 0 to 100", 0, 100,
-                   &x);
+        rc = cwx__config_int(c, v[O_PAUSES], "outage.pauses as a whole number from 0 to 100", 0,
+                             100, &x);
         if (rc)
             return rc;
         st->outage_pauses = (int)x;
@@ -436,8 +419,7 @@ static int s_outage(struct cwx__config_ctx *c, const yaml_node_t *n, const char 
 /* lease: off | on | {ttl: 2m, bucket: NAME} — the lane lease. */
 static int s_lease(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_settings *st)
 {
-    static const char expected[] =
-        "lease: off, on, or a mapping like {ttl: 2m, bucket: NAME}";
+    static const char expected[] = "lease: off, on, or a mapping like {ttl: 2m, bucket: NAME}";
     if (n->type == YAML_SCALAR_NODE) {
         const char *s;
         int rc = cwx__config_str(c, n, expected, &s);
@@ -452,7 +434,8 @@ static int s_lease(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_s
         return 0;
     }
     yaml_node_t *v[LE_N], *k[LE_N];
-    int rc = cwx__config_mapping(c, n, "a mapping for \"lease\"", "in lease", s_lease_keys, LE_N, v, k);
+    int rc =
+        cwx__config_mapping(c, n, "a mapping for \"lease\"", "in lease", s_lease_keys, LE_N, v, k);
     if (rc)
         return rc;
     st->lease_off = false;
@@ -469,32 +452,30 @@ static int s_lease(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_s
     return 0;
 }
 
-
-#define S_SKIP_EMPTY_EXPECTED                                                 \
+#define S_SKIP_EMPTY_EXPECTED                                                                      \
     "skip_empty: streams, off, or a mapping like {mode: streams, max_pages: 200}"
 
-
 /* skip_empty: streams | off | {mode: streams|off, max_pages: N}. */
-static int s_skip_empty(struct cwx__config_ctx *c, const yaml_node_t *n,
-                        struct cwx_settings *st)
+static int s_skip_empty(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_settings *st)
 {
     const yaml_node_t *mode = n;
     if (n->type == YAML_MAPPING_NODE) {
         yaml_node_t *v[K_N], *k[K_N];
         int rc = cwx__config_mapping(c, n, S_SKIP_EMPTY_EXPECTED, "in skip_empty",
-                           s_skip_empty_keys, K_N, v, k);
+                                     s_skip_empty_keys, K_N, v, k);
         if (rc)
             return rc;
         if (v[K_MAX_PAGES]) {
             long x;
             rc = cwx__config_int(c, v[K_MAX_PAGES],
-                       "skip_empty.max_pages as a whole number from 1 to 100000",
-                       1, 100000, &x);
+                                 "skip_empty.max_pages as a whole number from 1 to 100000", 1,
+                                 100000, &x);
             if (rc)
                 return rc;
             st->skip_empty_max_pages = (int)x;
         }
-        if (v[K_API_RATE] && (rc = cwx__config_api_rate(c, v[K_API_RATE], &st->skip_empty_api_rate)))
+        if (v[K_API_RATE] &&
+            (rc = cwx__config_api_rate(c, v[K_API_RATE], &st->skip_empty_api_rate)))
             return rc;
         st->skip_empty = CWX_SKIP_EMPTY_STREAMS; /* a mapping turns it on */
         mode = v[K_MODE];
@@ -514,14 +495,11 @@ static int s_skip_empty(struct cwx__config_ctx *c, const yaml_node_t *n,
     return 0;
 }
 
-
-#define S_COALESCE_EXPECTED                                                   \
-    "coalesce: off, or a mapping like {max_bytes: 1GiB, max_windows: 12}"
+#define S_COALESCE_EXPECTED "coalesce: off, or a mapping like {max_bytes: 1GiB, max_windows: 12}"
 
 /* coalesce: off | {max_bytes: SIZE, max_windows: N}; a mapping turns it on
  * with the defaults for what it leaves out (1 GiB, 12 windows). */
-int cwx__config_coalesce(struct cwx__config_ctx *c, const yaml_node_t *n,
-                      struct cwx_coalesce *co)
+int cwx__config_coalesce(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_coalesce *co)
 {
     if (n->type != YAML_MAPPING_NODE) {
         const char *s;
@@ -534,8 +512,8 @@ int cwx__config_coalesce(struct cwx__config_ctx *c, const yaml_node_t *n,
         return 0;
     }
     yaml_node_t *v[C_N], *k[C_N];
-    int rc = cwx__config_mapping(c, n, S_COALESCE_EXPECTED, "in coalesce", s_coalesce_keys,
-                       C_N, v, k);
+    int rc =
+        cwx__config_mapping(c, n, S_COALESCE_EXPECTED, "in coalesce", s_coalesce_keys, C_N, v, k);
     if (rc)
         return rc;
     struct cwx_coalesce out = {1024LL * 1024 * 1024, 12};
@@ -544,8 +522,7 @@ int cwx__config_coalesce(struct cwx__config_ctx *c, const yaml_node_t *n,
     if (v[C_MAX_WINDOWS]) {
         long x;
         rc = cwx__config_int(c, v[C_MAX_WINDOWS],
-                   "coalesce.max_windows as a whole number from 1 to 1000", 1,
-                   1000, &x);
+                             "coalesce.max_windows as a whole number from 1 to 1000", 1, 1000, &x);
         if (rc)
             return rc;
         out.max_windows = (int)x;
@@ -553,7 +530,6 @@ int cwx__config_coalesce(struct cwx__config_ctx *c, const yaml_node_t *n,
     *co = out;
     return 0;
 }
-
 
 /* Applies one settings key (index S_*) with value n over st. */
 static int s_setting(struct cwx__config_ctx *c, int key, const yaml_node_t *n,
@@ -568,8 +544,7 @@ static int s_setting(struct cwx__config_ctx *c, int key, const yaml_node_t *n,
             rc = cwx__config_set(c, &st->region, s);
         return rc;
     case CWX__SET_TIMEZONE: {
-        static const char expected[] =
-            "an IANA time zone like UTC or Europe/Paris";
+        static const char expected[] = "an IANA time zone like UTC or Europe/Paris";
         if ((rc = cwx__config_str(c, n, expected, &s)))
             return rc;
         if (!cwx__config_timezone_ok(s))
@@ -579,8 +554,8 @@ static int s_setting(struct cwx__config_ctx *c, int key, const yaml_node_t *n,
     case CWX__SET_WINDOW: {
         static const char expected[] = "window: month, week, day or hour";
         static const char *const names[] = {"month", "week", "day", "hour"};
-        static const enum cwx_granularity gs[] = {
-            CWX_WINDOW_MONTH, CWX_WINDOW_WEEK, CWX_WINDOW_DAY, CWX_WINDOW_HOUR};
+        static const enum cwx_granularity gs[] = {CWX_WINDOW_MONTH, CWX_WINDOW_WEEK, CWX_WINDOW_DAY,
+                                                  CWX_WINDOW_HOUR};
         if ((rc = cwx__config_str(c, n, expected, &s)))
             return rc;
         for (size_t i = 0; i < 4; i++) {
@@ -598,8 +573,7 @@ static int s_setting(struct cwx__config_ctx *c, int key, const yaml_node_t *n,
     case CWX__SET_POLL:
         return s_poll(c, n, "in poll", st);
     case CWX__SET_MAX_ATTEMPTS:
-        rc = cwx__config_int(c, n, "max_attempts as a whole number from 1 to 20", 1, 20,
-                   &x);
+        rc = cwx__config_int(c, n, "max_attempts as a whole number from 1 to 20", 1, 20, &x);
         if (!rc)
             st->max_attempts = (int)x;
         return rc;
@@ -636,15 +610,14 @@ static int s_setting(struct cwx__config_ctx *c, int key, const yaml_node_t *n,
  * st, in the order they appear in the file so that the first error reported
  * is the first in the file. */
 int cwx__config_settings(struct cwx__config_ctx *c, yaml_node_t **v, yaml_node_t **k,
-                      struct cwx_settings *st, struct cwx__config_origin *o)
+                         struct cwx_settings *st, struct cwx__config_origin *o)
 {
     int order[CWX__SET_N], n = 0;
     for (int i = 0; i < CWX__SET_N; i++) {
         if (!v[i])
             continue;
         int j = n++;
-        while (j > 0 && cwx__config_before(k[i]->start_mark,
-                                      k[order[j - 1]]->start_mark)) {
+        while (j > 0 && cwx__config_before(k[i]->start_mark, k[order[j - 1]]->start_mark)) {
             order[j] = order[j - 1];
             j--;
         }
@@ -657,4 +630,3 @@ int cwx__config_settings(struct cwx__config_ctx *c, yaml_node_t **v, yaml_node_t
     }
     return 0;
 }
-

@@ -19,7 +19,7 @@
 /* A non-empty scalar value after expansion. `expected` names what the key
  * wants, for the error when n is something else. */
 int cwx__config_str(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
-                 const char **out)
+                    const char **out)
 {
     if (n->type != YAML_SCALAR_NODE || cwx__config_is_null(n))
         return cwx__config_expected(c, n, expected);
@@ -52,8 +52,8 @@ int cwx__config_checked(struct cwx__config_ctx *c, const yaml_node_t *n, const c
 }
 
 /* A whole number from min to max, written as decimal digits. */
-int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
-                 long min, long max, long *out)
+int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected, long min,
+                    long max, long *out)
 {
     const char *v;
     int rc = cwx__config_str(c, n, expected, &v);
@@ -112,8 +112,7 @@ int cwx_duration_parse(const char *s, int64_t *out_ms)
     return 0;
 }
 
-#define S_DURATION_EXPECTED                                                   \
-    "a duration like 250ms, 30s, 5m, 12h or 2d"
+#define S_DURATION_EXPECTED "a duration like 250ms, 30s, 5m, 12h or 2d"
 
 int cwx__config_duration(struct cwx__config_ctx *c, const yaml_node_t *n, int64_t *out)
 {
@@ -135,8 +134,7 @@ void cwx__config_fmt_ms(int64_t ms, char *buf, size_t size)
     } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (ms && ms % units[i].ms == 0) {
-            snprintf(buf, size, "%lld%s", (long long)(ms / units[i].ms),
-                     units[i].unit);
+            snprintf(buf, size, "%lld%s", (long long)(ms / units[i].ms), units[i].unit);
             return;
         }
     }
@@ -162,8 +160,8 @@ static bool s_region_ok(const char *r)
     p += 2;
     if (!strncmp(p, "-gov-", 5)) {
         p += 4;
-    } else if (!strncmp(p, "-iso", 4) && (p[4] == '-' ||
-               (islower((unsigned char)p[4]) && p[5] == '-'))) {
+    } else if (!strncmp(p, "-iso", 4) &&
+               (p[4] == '-' || (islower((unsigned char)p[4]) && p[5] == '-'))) {
         p += p[4] == '-' ? 4 : 5;
     }
     if (*p++ != '-' || !islower((unsigned char)*p))
@@ -219,8 +217,7 @@ bool cwx__config_role_arn_ok(const char *arn)
         return false;
     p += 18;
     size_t len = strlen(p);
-    if (!len || len > 576 || p[len - 1] == '/' || p[0] == '/' ||
-        !cwx__config_all_in(p, "+=,.@_/-"))
+    if (!len || len > 576 || p[len - 1] == '/' || p[0] == '/' || !cwx__config_all_in(p, "+=,.@_/-"))
         return false;
     const char *name = strrchr(p, '/');
     name = name ? name + 1 : p;
@@ -256,8 +253,7 @@ bool cwx__config_sns_arn_ok(const char *arn)
     if (!len || len > 256)
         return false;
     for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
-            name[i] != '-')
+        if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-')
             return false;
     return true;
 }
@@ -307,8 +303,7 @@ static const char *s_bucket_why(const char *b)
     if (len < 3 || len > 63)
         return "a bucket name has 3 to 63 characters";
     for (const char *p = b; *p; p++)
-        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
-            *p != '.' && *p != '-')
+        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '.' && *p != '-')
             return "a bucket name has only lowercase letters, digits, '.' "
                    "and '-'";
     if (!isalnum((unsigned char)b[0]) || !isalnum((unsigned char)b[len - 1]))
@@ -325,9 +320,8 @@ static const char *s_bucket_why(const char *b)
     return NULL;
 }
 
-int cwx_config_bucket_name(const char *tmpl, const char *account_id,
-                           const char *region, char *out, size_t size,
-                           const char **why)
+int cwx_config_bucket_name(const char *tmpl, const char *account_id, const char *region, char *out,
+                           size_t size, const char **why)
 {
     const char *dummy;
     if (!why)
@@ -377,8 +371,7 @@ int cwx_config_bucket_name(const char *tmpl, const char *account_id,
 bool cwx__config_key_prefix_ok(const char *s)
 {
     size_t len = strlen(s);
-    if (!len || len > 256 || s[0] == '/' || strstr(s, "//") ||
-        !cwx__config_all_in(s, "!_.*'()-/"))
+    if (!len || len > 256 || s[0] == '/' || strstr(s, "//") || !cwx__config_all_in(s, "!_.*'()-/"))
         return false;
     for (const char *seg = s; *seg;) {
         size_t n = strcspn(seg, "/");
@@ -401,12 +394,10 @@ bool cwx__config_timezone_ok(const char *name)
         return false;
     const char *dir = getenv("TZDIR");
     char path[512];
-    snprintf(path, sizeof path, "%s/%s",
-             dir && *dir ? dir : "/usr/share/zoneinfo", name);
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
-
 
 int cwx__config_region(struct cwx__config_ctx *c, const yaml_node_t *n, const char **out)
 {
@@ -416,9 +407,7 @@ int cwx__config_region(struct cwx__config_ctx *c, const yaml_node_t *n, const ch
     return rc;
 }
 
-
-#define S_BYTES_EXPECTED                                                      \
-    "a size like 1GiB, 500MB, 64MiB or 1048576 (bytes), from 1 to 1TiB"
+#define S_BYTES_EXPECTED "a size like 1GiB, 500MB, 64MiB or 1048576 (bytes), from 1 to 1TiB"
 
 /* Sizes: digits and an optional unit B, KB, MB, GB, TB (powers of 1000) or
  * KiB, MiB, GiB, TiB (powers of 1024). */
@@ -482,4 +471,3 @@ int cwx__config_api_rate(struct cwx__config_ctx *c, const yaml_node_t *n, double
     *out = d;
     return 0;
 }
-

@@ -30,8 +30,7 @@ static int s_vfail_at(struct cwx__config_ctx *c, size_t line0, size_t col0, cons
     return CWX_ECONFIG;
 }
 
-int cwx__config_fail_at(struct cwx__config_ctx *c, size_t line0, size_t col0,
-                        const char *fmt, ...)
+int cwx__config_fail_at(struct cwx__config_ctx *c, size_t line0, size_t col0, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -70,8 +69,7 @@ void cwx__config_quote(const char *s, size_t len, char *out, size_t size)
     out[o++] = '"';
     size_t shown = len > CWX__CONFIG_QUOTE_MAX ? CWX__CONFIG_QUOTE_MAX : len;
     /* Never cut a UTF-8 sequence in half. */
-    while (shown < len && shown > 0 &&
-           ((unsigned char)s[shown] & 0xC0) == 0x80)
+    while (shown < len && shown > 0 && ((unsigned char)s[shown] & 0xC0) == 0x80)
         shown--;
     for (size_t i = 0; i < shown; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -102,12 +100,10 @@ const char *cwx__config_raw(const yaml_node_t *n)
 /* True for YAML's null: an empty plain scalar, `~` or `null`. */
 bool cwx__config_is_null(const yaml_node_t *n)
 {
-    if (n->type != YAML_SCALAR_NODE ||
-        n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     const char *v = cwx__config_raw(n);
-    return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
-           !strcmp(v, "Null") || !strcmp(v, "NULL");
+    return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 static size_t s_node_index(const struct cwx__config_ctx *c, const yaml_node_t *n)
@@ -128,8 +124,8 @@ yaml_node_t *cwx__config_node(struct cwx__config_ctx *c, int id)
 /* True when an environment variable's name suggests it holds a secret. */
 static bool s_secret_var(const char *name, size_t len)
 {
-    static const char *const words[] = {"SECRET", "TOKEN", "PASS", "KEY",
-                                        "CRED", "PRIVATE", "AUTH"};
+    static const char *const words[] = {"SECRET", "TOKEN",   "PASS", "KEY",
+                                        "CRED",   "PRIVATE", "AUTH"};
     char up[256];
     if (len >= sizeof up)
         return true;
@@ -160,17 +156,15 @@ static bool s_refers_secret(const char *raw)
  * quoted as written in the file. When ${VAR} expansion changed the value
  * and no variable looks secret, the expanded value follows. */
 const char *cwx__config_found(struct cwx__config_ctx *c, const yaml_node_t *n,
-                           char buf[CWX__CONFIG_FOUND_SIZE])
+                              char buf[CWX__CONFIG_FOUND_SIZE])
 {
     switch (n->type) {
     case YAML_SEQUENCE_NODE:
-        return n->data.sequence.items.top == n->data.sequence.items.start
-                   ? "an empty list"
-                   : "a list";
+        return n->data.sequence.items.top == n->data.sequence.items.start ? "an empty list"
+                                                                          : "a list";
     case YAML_MAPPING_NODE:
-        return n->data.mapping.pairs.top == n->data.mapping.pairs.start
-                   ? "an empty mapping"
-                   : "a mapping";
+        return n->data.mapping.pairs.top == n->data.mapping.pairs.start ? "an empty mapping"
+                                                                        : "a mapping";
     case YAML_SCALAR_NODE:
         break;
     default:
@@ -191,20 +185,19 @@ const char *cwx__config_found(struct cwx__config_ctx *c, const yaml_node_t *n,
     return buf;
 }
 
-int cwx__config_expected(struct cwx__config_ctx *c, const yaml_node_t *n,
-                      const char *expected)
+int cwx__config_expected(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected)
 {
     char f[CWX__CONFIG_FOUND_SIZE];
     return cwx__config_fail(c, n, "expected %s, found %s", expected, cwx__config_found(c, n, f));
 }
 
 /* Like cwx__config_expected with a reason appended: "expected X, found "v": why". */
-int cwx__config_expected_why(struct cwx__config_ctx *c, const yaml_node_t *n,
-                          const char *expected, const char *why)
+int cwx__config_expected_why(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
+                             const char *why)
 {
     char f[CWX__CONFIG_FOUND_SIZE];
-    return cwx__config_fail(c, n, "expected %s, found %s: %s", expected,
-                  cwx__config_found(c, n, f), why);
+    return cwx__config_fail(c, n, "expected %s, found %s: %s", expected, cwx__config_found(c, n, f),
+                            why);
 }
 
 /* ---- scalars ---------------------------------------------------------- */
@@ -228,8 +221,8 @@ static bool s_var_name_ok(const char *p, size_t len)
  * TOKEN, AUTH, as in ${KMS_KEY_ARN}) expand, and errors never echo them. */
 static bool s_credential_var(const char *name, const char *value)
 {
-    static const char *const words[] = {"SECRET", "PASSWORD", "PASSWD", "PRIVATE",
-                                        "SESSION_TOKEN", "SECURITY_TOKEN"};
+    static const char *const words[] = {"SECRET",  "PASSWORD",      "PASSWD",
+                                        "PRIVATE", "SESSION_TOKEN", "SECURITY_TOKEN"};
     static const char *const aws[] = {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                                       "AWS_SECURITY_TOKEN"};
     char up[256];
@@ -266,8 +259,7 @@ int cwx__config_expand(struct cwx__config_ctx *c, const yaml_node_t *n, const ch
     int rc = 0;
     cwx_buf_init(&b, 0);
     for (size_t i = 0; i < len && !rc;) {
-        if (raw[i] == '$' && i + 2 < len && raw[i + 1] == '$' &&
-            raw[i + 2] == '{') {
+        if (raw[i] == '$' && i + 2 < len && raw[i + 1] == '$' && raw[i + 2] == '{') {
             rc = cwx_buf_append(&b, "${", 2);
             i += 3;
         } else if (raw[i] == '$' && i + 1 < len && raw[i + 1] == '{') {
@@ -276,8 +268,8 @@ int cwx__config_expand(struct cwx__config_ctx *c, const yaml_node_t *n, const ch
             if (!end || !s_var_name_ok(name, (size_t)(end - name))) {
                 cwx_buf_free(&b);
                 return cwx__config_expected(c, n,
-                                  "${NAME} with a NAME of letters, digits and "
-                                  "'_' (write $${ for a literal ${)");
+                                            "${NAME} with a NAME of letters, digits and "
+                                            "'_' (write $${ for a literal ${)");
             }
             char var[256];
             memcpy(var, name, (size_t)(end - name));
@@ -286,18 +278,18 @@ int cwx__config_expand(struct cwx__config_ctx *c, const yaml_node_t *n, const ch
             if (!val) {
                 cwx_buf_free(&b);
                 return cwx__config_fail(c, n,
-                              "expected environment variable %s to be set, "
-                              "found it unset",
-                              var);
+                                        "expected environment variable %s to be set, "
+                                        "found it unset",
+                                        var);
             }
             if (s_credential_var(var, val)) {
                 cwx_buf_free(&b);
                 return cwx__config_fail(c, n,
-                              "expected no credentials in the config, found "
-                              "${%s}, which holds a secret: config files cannot "
-                              "carry secret keys, not even from the environment; "
-                              "use a profile, role or the environment",
-                              var);
+                                        "expected no credentials in the config, found "
+                                        "${%s}, which holds a secret: config files cannot "
+                                        "carry secret keys, not even from the environment; "
+                                        "use a profile, role or the environment",
+                                        var);
             }
             rc = cwx_buf_puts(&b, val);
             i = (size_t)(end - raw) + 1;
@@ -327,8 +319,7 @@ size_t cwx__config_seq_len(const yaml_node_t *n)
     return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 }
 
-yaml_node_t *cwx__config_seq_item(struct cwx__config_ctx *c, const yaml_node_t *n,
-                               size_t i)
+yaml_node_t *cwx__config_seq_item(struct cwx__config_ctx *c, const yaml_node_t *n, size_t i)
 {
     return cwx__config_node(c, n->data.sequence.items.start[i]);
 }
@@ -337,9 +328,8 @@ yaml_node_t *cwx__config_seq_item(struct cwx__config_ctx *c, const yaml_node_t *
 static bool s_secret_key(const char *k)
 {
     static const char *const keys[] = {
-        "aws_secret_access_key", "secret_access_key", "secret_key",
-        "aws_session_token",     "session_token",     "password",
-        "aws_access_key_id",     "access_key_id",
+        "aws_secret_access_key", "secret_access_key", "secret_key",        "aws_session_token",
+        "session_token",         "password",          "aws_access_key_id", "access_key_id",
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcasecmp(k, keys[i]))
@@ -355,8 +345,8 @@ static int s_scan_secrets(struct cwx__config_ctx *c)
     for (yaml_node_t *n = c->doc.nodes.start; n < c->doc.nodes.top; n++) {
         if (n->type != YAML_MAPPING_NODE)
             continue;
-        for (yaml_node_pair_t *pair = n->data.mapping.pairs.start;
-             pair < n->data.mapping.pairs.top; pair++) {
+        for (yaml_node_pair_t *pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top;
+             pair++) {
             const yaml_node_t *k = cwx__config_node(c, pair->key);
             if (k->type == YAML_SCALAR_NODE && s_secret_key(cwx__config_raw(k)) &&
                 (!first || cwx__config_before(k->start_mark, first->start_mark)))
@@ -368,10 +358,10 @@ static int s_scan_secrets(struct cwx__config_ctx *c)
     char q[CWX__CONFIG_QUOTE_SIZE];
     cwx__config_quote(cwx__config_raw(first), first->data.scalar.length, q, sizeof q);
     return cwx__config_fail(c, first,
-                  "expected no credentials in the config, found secret key "
-                  "%s: config files cannot carry secret keys; use a profile, "
-                  "role or the environment",
-                  q);
+                            "expected no credentials in the config, found secret key "
+                            "%s: config files cannot carry secret keys; use a profile, "
+                            "role or the environment",
+                            q);
 }
 
 /* ---- aliases ---------------------------------------------------------- */
@@ -425,7 +415,8 @@ static int s_scan_open(struct cwx__config_ctx *c, struct s_scan *sc, const yaml_
     if (sc->depth == S_DEPTH_MAX)
         return cwx__config_fail_at(c, e->start_mark.line, e->start_mark.column,
                                    "expected lists and mappings nested at most %d deep, "
-                                   "found deeper ones", S_DEPTH_MAX);
+                                   "found deeper ones",
+                                   S_DEPTH_MAX);
     const char *own = e->type == YAML_SEQUENCE_START_EVENT
                           ? (const char *)e->data.sequence_start.anchor
                           : (const char *)e->data.mapping_start.anchor;
@@ -518,8 +509,7 @@ static int s_alias_scan(struct cwx__config_ctx *c, const char *yaml, size_t len)
 /* ---- loading ---------------------------------------------------------- */
 
 /* libyaml's reader errors carry a byte offset, not a mark. */
-static void s_offset_to_mark(const char *yaml, size_t len, size_t offset,
-                             size_t *line, size_t *col)
+static void s_offset_to_mark(const char *yaml, size_t len, size_t offset, size_t *line, size_t *col)
 {
     *line = 0;
     *col = 0;
@@ -533,8 +523,8 @@ static void s_offset_to_mark(const char *yaml, size_t len, size_t offset,
     }
 }
 
-static int s_yaml_error(struct cwx__config_ctx *c, const yaml_parser_t *p,
-                        const char *yaml, size_t len)
+static int s_yaml_error(struct cwx__config_ctx *c, const yaml_parser_t *p, const char *yaml,
+                        size_t len)
 {
     const char *problem = p->problem ? p->problem : "unreadable input";
     if (p->error == YAML_MEMORY_ERROR)
@@ -542,16 +532,15 @@ static int s_yaml_error(struct cwx__config_ctx *c, const yaml_parser_t *p,
     if (p->error == YAML_READER_ERROR) {
         size_t line, col;
         s_offset_to_mark(yaml, len, p->problem_offset, &line, &col);
-        return cwx__config_fail_at(c, line, col, "expected valid UTF-8 YAML, found %s",
-                         problem);
+        return cwx__config_fail_at(c, line, col, "expected valid UTF-8 YAML, found %s", problem);
     }
     if (p->context)
         return cwx__config_fail_at(c, p->problem_mark.line, p->problem_mark.column,
-                         "invalid YAML: %s (%s at %zu:%zu)", problem,
-                         p->context, (size_t)p->context_mark.line + 1,
-                         (size_t)p->context_mark.column + 1);
-    return cwx__config_fail_at(c, p->problem_mark.line, p->problem_mark.column,
-                     "invalid YAML: %s", problem);
+                                   "invalid YAML: %s (%s at %zu:%zu)", problem, p->context,
+                                   (size_t)p->context_mark.line + 1,
+                                   (size_t)p->context_mark.column + 1);
+    return cwx__config_fail_at(c, p->problem_mark.line, p->problem_mark.column, "invalid YAML: %s",
+                               problem);
 }
 
 /* Loads the one document of the stream into c->doc. */
@@ -579,8 +568,7 @@ static int s_load(struct cwx__config_ctx *c, const char *yaml, size_t len, yaml_
     return rc;
 }
 
-int cwx__config_read(struct cwx__config_ctx *c, const char *yaml, size_t len,
-                     yaml_node_t **root)
+int cwx__config_read(struct cwx__config_ctx *c, const char *yaml, size_t len, yaml_node_t **root)
 {
     if (!yaml_parser_initialize(&c->parser))
         return cwx__config_oom(c);
