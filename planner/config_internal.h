@@ -148,6 +148,9 @@ int cwx__config_set(struct cwx__config_ctx *c, char **field, const char *value);
 /* A value that ok() accepts, copied into *field. */
 int cwx__config_checked(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
                         bool (*ok)(const char *s), char **field);
+/* One of the words[0..n_words); *out is its index. */
+int cwx__config_word(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
+                     const char *const *words, size_t n_words, int *out);
 /* A whole number from min to max, written as decimal digits. */
 int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected, long min,
                     long max, long *out);

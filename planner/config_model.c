@@ -483,21 +483,18 @@ static int s_notify(struct cwx__config_ctx *c, const yaml_node_t *n)
         return 0;
     static const char exp_on[] = "a non-empty list of events from failure, loop_guard and done";
     static const char exp_event[] = "an event: failure, loop_guard or done";
+    static const char *const events[] = {"failure", "loop_guard", "done"};
+    static const unsigned event_bits[] = {CWX_NOTIFY_FAILURE, CWX_NOTIFY_LOOP_GUARD,
+                                          CWX_NOTIFY_DONE};
     if ((rc = cwx__config_list(c, v[N_ON], exp_on, true)))
         return rc;
     unsigned bits = 0;
     for (size_t i = 0; i < cwx__config_seq_len(v[N_ON]); i++) {
         yaml_node_t *item = cwx__config_seq_item(c, v[N_ON], i);
-        if ((rc = cwx__config_str(c, item, exp_event, &s)))
+        int w;
+        if ((rc = cwx__config_word(c, item, exp_event, events, 3, &w)))
             return rc;
-        if (!strcmp(s, "failure"))
-            bits |= CWX_NOTIFY_FAILURE;
-        else if (!strcmp(s, "loop_guard"))
-            bits |= CWX_NOTIFY_LOOP_GUARD;
-        else if (!strcmp(s, "done"))
-            bits |= CWX_NOTIFY_DONE;
-        else
-            return cwx__config_expected(c, item, exp_event);
+        bits |= event_bits[w];
     }
     c->cfg->notify_on = bits;
     return 0;
@@ -544,12 +541,12 @@ static int s_top(struct cwx__config_ctx *c, const yaml_node_t *root)
     if (v[T_NOTIFY] && (rc = s_notify(c, v[T_NOTIFY])))
         return rc;
     if (v[T_INSECURE]) {
-        static const char expected[] = "allow_insecure_endpoint: true or false";
-        if ((rc = cwx__config_str(c, v[T_INSECURE], expected, &s)))
+        static const char *const words[] = {"false", "true"};
+        int w;
+        if ((rc = cwx__config_word(c, v[T_INSECURE], "allow_insecure_endpoint: true or false",
+                                   words, 2, &w)))
             return rc;
-        if (strcmp(s, "true") && strcmp(s, "false"))
-            return cwx__config_expected(c, v[T_INSECURE], expected);
-        c->cfg->allow_insecure_endpoint = s[0] == 't';
+        c->cfg->allow_insecure_endpoint = w == 1;
     }
     c->cfg->max_jobs = CWX_MAX_JOBS_DEFAULT;
     if (v[T_MAX_JOBS]) {

@@ -308,15 +308,11 @@ static int s_destination(struct cwx__config_ctx *c, const yaml_node_t *n, const 
             d->state_prefix[--len] = '\0';
     }
     if (v[D_DETECT]) {
-        const char *s;
-        if ((rc = cwx__config_str(c, v[D_DETECT], "detect: marker or objects", &s)))
+        static const char *const words[] = {"marker", "objects"};
+        int w;
+        if ((rc = cwx__config_word(c, v[D_DETECT], "detect: marker or objects", words, 2, &w)))
             return rc;
-        if (!strcmp(s, "marker"))
-            d->detect = CWX_DETECT_MARKER;
-        else if (!strcmp(s, "objects"))
-            d->detect = CWX_DETECT_OBJECTS;
-        else
-            return cwx__config_expected(c, v[D_DETECT], "detect: marker or objects");
+        d->detect = w ? CWX_DETECT_OBJECTS : CWX_DETECT_MARKER;
     }
     if (v[D_KMS_KEY_ARN] && (rc = cwx__config_checked(c, v[D_KMS_KEY_ARN], exp_kms,
                                                       cwx__config_kms_arn_ok, &d->kms_key_arn)))
@@ -369,22 +365,18 @@ static int s_loop_guard(struct cwx__config_ctx *c, const yaml_node_t *n, const c
                                  L_N, v, k);
     if (rc)
         return rc;
-    long x;
-    if (v[L_PER_JOB]) {
-        rc = cwx__config_int(c, v[L_PER_JOB], "max_creates_per_job as a whole number from 1 to 100",
-                             1, 100, &x);
-        if (rc)
+    static const char *const expected[L_N] = {
+        "max_creates_per_job as a whole number from 1 to 100",
+        "max_creates_per_run as a whole number from 0 (automatic) to 100000000",
+    };
+    static const long min[L_N] = {1, 0}, max[L_N] = {100, 100000000};
+    int *fields[L_N] = {&st->max_creates_per_job, &st->max_creates_per_run};
+    for (int i = 0; i < L_N; i++) {
+        long x;
+        if (v[i] && (rc = cwx__config_int(c, v[i], expected[i], min[i], max[i], &x)))
             return rc;
-        st->max_creates_per_job = (int)x;
-    }
-    if (v[L_PER_RUN]) {
-        rc = cwx__config_int(c, v[L_PER_RUN],
-                             "max_creates_per_run as a whole number from 0 (automatic) "
-                             "to 100000000",
-                             0, 100000000, &x);
-        if (rc)
-            return rc;
-        st->max_creates_per_run = (int)x;
+        if (v[i])
+            *fields[i] = (int)x;
     }
     return 0;
 }
@@ -421,17 +413,12 @@ static int s_lease(struct cwx__config_ctx *c, const yaml_node_t *n, struct cwx_s
 {
     static const char expected[] = "lease: off, on, or a mapping like {ttl: 2m, bucket: NAME}";
     if (n->type == YAML_SCALAR_NODE) {
-        const char *s;
-        int rc = cwx__config_str(c, n, expected, &s);
-        if (rc)
-            return rc;
-        if (!strcmp(s, "off") || !strcmp(s, "false"))
-            st->lease_off = true;
-        else if (!strcmp(s, "on") || !strcmp(s, "true"))
-            st->lease_off = false;
-        else
-            return cwx__config_expected(c, n, expected);
-        return 0;
+        static const char *const words[] = {"off", "false", "on", "true"};
+        int w;
+        int rc = cwx__config_word(c, n, expected, words, 4, &w);
+        if (!rc)
+            st->lease_off = w < 2;
+        return rc;
     }
     yaml_node_t *v[LE_N], *k[LE_N];
     int rc =
@@ -482,17 +469,12 @@ static int s_skip_empty(struct cwx__config_ctx *c, const yaml_node_t *n, struct 
         if (!mode)
             return 0;
     }
-    const char *s;
-    int rc = cwx__config_str(c, mode, S_SKIP_EMPTY_EXPECTED, &s);
-    if (rc)
-        return rc;
-    if (!strcmp(s, "streams"))
-        st->skip_empty = CWX_SKIP_EMPTY_STREAMS;
-    else if (!strcmp(s, "off"))
-        st->skip_empty = CWX_SKIP_EMPTY_OFF;
-    else
-        return cwx__config_expected(c, mode, S_SKIP_EMPTY_EXPECTED);
-    return 0;
+    static const char *const words[] = {"streams", "off"};
+    int w;
+    int rc = cwx__config_word(c, mode, S_SKIP_EMPTY_EXPECTED, words, 2, &w);
+    if (!rc)
+        st->skip_empty = w ? CWX_SKIP_EMPTY_OFF : CWX_SKIP_EMPTY_STREAMS;
+    return rc;
 }
 
 #define S_COALESCE_EXPECTED "coalesce: off, or a mapping like {max_bytes: 1GiB, max_windows: 12}"
@@ -556,15 +538,10 @@ static int s_setting(struct cwx__config_ctx *c, int key, const yaml_node_t *n,
         static const char *const names[] = {"month", "week", "day", "hour"};
         static const enum cwx_granularity gs[] = {CWX_WINDOW_MONTH, CWX_WINDOW_WEEK, CWX_WINDOW_DAY,
                                                   CWX_WINDOW_HOUR};
-        if ((rc = cwx__config_str(c, n, expected, &s)))
-            return rc;
-        for (size_t i = 0; i < 4; i++) {
-            if (!strcmp(s, names[i])) {
-                st->window = gs[i];
-                return 0;
-            }
-        }
-        return cwx__config_expected(c, n, expected);
+        int w;
+        if (!(rc = cwx__config_word(c, n, expected, names, 4, &w)))
+            st->window = gs[w];
+        return rc;
     }
     case CWX__SET_SETTLE:
         return cwx__config_duration(c, n, &st->settle_ms);
@@ -578,16 +555,11 @@ static int s_setting(struct cwx__config_ctx *c, int key, const yaml_node_t *n,
             st->max_attempts = (int)x;
         return rc;
     case CWX__SET_TOKEN_SCOPE: {
-        static const char expected[] = "token_scope: account or region";
-        if ((rc = cwx__config_str(c, n, expected, &s)))
-            return rc;
-        if (!strcmp(s, "account"))
-            st->token_scope = CWX_SCOPE_ACCOUNT;
-        else if (!strcmp(s, "region"))
-            st->token_scope = CWX_SCOPE_REGION;
-        else
-            return cwx__config_expected(c, n, expected);
-        return 0;
+        static const char *const words[] = {"account", "region"};
+        int w;
+        if (!(rc = cwx__config_word(c, n, "token_scope: account or region", words, 2, &w)))
+            st->token_scope = w ? CWX_SCOPE_REGION : CWX_SCOPE_ACCOUNT;
+        return rc;
     }
     case CWX__SET_LOOP_GUARD:
         return s_loop_guard(c, n, "in loop_guard", st);

@@ -51,6 +51,22 @@ int cwx__config_checked(struct cwx__config_ctx *c, const yaml_node_t *n, const c
     return cwx__config_set(c, field, s);
 }
 
+int cwx__config_word(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected,
+                     const char *const *words, size_t n_words, int *out)
+{
+    const char *s;
+    int rc = cwx__config_str(c, n, expected, &s);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n_words; i++) {
+        if (!strcmp(s, words[i])) {
+            *out = (int)i;
+            return 0;
+        }
+    }
+    return cwx__config_expected(c, n, expected);
+}
+
 /* A whole number from min to max, written as decimal digits. */
 int cwx__config_int(struct cwx__config_ctx *c, const yaml_node_t *n, const char *expected, long min,
                     long max, long *out)
