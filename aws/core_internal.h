@@ -1,7 +1,6 @@
-/* Internals of the call layer (aws/core.c) that are pure functions: endpoint
- * host names, S3 addressing, error parsing per protocol, the HTTP Date
- * header. Exposed for the unit tests and fuzzers; not part of the module's
- * public interface. */
+/* Internals of the call layer (aws/core*.c) that are pure functions: endpoint
+ * host names, S3 addressing, error parsing per protocol. Exposed for the
+ * unit tests and fuzzers; not part of the module's public interface. */
 #ifndef CWX_AWS_CORE_INTERNAL_H
 #define CWX_AWS_CORE_INTERNAL_H
 
@@ -63,9 +62,5 @@ int cwx__aws_endpoint_insecure(const char *url, const char **host, size_t *host_
 void cwx__aws_parse_error(enum cwx_aws_protocol protocol, const char *method,
                           const char *bucket, const char *path, long http_status,
                           const char *body, size_t len, struct cwx_aws_error *err);
-
-/* RFC 7231 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", what AWS sends)
- * → epoch ms. Returns 0 or CWX_EPARSE. */
-int cwx__aws_parse_http_date(const char *s, int64_t *out_ms);
 
 #endif

@@ -12,19 +12,23 @@
 #include "common/error.h"
 #include "common/log.h"
 
-/* Each configurable service: our name, its environment variable and its key
- * in a `services` section (the SDKs' service identifier, snake case). */
+/* Each service we call: our name (the signing name), its environment
+ * variable, its key in a `services` section (the SDKs' service identifier,
+ * snake case) and the first labels of its default host name. "sso" (the IAM
+ * Identity Center portal, GetRoleCredentials) and "sso-oidc" (CreateToken)
+ * take a bearer token, not SigV4; they are here for their endpoints only. */
 static const struct {
     const char *service;
     const char *env;
     const char *key;
+    const char *host;
 } s_services[CWX_AWS_N_SERVICES] = {
-    {"logs", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "cloudwatch_logs"},
-    {"s3", "AWS_ENDPOINT_URL_S3", "s3"},
-    {"sns", "AWS_ENDPOINT_URL_SNS", "sns"},
-    {"sts", "AWS_ENDPOINT_URL_STS", "sts"},
-    {"sso", "AWS_ENDPOINT_URL_SSO", "sso"},
-    {"sso-oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "sso_oidc"},
+    {"logs", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "cloudwatch_logs", "logs"},
+    {"s3", "AWS_ENDPOINT_URL_S3", "s3", "s3"},
+    {"sns", "AWS_ENDPOINT_URL_SNS", "sns", "sns"},
+    {"sts", "AWS_ENDPOINT_URL_STS", "sts", "sts"},
+    {"sso", "AWS_ENDPOINT_URL_SSO", "sso", "portal.sso"},
+    {"sso-oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "sso_oidc", "oidc"},
 };
 
 const char *cwx_retry_mode_name(enum cwx_retry_mode m)
@@ -42,6 +46,16 @@ int cwx_aws_settings_service(const char *service)
         if (service && strcmp(service, s_services[i].service) == 0)
             return i;
     return -1;
+}
+
+const char *cwx_aws_settings_service_env(int i)
+{
+    return i >= 0 && i < CWX_AWS_N_SERVICES ? s_services[i].env : NULL;
+}
+
+const char *cwx_aws_settings_service_host(int i)
+{
+    return i >= 0 && i < CWX_AWS_N_SERVICES ? s_services[i].host : NULL;
 }
 
 void cwx_aws_settings_free(struct cwx_aws_settings *s)

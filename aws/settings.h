@@ -54,5 +54,9 @@ void cwx_aws_settings_free(struct cwx_aws_settings *s);
 
 /* The index of service in the arrays above, or -1. */
 int cwx_aws_settings_service(const char *service);
+/* Service i's endpoint variable ("AWS_ENDPOINT_URL_S3") and the first labels
+ * of its default host name ("s3", "portal.sso"); NULL for another i. */
+const char *cwx_aws_settings_service_env(int i);
+const char *cwx_aws_settings_service_host(int i);
 
 #endif

@@ -62,6 +62,9 @@ static void test_http_date(void **state)
     assert_int_equal(t, 784111777000LL);
     assert_int_equal(cwx__http_date_ms(LIT("Wed, 12 Oct 2009 17:50:00 GMT"), &t), 0);
     assert_int_equal(t, 1255369800000LL);
+    assert_int_equal(cwx__http_date_ms(LIT("Thu, 29 Feb 2024 23:59:59 GMT"), &t), 0);
+    assert_int_equal(t, 1709251199000LL);
+    assert_int_equal(cwx__http_date_ms(LIT("Sunday, 06-Nov-94 08:49:37 GMT"), &t), CWX_EPARSE);
     assert_int_equal(cwx__http_date_ms(LIT("Wed, 12 Foo 2009 17:50:00 GMT"), &t), CWX_EPARSE);
     assert_int_equal(cwx__http_date_ms(LIT("Wed, 12 Oct 2009 17:50:00 UTC"), &t), CWX_EPARSE);
     assert_int_equal(cwx__http_date_ms(LIT("Wed, 32 Oct 2009 17:50:00 GMT"), &t), CWX_EPARSE);

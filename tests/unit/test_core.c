@@ -332,21 +332,6 @@ static void insecure_endpoints(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
-static void http_dates(void **state)
-{
-    (void)state;
-    int64_t ms = 0;
-    assert_int_equal(cwx__aws_parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT", &ms), 0);
-    assert_int_equal(ms, 784111777000LL);
-    assert_int_equal(cwx__aws_parse_http_date("Thu, 29 Feb 2024 23:59:59 GMT", &ms), 0);
-    assert_int_equal(ms, 1709251199000LL);
-    assert_int_equal(cwx__aws_parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", &ms), CWX_EPARSE);
-    assert_int_equal(cwx__aws_parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC", &ms), CWX_EPARSE);
-    assert_int_equal(cwx__aws_parse_http_date("Sun, 06 Xyz 1994 08:49:37 GMT", &ms), CWX_EPARSE);
-    assert_int_equal(cwx__aws_parse_http_date("", &ms), CWX_EPARSE);
-    assert_int_equal(cwx__aws_parse_http_date(NULL, &ms), CWX_EPARSE);
-}
-
 /* ======================================================================
  * Against the fake
  * ====================================================================== */
@@ -1481,7 +1466,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(endpoints_from_environment),
     cmocka_unit_test(s3_addressing),
     cmocka_unit_test(error_parsing),
-    cmocka_unit_test(http_dates),
     cmocka_unit_test(insecure_endpoints),
     cmocka_unit_test(start_failures_are_deferred),
     cmocka_unit_test(signed_call_succeeds),
