@@ -1,36 +1,11 @@
-/* cwexport whoami: the caller identity of each configured account, the
+/* `cwexport whoami`: the caller identity of each configured account, the
  * credential source that supplied it, and the region and endpoints in
  * effect. Never prints a secret. */
 #include "cli/cli.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <uv.h>
 
-#include "aws/aws.h"
-#include "aws/settings.h"
-#include "common/buf.h"
-#include "common/error.h"
-#include "orchestrator/orchestrator.h"
-
-/* One identity to look up: a config account, or the default chain. */
-struct s_subject {
-    const char *name;
-    const char *profile;
-    const char *role_arn;
-    const char *external_id;
-    const char *expected_account; /* account_id from the config, or NULL */
-    char region[64];
-    const char *region_origin;
-    struct cwx_creds_provider *creds;
-    struct cwx_aws_client *client;
-    /* the answer */
-    int status;
-    char account[32];
-    char arn[512];
-    char error[512];
-};
+#include "preflight/preflight.h"
 
 static void s_help(FILE *f)
 {
@@ -42,93 +17,6 @@ static void s_help(FILE *f)
                "found (and matches the configured account_id), 3 otherwise.\n");
 }
 
-static void s_on_identity(int status, const struct cwx_sts_identity *res,
-                          const struct cwx_aws_error *err, void *ud)
-{
-    struct s_subject *s = ud;
-    s->status = status;
-    if (status == 0 && res) {
-        snprintf(s->account, sizeof s->account, "%s", res->account ? res->account : "");
-        snprintf(s->arn, sizeof s->arn, "%s", res->arn ? res->arn : "");
-    } else if (err && err->code[0]) {
-        cwx_aws_error_format(err, s->error, sizeof s->error);
-        s->error[strcspn(s->error, "\r\n")] = '\0'; /* one line is enough */
-    } else if (err && err->message[0]) {
-        /* No answer to quote: the credentials failed ("credentials: …"). */
-        snprintf(s->error, sizeof s->error, "%s", err->message);
-        s->error[strcspn(s->error, "\r\n")] = '\0';
-    } else {
-        snprintf(s->error, sizeof s->error, "%s", cwx_strerror(status));
-    }
-}
-
-static int s_start(struct cwx_aws *aws, struct s_subject *s)
-{
-    struct cwx_creds_options co = {
-        .profile = s->profile,
-        .role_arn = s->role_arn,
-        .external_id = s->external_id,
-        .region = s->region,
-    };
-    int rc = cwx_creds_provider_new(aws, &co, &s->creds);
-    if (!rc) {
-        struct cwx_aws_client_options o = {.creds = s->creds, .region = s->region};
-        rc = cwx_aws_client_new(aws, &o, &s->client);
-    }
-    if (!rc)
-        rc = cwx_sts_get_caller_identity(s->client, s_on_identity, s);
-    if (rc) {
-        s->status = rc;
-        snprintf(s->error, sizeof s->error, "%s", cwx_strerror(rc));
-    }
-    return rc;
-}
-
-/* The process-wide settings of the shared config and where each came from. */
-static void s_print_settings(const struct cwx_aws *aws)
-{
-    const struct cwx_aws_settings *st = cwx_aws_get_settings(aws);
-    printf("settings\n");
-    printf("  profile:      %s (%s)\n", st->profile, st->profile_origin);
-    printf("  retry_mode:   %s (%s)\n", cwx_retry_mode_name(st->retry_mode),
-           st->retry_mode_origin);
-    printf("  max_attempts: %d (%s)\n", st->max_attempts, st->max_attempts_origin);
-    printf("  ca_bundle:    %s (%s)\n", st->ca_bundle ? st->ca_bundle : "system store",
-           st->ca_bundle_origin);
-    if (st->ignore_endpoints)
-        printf("  ignore_configured_endpoint_urls: true (%s)\n", st->ignore_endpoints_origin);
-}
-
-static void s_print(struct cwx_aws *aws, const struct s_subject *s, int *bad)
-{
-    const struct cwx_aws_settings *st = cwx_aws_get_settings(aws);
-    printf("%s\n", s->name);
-    printf("  credentials: %s\n", s->creds ? cwx_creds_provider_source(s->creds) : "none");
-    printf("  region:      %s (%s)\n", s->region, s->region_origin);
-    static const char *const services[] = {"logs", "s3", "sts", "sns"};
-    for (size_t i = 0; i < sizeof services / sizeof *services; i++) {
-        struct cwx_buf url;
-        int path_style = 0;
-        int k = cwx_aws_settings_service(services[i]);
-        cwx_buf_init(&url, 1024);
-        if (cwx_aws_endpoint(aws, services[i], s->region, &url, &path_style) == 0)
-            printf("  %-12s %s%s (%s)\n", services[i], url.ptr,
-                   path_style ? " (path-style)" : "", k >= 0 ? st->endpoint_origin[k] : "");
-        cwx_buf_free(&url);
-    }
-    if (s->status) {
-        printf("  identity:    ERROR %s\n", s->error);
-        *bad = 1;
-        return;
-    }
-    printf("  account:     %s\n  caller:      %s\n", s->account, s->arn);
-    if (s->expected_account && strcmp(s->expected_account, s->account) != 0) {
-        printf("  mismatch:    the config says account_id %s; these credentials belong "
-               "to %s\n", s->expected_account, s->account);
-        *bad = 1;
-    }
-}
-
 int cwx_cmd_whoami(int argc, char **argv)
 {
     const char *path;
@@ -138,75 +26,12 @@ int cwx_cmd_whoami(int argc, char **argv)
     struct cwx_config *cfg = NULL;
     if (path && !(cfg = cwx_cli_load_config(path)))
         return CWX_EXIT_USAGE;
-
-    size_t n = cfg ? cfg->n_accounts : 1;
-    struct s_subject *subj = calloc(n, sizeof *subj);
-    if (!subj) {
-        cwx_config_free(cfg);
-        return CWX_EXIT_FAILED;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct s_subject *s = &subj[i];
-        if (cfg) {
-            const struct cwx_account *a = &cfg->accounts[i];
-            s->name = a->name;
-            s->profile = a->profile;
-            s->role_arn = a->role_arn;
-            s->external_id = a->external_id;
-            s->expected_account = a->account_id;
-            snprintf(s->region, sizeof s->region, "%s", a->regions[0]);
-            s->region_origin = cwx_global.region ? "--region" : "config";
-        } else {
-            s->name = "default credential chain";
-            s->profile = cwx_global.profile;
-            if (cwx_creds_resolve_region(cwx_global.region, s->profile, s->region,
-                                         sizeof s->region, &s->region_origin) != 0) {
-                snprintf(s->region, sizeof s->region, "us-east-1");
-                s->region_origin = "no region configured; STS default";
-            }
-        }
-    }
-
-    int exit_code = CWX_EXIT_OK;
-    uv_loop_t loop;
-    struct cwx_aws *aws = NULL;
-    int rc = uv_loop_init(&loop);
-    if (rc) {
-        fprintf(stderr, "cwexport whoami: %s\n", uv_strerror(rc));
-        free(subj);
-        cwx_config_free(cfg);
-        return CWX_EXIT_FAILED;
-    }
-    struct cwx_aws_options ao = {
-        .profile = cfg ? cwx_session_profile(cfg) : cwx_global.profile,
-        .allow_insecure_http = cwx_global.allow_insecure_endpoint ||
-                               (cfg && cfg->allow_insecure_endpoint),
+    struct cwx_whoami_opts opts = {
+        .region = cwx_global.region,
+        .profile = cwx_global.profile,
+        .allow_insecure_endpoint = cwx_global.allow_insecure_endpoint,
     };
-    rc = cwx_aws_new(&loop, &ao, &aws);
-    if (rc) {
-        fprintf(stderr, "cwexport whoami: %s\n", cwx_strerror(rc));
-        exit_code = cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
-    } else {
-        for (size_t i = 0; i < n; i++)
-            s_start(aws, &subj[i]);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        int bad = 0;
-        s_print_settings(aws);
-        for (size_t i = 0; i < n; i++)
-            s_print(aws, &subj[i], &bad);
-        if (bad)
-            exit_code = CWX_EXIT_CREDENTIALS;
-        for (size_t i = 0; i < n; i++) {
-            cwx_aws_client_free(subj[i].client);
-            cwx_creds_provider_free(subj[i].creds);
-        }
-        uv_run(&loop, UV_RUN_DEFAULT);
-        cwx_aws_free(aws);
-        uv_run(&loop, UV_RUN_DEFAULT);
-    }
-    if (uv_loop_close(&loop) != 0)
-        fprintf(stderr, "cwexport whoami: internal error: handles left open\n");
-    free(subj);
+    int exit_code = cwx_preflight_whoami(cfg, &opts, stdout);
     cwx_config_free(cfg);
     return exit_code;
 }

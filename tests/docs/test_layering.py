@@ -13,7 +13,8 @@ ALLOWED = {
     "planner": {"common"},
     "workers": {"aws", "planner", "common"},
     "orchestrator": {"workers", "aws", "planner", "common"},
-    "cli": {"orchestrator", "workers", "aws", "planner", "common"},
+    "preflight": {"orchestrator", "workers", "aws", "planner", "common"},
+    "cli": {"preflight", "orchestrator", "workers", "aws", "planner", "common"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -182,3 +182,20 @@ def test_usage(cwx, tmp_path):
     assert "--publish-test" in out and "Exit codes" in out
     cwx("doctor", check=2)
     cwx("doctor", "-c", "x.yaml", "--format", "xml", check=2)
+
+
+def test_missing_bucket_is_named(cwx, fake, tmp_path):
+    cfg = write_config(tmp_path, [
+        {"name": "prod", "profile": "p0", "regions": ["us-east-1"],
+         "destination": {"bucket": "doc-nowhere-{account_id}"},
+         "log_groups": [{"name": "/app/api"}]}], notify=None)
+    p = doctor(cwx, fake, tmp_path, cfg, check=1)
+    assert "bucket doc-nowhere-%s does not exist" % A1 in p.stdout, p.stdout
+    assert "out of memory" not in p.stdout
+    assert "aws s3api create-bucket --bucket doc-nowhere-%s --region us-east-1" % A1 in p.stdout
+    code, doc = checks_json(cwx, fake, tmp_path, cfg)
+    assert code == 1
+    c = by_key(doc)
+    bucket = c[("prod", "us-east-1", "bucket", "doc-nowhere-%s" % A1)]
+    assert bucket["result"] == "fail" and not bucket["permission"], bucket
+    assert c[("prod", "us-east-1", "write", "s3://doc-nowhere-%s/_cwexport/" % A1)]["result"] == "skip"
