@@ -45,15 +45,6 @@ int cwx_cli_config_only(int argc, char **argv, const char *cmd,
  * not one, else 0. */
 int cwx_cli_parse_now(const char *arg, const char *cmd, int64_t *now_ms);
 
-/* The online plan (`cwexport plan` without --offline, `cwexport sfn`):
- * resolves the plan's groups, reconciles with S3 and the export tasks, and
- * samples markers for the estimates; plan is new (not expanded). Returns an
- * exit code; problems of one account are printed and make the code
- * CWX_EXIT_CREDENTIALS (the others' jobs are still planned). Messages
- * start with "cwexport plan:". */
-struct cwx_plan;
-int cwx_cli_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg);
-
 /* Each sub-command: argv[0] is the sub-command's name; returns the exit code. */
 int cwx_cmd_validate(int argc, char **argv);
 int cwx_cmd_plan(int argc, char **argv);

@@ -110,7 +110,7 @@ int cwx_cmd_sfn(int argc, char **argv)
         goto cleanup;
     }
     if (!offline) {
-        exit_code = cwx_cli_plan_online(plan, cfg);
+        exit_code = cwx_plan_online(plan, cfg, cwx_global.verbosity, stderr);
         if (exit_code != CWX_EXIT_OK)
             goto cleanup;
     } else {

@@ -87,6 +87,19 @@ void cwx_session_target_stats(const struct cwx_session *s, uint32_t target,
 void cwx_session_account_stats(const struct cwx_session *s, uint32_t account,
                                struct cwx_session_stats *out);
 
+/* ---- the online plan ------------------------------------------------------ */
+
+/* The online plan (`cwexport plan` without --offline, `cwexport sfn`): on
+ * its own loop and session, resolves the groups of plan (new, not
+ * expanded), reconciles it with S3 and the export tasks, lists the data
+ * roots of groups with detect: objects, and samples markers and each
+ * lane's time model for the estimates. Returns an exit code (CWX_RUN_*);
+ * problems of one account are written to msgs and make it
+ * CWX_RUN_CREDENTIALS (the others' jobs are still planned). Messages start
+ * with "cwexport plan:"; verbosity > 0 adds the count of AWS calls. */
+int cwx_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg, int verbosity,
+                    FILE *msgs);
+
 /* ---- resolver ------------------------------------------------------------ */
 
 /* What the resolver learned besides what it put in the plan. */
