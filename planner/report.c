@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/error.h"
 #include "planner/report_internal.h"
@@ -25,77 +24,6 @@ int cwx_report_format_parse(const char *s, enum cwx_report_format *out)
     return CWX_EINVAL;
 }
 
-void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate *est,
-                          const struct cwx_job *job, struct cwx_buf *prefix,
-                          struct cwx__report_row *row)
-{
-    (void)est;
-    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
-    const struct cwx_plan_target *t = &plan->targets[g->target];
-    const struct cwx_window *w = cwx_plan_job_window(plan, job);
-    struct cwx_estimate_rate rate;
-    cwx_estimate_rate_of(plan, g->target, &rate);
-    cwx_buf_reset(prefix);
-    int64_t bytes = cwx_estimate_window_bytes(plan, g, w);
-    const struct cwx_job *head = cwx_plan_job_head(plan, job);
-    static _Thread_local char range[2 * sizeof(w->label) + 4];
-    uint32_t last = cwx_plan_job_last(plan, head);
-    if (last != head->window)
-        snprintf(range, sizeof(range), "%s..%s",
-                 plan->wsets[g->wset].windows[head->window].label,
-                 plan->wsets[g->wset].windows[last].label);
-    *row = (struct cwx__report_row){
-        .account = plan->cfg->accounts[t->account].name,
-        .account_id = t->account_id,
-        .region = t->region,
-        .log_group = g->name,
-        .window = w->label,
-        .from_ms = w->start_ms,
-        .to_ms = w->end_ms - 1,
-        .bucket = t->bucket,
-        .prefix = cwx_plan_job_prefix(plan, head, prefix) == 0 ? prefix->ptr : NULL,
-        .task_name = job->task_name[0] ? job->task_name : NULL,
-        .status = cwx_job_status_name(job->status),
-        .reason = cwx_job_reason_text(job->reason),
-        .reason_code = cwx_job_reason_name(job->reason),
-        .range = last != head->window ? range : NULL,
-        .est_bytes = bytes,
-        .est_ms = cwx_estimate_job_ms(&rate, bytes),
-    };
-}
-
-int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least)
-{
-    if (b->len < at_least)
-        return 0;
-    if (b->len && fwrite(b->ptr, 1, b->len, f) != b->len)
-        return CWX_EIO;
-    cwx_buf_reset(b);
-    return 0;
-}
-
-int cwx__report_put_i64(struct cwx_buf *b, int64_t v)
-{
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    return cwx_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-void cwx__report_iso(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int s_json_str_or_null(struct cwx_buf *b, const char *s)
 {
     return s ? cwx_buf_json_str(b, s) : cwx_buf_puts(b, "null");
@@ -110,14 +38,6 @@ static int s_json_field(struct cwx_buf *b, const char *key, const char *val)
 }
 
 /* Seconds with millisecond precision: "61.5". */
-static int s_put_seconds(struct cwx_buf *b, int64_t ms)
-{
-    int rc = cwx__report_put_i64(b, ms / 1000);
-    if (!rc && ms % 1000)
-        rc = cwx_buf_printf(b, ".%03d", (int)(ms % 1000));
-    return rc;
-}
-
 static int s_json_calls(struct cwx_buf *b, const struct cwx_estimate_calls *c)
 {
     return cwx_buf_printf(b, "{\"create_export_task\": %" PRIu64
@@ -138,7 +58,7 @@ static int s_json_savings(struct cwx_buf *b, const struct cwx_plan_savings *sv)
     if (!rc) rc = cwx_buf_puts(b, "}, \"backfill_seconds\": {");
     for (int i = 0; i < 3 && !rc; i++) {
         rc = cwx_buf_printf(b, "%s\"%s\": ", i ? ", " : "", names[i]);
-        if (!rc) rc = s_put_seconds(b, sv->backfill_ms[i]);
+        if (!rc) rc = cwx__report_put_seconds(b, sv->backfill_ms[i]);
     }
     return rc ? rc : cwx_buf_putc(b, '}');
 }
@@ -186,10 +106,9 @@ static int s_json_coalesced(struct cwx_buf *b, const struct cwx_plan *plan,
 static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
                         const struct cwx_estimate *est)
 {
-    struct cwx_plan_savings *sv = calloc(est->n_lanes + 1, sizeof(*sv));
+    struct cwx_plan_savings *sv = cwx__report_savings(plan, est);
     if (!sv)
         return CWX_ENOMEM;
-    cwx_plan_savings(plan, est, sv);
     int rc = cwx_buf_puts(b, "\n ],\n \"lanes\": [");
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
@@ -210,19 +129,19 @@ static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
                                 l->totals.jobs, l->totals.pending, l->totals.done,
                                 l->totals.running, l->totals.skipped, l->totals.failed,
                                 l->bytes, l->bytes_unknown, l->rate.bytes_per_s);
-        if (!rc) rc = s_put_seconds(b, l->rate.overhead_ms);
+        if (!rc) rc = cwx__report_put_seconds(b, l->rate.overhead_ms);
         if (!rc)
             rc = cwx_buf_printf(b, ", \"rate_source\": \"%s\", \"rate_samples\": %u, "
                                    "\"est_backfill_seconds\": ",
                                 l->rate.source, l->rate.samples);
-        if (!rc) rc = s_put_seconds(b, l->backfill_ms);
+        if (!rc) rc = cwx__report_put_seconds(b, l->backfill_ms);
         /* Each estimate with its source and its likely range. */
         if (!rc) rc = cwx_buf_puts(b, ", \"estimates\": {\"makespan_seconds\": {\"value\": ");
-        if (!rc) rc = s_put_seconds(b, l->backfill_ms);
+        if (!rc) rc = cwx__report_put_seconds(b, l->backfill_ms);
         if (!rc) rc = cwx_buf_puts(b, ", \"low\": ");
-        if (!rc) rc = s_put_seconds(b, l->backfill_low_ms);
+        if (!rc) rc = cwx__report_put_seconds(b, l->backfill_low_ms);
         if (!rc) rc = cwx_buf_puts(b, ", \"high\": ");
-        if (!rc) rc = s_put_seconds(b, l->backfill_high_ms);
+        if (!rc) rc = cwx__report_put_seconds(b, l->backfill_high_ms);
         if (!rc)
             rc = cwx_buf_printf(b, ", \"source\": \"%s\"}, \"describe_export_tasks\": "
                                    "{\"value\": %" PRIu64 ", \"low\": %" PRIu64
@@ -284,7 +203,7 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
         if (!rc) rc = cwx_buf_puts(&b, ", \"est_bytes\": ");
         if (!rc) rc = r.est_bytes < 0 ? cwx_buf_puts(&b, "null") : cwx__report_put_i64(&b, r.est_bytes);
         if (!rc) rc = cwx_buf_puts(&b, ", \"est_seconds\": ");
-        if (!rc) rc = s_put_seconds(&b, r.est_ms);
+        if (!rc) rc = cwx__report_put_seconds(&b, r.est_ms);
         if (!rc) rc = cwx_buf_putc(&b, '}');
         if (!rc) rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
     }
@@ -321,9 +240,9 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
                             plan->n_unresolved ? "\n " : "", tot.jobs, tot.pending,
                             tot.done, tot.running, tot.skipped, tot.failed,
                             plan->n_unresolved, tot.tasks, tot.no_events, est->n_lanes, est->bytes, est->bytes_unknown);
-    if (!rc) rc = s_put_seconds(&b, est->wall_ms);
+    if (!rc) rc = cwx__report_put_seconds(&b, est->wall_ms);
     if (!rc) rc = cwx_buf_puts(&b, ", \"serial_seconds\": ");
-    if (!rc) rc = s_put_seconds(&b, est->serial_ms);
+    if (!rc) rc = cwx__report_put_seconds(&b, est->serial_ms);
     if (!rc) rc = cwx_buf_puts(&b, ", \"aws_calls\": ");
     if (!rc) rc = s_json_calls(&b, &est->calls);
     if (!rc) rc = cwx_buf_puts(&b, "}}\n");
@@ -397,17 +316,6 @@ static const char *s_status_color(const char *status)
     return "\033[33m";
 }
 
-/* "prod" or "prod/us-east-1" for a lane of scope region. */
-static void s_lane_name(const struct cwx_plan *plan, const struct cwx_estimate_lane *l,
-                        char *out, size_t size)
-{
-    const char *acc = plan->cfg->accounts[l->account].name;
-    if (l->region)
-        snprintf(out, size, "%s/%s", acc, l->region);
-    else
-        snprintf(out, size, "%s", acc);
-}
-
 static void s_rate_text(const struct cwx_estimate_rate *r, char *out, size_t size)
 {
     char bps[32];
@@ -423,10 +331,9 @@ static int s_md_cell(struct cwx_buf *b, const char *s);
 static int s_write_savings(struct cwx_buf *b, const struct cwx_plan *plan,
                            const struct cwx_estimate *est, int md)
 {
-    struct cwx_plan_savings *sv = calloc(est->n_lanes + 1, sizeof(*sv));
+    struct cwx_plan_savings *sv = cwx__report_savings(plan, est);
     if (!sv)
         return CWX_ENOMEM;
-    cwx_plan_savings(plan, est, sv);
     int rc = md ? cwx_buf_puts(b, "\n## Fewest tasks\n\n"
                                   "Export tasks and backfill time per lane: one task per "
                                   "window, without the windows that have no events "
@@ -439,7 +346,7 @@ static int s_write_savings(struct cwx_buf *b, const struct cwx_plan *plan,
                                  "BACKFILL");
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         char name[256], d[3][24];
-        s_lane_name(plan, &est->lanes[i], name, sizeof name);
+        cwx__report_lane_name(plan, &est->lanes[i], name, sizeof name);
         for (int k = 0; k < 3; k++)
             cwx_estimate_format_ms(sv[i].backfill_ms[k], d[k], sizeof d[k]);
         if (md) {
@@ -521,7 +428,7 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate 
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
         char name[256], bytes[24], dur[24], rate[96];
-        s_lane_name(plan, l, name, sizeof name);
+        cwx__report_lane_name(plan, l, name, sizeof name);
         cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), bytes,
                                   sizeof bytes);
         cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
@@ -617,7 +524,7 @@ static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estima
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
         char name[256], lb[24], dur[24], rate[96];
-        s_lane_name(plan, l, name, sizeof name);
+        cwx__report_lane_name(plan, l, name, sizeof name);
         cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), lb, sizeof lb);
         cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
         s_rate_text(&l->rate, rate, sizeof rate);

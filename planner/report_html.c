@@ -339,14 +339,12 @@ static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
                              "<th title=\"PutObject\">Put</th></tr>\n");
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
-        const char *acc = plan->cfg->accounts[l->account].name;
         const char *account_id = NULL;
         for (size_t t = 0; t < plan->n_targets; t++)
             if (est->target_lane[t] == i && plan->targets[t].account_id)
                 account_id = plan->targets[t].account_id;
         char name[256], lb[24], dur[24], bps[24], rate[96];
-        snprintf(name, sizeof name, "%s%s%s", acc, l->region ? "/" : "",
-                 l->region ? l->region : "");
+        cwx__report_lane_name(plan, l, name, sizeof name);
         cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), lb, sizeof lb);
         cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
         cwx_estimate_format_bytes((int64_t)l->rate.bytes_per_s, bps, sizeof bps);
@@ -377,6 +375,44 @@ static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
     return rc;
 }
 
+/* What skip_empty and coalesce save per lane: export tasks and projected
+ * backfill time one task per window, without the windows that have no
+ * events (skip_empty), and as planned (with coalesce). Each row carries
+ * the figures in data-* attributes (tasks, and backfill in ms) as well. */
+static int s_savings(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                     struct cwx_buf *b)
+{
+    static const char *const keys[3] = {"per-window", "skip-empty", "planned"};
+    struct cwx_plan_savings *sv = cwx__report_savings(plan, est);
+    if (!sv)
+        return CWX_ENOMEM;
+    int rc = cwx_buf_puts(b, "<h2>Fewest tasks</h2>\n<p class=\"meta\">Export tasks and "
+                             "backfill time per lane: one task per window, without the windows "
+                             "that have no events (skip_empty), and as planned (with "
+                             "coalesce).</p>\n<div class=\"tw\"><table id=\"savings\"><tr>"
+                             "<th>lane</th><th>tasks per window</th><th>backfill</th>"
+                             "<th>tasks with skip_empty</th><th>backfill</th>"
+                             "<th>tasks as planned</th><th>backfill</th></tr>\n");
+    for (size_t i = 0; i < est->n_lanes && !rc; i++) {
+        char name[256], d[24];
+        cwx__report_lane_name(plan, &est->lanes[i], name, sizeof name);
+        rc = cwx_buf_puts(b, "<tr class=\"saving\"");
+        for (int k = 0; k < 3 && !rc; k++)
+            rc = cwx_buf_printf(b, " data-tasks-%s=\"%" PRIu64 "\" data-ms-%s=\"%" PRId64 "\"",
+                                keys[k], sv[i].tasks[k], keys[k], sv[i].backfill_ms[k]);
+        if (!rc) rc = cwx_buf_putc(b, '>');
+        if (!rc) rc = s_td(b, name, false);
+        for (int k = 0; k < 3 && !rc; k++) {
+            cwx_estimate_format_ms(sv[i].backfill_ms[k], d, sizeof d);
+            rc = s_td_n(b, sv[i].tasks[k]);
+            if (!rc) rc = s_td(b, d, true);
+        }
+        if (!rc) rc = cwx_buf_puts(b, "</tr>\n");
+    }
+    free(sv);
+    return rc ? rc : cwx_buf_puts(b, "</table></div>\n");
+}
+
 /* The projected timeline: one bar per lane from the start of the run to
  * its projected end (its makespan), the likely range behind it, the
  * lane(s) that finish last (the long poles) in red. Plain HTML and CSS:
@@ -397,9 +433,8 @@ static int s_timeline(const struct cwx_plan *plan, const struct cwx_estimate *es
                                "<div id=\"timeline\" data-lanes=\"%zu\">\n", est->n_lanes);
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
-        const char *acc = plan->cfg->accounts[l->account].name;
         char name[256], at[24], lo[24], hi[24];
-        snprintf(name, sizeof name, "%s%s%s", acc, l->region ? "/" : "", l->region ? l->region : "");
+        cwx__report_lane_name(plan, l, name, sizeof name);
         cwx_estimate_format_ms(l->backfill_ms, at, sizeof at);
         cwx_estimate_format_ms(l->backfill_low_ms, lo, sizeof lo);
         cwx_estimate_format_ms(l->backfill_high_ms, hi, sizeof hi);
@@ -504,6 +539,7 @@ int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimat
                                  c->create, c->describe, c->list, c->put);
     if (!rc) rc = s_lanes(plan, est, &b);
     if (!rc) rc = s_timeline(plan, est, &b);
+    if (!rc) rc = s_savings(plan, est, &b);
     if (!rc) rc = s_unresolved(plan, &b);
     if (!rc)
         rc = cwx_buf_puts(&b, "<h2>Heatmap</h2>\n<div class=\"controls\">"

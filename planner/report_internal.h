@@ -1,4 +1,7 @@
-/* Shared between the plan report writers (report.c, report_html.c). */
+/* Shared between the plan report writers: report.c (table, json, csv,
+ * markdown) and report_html.c call the helpers of report_row.c, and
+ * report.c calls report_html.c for the HTML format; report_row.c calls
+ * neither. */
 #ifndef CWX_PLANNER_REPORT_INTERNAL_H
 #define CWX_PLANNER_REPORT_INTERNAL_H
 
@@ -47,6 +50,18 @@ int cwx__report_put_i64(struct cwx_buf *b, int64_t v);
 
 /* "2026-01-02T03:04:05Z" of epoch ms. */
 void cwx__report_iso(int64_t ms, char out[32]);
+
+/* Appends ms as seconds with up to three decimals ("12", "1.5" as "1.500"). */
+int cwx__report_put_seconds(struct cwx_buf *b, int64_t ms);
+
+/* "prod" or "prod/us-east-1" for a lane of scope region. */
+void cwx__report_lane_name(const struct cwx_plan *plan, const struct cwx_estimate_lane *l,
+                           char *out, size_t size);
+
+/* The savings of skip_empty and coalesce of every lane of est
+ * (cwx_plan_savings), in an array the caller frees; NULL when out of memory. */
+struct cwx_plan_savings *cwx__report_savings(const struct cwx_plan *plan,
+                                             const struct cwx_estimate *est);
 
 /* The self-contained HTML report (report_html.c). */
 int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimate *est,

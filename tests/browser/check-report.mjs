@@ -1,7 +1,8 @@
 // Opens a cwexport HTML plan report in Debian's Chromium through
 // playwright-core and checks it as a reader would: the page loads with no
-// console error, the filter narrows the heatmap, the totals and the lanes'
-// projected timeline shown equal the JSON plan's, a heatmap cell shows its
+// console error, the filter narrows the heatmap, the totals, the lanes'
+// projected timeline and the savings of skip_empty and coalesce shown equal
+// the JSON plan's, a heatmap cell shows its
 // details on hover, nothing overflows a 1280-px window; then saves a
 // screenshot.
 //
@@ -97,6 +98,26 @@ try {
   plan.lanes.forEach((l, i) => {
     if (l.est_backfill_seconds === longest)
       check(bars[i] && bars[i].pole, `lane ${i} finishes last but is not marked`);
+  });
+
+  // The saving of skip_empty and coalesce: per lane, the tasks shown and
+  // their backfill time equal the JSON plan's (per window, with skip_empty,
+  // as planned with coalesce).
+  const savings = await page.$$eval("#savings tr.saving", (rs) => rs.map((r) => ({
+    data: { ...r.dataset },
+    cells: [...r.querySelectorAll("td")].map((td) => td.textContent) })));
+  found.savings = savings;
+  check(savings.length === plan.lanes.length, `${savings.length} savings rows for ${plan.lanes.length} lanes`);
+  const kinds = [["per_window", "PerWindow"], ["skip_empty", "SkipEmpty"], ["skip_empty_coalesce", "Planned"]];
+  plan.lanes.forEach((l, i) => {
+    const s = savings[i];
+    if (!s) return;
+    kinds.forEach(([json, attr], k) => {
+      check(s.data["tasks" + attr] === String(l.tasks[json]) && s.cells[1 + 2 * k] === String(l.tasks[json]),
+            `lane ${i} ${json}: shown ${s.cells[1 + 2 * k]} tasks (data ${s.data["tasks" + attr]}), JSON ${l.tasks[json]}`);
+      check(Math.abs(Number(s.data["ms" + attr]) - l.backfill_seconds[json] * 1000) < 1,
+            `lane ${i} ${json}: shown ${s.data["ms" + attr]} ms backfill, JSON ${l.backfill_seconds[json]} s`);
+    });
   });
 
   // The tables fit the window whole (no scrolling inside them either).

@@ -1,0 +1,108 @@
+/* What every plan report format shares: one job's row, the lanes' names
+ * and savings, and the buffered writing (report_internal.h). */
+#include "planner/report_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/error.h"
+
+void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                          const struct cwx_job *job, struct cwx_buf *prefix,
+                          struct cwx__report_row *row)
+{
+    (void)est;
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    const struct cwx_plan_target *t = &plan->targets[g->target];
+    const struct cwx_window *w = cwx_plan_job_window(plan, job);
+    struct cwx_estimate_rate rate;
+    cwx_estimate_rate_of(plan, g->target, &rate);
+    cwx_buf_reset(prefix);
+    int64_t bytes = cwx_estimate_window_bytes(plan, g, w);
+    const struct cwx_job *head = cwx_plan_job_head(plan, job);
+    static _Thread_local char range[2 * sizeof(w->label) + 4];
+    uint32_t last = cwx_plan_job_last(plan, head);
+    if (last != head->window)
+        snprintf(range, sizeof(range), "%s..%s",
+                 plan->wsets[g->wset].windows[head->window].label,
+                 plan->wsets[g->wset].windows[last].label);
+    *row = (struct cwx__report_row){
+        .account = plan->cfg->accounts[t->account].name,
+        .account_id = t->account_id,
+        .region = t->region,
+        .log_group = g->name,
+        .window = w->label,
+        .from_ms = w->start_ms,
+        .to_ms = w->end_ms - 1,
+        .bucket = t->bucket,
+        .prefix = cwx_plan_job_prefix(plan, head, prefix) == 0 ? prefix->ptr : NULL,
+        .task_name = job->task_name[0] ? job->task_name : NULL,
+        .status = cwx_job_status_name(job->status),
+        .reason = cwx_job_reason_text(job->reason),
+        .reason_code = cwx_job_reason_name(job->reason),
+        .range = last != head->window ? range : NULL,
+        .est_bytes = bytes,
+        .est_ms = cwx_estimate_job_ms(&rate, bytes),
+    };
+}
+
+int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least)
+{
+    if (b->len < at_least)
+        return 0;
+    if (b->len && fwrite(b->ptr, 1, b->len, f) != b->len)
+        return CWX_EIO;
+    cwx_buf_reset(b);
+    return 0;
+}
+
+int cwx__report_put_i64(struct cwx_buf *b, int64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return cwx_buf_append(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+void cwx__report_iso(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cwx__report_put_seconds(struct cwx_buf *b, int64_t ms)
+{
+    int rc = cwx__report_put_i64(b, ms / 1000);
+    if (!rc && ms % 1000)
+        rc = cwx_buf_printf(b, ".%03d", (int)(ms % 1000));
+    return rc;
+}
+
+void cwx__report_lane_name(const struct cwx_plan *plan, const struct cwx_estimate_lane *l,
+                           char *out, size_t size)
+{
+    const char *acc = plan->cfg->accounts[l->account].name;
+    if (l->region)
+        snprintf(out, size, "%s/%s", acc, l->region);
+    else
+        snprintf(out, size, "%s", acc);
+}
+
+struct cwx_plan_savings *cwx__report_savings(const struct cwx_plan *plan,
+                                             const struct cwx_estimate *est)
+{
+    struct cwx_plan_savings *sv = calloc(est->n_lanes + 1, sizeof(*sv));
+    if (sv)
+        cwx_plan_savings(plan, est, sv);
+    return sv;
+}
