@@ -529,74 +529,95 @@ static int s_has_header(const struct cwx_http_request *req, const char *name)
     return 0;
 }
 
-int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
-                  cwx_http_done_fn *cb, void *ud)
+/* Appends "Name: value" to *sl ("Name;" sends an empty value: "Name:"
+ * would remove the header). */
+static int s_header_line(struct curl_slist **sl, const struct cwx_http_header *h)
 {
-    if (!http || !req || !req->url || !req->method || !cb)
-        return CWX_EINVAL;
-    if (http->freeing)
-        return CWX_ECANCELED;
-    struct s_xfer *x = calloc(1, sizeof(*x));
-    if (!x)
-        return CWX_ENOMEM;
-    x->http = http;
-    x->req = req;
-    x->cb = cb;
-    x->ud = ud;
-    x->resp.content_length = -1;
-    /* Answers may carry credentials (AssumeRole, container and instance
-     * credentials): the body is wiped when it moves or goes. */
-    cwx_buf_init_secret(&x->resp.body, http->opts.max_response_bytes);
-    x->easy = s_easy_get(http);
-    int rc = 0;
-    if (!x->easy) {
-        rc = CWX_ENOMEM;
-        goto fail;
-    }
-
-    /* Headers: ours as given; curl's defaults that would change what was
-     * signed are turned off. */
-    struct curl_slist *sl = NULL;
     char line[8192];
-    for (size_t i = 0; i < req->n_headers && !rc; i++) {
-        int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name,
-                         req->headers[i].value ? req->headers[i].value : "");
-        if (n < 0 || (size_t)n >= sizeof(line)) {
-            rc = CWX_EINVAL;
-            break;
-        }
-        /* "Name:" with an empty value would remove the header; "Name;"
-         * sends it empty. */
-        if (!req->headers[i].value || !*req->headers[i].value)
-            snprintf(line, sizeof(line), "%s;", req->headers[i].name);
-        struct curl_slist *nl = curl_slist_append(sl, line);
-        if (!nl)
-            rc = CWX_ENOMEM;
-        else
-            sl = nl;
-    }
-    if (!rc && !s_has_header(req, "Expect")) {
-        struct curl_slist *nl = curl_slist_append(sl, "Expect:");
-        rc = nl ? 0 : CWX_ENOMEM;
-        sl = nl ? nl : sl;
-    }
-    if (!rc && !s_has_header(req, "Content-Type")) {
-        struct curl_slist *nl = curl_slist_append(sl, "Content-Type:");
-        rc = nl ? 0 : CWX_ENOMEM;
-        sl = nl ? nl : sl;
-    }
+    int n = snprintf(line, sizeof(line), "%s: %s", h->name, h->value ? h->value : "");
+    int rc = n < 0 || (size_t)n >= sizeof(line) ? CWX_EINVAL : 0;
+    if (!rc && (!h->value || !*h->value))
+        snprintf(line, sizeof(line), "%s;", h->name);
+    struct curl_slist *nl = rc ? NULL : curl_slist_append(*sl, line);
+    if (!rc && !nl)
+        rc = CWX_ENOMEM;
+    if (nl)
+        *sl = nl;
     OPENSSL_cleanse(line, sizeof(line)); /* held a header line: maybe the token */
-    x->headers = sl;
-    if (rc)
-        goto fail;
+    return rc;
+}
 
-    CURL *e = x->easy;
-    CURLcode cc = CURLE_OK;
+/* Headers: ours as given; curl's defaults that would change what was
+ * signed (Expect, Content-Type) are turned off. */
+static int s_header_list(const struct cwx_http_request *req, struct curl_slist **out)
+{
+    static const struct cwx_http_header off[] = {{"Expect", NULL}, {"Content-Type", NULL}};
+    struct curl_slist *sl = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < req->n_headers && !rc; i++)
+        rc = s_header_line(&sl, &req->headers[i]);
+    for (size_t i = 0; i < 2 && !rc; i++) {
+        if (s_has_header(req, off[i].name))
+            continue;
+        char line[32];
+        snprintf(line, sizeof(line), "%s:", off[i].name);
+        struct curl_slist *nl = curl_slist_append(sl, line);
+        rc = nl ? 0 : CWX_ENOMEM;
+        sl = nl ? nl : sl;
+    }
+    *out = sl;
+    return rc;
+}
+
 #define S_SET(opt, val)                                                       \
     do {                                                                      \
         if (cc == CURLE_OK)                                                   \
             cc = curl_easy_setopt(e, opt, val);                               \
     } while (0)
+
+/* The method and, for methods that have one, the body (sent from the
+ * caller's memory, borrowed until the callback). */
+static CURLcode s_set_method(CURL *e, const struct cwx_http_request *req)
+{
+    CURLcode cc = CURLE_OK;
+    const char *m = req->method;
+    if (strcmp(m, "HEAD") == 0) {
+        S_SET(CURLOPT_NOBODY, 1L);
+    } else if (strcmp(m, "GET") == 0 && !req->body_len) {
+        S_SET(CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || req->body_len) {
+        S_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        S_SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
+        if (strcmp(m, "POST") != 0)
+            S_SET(CURLOPT_CUSTOMREQUEST, m);
+    } else {
+        S_SET(CURLOPT_CUSTOMREQUEST, m);
+    }
+    return cc;
+}
+
+/* TLS: verification on unless the options turn it off. */
+static CURLcode s_set_tls(CURL *e, const struct cwx_http *http)
+{
+    CURLcode cc = CURLE_OK;
+    if (http->opts.insecure) {
+        S_SET(CURLOPT_SSL_VERIFYPEER, 0L);
+        S_SET(CURLOPT_SSL_VERIFYHOST, 0L);
+    } else {
+        S_SET(CURLOPT_SSL_VERIFYPEER, 1L);
+        S_SET(CURLOPT_SSL_VERIFYHOST, 2L);
+        if (http->ca_bundle)
+            S_SET(CURLOPT_CAINFO, http->ca_bundle);
+    }
+    return cc;
+}
+
+static CURLcode s_set_options(struct s_xfer *x)
+{
+    struct cwx_http *http = x->http;
+    const struct cwx_http_request *req = x->req;
+    CURL *e = x->easy;
+    CURLcode cc = CURLE_OK;
     S_SET(CURLOPT_URL, req->url);
     S_SET(CURLOPT_PRIVATE, (void *)x);
     S_SET(CURLOPT_NOSIGNAL, 1L);
@@ -621,51 +642,20 @@ int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
      * only answers with a body are capped. */
     if (http->opts.max_response_bytes && strcmp(req->method, "HEAD") != 0)
         S_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)http->opts.max_response_bytes);
-    if (http->opts.insecure) {
-        S_SET(CURLOPT_SSL_VERIFYPEER, 0L);
-        S_SET(CURLOPT_SSL_VERIFYHOST, 0L);
-    } else {
-        S_SET(CURLOPT_SSL_VERIFYPEER, 1L);
-        S_SET(CURLOPT_SSL_VERIFYHOST, 2L);
-        if (http->ca_bundle)
-            S_SET(CURLOPT_CAINFO, http->ca_bundle);
-    }
+    if (cc == CURLE_OK)
+        cc = s_set_tls(e, http);
     /* Proxies: libcurl reads http_proxy, https_proxy and no_proxy itself. */
-    const char *m = req->method;
-    if (strcmp(m, "HEAD") == 0) {
-        S_SET(CURLOPT_NOBODY, 1L);
-    } else if (strcmp(m, "GET") == 0 && !req->body_len) {
-        S_SET(CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || req->body_len) {
-        /* The body is sent from the caller's memory (borrowed until cb). */
-        S_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        S_SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
-        if (strcmp(m, "POST") != 0)
-            S_SET(CURLOPT_CUSTOMREQUEST, m);
-    } else {
-        S_SET(CURLOPT_CUSTOMREQUEST, m);
-    }
+    if (cc == CURLE_OK)
+        cc = s_set_method(e, req);
+    return cc;
+}
+
 #undef S_SET
-    if (cc != CURLE_OK) {
-        CWX_LOGE("http: curl_easy_setopt: %s", curl_easy_strerror(cc));
-        rc = cc == CURLE_OUT_OF_MEMORY ? CWX_ENOMEM : CWX_EINVAL;
-        goto fail;
-    }
-    /* add_handle only arms curl's timer: the transfer starts from the loop,
-     * so cb can never run inside this call. */
-    CURLMcode mc = curl_multi_add_handle(http->multi, e);
-    if (mc != CURLM_OK) {
-        CWX_LOGE("http: curl_multi_add_handle: %s", curl_multi_strerror(mc));
-        rc = mc == CURLM_OUT_OF_MEMORY ? CWX_ENOMEM : CWX_EHTTP;
-        goto fail;
-    }
-    x->next = http->xfers;
-    if (http->xfers)
-        http->xfers->prev = x;
-    http->xfers = x;
-    http->stats.requests++;
-    return 0;
-fail:
+
+/* Gives back what a transfer that never started holds. */
+static void s_xfer_discard(struct s_xfer *x)
+{
+    struct cwx_http *http = x->http;
     if (x->easy) {
         curl_easy_reset(x->easy);
         if (http->n_pool < S_POOL_MAX)
@@ -677,6 +667,56 @@ fail:
     s_slist_free_wiped(x->headers);
     cwx_buf_free(&x->resp.body);
     free(x);
+}
+
+/* Hands the configured transfer to curl's multi handle. */
+static int s_xfer_start(struct s_xfer *x)
+{
+    struct cwx_http *http = x->http;
+    CURLcode cc = s_set_options(x);
+    if (cc != CURLE_OK) {
+        CWX_LOGE("http: curl_easy_setopt: %s", curl_easy_strerror(cc));
+        return cc == CURLE_OUT_OF_MEMORY ? CWX_ENOMEM : CWX_EINVAL;
+    }
+    /* add_handle only arms curl's timer: the transfer starts from the loop,
+     * so cb can never run inside this call. */
+    CURLMcode mc = curl_multi_add_handle(http->multi, x->easy);
+    if (mc != CURLM_OK) {
+        CWX_LOGE("http: curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        return mc == CURLM_OUT_OF_MEMORY ? CWX_ENOMEM : CWX_EHTTP;
+    }
+    x->next = http->xfers;
+    if (http->xfers)
+        http->xfers->prev = x;
+    http->xfers = x;
+    http->stats.requests++;
+    return 0;
+}
+
+int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
+                  cwx_http_done_fn *cb, void *ud)
+{
+    if (!http || !req || !req->url || !req->method || !cb)
+        return CWX_EINVAL;
+    if (http->freeing)
+        return CWX_ECANCELED;
+    struct s_xfer *x = calloc(1, sizeof(*x));
+    if (!x)
+        return CWX_ENOMEM;
+    x->http = http;
+    x->req = req;
+    x->cb = cb;
+    x->ud = ud;
+    x->resp.content_length = -1;
+    /* Answers may carry credentials (AssumeRole, container and instance
+     * credentials): the body is wiped when it moves or goes. */
+    cwx_buf_init_secret(&x->resp.body, http->opts.max_response_bytes);
+    x->easy = s_easy_get(http);
+    int rc = x->easy ? s_header_list(req, &x->headers) : CWX_ENOMEM;
+    if (!rc)
+        rc = s_xfer_start(x);
+    if (rc)
+        s_xfer_discard(x);
     return rc;
 }
 
