@@ -2,7 +2,7 @@
  * with uv_spawn, its stdout read asynchronously (capped, with a timeout) and
  * parsed as the SDKs' JSON document. Also the JSON documents of the ECS and
  * EC2 metadata endpoints, which share the parsing. */
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>

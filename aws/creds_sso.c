@@ -8,7 +8,7 @@
  * in the x-amz-sso_bearer_token header. A session that cannot be used any
  * more says "run: aws sso login --profile NAME" (the fix is the user's).
  * Tokens, client secrets and refresh tokens never reach a log or a detail. */
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>

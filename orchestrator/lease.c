@@ -1,7 +1,7 @@
 /* The lane lease: see lease_internal.h for the states. */
 #include "orchestrator/lease_internal.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>

@@ -4,7 +4,7 @@
  * atomically (a temporary file in the same folder, renamed over it), as the
  * collector requires; the last success time is carried over from the file
  * the previous run wrote. docs/metrics.md lists the metrics. */
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

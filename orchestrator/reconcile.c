@@ -2,7 +2,7 @@
  * in one paginated listing, its active tasks, its recent COMPLETED tasks. */
 #include "orchestrator/orchestrator.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * SNS notification. */
 #include "orchestrator/orchestrator.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * poll alike. */
 #include "orchestrator/orchestrator.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>

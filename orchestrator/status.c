@@ -2,7 +2,7 @@
  * target, ours (by task name) or foreign; cancelling ours. */
 #include "orchestrator/orchestrator.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* The marker document (docs/architecture.md §marker) and small helpers. */
 #include "workers/workers.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
