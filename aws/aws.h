@@ -8,6 +8,7 @@
 #include "aws/http.h"
 #include "aws/logs.h"
 #include "aws/s3.h"
+#include "aws/settings.h"
 #include "aws/sigv4.h"
 #include "aws/sns.h"
 #include "aws/sts.h"

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aws/logs.h"
-#include "aws/s3.h"
+#include "aws/aws.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"

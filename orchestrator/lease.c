@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/s3.h"
+#include "aws/aws.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"

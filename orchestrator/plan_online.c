@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
-#include "aws/s3.h"
+#include "aws/aws.h"
 #include "common/error.h"
 #include "planner/estimate.h"
 #include "planner/lane_model.h"

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/core.h"
-#include "aws/logs.h"
-#include "aws/s3.h"
+#include "aws/aws.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"

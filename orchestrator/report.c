@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/sns.h"
+#include "aws/aws.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/file.h"

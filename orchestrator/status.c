@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aws/core.h"
-#include "aws/logs.h"
+#include "aws/aws.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/log.h"

@@ -9,7 +9,6 @@
 #include <uv.h>
 
 #include "aws/aws.h"
-#include "aws/settings.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "orchestrator/orchestrator.h"

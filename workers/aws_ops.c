@@ -7,8 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "aws/logs.h"
-#include "aws/s3.h"
+#include "aws/aws.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "workers/workers_internal.h"

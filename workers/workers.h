@@ -37,7 +37,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "aws/logs.h"
+#include "aws/aws.h"
 #include "common/buf.h"
 #include "planner/config.h"
 #include "planner/job.h"

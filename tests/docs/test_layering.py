@@ -1,7 +1,9 @@
 """The include graph of the product code follows docs/architecture.md
 §layers: an `#include "folder/file.h"` may point at the folder's own files
 or at a folder below it, never up a layer, and never into another folder's
-private `*_internal.h`. A failure prints each offending line."""
+private `*_internal.h`. A folder listed in PUBLIC is entered only through
+its public headers (docs/contributing.md, "Headers and files"). A failure prints
+each offending line."""
 import re
 
 from repo import read_text, tracked_files
@@ -15,6 +17,14 @@ ALLOWED = {
     "orchestrator": {"workers", "aws", "planner", "common"},
     "preflight": {"orchestrator", "workers", "aws", "planner", "common"},
     "cli": {"preflight", "orchestrator", "workers", "aws", "planner", "common"},
+}
+# Folders entered only through their public headers: aws/ has one, common/
+# declares each of its headers public (a header per helper).
+PUBLIC = {
+    "aws": {"aws/aws.h"},
+    "common": None,  # every common/*.h that is not *_internal.h
+    "workers": {"workers/workers.h"},
+    "orchestrator": {"orchestrator/orchestrator.h"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -47,6 +57,9 @@ def offending_includes():
                            % (folder, dest))
             elif target.endswith("_internal.h"):
                 bad.append(where + " (private header of %s)" % dest)
+            elif PUBLIC.get(dest) and target not in PUBLIC[dest]:
+                bad.append(where + " (not a public header of %s: include %s)"
+                           % (dest, " or ".join(sorted(PUBLIC[dest]))))
     return bad
 
 
@@ -58,3 +71,23 @@ def test_includes_follow_the_layers():
 def test_the_check_sees_the_product_code():
     folders = {folder for folder, _ in product_sources()}
     assert folders == set(ALLOWED), folders
+
+
+def test_a_private_header_is_reported_with_its_line(monkeypatch):
+    import test_layering as me
+    files = {"orchestrator/x.c": '#include "common/log.h"\n#include "aws/logs.h"\n'}
+    monkeypatch.setattr(me, "tracked_files", lambda: list(files))
+    monkeypatch.setattr(me, "read_text", lambda rel: files[rel])
+    bad = me.offending_includes()
+    assert bad == ['orchestrator/x.c:2: #include "aws/logs.h" '
+                   '(not a public header of aws: include aws/aws.h)'], bad
+
+
+def test_cjson_is_included_one_way():
+    bad = []
+    for _, rel in product_sources():
+        text = read_text(rel)
+        for m in re.finditer(r'^\s*#\s*include\s+[<"]cJSON\.h[>"]', text, re.M):
+            line = text.count("\n", 0, m.start()) + 1
+            bad.append("%s:%d: %s (include <cjson/cJSON.h>)" % (rel, line, m.group(0).strip()))
+    assert not bad, "\n".join(bad)
