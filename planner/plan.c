@@ -1,6 +1,7 @@
 #include "planner/plan.h"
 
 #include <fnmatch.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,11 +114,46 @@ static int s_range_windows(const struct cwx_tz *tz, const struct cwx_settings *s
     return 0;
 }
 
-/* Finds or creates the window set of (account settings, range). */
-static int s_wset_for(struct cwx_plan *plan, const struct cwx_settings *s,
-                      const struct cwx_range *r, uint32_t *idx, char *why,
-                      size_t why_size)
+/* What makes a window set: the settings and range it was computed from. */
+struct s_wset_key {
+    const struct cwx_settings *s;
+    const struct cwx_range *r;
+};
+
+static bool s_civil_eq(const struct cwx_civil *a, const struct cwx_civil *b)
 {
+    return a->year == b->year && a->month == b->month && a->day == b->day &&
+           a->hour == b->hour && a->written == b->written;
+}
+
+/* Whether a and b make the same windows (at the same now). */
+static bool s_wset_key_eq(const struct s_wset_key *a, const struct s_wset_key *b)
+{
+    const struct cwx_range *x = a->r, *y = b->r;
+    if (a->s->window != b->s->window || a->s->settle_ms != b->s->settle_ms ||
+        strcmp(a->s->timezone, b->s->timezone) != 0 || x->is_last != y->is_last)
+        return false;
+    if (x->is_last)
+        return x->last == y->last;
+    return s_civil_eq(&x->from, &y->from) && x->to_latest == y->to_latest &&
+           (x->to_latest || s_civil_eq(&x->to, &y->to));
+}
+
+/* Finds or creates the window set of (account settings, range). keys holds
+ * what each window set so far was made from (room for one more): a
+ * selector like an earlier one costs no time-zone load and no calendar
+ * arithmetic (ten thousand log groups share one set). */
+static int s_wset_for(struct cwx_plan *plan, struct s_wset_key *keys,
+                      const struct cwx_settings *s, const struct cwx_range *r,
+                      uint32_t *idx, char *why, size_t why_size)
+{
+    struct s_wset_key key = {s, r};
+    for (size_t i = 0; i < plan->n_wsets; i++) {
+        if (s_wset_key_eq(&keys[i], &key)) {
+            *idx = (uint32_t)i;
+            return 0;
+        }
+    }
     struct cwx_tz *tz = NULL;
     int rc = cwx_tz_load(s->timezone, &tz);
     if (rc) {
@@ -152,6 +188,7 @@ static int s_wset_for(struct cwx_plan *plan, const struct cwx_settings *s,
         return CWX_ENOMEM;
     }
     plan->wsets = nw;
+    keys[plan->n_wsets] = key;
     nw[plan->n_wsets] = (struct cwx_plan_wset){tz, s->window, w, n};
     *idx = (uint32_t)plan->n_wsets++;
     return 0;
@@ -215,6 +252,50 @@ int cwx_plan_set_account_id(struct cwx_plan *plan, uint32_t account,
     return 0;
 }
 
+/* Adds account a's window sets and targets to plan. named_jobs counts the
+ * jobs of named groups so far: a plan past max_jobs is refused here, before
+ * memory is spent on its jobs. Returns 0 or CWX_E*, with *why. */
+static int s_add_account(struct cwx_plan *plan, struct s_wset_key *keys, size_t a,
+                         uint64_t *named_jobs, char *why, size_t why_size)
+{
+    const struct cwx_config *cfg = plan->cfg;
+    const struct cwx_account *acc = &cfg->accounts[a];
+    int rc = 0;
+    for (size_t g = 0; g < acc->n_groups; g++) {
+        uint32_t *ws = &plan->sel_wset[plan->sel_base[a] + g];
+        rc = s_wset_for(plan, keys, &acc->settings, &acc->groups[g].range, ws, why, why_size);
+        if (rc)
+            return rc;
+        if (acc->groups[g].kind == CWX_GROUP_NAME)
+            *named_jobs += (uint64_t)acc->n_regions * plan->wsets[*ws].n_windows;
+        if (*named_jobs > cwx_plan_max_jobs(cfg)) {
+            snprintf(why, why_size,
+                     "the plan would hold at least %llu jobs (log groups × regions × "
+                     "windows), more than max_jobs (%zu): narrow the range, use a "
+                     "coarser window, or raise max_jobs",
+                     (unsigned long long)*named_jobs, cwx_plan_max_jobs(cfg));
+            return CWX_ETOOBIG;
+        }
+    }
+    for (size_t r = 0; r < acc->n_regions; r++) {
+        struct cwx_plan_target *t = &plan->targets[plan->n_targets++];
+        t->account = (uint32_t)a;
+        t->region_idx = (uint32_t)r;
+        t->region = acc->regions[r];
+    }
+    if (acc->account_id)
+        return cwx_plan_set_account_id(plan, (uint32_t)a, acc->account_id);
+    if (strstr(acc->settings.destination.bucket, "{account_id}"))
+        return 0;
+    for (size_t i = plan->n_targets - acc->n_regions; i < plan->n_targets; i++) {
+        plan->targets[i].bucket = s_expand_bucket(acc->settings.destination.bucket, NULL,
+                                                  plan->targets[i].region);
+        if (!plan->targets[i].bucket)
+            return CWX_ENOMEM;
+    }
+    return rc;
+}
+
 int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
                  struct cwx_plan **out, char *why, size_t why_size)
 {
@@ -229,6 +310,7 @@ int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
 
     size_t n_sel = 0, n_targets = 0;
     uint64_t named_jobs = 0;
+    struct s_wset_key *keys = NULL;
     plan->sel_base = calloc(cfg->n_accounts + 1, sizeof *plan->sel_base);
     if (!plan->sel_base) {
         rc = CWX_ENOMEM;
@@ -242,57 +324,20 @@ int cwx_plan_new(const struct cwx_config *cfg, int64_t now_ms,
     plan->sel_base[cfg->n_accounts] = n_sel;
     plan->sel_wset = calloc(n_sel ? n_sel : 1, sizeof *plan->sel_wset);
     plan->targets = calloc(n_targets ? n_targets : 1, sizeof *plan->targets);
-    if (!plan->sel_wset || !plan->targets) {
+    keys = calloc(n_sel ? n_sel : 1, sizeof *keys); /* a window set per selector at most */
+    if (!plan->sel_wset || !plan->targets || !keys) {
         rc = CWX_ENOMEM;
         goto fail;
     }
-    for (size_t a = 0; a < cfg->n_accounts; a++) {
-        const struct cwx_account *acc = &cfg->accounts[a];
-        for (size_t g = 0; g < acc->n_groups; g++) {
-            rc = s_wset_for(plan, &acc->settings, &acc->groups[g].range,
-                            &plan->sel_wset[plan->sel_base[a] + g], why,
-                            why_size);
-            if (rc)
-                goto fail;
-            /* Named groups are known now: refuse a plan that would hold
-             * more jobs than max_jobs before memory is spent on them. */
-            if (acc->groups[g].kind == CWX_GROUP_NAME)
-                named_jobs += (uint64_t)acc->n_regions *
-                              plan->wsets[plan->sel_wset[plan->sel_base[a] + g]].n_windows;
-            if (named_jobs > cwx_plan_max_jobs(cfg)) {
-                snprintf(why, why_size,
-                         "the plan would hold at least %llu jobs (log groups × regions × "
-                         "windows), more than max_jobs (%zu): narrow the range, use a "
-                         "coarser window, or raise max_jobs",
-                         (unsigned long long)named_jobs, cwx_plan_max_jobs(cfg));
-                rc = CWX_ETOOBIG;
-                goto fail;
-            }
-        }
-        for (size_t r = 0; r < acc->n_regions; r++) {
-            struct cwx_plan_target *t = &plan->targets[plan->n_targets++];
-            t->account = (uint32_t)a;
-            t->region_idx = (uint32_t)r;
-            t->region = acc->regions[r];
-        }
-        if (acc->account_id) {
-            rc = cwx_plan_set_account_id(plan, (uint32_t)a, acc->account_id);
-            if (rc)
-                goto fail;
-        } else if (!strstr(acc->settings.destination.bucket, "{account_id}")) {
-            for (size_t i = plan->n_targets - acc->n_regions; i < plan->n_targets; i++) {
-                plan->targets[i].bucket = s_expand_bucket(
-                    acc->settings.destination.bucket, NULL, plan->targets[i].region);
-                if (!plan->targets[i].bucket) {
-                    rc = CWX_ENOMEM;
-                    goto fail;
-                }
-            }
-        }
-    }
+    for (size_t a = 0; a < cfg->n_accounts && !rc; a++)
+        rc = s_add_account(plan, keys, a, &named_jobs, why, why_size);
+    if (rc)
+        goto fail;
+    free(keys);
     *out = plan;
     return 0;
 fail:
+    free(keys);
     cwx_plan_free(plan);
     *out = NULL;
     return rc;
@@ -478,6 +523,12 @@ const struct cwx_group_sel *cwx_plan_job_sel(const struct cwx_plan *plan,
 int cwx_plan_job_prefix(const struct cwx_plan *plan, const struct cwx_job *job,
                         struct cwx_buf *out)
 {
+    /* A report asks for the prefix of the job a lazy plan just named: the
+     * prefix its task name was made from. */
+    const struct cwx_plan_lazy *lz = plan->lazy;
+    if (lz && lz->prefix_valid && out != &lz->prefix && job->group == lz->prefix_group &&
+        job->window == lz->prefix_window && job->span <= 1)
+        return cwx_buf_append(out, lz->prefix.ptr, lz->prefix.len);
     const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
     const struct cwx_plan_target *t = &plan->targets[g->target];
     const struct cwx_account *acc = &plan->cfg->accounts[t->account];
@@ -670,13 +721,17 @@ const struct cwx_job *cwx_plan_job(const struct cwx_plan *plan, size_t j,
 {
     if (plan->jobs)
         return &plan->jobs[j];
+    struct cwx_plan_lazy *lz = plan->lazy;
     uint32_t gi = s_lazy_group(plan, j);
-    plan->lazy->group = gi;
+    lz->group = gi;
     const struct cwx_plan_group *g = &plan->groups[gi];
+    uint32_t wi = (uint32_t)(j - g->first_job);
+    lz->prefix_valid = false;
     /* Checked by cwx_plan_expand_lazy: a failure here leaves the name "". */
-    if (s_make_job(plan, gi, (uint32_t)(j - g->first_job), s_horizon(plan, g), named,
-                   &plan->lazy->prefix, tmp))
+    if (s_make_job(plan, gi, wi, s_horizon(plan, g), named, &lz->prefix, tmp))
         tmp->task_name[0] = '\0';
+    else if (tmp->task_name[0])
+        *lz = (struct cwx_plan_lazy){gi, lz->prefix, gi, wi, true};
     return tmp;
 }
 

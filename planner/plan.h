@@ -120,7 +120,9 @@ struct cwx_job {
 /* What a lazy plan (cwx_plan_expand_lazy) keeps instead of its jobs. */
 struct cwx_plan_lazy {
     uint32_t group;        /* the group of the job made last: a hint */
-    struct cwx_buf prefix; /* scratch for the data prefix of a task name */
+    struct cwx_buf prefix; /* the data prefix of the job named last */
+    uint32_t prefix_group, prefix_window; /* whose prefix it is, */
+    bool prefix_valid;                    /* when this is true */
 };
 
 struct cwx_plan {
