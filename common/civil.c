@@ -30,3 +30,19 @@ int cwx_days_in_month(int y, int m)
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return m == 2 ? 28 + leap : days[m - 1];
 }
+
+int cwx_weekday(int64_t days)
+{
+    return (int)(((days % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+}
+
+int64_t cwx_iso_week1_monday(int iso_year)
+{
+    int64_t jan4 = cwx_days_from_civil(iso_year, 1, 4);
+    return jan4 - cwx_weekday(jan4);
+}
+
+int cwx_iso_weeks_in_year(int iso_year)
+{
+    return (int)((cwx_iso_week1_monday(iso_year + 1) - cwx_iso_week1_monday(iso_year)) / 7);
+}

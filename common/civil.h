@@ -15,4 +15,13 @@ void cwx_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* Days in month m (1-12) of year y. */
 int cwx_days_in_month(int y, int m);
 
+/* 0 = Monday … 6 = Sunday of the day `days` after 1970-01-01. */
+int cwx_weekday(int64_t days);
+
+/* Monday of ISO week 1 of iso_year, as days since the epoch. */
+int64_t cwx_iso_week1_monday(int iso_year);
+
+/* The ISO weeks of iso_year: 52 or 53. */
+int cwx_iso_weeks_in_year(int iso_year);
+
 #endif

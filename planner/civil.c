@@ -1,3 +1,4 @@
+/* Window names in a config ("2024-01", "2024-W05", ...): cwx_civil_parse. */
 #include "planner/calendar.h"
 
 #include <ctype.h>
@@ -5,23 +6,6 @@
 
 #include "common/error.h"
 #include "planner/planner_internal.h"
-
-
-int cwx__weekday(int64_t z)
-{
-    return (int)(((z % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
-}
-
-int64_t cwx__iso_week1_monday(int iso_year)
-{
-    int64_t jan4 = cwx_days_from_civil(iso_year, 1, 4);
-    return jan4 - cwx__weekday(jan4);
-}
-
-int cwx__iso_weeks_in_year(int y)
-{
-    return (int)((cwx__iso_week1_monday(y + 1) - cwx__iso_week1_monday(y)) / 7);
-}
 
 /* Reads exactly n digits at *p into *out and advances *p. */
 static int s_digits(const char **p, int n, int *out)
@@ -58,11 +42,11 @@ int cwx_civil_parse(const char *s, struct cwx_civil *out, const char **why)
         p++;
         if (s_digits(&p, 2, &w) || *p)
             return CWX_EINVAL;
-        if (w < 1 || w > cwx__iso_weeks_in_year(y)) {
+        if (w < 1 || w > cwx_iso_weeks_in_year(y)) {
             *why = "no such ISO week in that year";
             return CWX_EINVAL;
         }
-        int64_t days = cwx__iso_week1_monday(y) + (int64_t)(w - 1) * 7;
+        int64_t days = cwx_iso_week1_monday(y) + (int64_t)(w - 1) * 7;
         cwx_civil_from_days(days, &c.year, &c.month, &c.day);
         c.written = CWX_WINDOW_WEEK;
         *out = c;

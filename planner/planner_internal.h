@@ -1,18 +1,29 @@
-/* ISO-week arithmetic shared by the planner's files (civil.c, calendar.c);
- * day numbers come from common/civil.h.
+/* Shared by the planner's calendar files (civil.c, calendar.c, tz.c); day
+ * numbers and ISO weeks come from common/civil.h.
  * Not part of the planner's public interface. */
 #ifndef CWX_PLANNER_PLANNER_INTERNAL_H
 #define CWX_PLANNER_PLANNER_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/civil.h"
 
-/* 0 = Monday … 6 = Sunday of the day z days after 1970-01-01. */
-int cwx__weekday(int64_t z);
-/* Monday of ISO week 1 of iso_year, as days since the epoch. */
-int64_t cwx__iso_week1_monday(int iso_year);
-/* 52 or 53. */
-int cwx__iso_weeks_in_year(int iso_year);
+/* An IANA zone as a table of offset changes (tz.c reads it, calendar.c
+ * looks instants up in it). */
+struct cwx_tz {
+    char *name;
+    size_t n;     /* number of transitions */
+    int64_t *at;  /* n instants (s), increasing; each changes the offset */
+    int32_t *off; /* n + 1 UTC offsets (s, east positive): off[0] before
+                     at[0], off[i + 1] from at[i] on */
+};
+
+/* a / b rounded towards minus infinity (b != 0). */
+static inline int64_t cwx__floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
 
 #endif
