@@ -7,6 +7,7 @@
 #include "aws/credentials.h"
 #include "aws/http.h"
 #include "aws/logs.h"
+#include "aws/monitoring.h"
 #include "aws/s3.h"
 #include "aws/settings.h"
 #include "aws/sigv4.h"

@@ -29,6 +29,7 @@ static const struct {
     {"sts", "AWS_ENDPOINT_URL_STS", "sts", "sts"},
     {"sso", "AWS_ENDPOINT_URL_SSO", "sso", "portal.sso"},
     {"sso-oidc", "AWS_ENDPOINT_URL_SSO_OIDC", "sso_oidc", "oidc"},
+    {"monitoring", "AWS_ENDPOINT_URL_CLOUDWATCH", "cloudwatch", "monitoring"},
 };
 
 const char *cwx_retry_mode_name(enum cwx_retry_mode m)

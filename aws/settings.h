@@ -18,8 +18,8 @@ enum cwx_retry_mode {
 const char *cwx_retry_mode_name(enum cwx_retry_mode m);
 
 /* Services whose endpoint can be configured: "logs", "s3", "sns", "sts",
- * "sso", "sso-oidc". */
-#define CWX_AWS_N_SERVICES 6
+ * "sso", "sso-oidc", "monitoring" (CloudWatch). */
+#define CWX_AWS_N_SERVICES 7
 
 struct cwx_aws_settings {
     char profile[256];

@@ -176,6 +176,9 @@ class LogGroup:
 
     def bytes_in(self, frm, to_incl, now):
         lo, hi = self._range(frm, to_incl + 1, now)
+        return self._bytes_between(lo, hi)
+
+    def _bytes_between(self, lo, hi):
         if not self.month_bytes:
             return int(self.bpd * self._span_ms(lo, hi) / DAY_MS)
         total = 0.0
@@ -186,6 +189,13 @@ class LogGroup:
             if b > a and (y, m) not in self.gaps:
                 total += v * (b - a) / (m1 - m0)
         return int(total)
+
+    def ingested_in(self, lo, hi, now):
+        """Bytes the group took in over [lo, hi) (CloudWatch's IncomingBytes): the data
+        model's bytes, whatever the retention has deleted since."""
+        lo = max(lo, self.creation, self.data_start or 0)
+        hi = min(hi, now, self.data_end if self.data_end is not None else now)
+        return self._bytes_between(lo, hi)
 
     def stored_bytes(self, now):
         if self.stored_override is not None:

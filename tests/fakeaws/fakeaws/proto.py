@@ -11,8 +11,9 @@ NS = {
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
     "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
     "s3": "http://s3.amazonaws.com/doc/2006-03-01/",
+    "monitoring": "http://monitoring.amazonaws.com/doc/2010-08-01/",
 }
-PROTOCOL = {"logs": "json", "s3": "rest-xml", "sts": "query", "sns": "query"}
+PROTOCOL = {"logs": "json", "s3": "rest-xml", "sts": "query", "sns": "query", "monitoring": "query"}
 
 
 class Resp:

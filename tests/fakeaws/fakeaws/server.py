@@ -8,7 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import control, logs, model, query, s3, sigv4, sso
+from . import control, logs, model, monitoring, query, s3, sigv4, sso
 from .proto import (AUTH_ERRORS, JSON_CT, PROTOCOL, SIG_MSG, XML_CT, ApiError, Resp, host_id, json_error,
                     query_error, s3_error)
 
@@ -248,7 +248,8 @@ class Handler(BaseHTTPRequestHandler):
             elif self.command == "POST" and "x-www-form-urlencoded" in ctype or "Action" in q:
                 form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
                 act = form.get("Action") or q.get("Action")
-                ctx.service = "sts" if act in query.STS_ACTIONS else "sns" if act in query.SNS_ACTIONS else "sts"
+                ctx.service = ("sns" if act in query.SNS_ACTIONS else
+                               "monitoring" if act in monitoring.ACTIONS else "sts")
             else:
                 ctx.service = "s3"
         if info is not None:
@@ -474,6 +475,8 @@ class Handler(BaseHTTPRequestHandler):
         if proto == "query":
             if ctx.service == "sts":
                 return query.handle_sts(world, ctx.op, form, ctx.cred, ctx.region, ctx.request_id)
+            if ctx.service == "monitoring":
+                return monitoring.handle(world, ctx.op, form, ctx.cred, ctx.region, ctx.request_id)
             return query.handle_sns(world, ctx.op, form, ctx.cred, ctx.region, ctx.request_id)
         return s3.handle(world, ctx.op, self.command, ctx.bucket, ctx.key, q, self.headers, body, ctx.account,
                          ctx.region)
