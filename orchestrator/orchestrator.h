@@ -183,6 +183,21 @@ int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_
                   int completed_pages, struct cwx_reconcile_result *res,
                   cwx_resolve_done_fn *cb, void *ud);
 
+/* ---- bytes per window from CloudWatch (plan_metrics.c) ---------------------- */
+
+/* Reads the daily Sum of AWS/Logs IncomingBytes (cloudwatch:GetMetricData,
+ * up to 500 groups a call, paged) of every plan group that has a pending
+ * window inside the 455 days CloudWatch keeps them, through each target's
+ * client, into the plan (cwx_ingest_*, planner/estimate.h), then calibrates
+ * it; reports read after this estimate those windows from the metrics. A
+ * call that fails (AccessDenied, throttled past its retries, …) leaves its
+ * groups to storedBytes with one warning for the whole plan. Call after the
+ * lane models are read (they calibrate). Returns 0 and cb runs exactly
+ * once, later, with 0 (or CWX_ENOMEM); or CWX_ENOTFOUND (no group wants
+ * metrics) or another CWX_E*, and cb never runs. */
+int cwx_plan_read_metrics(struct cwx_session *s, struct cwx_plan *plan,
+                          cwx_resolve_done_fn *cb, void *ud);
+
 /* ---- run, status, cancel -------------------------------------------------- */
 
 enum cwx_progress_mode {

@@ -456,6 +456,9 @@ static int s_steps(struct s_online *o, const struct cwx_config *cfg, int verbosi
     s_sample_markers(o);
     if (o->outstanding)
         uv_run(&o->loop, UV_RUN_DEFAULT);
+    /* Bytes per window from CloudWatch where it keeps them (never fatal). */
+    if (cwx_plan_read_metrics(o->session, plan, s_step_done, o) == 0)
+        uv_run(&o->loop, UV_RUN_DEFAULT);
     exit_code = s_tell(o, cfg, res, rec, exit_code);
     if (verbosity > 0)
         fprintf(o->msgs, "cwexport plan: %" PRIu64 " AWS calls (%" PRIu64 " markers listed, "

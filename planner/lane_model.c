@@ -261,6 +261,21 @@ double cwx_lane_model_calibration(const struct cwx_lane_model *m)
     return m->est_bytes > 0 ? m->exported_bytes / m->est_bytes : 0.0;
 }
 
+void cwx_lane_model_calibrate_incoming(struct cwx_lane_model *m, double incoming_bytes,
+                                       double exported_bytes)
+{
+    if (!(incoming_bytes > 0) || !(exported_bytes >= 0) || !isfinite(incoming_bytes) ||
+        !isfinite(exported_bytes))
+        return;
+    m->incoming_bytes += incoming_bytes;
+    m->incoming_exported += exported_bytes;
+}
+
+double cwx_lane_model_incoming_ratio(const struct cwx_lane_model *m)
+{
+    return m->incoming_bytes > 0 ? m->incoming_exported / m->incoming_bytes : 0.0;
+}
+
 void cwx_lane_model_poll_input(const struct cwx_lane_model *m, const struct cwx_poll_policy *p,
                                int polls, int64_t age_ms, int64_t est_bytes,
                                struct cwx_poll_input *in)
@@ -409,6 +424,8 @@ int cwx_lane_model_format(const struct cwx_lane_model *m, const char *account_id
         }
         cJSON_AddNumberToObject(cal, "estimated", m->est_bytes);
         cJSON_AddNumberToObject(cal, "exported", m->exported_bytes);
+        cJSON_AddNumberToObject(cal, "incoming", m->incoming_bytes);
+        cJSON_AddNumberToObject(cal, "incoming_exported", m->incoming_exported);
     }
     cJSON *sch = cJSON_AddObjectToObject(doc, "schedule");
     if (sch) {
@@ -514,6 +531,12 @@ int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m,
         s_num(doc, "tasks", "", 0, 1e15, &d, why, why_size))
         goto out;
     r.tasks = (int64_t)d;
+    /* Later fields: a file written before them is read without. */
+    if ((cJSON_GetObjectItemCaseSensitive(cal, "incoming") &&
+         s_num(cal, "incoming", "bytes.", 0, big, &r.incoming_bytes, why, why_size)) ||
+        (cJSON_GetObjectItemCaseSensitive(cal, "incoming_exported") &&
+         s_num(cal, "incoming_exported", "bytes.", 0, big, &r.incoming_exported, why, why_size)))
+        goto out;
     if (s_num(doc, "min_task_ms", "", 0, 1e12, &d, why, why_size))
         goto out;
     r.min_ms = (int64_t)d;

@@ -74,6 +74,9 @@ struct cwx_lane_model {
     int64_t min_ms;             /* the shortest task, 0 unknown */
     double est_bytes;           /* sum of estimated bytes of tasks whose size is known… */
     double exported_bytes;      /* … and the bytes they exported (calibration) */
+    double incoming_bytes;      /* CloudWatch IncomingBytes of exported windows… */
+    double incoming_exported;   /* … and the bytes those exported (0 0: unknown;
+                                 * absent from older files) */
     /* How the run's schedule went against its replay (decayed sums): the
      * DescribeExportTasks polls made of tasks and those the replay of the
      * same tasks counts (their ratio carries what the replay cannot know,
@@ -118,6 +121,12 @@ double cwx_lane_model_rate(const struct cwx_lane_model *m);
 int64_t cwx_lane_model_overhead(const struct cwx_lane_model *m);
 /* Exported bytes per estimated byte over the tasks seen, or 0 unknown. */
 double cwx_lane_model_calibration(const struct cwx_lane_model *m);
+/* Learns that windows into which incoming_bytes came (CloudWatch
+ * IncomingBytes, uncompressed; <= 0: ignored) exported exported_bytes. */
+void cwx_lane_model_calibrate_incoming(struct cwx_lane_model *m, double incoming_bytes,
+                                       double exported_bytes);
+/* Exported bytes per IncomingByte over what was learnt, or 0 unknown. */
+double cwx_lane_model_incoming_ratio(const struct cwx_lane_model *m);
 
 /* The poll input of a task of est_bytes aged age_ms after `polls` polls,
  * as a lane computes it: the model's prediction, aim and band. */

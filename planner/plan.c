@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "planner/estimate.h"
 
 /* Windows planned for one window set at most: 100 years of hours. */
 #define CWX_MAX_WINDOWS (100 * 366 * 25)
@@ -371,6 +372,7 @@ void cwx_plan_free(struct cwx_plan *plan)
     free(plan->sel_wset);
     free(plan->sel_base);
     free(plan->names.slots);
+    cwx_ingest_free(plan->ingest);
     free(plan);
 }
 

@@ -145,6 +145,8 @@ struct cwx_plan {
         uint32_t *slots; /* open addressing over (target, name): group index + 1 */
         size_t cap;
     } names;
+    struct cwx_ingest *ingest; /* owned: IncomingBytes read online, NULL
+                                * without (planner/estimate.h) */
 };
 
 /* Creates an empty plan for cfg at now_ms: the targets and window sets.

@@ -154,11 +154,15 @@ static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
             rc = shown < 0 ? cwx_buf_puts(b, "null") : cwx__report_put_i64(b, shown);
         }
         if (!rc)
-            rc = cwx_buf_printf(b, ", \"source\": \"%s\", \"unknown_jobs\": %zu}}",
-                                l->bytes_unknown && !l->bytes ? "unknown"
-                                : l->bytes_unknown          ? "storedBytes (some unknown)"
-                                                            : "storedBytes",
-                                l->bytes_unknown);
+            rc = cwx_buf_printf(b, ", \"source\": \"%s\", \"unknown_jobs\": %zu",
+                                cwx_estimate_bytes_source(l), l->bytes_unknown);
+        if (!rc && l->calibration && l->bytes_jobs[CWX_BYTES_METRICS])
+            rc = cwx_buf_printf(b, ", \"metrics_jobs\": %zu, \"stored_bytes_jobs\": %zu, "
+                                   "\"calibration\": \"%s\"",
+                                l->bytes_jobs[CWX_BYTES_METRICS], l->bytes_jobs[CWX_BYTES_STORED],
+                                l->calibration);
+        if (!rc)
+            rc = cwx_buf_puts(b, "}}");
         if (!rc) rc = s_json_savings(b, &sv[i]);
         if (!rc) rc = cwx_buf_puts(b, ", \"aws_calls\": ");
         if (!rc) rc = s_json_calls(b, &l->calls);
