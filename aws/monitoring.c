@@ -16,6 +16,9 @@
 
 /* ---- the request ---------------------------------------------------------- */
 
+#define S_ACTION "GetMetricData"
+#define S_VERSION "2010-08-01"
+
 /* "2024-03-07T00:00:00Z" of a time in ms (whole seconds, rounded down). */
 static void s_iso(int64_t ms, char *out, size_t size)
 {
@@ -64,16 +67,13 @@ static int s_query(struct cwx_buf *b, const struct cwx_monitoring_get_req *r, si
     return rc;
 }
 
-int cwx_monitoring_body(const struct cwx_monitoring_get_req *req, struct cwx_buf *out)
+/* Appends everything after Action and Version. */
+static int s_params(const struct cwx_monitoring_get_req *req, struct cwx_buf *out)
 {
-    if (!s_req_ok(req))
-        return CWX_EINVAL;
     char start[32], end[32];
     s_iso(req->start_ms, start, sizeof start);
     s_iso(req->end_ms, end, sizeof end);
-    int rc = cwx__form_add(out, "Action", "GetMetricData");
-    if (!rc)
-        rc = cwx__form_add(out, "Version", "2010-08-01");
+    int rc = 0;
     for (size_t i = 0; i < req->n_queries && !rc; i++)
         rc = s_query(out, req, i);
     if (!rc)
@@ -85,6 +85,16 @@ int cwx_monitoring_body(const struct cwx_monitoring_get_req *req, struct cwx_buf
     if (!rc && req->next_token && req->next_token[0])
         rc = cwx__form_add(out, "NextToken", req->next_token);
     return rc;
+}
+
+int cwx_monitoring_body(const struct cwx_monitoring_get_req *req, struct cwx_buf *out)
+{
+    if (!s_req_ok(req))
+        return CWX_EINVAL;
+    int rc = cwx__form_add(out, "Action", S_ACTION);
+    if (!rc)
+        rc = cwx__form_add(out, "Version", S_VERSION);
+    return rc ? rc : s_params(req, out);
 }
 
 /* ---- the answer ------------------------------------------------------------- */
@@ -326,9 +336,9 @@ int cwx_monitoring_parse(const char *body, size_t len, size_t n_queries,
     if (len > INT32_MAX || XML_Parse(p.parser, body ? body : "", (int)len, 1) != XML_STATUS_OK) {
         rc = p.error ? p.error : CWX_EPARSE;
         if (p.error)
-            cwx__msg(msg, msg_size, "GetMetricData: %s", p.why);
+            cwx__msg(msg, msg_size, "%s", p.why);
         else
-            cwx__msg(msg, msg_size, "GetMetricData: invalid XML at line %lu: %s",
+            cwx__msg(msg, msg_size, "invalid XML at line %lu: %s",
                      (unsigned long)XML_GetCurrentLineNumber(p.parser),
                      XML_ErrorString(XML_GetErrorCode(p.parser)));
     }
@@ -343,35 +353,35 @@ cleanup:
     return rc;
 }
 
-/* ---- the call ------------------------------------------------------------------ */
+/* ---- the call (aws/query.c) ------------------------------------------------------ */
 
 struct s_call {
-    struct cwx_aws_request req;
-    struct cwx_http_header header;
-    struct cwx_buf body;
+    struct cwx__query q; /* first: the call is its query */
     size_t n_queries;
+    struct cwx_monitoring_page page;
     cwx_monitoring_get_fn *cb;
     void *ud;
 };
 
-static void s_on_done(int status, const struct cwx_http_response *resp,
-                      const struct cwx_aws_error *err, void *ud)
+static void s_call_free(struct s_call *call)
 {
-    struct s_call *call = ud;
-    struct cwx_monitoring_page page = {0};
-    struct cwx_aws_error perr;
-    char msg[256] = "";
-    if (!status)
-        status = cwx_monitoring_parse(resp ? resp->body.ptr : NULL, resp ? resp->body.len : 0,
-                                      call->n_queries, &page, msg, sizeof msg);
-    if (status && msg[0]) {
-        cwx__parse_error(&perr, err, msg);
-        err = &perr;
-    }
-    call->cb(status, status ? NULL : &page, err, call->ud);
-    cwx_monitoring_page_free(&page);
-    cwx_buf_free(&call->body);
+    cwx__query_cleanup(&call->q);
+    cwx_monitoring_page_free(&call->page);
     free(call);
+}
+
+static int s_parse(struct cwx__query *q, const char *body, size_t len, char *msg,
+                   size_t msg_size)
+{
+    struct s_call *call = (struct s_call *)q;
+    return cwx_monitoring_parse(body, len, call->n_queries, &call->page, msg, msg_size);
+}
+
+static void s_done(struct cwx__query *q, int status, const struct cwx_aws_error *err)
+{
+    struct s_call *call = (struct s_call *)q;
+    call->cb(status, status ? NULL : &call->page, err, call->ud);
+    s_call_free(call);
 }
 
 int cwx_monitoring_get_metric_data(struct cwx_aws_client *c,
@@ -383,28 +393,15 @@ int cwx_monitoring_get_metric_data(struct cwx_aws_client *c,
     struct s_call *call = calloc(1, sizeof *call);
     if (!call)
         return CWX_ENOMEM;
-    *call = (struct s_call){.n_queries = req->n_queries, .cb = cb, .ud = ud};
-    cwx_buf_init(&call->body, 0);
-    int rc = cwx_monitoring_body(req, &call->body);
-    if (rc)
-        goto fail;
-    call->header = (struct cwx_http_header){
-        "Content-Type", "application/x-www-form-urlencoded; charset=utf-8"};
-    call->req = (struct cwx_aws_request){
-        .service = "monitoring",
-        .protocol = CWX_PROTO_QUERY,
-        .method = "POST",
-        .path = "/",
-        .headers = &call->header,
-        .n_headers = 1,
-        .body = call->body.ptr,
-        .body_len = call->body.len,
-    };
-    rc = cwx_aws_call(c, &call->req, s_on_done, call);
+    call->n_queries = req->n_queries;
+    call->cb = cb;
+    call->ud = ud;
+    int rc = cwx__query_init(&call->q, S_ACTION, S_VERSION);
     if (!rc)
-        return 0;
-fail:
-    cwx_buf_free(&call->body);
-    free(call);
+        rc = s_params(req, &call->q.body);
+    if (!rc)
+        rc = cwx__query_send(c, &call->q, "monitoring", 0, s_parse, s_done);
+    if (rc)
+        s_call_free(call);
     return rc;
 }

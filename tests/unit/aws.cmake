@@ -12,6 +12,7 @@
 cwx_unit_test(test_retry test_retry.c cwx_aws)
 cwx_unit_test(test_credentials test_credentials.c cwx_aws)
 cwx_unit_test(test_clients test_clients.c cwx_aws)
+cwx_unit_test(test_monitoring test_monitoring.c cwx_aws cwx_planner)
 
 # cwx_aws_server_fixture(FIXTURE KIND [--tls]): start/stop entries for one
 # server (KIND: echo | fakeaws); its directory is ${FIXTURE}_DIR.

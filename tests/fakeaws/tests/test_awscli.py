@@ -60,7 +60,22 @@ def commands(tmp, tid):
         "sns publish": ["sns", "publish", "--topic-arn", TOPIC, "--message", "hello from the cli"],
         "get-caller-identity": ["sts", "get-caller-identity"],
         "assume-role": ["sts", "assume-role", "--role-arn", ROLE_B, "--role-session-name", "cli"],
+        "get-metric-data": ["cloudwatch", "get-metric-data", "--metric-data-queries", json.dumps([
+            {"Id": "api", "MetricStat": {"Metric": {"Namespace": "AWS/Logs", "MetricName": "IncomingBytes",
+                                                    "Dimensions": [{"Name": "LogGroupName",
+                                                                    "Value": "/aws/lambda/api"}]},
+                                         "Period": 86400, "Stat": "Sum"}}]),
+            "--start-time", _day(3), "--end-time", _day(0), "--scan-by", "TimestampAscending"],
+        "get-metric-statistics": ["cloudwatch", "get-metric-statistics", "--namespace", "AWS/Logs",
+                                  "--metric-name", "IncomingBytes", "--dimensions",
+                                  "Name=LogGroupName,Value=/aws/lambda/api", "--statistics", "Sum",
+                                  "--period", "86400", "--start-time", _day(3), "--end-time", _day(0)],
     }
+
+
+def _day(back):
+    """The UTC midnight `back` days before today's, as the CLI takes a time."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime((int(time.time()) // 86400 - back) * 86400))
 
 
 def test_every_operation_refused_with_wrong_secret(cli, tmp_path):
@@ -117,6 +132,12 @@ def test_every_operation_accepted(cli, tmp_path):
     kb = {"access_key": creds["AccessKeyId"], "secret": creds["SecretAccessKey"],
           "session_token": creds["SessionToken"]}
     assert out(aws(cli, "sts", "get-caller-identity", key=kb))["Account"] == B
+    # CloudWatch: three daily sums of the group's 50 MB a day, both ways of asking.
+    gmd = out(res["get-metric-data"])["MetricDataResults"][0]
+    assert gmd["Id"] == "api" and gmd["StatusCode"] == "Complete" and gmd["Values"] == [50e6] * 3
+    assert gmd["Timestamps"][0].startswith(_day(3)[:10])
+    stats = out(res["get-metric-statistics"])
+    assert stats["Label"] == "IncomingBytes" and [p["Sum"] for p in stats["Datapoints"]] == [50e6] * 3
 
 
 def test_cli_paging(cli):
