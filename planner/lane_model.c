@@ -461,6 +461,19 @@ static int s_num(const cJSON *obj, const char *name, const char *path, double lo
     return 0;
 }
 
+/* The IncomingBytes calibration of "bytes", added after version 1's first
+ * files: a file written without it is read without. */
+static int s_incoming(const cJSON *cal, struct cwx_lane_model *r, char *why, size_t why_size)
+{
+    if (cJSON_GetObjectItemCaseSensitive(cal, "incoming") &&
+        s_num(cal, "incoming", "bytes.", 0, 1e300, &r->incoming_bytes, why, why_size))
+        return CWX_EPARSE;
+    if (cJSON_GetObjectItemCaseSensitive(cal, "incoming_exported") &&
+        s_num(cal, "incoming_exported", "bytes.", 0, 1e300, &r->incoming_exported, why, why_size))
+        return CWX_EPARSE;
+    return 0;
+}
+
 int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m, char *why,
                          size_t why_size)
 {
@@ -531,11 +544,7 @@ int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m,
         s_num(doc, "tasks", "", 0, 1e15, &d, why, why_size))
         goto out;
     r.tasks = (int64_t)d;
-    /* Later fields: a file written before them is read without. */
-    if ((cJSON_GetObjectItemCaseSensitive(cal, "incoming") &&
-         s_num(cal, "incoming", "bytes.", 0, big, &r.incoming_bytes, why, why_size)) ||
-        (cJSON_GetObjectItemCaseSensitive(cal, "incoming_exported") &&
-         s_num(cal, "incoming_exported", "bytes.", 0, big, &r.incoming_exported, why, why_size)))
+    if (s_incoming(cal, &r, why, why_size))
         goto out;
     if (s_num(doc, "min_task_ms", "", 0, 1e12, &d, why, why_size))
         goto out;

@@ -170,7 +170,7 @@ def test_online_plan_every_status_every_format(cwx, fake, tmp_path):
     first = json.loads(plan(cwx, fake, cfg).stdout)
     ops = {e["op"] for e in requests(fake)}
     assert ops <= {"GetCallerIdentity", "DescribeLogGroups", "ListObjectsV2", "DescribeExportTasks",
-                   "GetObject", "DescribeLogStreams"}, ops
+                   "GetObject", "DescribeLogStreams", "GetMetricData"}, ops
     jobs = first["jobs"]
     assert {j["log_group"] for j in jobs} == {"/app/api", "/app/new", "/app/short", "/svc/alpha",
                                              "/svc/beta", "/pay/payments-eu"}
