@@ -216,7 +216,8 @@ def test_online_plan_every_status_every_format(cwx, fake, tmp_path):
     lists = [e for e in calls if e["op"] == "ListObjectsV2"]
     assert len(lists) == 1
     assert {e["op"] for e in calls} <= {"GetCallerIdentity", "DescribeLogGroups", "ListObjectsV2",
-                                        "DescribeExportTasks", "GetObject", "DescribeLogStreams"}
+                                        "DescribeExportTasks", "GetObject", "DescribeLogStreams",
+                                        "GetMetricData"}
     assert not [e for e in calls if e["op"] == "HeadObject"]
 
     # CSV: the same statuses.
