@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "orchestrator/lane.h"
 #include "orchestrator/lease_internal.h"
 #include "orchestrator/orchestrator.h"
 #include "planner/plan.h"
@@ -79,17 +80,29 @@ void cwx__index_free(struct cwx_index *ix);
 
 struct cwx_worker;
 struct cwx_worker_aws;
+struct cwx_worker_ops;
 
+/* A lane's states (docs/architecture.md §lane). lane.c holds the one
+ * function per state and cwx__lane_enter, the only place the state
+ * changes; the lane's timer runs only in FOREIGN, RETRY and PAUSED, and
+ * what it does when it fires follows from the state. */
 enum cwx_lane_state {
-    CWX_LANE_IDLE = 0, /* nothing active; takes the next job when told */
-    CWX_LANE_WORKING,  /* a worker is active */
+    CWX_LANE_IDLE = 0, /* no job holds the token: the next one takes it */
+    CWX_LANE_WORKING,  /* a job holds the token (its create, its task) */
     CWX_LANE_LISTING,  /* slot busy: listing the active tasks */
-    CWX_LANE_FOREIGN,  /* waiting on a foreign task that holds the slot */
-    CWX_LANE_PAUSED,   /* AWS kept failing: waiting before going on */
+    CWX_LANE_FOREIGN,  /* a foreign task holds the slot: polling it (timer) */
+    CWX_LANE_RETRY,    /* slot busy, no holder found: create again (timer) */
+    CWX_LANE_PAUSED,   /* AWS kept failing: waiting before going on (timer) */
     CWX_LANE_LEASE,    /* waiting for the lane's lease (another runner
                           drives the lane, or it is being acquired) */
-    CWX_LANE_FINISHED, /* nothing left, or stopped */
+    CWX_LANE_HALTING,  /* no new work (stopping, stopped, fenced): waiting
+                          for the jobs still going to end */
+    CWX_LANE_FINISHED, /* nothing left, or stopped (the lease is released) */
 };
+#define CWX_LANE_STATES (CWX_LANE_FINISHED + 1)
+const char *cwx__lane_state_name(enum cwx_lane_state s);
+
+struct cwx_lane_job;
 
 /* A job found in AWS that the lane must take up before its queue. */
 struct cwx_lane_prelude {
@@ -120,7 +133,9 @@ struct cwx_lane {
     struct cwx_worker *next;
     struct cwx_worker **finishing;
     size_t n_finishing, cap_finishing;
-    int in_next, next_again;   /* s_next is running; run it once more */
+    /* Workers that reached their end (or were stopped idle), settled by
+     * the next step from the loop, never inside the caller's stack. */
+    struct cwx_lane_job *ended;
     enum cwx_lane_state state;
     /* Slot busy. */
     int listing_pending;
@@ -133,9 +148,10 @@ struct cwx_lane {
     struct cwx_foreign_task foreign; /* valid in CWX_LANE_FOREIGN */
     int foreign_polls;
     int busy_creates;          /* slot-busy answers for the blocked job */
-    uv_timer_t timer;          /* foreign polls and create retries */
-    int timer_init;            /* timer initialised (closed at shutdown) */
-    int timer_what;            /* 1 foreign poll, 2 create again */
+    uv_timer_t timer;          /* FOREIGN, RETRY and PAUSED (the AWS ops) */
+    uv_idle_t soon;            /* the deferred step (the AWS ops) */
+    int timer_init;            /* timer and soon initialised (closed at shutdown) */
+    int step_due;              /* a step is deferred already */
     /* The lane lease (docs/architecture.md §lane-lease); lease_on is 0 with
      * `lease: off`. */
     int lease_on;
@@ -143,7 +159,7 @@ struct cwx_lane {
     struct cwx_lease_s3 lease_s3;
     int lease_fresh;           /* the renew asked for the next create succeeded */
     int fenced;                /* the lease was lost: halt, then wait for it */
-    int finished_told;         /* cwx__run_lane_finished was called */
+    int finished_told;         /* run->lane_over was called */
     struct cwx_lane_model model; /* the time model: remembered, then learnt */
     int64_t model_tasks_read;  /* model.tasks as read at start (0: none) */
     int64_t model_saved_tasks; /* model.tasks at the last write */
@@ -181,6 +197,13 @@ struct cwx_run {
     struct cwx_plan *plan;
     struct cwx_session *session;
     struct cwx_worker_aws *wa;
+    /* The lanes' operations (lane_aws.c on AWS; the unit tests script
+     * their own) and what the run does when a lane is over. */
+    const struct cwx_lane_ops *lane_ops;
+    void *lane_ctx;
+    const struct cwx_worker_ops *worker_ops;
+    void *worker_ctx;
+    void (*lane_over)(struct cwx_run *run, struct cwx_lane *lane);
     struct cwx_resolve_result resolved;
     struct cwx_reconcile_result rec;
     struct cwx_lane *lanes;
@@ -214,17 +237,6 @@ struct cwx_run {
     char nothing_msg[200];
 };
 
-/* lane.c */
-int cwx__lanes_build(struct cwx_run *run);
-void cwx__lanes_start(struct cwx_run *run);
-/* First signal: no new work; blocked or waiting lanes end. */
-void cwx__lanes_stop(struct cwx_run *run, int cancel_tasks);
-/* Second signal: interrupt every worker. */
-void cwx__lanes_abort(struct cwx_run *run);
-void cwx__lanes_free(struct cwx_run *run);
-uint64_t cwx__lane_poll_delay(struct cwx_worker *w, void *ud);
-struct cwx_aws_client *cwx__lane_client(struct cwx_worker *w, void *ud);
-
 /* model.c: the lanes' remembered time models. */
 /* Reads the model of every lane (its targets' _model.json; the one with the
  * most tasks wins); a missing one is no model, a corrupt or foreign one is
@@ -242,9 +254,6 @@ int cwx__models_write(struct cwx_run *run, void (*done)(struct cwx_run *run));
 void cwx__model_task_ended(struct cwx_lane *lane, int64_t est_bytes, int64_t duration_ms,
                            int polls);
 #define CWX__MODEL_SAVE_EVERY 50
-
-/* run.c: called by a lane when it finishes. */
-void cwx__run_lane_finished(struct cwx_run *run, struct cwx_lane *lane);
 
 /* report.c */
 void cwx__report_transition(struct cwx_run *run, struct cwx_lane *lane, struct cwx_worker *w,

@@ -101,7 +101,9 @@ static void s_on_tick(uv_timer_t *h)
 
 /* ---- phases -------------------------------------------------------------- */
 
-void cwx__run_lane_finished(struct cwx_run *run, struct cwx_lane *lane)
+/* A lane is over (run->lane_over): after the last one, the models and the
+ * reports. */
+static void s_lane_over(struct cwx_run *run, struct cwx_lane *lane)
 {
     (void)lane;
     if (--run->lanes_open != 0)
@@ -138,23 +140,9 @@ static void s_finish(struct cwx_run *run)
     s_shutdown(run);
 }
 
-static void s_on_reconciled(int status, void *ud)
+/* The loop guard's caps: the run's, and each lane's (its account's). */
+static void s_guard_caps(struct cwx_run *run)
 {
-    struct cwx_run *run = ud;
-    if (status) {
-        CWX_LOGE("reading the state in AWS failed: %s", cwx_strerror(status));
-        run->exit_code = CWX_RUN_FAILED;
-        s_finish(run);
-        return;
-    }
-    int rc = cwx__lanes_build(run);
-    if (rc) {
-        CWX_LOGE("cannot build the lanes: %s", cwx_strerror(rc));
-        run->exit_code = CWX_RUN_FAILED;
-        s_finish(run);
-        return;
-    }
-    /* The loop guard's caps. */
     size_t todo = 0;
     for (size_t j = 0; j < run->plan->n_jobs; j++)
         if (run->plan->jobs[j].status == CWX_JOB_PENDING ||
@@ -186,7 +174,25 @@ static void s_on_reconciled(int status, void *ud)
                                                    : (int)(3 * lane_todo + 10);
         cwx__guard_lane_init(&lane->guard, st->max_creates_per_job, lane_cap);
     }
+}
 
+static void s_on_reconciled(int status, void *ud)
+{
+    struct cwx_run *run = ud;
+    if (status) {
+        CWX_LOGE("reading the state in AWS failed: %s", cwx_strerror(status));
+        run->exit_code = CWX_RUN_FAILED;
+        s_finish(run);
+        return;
+    }
+    int rc = cwx__lanes_build(run);
+    if (rc) {
+        CWX_LOGE("cannot build the lanes: %s", cwx_strerror(rc));
+        run->exit_code = CWX_RUN_FAILED;
+        s_finish(run);
+        return;
+    }
+    s_guard_caps(run);
     /* Accounts that could not be resolved or read: their lanes stop. */
     for (size_t l = 0; l < run->n_lanes; l++) {
         struct cwx_lane *lane = &run->lanes[l];
@@ -280,12 +286,7 @@ static void s_shutdown(struct cwx_run *run)
     uv_close((uv_handle_t *)&run->sigterm, s_closed);
     uv_close((uv_handle_t *)&run->sighup, s_closed);
     uv_close((uv_handle_t *)&run->tick, s_closed);
-    for (size_t l = 0; l < run->n_lanes; l++) {
-        /* A build that failed half-way initialised only some timers. */
-        if (run->lanes[l].timer_init)
-            uv_close((uv_handle_t *)&run->lanes[l].timer, s_closed);
-        cwx_lease_close(&run->lanes[l].lease);
-    }
+    cwx__lanes_close(run);
     if (run->wa) {
         cwx_worker_aws_free(run->wa);
         run->wa = NULL;
@@ -303,6 +304,86 @@ static void s_walk_close(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* The run's progress output: live lines on a terminal, else JSON lines. */
+static void s_progress_mode(struct cwx_run *run, enum cwx_progress_mode progress)
+{
+    switch (progress) {
+    case CWX_PROGRESS_LIVE: run->live = 1; break;
+    case CWX_PROGRESS_JSON: run->json_progress = 1; break;
+    case CWX_PROGRESS_NONE: break;
+    default:
+        if (isatty(STDERR_FILENO) && cwx_log_get_format() == CWX_LOG_TEXT)
+            run->live = 1;
+        else
+            run->json_progress = 1;
+    }
+}
+
+/* Opens --events (appended). Returns 0 or CWX_EIO. */
+static int s_open_events(struct cwx_run *run, const struct cwx_run_options *opts)
+{
+    if (!opts->events_path)
+        return 0;
+    int fd = open(opts->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                  opts->private_outputs ? 0600 : 0644);
+    run->events = fd < 0 ? NULL : fdopen(fd, "a");
+    if (fd >= 0 && !run->events)
+        close(fd);
+    if (!run->events) {
+        CWX_LOGE("cannot open %s for the events", opts->events_path);
+        return CWX_EIO;
+    }
+    return 0;
+}
+
+/* The plan, the session, the operations of the lanes and workers, the
+ * signals. Returns 0, or the exit code when the run cannot start. */
+static int s_prepare(struct cwx_run *run)
+{
+    char why[512] = "";
+    int rc = cwx_plan_new(run->cfg, run->opts->now_ms ? run->opts->now_ms : run->started_ms,
+                          &run->plan, why, sizeof(why));
+    if (rc) {
+        CWX_LOGE("cannot plan: %s", why[0] ? why : cwx_strerror(rc));
+        return CWX_RUN_USAGE;
+    }
+    rc = cwx_session_new(&run->loop, run->cfg, run->plan, &run->session, why, sizeof(why));
+    if (rc) {
+        CWX_LOGE("%s", why[0] ? why : cwx_strerror(rc));
+        return s_exit_for_error(rc);
+    }
+    rc = cwx_worker_aws_new(&run->loop, cwx__lane_client, cwx__lane_poll_delay, run, &run->wa);
+    if (rc)
+        return CWX_RUN_FAILED; /* the session is freed by the caller */
+    run->lane_ops = cwx__lane_aws_ops();
+    run->lane_ctx = run;
+    run->worker_ops = cwx_worker_aws_ops();
+    run->worker_ctx = run->wa;
+    run->lane_over = s_lane_over;
+    uv_signal_init(&run->loop, &run->sigint);
+    uv_signal_init(&run->loop, &run->sigterm);
+    uv_signal_init(&run->loop, &run->sighup); /* a closed terminal: as SIGTERM */
+    run->sigint.data = run->sigterm.data = run->sighup.data = run;
+    uv_signal_start(&run->sigint, s_on_signal, SIGINT);
+    uv_signal_start(&run->sigterm, s_on_signal, SIGTERM);
+    uv_signal_start(&run->sighup, s_on_signal, SIGHUP);
+    uv_timer_init(&run->loop, &run->tick);
+    run->tick.data = run;
+    return 0;
+}
+
+/* Closes the loop, closing any handle left open rather than leak it. */
+static void s_close_loop(struct cwx_run *run)
+{
+    uv_run(&run->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&run->loop) != 0) {
+        uv_walk(&run->loop, s_walk_close, NULL);
+        uv_run(&run->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&run->loop) != 0)
+            CWX_LOGW("the event loop did not close cleanly");
+    }
+}
+
 int cwx_run(const struct cwx_run_options *opts)
 {
     struct cwx_run *run = calloc(1, sizeof(*run));
@@ -314,85 +395,36 @@ int cwx_run(const struct cwx_run_options *opts)
     run->cfg = opts->cfg;
     run->started_ms = cwx__now_ms();
     s_runner_identity(run);
-    int code = CWX_RUN_FAILED;
     if (uv_loop_init(&run->loop)) {
         free(run);
         return CWX_RUN_FAILED;
     }
-    switch (opts->progress) {
-    case CWX_PROGRESS_LIVE: run->live = 1; break;
-    case CWX_PROGRESS_JSON: run->json_progress = 1; break;
-    case CWX_PROGRESS_NONE: break;
-    default:
-        if (isatty(STDERR_FILENO) && cwx_log_get_format() == CWX_LOG_TEXT)
-            run->live = 1;
-        else
-            run->json_progress = 1;
+    s_progress_mode(run, opts->progress);
+    if (s_open_events(run, opts)) {
+        uv_loop_close(&run->loop);
+        free(run);
+        return CWX_RUN_USAGE;
     }
-    if (opts->events_path) {
-        int fd = open(opts->events_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                      opts->private_outputs ? 0600 : 0644);
-        run->events = fd < 0 ? NULL : fdopen(fd, "a");
-        if (fd >= 0 && !run->events)
-            close(fd);
-        if (!run->events) {
-            CWX_LOGE("cannot open %s for the events", opts->events_path);
-            uv_loop_close(&run->loop);
-            free(run);
-            return CWX_RUN_USAGE;
+    int code = s_prepare(run);
+    if (code == 0) {
+        int rc = cwx_resolve(run->session, run->plan, &run->resolved, s_on_resolved, run);
+        if (rc) {
+            CWX_LOGE("cannot start: %s", cwx_strerror(rc));
+            run->exit_code = CWX_RUN_FAILED;
+            s_finish(run);
         }
+        uv_run(&run->loop, UV_RUN_DEFAULT);
+        code = run->exit_code;
     }
-    char why[512] = "";
-    int rc = cwx_plan_new(run->cfg, opts->now_ms ? opts->now_ms : run->started_ms, &run->plan,
-                          why, sizeof(why));
-    if (rc) {
-        CWX_LOGE("cannot plan: %s", why[0] ? why : cwx_strerror(rc));
-        code = CWX_RUN_USAGE;
-        goto out;
-    }
-    rc = cwx_session_new(&run->loop, run->cfg, run->plan, &run->session, why, sizeof(why));
-    if (rc) {
-        CWX_LOGE("%s", why[0] ? why : cwx_strerror(rc));
-        code = s_exit_for_error(rc);
-        goto out;
-    }
-    rc = cwx_worker_aws_new(&run->loop, cwx__lane_client, cwx__lane_poll_delay, run, &run->wa);
-    if (rc) {
-        code = CWX_RUN_FAILED;
-        cwx_session_free(run->session);
-        run->session = NULL;
-        goto out;
-    }
-    uv_signal_init(&run->loop, &run->sigint);
-    uv_signal_init(&run->loop, &run->sigterm);
-    uv_signal_init(&run->loop, &run->sighup); /* a closed terminal: as SIGTERM */
-    run->sigint.data = run->sigterm.data = run->sighup.data = run;
-    uv_signal_start(&run->sigint, s_on_signal, SIGINT);
-    uv_signal_start(&run->sigterm, s_on_signal, SIGTERM);
-    uv_signal_start(&run->sighup, s_on_signal, SIGHUP);
-    uv_timer_init(&run->loop, &run->tick);
-    run->tick.data = run;
-    rc = cwx_resolve(run->session, run->plan, &run->resolved, s_on_resolved, run);
-    if (rc) {
-        CWX_LOGE("cannot start: %s", cwx_strerror(rc));
-        run->exit_code = CWX_RUN_FAILED;
-        s_finish(run);
-    }
-    uv_run(&run->loop, UV_RUN_DEFAULT);
-    code = run->exit_code;
-out:
     if (run->session) { /* failed before the loop ran */
         cwx_session_free(run->session);
         run->session = NULL;
     }
-    uv_run(&run->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&run->loop) != 0) {
-        /* A handle we did not close: close it rather than leak the loop. */
-        uv_walk(&run->loop, s_walk_close, NULL);
-        uv_run(&run->loop, UV_RUN_DEFAULT);
-        if (uv_loop_close(&run->loop) != 0)
-            CWX_LOGW("the event loop did not close cleanly");
+    if (run->wa) { /* s_shutdown frees it once the loop ran */
+        cwx_worker_aws_free(run->wa);
+        run->wa = NULL;
     }
+    s_close_loop(run);
     if (run->events)
         fclose(run->events);
     cwx__lanes_free(run);

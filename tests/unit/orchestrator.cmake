@@ -10,3 +10,7 @@ target_link_libraries(test_orchestrator PRIVATE PkgConfig::UV)
 # The lane lease against a scripted S3 (its operations table).
 cwx_unit_test(test_lease test_lease.c cwx_orchestrator)
 target_link_libraries(test_lease PRIVATE PkgConfig::UV)
+
+# The lane's state machine against scripted operations (its ops table).
+cwx_unit_test(test_lane test_lane.c cwx_orchestrator)
+target_link_libraries(test_lane PRIVATE PkgConfig::UV)
