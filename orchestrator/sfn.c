@@ -285,49 +285,49 @@ static int s_add_strings(cJSON *obj, const char *key, const char *const *v)
     return 0;
 }
 
-/* The least-privilege policy of the execution role. groups: the names of
- * the log groups exported; roots: the data roots listed. */
-static cJSON *s_policy(const struct cwx_account *acc, const char *account_id, const char *region,
-                       const char *bucket, cJSON *groups, cJSON *roots)
+/* The statements on the log groups exported (their names in groups) and on
+ * the export tasks. */
+static int s_policy_logs(cJSON *stmts, const char *part, const char *account_id,
+                         const char *region, cJSON *groups)
 {
-    const char *part = cwx_region_partition(region);
-    char arn[1200], state[600];
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *stmts = doc && cJSON_AddStringToObject(doc, "Version", "2012-10-17")
-                       ? cJSON_AddArrayToObject(doc, "Statement")
-                       : NULL;
-    if (!stmts)
-        goto fail;
-
+    char arn[1200];
     cJSON *s = s_statement(stmts, "CreateExportTasks");
     cJSON *res = s ? cJSON_CreateArray() : NULL;
     if (!res || !cJSON_AddStringToObject(s, "Action", "logs:CreateExportTask") ||
         !cJSON_AddItemToObject(s, "Resource", res))
-        goto fail;
+        return CWX_ENOMEM;
     cJSON *g;
     cJSON_ArrayForEach(g, groups) {
         snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:%s", part, region, account_id,
                  g->valuestring);
         if (!cJSON_AddItemToArray(res, cJSON_CreateString(arn)))
-            goto fail;
+            return CWX_ENOMEM;
         snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:%s:*", part, region, account_id,
                  g->valuestring);
         if (!cJSON_AddItemToArray(res, cJSON_CreateString(arn)))
-            goto fail;
+            return CWX_ENOMEM;
     }
     /* DescribeExportTasks has no resource-level permission. */
     s = s_statement(stmts, "DescribeExportTasks");
     if (!s || !cJSON_AddStringToObject(s, "Action", "logs:DescribeExportTasks") ||
         !cJSON_AddStringToObject(s, "Resource", "*"))
-        goto fail;
+        return CWX_ENOMEM;
+    return 0;
+}
 
+/* The statements on the bucket: list the markers and the data roots (in
+ * roots), write the markers. */
+static int s_policy_bucket(cJSON *stmts, const struct cwx_account *acc, const char *part,
+                           const char *account_id, const char *bucket, cJSON *roots)
+{
+    char arn[1200], state[600];
     const char *sp = acc->settings.destination.state_prefix;
     size_t spn = sp ? strlen(sp) : 0;
     while (spn && sp[spn - 1] == '/')
         spn--;
     snprintf(state, sizeof state, "%.*s%s%s/*", (int)spn, sp ? sp : "", spn ? "/" : "",
              account_id);
-    s = s_statement(stmts, "ListMarkersAndData");
+    cJSON *s = s_statement(stmts, "ListMarkersAndData");
     snprintf(arn, sizeof arn, "arn:%s:s3:::%s", part, bucket);
     cJSON *cond = s ? cJSON_CreateObject() : NULL;
     cJSON *like = cond ? cJSON_AddObjectToObject(cond, "StringLike") : NULL;
@@ -335,49 +335,69 @@ static cJSON *s_policy(const struct cwx_account *acc, const char *account_id, co
     if (!prefixes || !cJSON_AddStringToObject(s, "Action", "s3:ListBucket") ||
         !cJSON_AddStringToObject(s, "Resource", arn) || !cJSON_AddItemToObject(s, "Condition", cond) ||
         !cJSON_AddItemToArray(prefixes, cJSON_CreateString(state)))
-        goto fail;
+        return CWX_ENOMEM;
     cJSON *r;
     cJSON_ArrayForEach(r, roots)
         if (!cJSON_AddItemToArray(prefixes, cJSON_CreateString(r->valuestring)))
-            goto fail;
+            return CWX_ENOMEM;
 
     s = s_statement(stmts, "WriteMarkers");
     snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s", part, bucket, state);
     if (!s || !cJSON_AddStringToObject(s, "Action", "s3:PutObject") ||
         !cJSON_AddStringToObject(s, "Resource", arn))
-        goto fail;
+        return CWX_ENOMEM;
+    return 0;
+}
 
-    /* The lane lease (in the lease bucket when lease.bucket names one):
-     * written, read back and deleted (a conditional delete needs
-     * s3:GetObject). */
-    if (!acc->settings.lease_off) {
-        struct cwx_lease_s3 where = {0};
-        if (cwx_lease_location(&acc->settings, account_id, region,
-                               acc->settings.token_scope == CWX_SCOPE_REGION, bucket, &where))
-            goto fail;
-        s = s_statement(stmts, "LaneLease");
-        static const char *const lease[] = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject",
-                                            NULL};
-        snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s", part, where.bucket, where.key);
-        if (!s || s_add_strings(s, "Action", lease) ||
-            !cJSON_AddStringToObject(s, "Resource", arn))
-            goto fail;
-    }
+/* The lane lease (in the lease bucket when lease.bucket names one):
+ * written, read back and deleted (a conditional delete needs s3:GetObject). */
+static int s_policy_lease(cJSON *stmts, const struct cwx_account *acc, const char *part,
+                          const char *account_id, const char *region, const char *bucket)
+{
+    static const char *const lease[] = {"s3:PutObject", "s3:GetObject", "s3:DeleteObject",
+                                        NULL};
+    char arn[1200];
+    struct cwx_lease_s3 where = {0};
+    if (cwx_lease_location(&acc->settings, account_id, region,
+                           acc->settings.token_scope == CWX_SCOPE_REGION, bucket, &where))
+        return CWX_ENOMEM;
+    cJSON *s = s_statement(stmts, "LaneLease");
+    snprintf(arn, sizeof arn, "arn:%s:s3:::%s/%s", part, where.bucket, where.key);
+    if (!s || s_add_strings(s, "Action", lease) || !cJSON_AddStringToObject(s, "Resource", arn))
+        return CWX_ENOMEM;
+    return 0;
+}
 
+/* The least-privilege policy of the execution role. groups: the names of
+ * the log groups exported; roots: the data roots listed. */
+static cJSON *s_policy(const struct cwx_account *acc, const char *account_id, const char *region,
+                       const char *bucket, cJSON *groups, cJSON *roots)
+{
     /* Execution history to CloudWatch Logs: Step Functions' log delivery
      * needs these on "*". */
-    s = s_statement(stmts, "ExecutionHistoryLogs");
     static const char *const deliv[] = {
         "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
         "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
         "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", NULL,
     };
-    if (!s || s_add_strings(s, "Action", deliv) || !cJSON_AddStringToObject(s, "Resource", "*"))
-        goto fail;
+    const char *part = cwx_region_partition(region);
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *stmts = doc && cJSON_AddStringToObject(doc, "Version", "2012-10-17")
+                       ? cJSON_AddArrayToObject(doc, "Statement")
+                       : NULL;
+    int rc = stmts ? 0 : CWX_ENOMEM;
+    if (!rc)
+        rc = s_policy_logs(stmts, part, account_id, region, groups);
+    if (!rc)
+        rc = s_policy_bucket(stmts, acc, part, account_id, bucket, roots);
+    if (!rc && !acc->settings.lease_off)
+        rc = s_policy_lease(stmts, acc, part, account_id, region, bucket);
+    cJSON *s = rc ? NULL : s_statement(stmts, "ExecutionHistoryLogs");
+    if (!s || s_add_strings(s, "Action", deliv) || !cJSON_AddStringToObject(s, "Resource", "*")) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
     return doc;
-fail:
-    cJSON_Delete(doc);
-    return NULL;
 }
 
 /* Appends text with every line indented by `indent` spaces. */
@@ -393,15 +413,12 @@ static int s_indented(struct cwx_buf *out, const char *text, int indent)
     return rc ? CWX_ENOMEM : 0;
 }
 
-/* The CloudFormation template: the machine (its definition inline, the
- * same text as state-machine.asl.json), its role, a log group for the
- * execution history, and an optional schedule. Long-form intrinsics only
- * (no YAML tags), so that any YAML reader reads it. */
-static int s_template(const struct cwx_account *acc, const char *account_id, const char *asl,
-                      const char *policy, const char *input, struct cwx_buf *out)
+/* The template's description, parameters and conditions (the schedule's
+ * only when the schedule can carry the input). */
+static int s_template_head(const struct cwx_account *acc, const char *account_id,
+                           int schedule, struct cwx_buf *out)
 {
     int rc = 0;
-    int schedule = strlen(input) <= CWX__SFN_SCHEDULE_INPUT_MAX;
     rc |= cwx_buf_printf(
         out,
         "AWSTemplateFormatVersion: \"2010-09-09\"\n"
@@ -439,6 +456,15 @@ static int s_template(const struct cwx_account *acc, const char *account_id, con
         rc |= cwx_buf_printf(out,
                              "  HasSchedule:\n"
                              "    Fn::Not: [{\"Fn::Equals\": [{Ref: ScheduleExpression}, \"\"]}]\n");
+    return rc;
+}
+
+/* The execution role, the history log group and the machine, whose
+ * definition is asl inline. */
+static int s_template_machine(const char *account_id, const char *asl, const char *policy,
+                              struct cwx_buf *out)
+{
+    int rc = 0;
     rc |= cwx_buf_printf(
         out,
         "Resources:\n"
@@ -482,44 +508,66 @@ static int s_template(const struct cwx_account *acc, const char *account_id, con
         account_id, policy);
     if (!rc)
         rc = s_indented(out, asl, 8);
-    if (schedule) {
-        rc |= cwx_buf_printf(
-            out,
-            "  ScheduleRole:\n"
-            "    Type: AWS::IAM::Role\n"
-            "    Condition: HasSchedule\n"
-            "    Properties:\n"
-            "      AssumeRolePolicyDocument:\n"
-            "        Version: \"2012-10-17\"\n"
-            "        Statement:\n"
-            "          - Effect: Allow\n"
-            "            Principal: {Service: scheduler.amazonaws.com}\n"
-            "            Action: sts:AssumeRole\n"
-            "            Condition:\n"
-            "              StringEquals: {\"aws:SourceAccount\": \"%s\"}\n"
-            "      Policies:\n"
-            "        - PolicyName: cwexport-start-execution\n"
-            "          PolicyDocument:\n"
-            "            Version: \"2012-10-17\"\n"
-            "            Statement:\n"
-            "              - Effect: Allow\n"
-            "                Action: states:StartExecution\n"
-            "                Resource: {Ref: StateMachine}\n"
-            "  Schedule:\n"
-            "    Type: AWS::Scheduler::Schedule\n"
-            "    Condition: HasSchedule\n"
-            "    Properties:\n"
-            "      ScheduleExpression: {Ref: ScheduleExpression}\n"
-            "      FlexibleTimeWindow: {Mode: \"OFF\"}\n"
-            "      Target:\n"
-            "        Arn: {Ref: StateMachine}\n"
-            "        RoleArn:\n"
-            "          Fn::GetAtt: [ScheduleRole, Arn]\n"
-            "        Input: |\n",
-            account_id);
-        if (!rc)
-            rc = s_indented(out, input, 10);
-    }
+    return rc;
+}
+
+/* The optional schedule: its role and an EventBridge Scheduler schedule
+ * that starts the machine with input. */
+static int s_template_schedule(const char *account_id, const char *input, struct cwx_buf *out)
+{
+    int rc = 0;
+    rc |= cwx_buf_printf(
+        out,
+        "  ScheduleRole:\n"
+        "    Type: AWS::IAM::Role\n"
+        "    Condition: HasSchedule\n"
+        "    Properties:\n"
+        "      AssumeRolePolicyDocument:\n"
+        "        Version: \"2012-10-17\"\n"
+        "        Statement:\n"
+        "          - Effect: Allow\n"
+        "            Principal: {Service: scheduler.amazonaws.com}\n"
+        "            Action: sts:AssumeRole\n"
+        "            Condition:\n"
+        "              StringEquals: {\"aws:SourceAccount\": \"%s\"}\n"
+        "      Policies:\n"
+        "        - PolicyName: cwexport-start-execution\n"
+        "          PolicyDocument:\n"
+        "            Version: \"2012-10-17\"\n"
+        "            Statement:\n"
+        "              - Effect: Allow\n"
+        "                Action: states:StartExecution\n"
+        "                Resource: {Ref: StateMachine}\n"
+        "  Schedule:\n"
+        "    Type: AWS::Scheduler::Schedule\n"
+        "    Condition: HasSchedule\n"
+        "    Properties:\n"
+        "      ScheduleExpression: {Ref: ScheduleExpression}\n"
+        "      FlexibleTimeWindow: {Mode: \"OFF\"}\n"
+        "      Target:\n"
+        "        Arn: {Ref: StateMachine}\n"
+        "        RoleArn:\n"
+        "          Fn::GetAtt: [ScheduleRole, Arn]\n"
+        "        Input: |\n",
+        account_id);
+    if (!rc)
+        rc = s_indented(out, input, 10);
+    return rc;
+}
+
+/* The CloudFormation template: the machine (its definition inline, the
+ * same text as state-machine.asl.json), its role, a log group for the
+ * execution history, and an optional schedule. Long-form intrinsics only
+ * (no YAML tags), so that any YAML reader reads it. */
+static int s_template(const struct cwx_account *acc, const char *account_id, const char *asl,
+                      const char *policy, const char *input, struct cwx_buf *out)
+{
+    int schedule = strlen(input) <= CWX__SFN_SCHEDULE_INPUT_MAX;
+    int rc = s_template_head(acc, account_id, schedule, out);
+    if (!rc)
+        rc = s_template_machine(account_id, asl, policy, out);
+    if (!rc && schedule)
+        rc = s_template_schedule(account_id, input, out);
     rc |= cwx_buf_printf(out,
                          "Outputs:\n"
                          "  StateMachineArn:\n"
@@ -574,18 +622,166 @@ static char *s_print(const cJSON *doc)
     return out;
 }
 
+/* The pending jobs of target t, in the scheduler's order (oldest window
+ * first, then the group order), in a new array of *n; NULL on ENOMEM. */
+static struct s_pending *s_pending_of(const struct cwx_plan *plan, uint32_t t, size_t *n)
+{
+    struct s_pending *pend = calloc(plan->n_jobs ? plan->n_jobs : 1, sizeof *pend);
+    *n = 0;
+    if (!pend)
+        return NULL;
+    for (size_t j = 0; j < plan->n_jobs; j++) {
+        const struct cwx_job *job = &plan->jobs[j];
+        if (job->status != CWX_JOB_PENDING || plan->groups[job->group].target != t)
+            continue;
+        pend[(*n)++] = (struct s_pending){
+            .job = (uint32_t)j,
+            .start_ms = cwx_plan_job_window(plan, job)->start_ms,
+            .group = job->group,
+        };
+    }
+    qsort(pend, *n, sizeof *pend, s_pending_cmp);
+    return pend;
+}
+
+/* What one account's files are made of, and the texts written. */
+struct s_files {
+    cJSON *asl, *policy, *input;
+    cJSON *groups, *roots; /* the log group names and the prefix roots of the jobs */
+    char *asl_text, *input_text, *policy_text, *policy_flow;
+    struct cwx_buf tmpl;
+};
+
+static void s_files_free(struct s_files *f)
+{
+    cJSON_Delete(f->asl);
+    cJSON_Delete(f->policy);
+    cJSON_Delete(f->input);
+    cJSON_Delete(f->groups);
+    cJSON_Delete(f->roots);
+    free(f->asl_text);
+    free(f->input_text);
+    free(f->policy_text);
+    cJSON_free(f->policy_flow);
+    cwx_buf_free(&f->tmpl);
+}
+
+/* Adds name to the array of strings names unless it is there already. */
+static int s_add_name(cJSON *names, const char *name)
+{
+    cJSON *it;
+    cJSON_ArrayForEach(it, names)
+        if (strcmp(it->valuestring, name) == 0)
+            return 0;
+    return cJSON_AddItemToArray(names, cJSON_CreateString(name)) ? 0 : CWX_ENOMEM;
+}
+
+/* The execution input of target tg: one lane with the jobs pend[0..n). */
+static int s_input(const struct cwx_plan *plan, const struct cwx_plan_target *tg,
+                   const struct s_pending *pend, size_t n, struct s_files *f, char *why,
+                   size_t why_size)
+{
+    const struct cwx_account *acc = &plan->cfg->accounts[tg->account];
+    struct cwx_estimate_rate rate;
+    cwx_estimate_rate_of(plan, (uint32_t)(tg - plan->targets), &rate);
+    f->input = cJSON_CreateObject();
+    f->groups = cJSON_CreateArray();
+    f->roots = cJSON_CreateArray();
+    cJSON *lanes = f->input ? cJSON_AddArrayToObject(f->input, "Lanes") : NULL;
+    cJSON *lane = cJSON_CreateObject();
+    if (!lane || !lanes || !cJSON_AddItemToArray(lanes, lane)) {
+        cJSON_Delete(lane); /* not in lanes: still ours */
+        return CWX_ENOMEM;
+    }
+    if (!f->groups || !f->roots)
+        return CWX_ENOMEM;
+    char lane_name[64];
+    int region_scope = acc->settings.token_scope == CWX_SCOPE_REGION;
+    snprintf(lane_name, sizeof lane_name, "%s%s%s", tg->account_id, region_scope ? "/" : "",
+             region_scope ? tg->region : "");
+    cJSON *jobs;
+    if (!cJSON_AddStringToObject(lane, "Lane", lane_name) ||
+        !cJSON_AddStringToObject(lane, "Region", tg->region) ||
+        !cJSON_AddStringToObject(lane, "Bucket", tg->bucket) ||
+        s_lease_json(acc, tg, lane) || !(jobs = cJSON_AddArrayToObject(lane, "Jobs")))
+        return CWX_ENOMEM;
+    struct cwx_buf prefix, marker;
+    cwx_buf_init(&prefix, 0);
+    cwx_buf_init(&marker, 0);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct cwx_job *job = &plan->jobs[pend[i].job];
+        rc = s_job_json(plan, job, &rate, jobs, &prefix, &marker, f->roots);
+        if (rc)
+            s_why(why, why_size, "account %s: job %s of %s: %s", acc->name,
+                  cwx_plan_job_window(plan, job)->label, plan->groups[job->group].name,
+                  cwx_strerror(rc));
+        else
+            rc = s_add_name(f->groups, plan->groups[job->group].name);
+    }
+    cwx_buf_free(&prefix);
+    cwx_buf_free(&marker);
+    return rc;
+}
+
+/* The machine, the policy and the template of target tg as text, from the
+ * input made by s_input (n jobs). */
+static int s_render(const struct cwx_plan *plan, const struct cwx_plan_target *tg, size_t n,
+                    struct s_files *f, char *why, size_t why_size)
+{
+    const struct cwx_account *acc = &plan->cfg->accounts[tg->account];
+    f->asl = s_asl(acc, tg->account_id, tg->region);
+    f->policy = s_policy(acc, tg->account_id, tg->region, tg->bucket, f->groups, f->roots);
+    f->asl_text = s_print(f->asl);
+    f->input_text = s_print(f->input);
+    f->policy_text = s_print(f->policy);
+    f->policy_flow = f->policy ? cJSON_PrintUnformatted(f->policy) : NULL;
+    if (!f->asl_text || !f->input_text || !f->policy_text || !f->policy_flow)
+        return CWX_ENOMEM;
+    if (strlen(f->input_text) > CWX__SFN_INPUT_MAX) {
+        s_why(why, why_size,
+              "account %s: %zu pending windows make an execution input of %zu bytes, over "
+              "Step Functions' 256 KiB: lower --max-windows",
+              acc->name, n, strlen(f->input_text));
+        return CWX_ETOOBIG;
+    }
+    return s_template(acc, tg->account_id, f->asl_text, f->policy_flow, f->input_text,
+                      &f->tmpl);
+}
+
+/* Writes the four files into dir/<account name>/. */
+static int s_write_files(const char *dir, const char *account, const struct s_files *f,
+                         char *why, size_t why_size)
+{
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/%s", dir, account);
+    int rc = s_mkdir(sub, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "state-machine.asl.json", f->asl_text, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "input.json", f->input_text, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "execution-role-policy.json", f->policy_text, why, why_size);
+    if (!rc)
+        rc = s_write(sub, "template.yaml", f->tmpl.ptr, why, why_size);
+    return rc;
+}
+
+/* The account's first target (its machine's region), or NULL. */
+static const struct cwx_plan_target *s_first_target(const struct cwx_plan *plan, uint32_t a)
+{
+    for (uint32_t t = 0; t < plan->n_targets; t++)
+        if (plan->targets[t].account == a)
+            return &plan->targets[t];
+    return NULL;
+}
+
 /* The files of one account. */
 static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
                      size_t max_windows, struct cwx_sfn_account *info, char *why, size_t why_size)
 {
     const struct cwx_account *acc = &plan->cfg->accounts[a];
-    const struct cwx_plan_target *tg = NULL;
-    uint32_t t = 0;
-    for (; t < plan->n_targets; t++)
-        if (plan->targets[t].account == a) {
-            tg = &plan->targets[t];
-            break;
-        }
+    const struct cwx_plan_target *tg = s_first_target(plan, a);
     if (!tg)
         return 0;
     if (!tg->account_id || !tg->bucket) {
@@ -595,125 +791,32 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
               acc->name);
         return CWX_EINVAL;
     }
-    struct cwx_estimate_rate rate;
-    cwx_estimate_rate_of(plan, t, &rate);
-
     size_t n = 0;
-    struct s_pending *pend = calloc(plan->n_jobs ? plan->n_jobs : 1, sizeof *pend);
+    struct s_pending *pend = s_pending_of(plan, (uint32_t)(tg - plan->targets), &n);
     if (!pend)
         return CWX_ENOMEM;
-    for (size_t j = 0; j < plan->n_jobs; j++) {
-        const struct cwx_job *job = &plan->jobs[j];
-        if (job->status != CWX_JOB_PENDING || plan->groups[job->group].target != t)
-            continue;
-        pend[n++] = (struct s_pending){
-            .job = (uint32_t)j,
-            .start_ms = cwx_plan_job_window(plan, job)->start_ms,
-            .group = job->group,
-        };
-    }
-    /* The scheduler's order: oldest window first, then the group order. */
-    qsort(pend, n, sizeof *pend, s_pending_cmp);
     size_t pending = n;
     if (max_windows && n > max_windows)
         n = max_windows;
-
-    int rc = CWX_ENOMEM;
-    char *asl_text = NULL, *input_text = NULL, *policy_text = NULL, *policy_flow = NULL;
-    cJSON *asl = NULL, *policy = NULL;
-    cJSON *input = cJSON_CreateObject();
-    cJSON *groups = cJSON_CreateArray(), *roots = cJSON_CreateArray();
-    struct cwx_buf prefix, marker, tmpl;
-    cwx_buf_init(&prefix, 0);
-    cwx_buf_init(&marker, 0);
-    cwx_buf_init(&tmpl, 0);
-    cJSON *lanes = input ? cJSON_AddArrayToObject(input, "Lanes") : NULL;
-    cJSON *lane = cJSON_CreateObject();
-    if (!lanes || !lane || !groups || !roots || !cJSON_AddItemToArray(lanes, lane))
-        goto cleanup;
-    char lane_name[64];
-    snprintf(lane_name, sizeof lane_name, "%s%s%s", tg->account_id,
-             acc->settings.token_scope == CWX_SCOPE_REGION ? "/" : "",
-             acc->settings.token_scope == CWX_SCOPE_REGION ? tg->region : "");
-    cJSON *jobs;
-    if (!cJSON_AddStringToObject(lane, "Lane", lane_name) ||
-        !cJSON_AddStringToObject(lane, "Region", tg->region) ||
-        !cJSON_AddStringToObject(lane, "Bucket", tg->bucket) ||
-        s_lease_json(acc, tg, lane) || !(jobs = cJSON_AddArrayToObject(lane, "Jobs")))
-        goto cleanup;
-    for (size_t i = 0; i < n; i++) {
-        const struct cwx_job *job = &plan->jobs[pend[i].job];
-        rc = s_job_json(plan, job, &rate, jobs, &prefix, &marker, roots);
-        if (rc) {
-            s_why(why, why_size, "account %s: job %s of %s: %s", acc->name,
-                  cwx_plan_job_window(plan, job)->label, plan->groups[job->group].name,
-                  cwx_strerror(rc));
-            goto cleanup;
-        }
-        const char *name = plan->groups[job->group].name;
-        cJSON *it;
-        int seen = 0;
-        cJSON_ArrayForEach(it, groups)
-            seen |= strcmp(it->valuestring, name) == 0;
-        rc = CWX_ENOMEM;
-        if (!seen && !cJSON_AddItemToArray(groups, cJSON_CreateString(name)))
-            goto cleanup;
-    }
-    rc = CWX_ENOMEM;
-    asl = s_asl(acc, tg->account_id, tg->region);
-    policy = s_policy(acc, tg->account_id, tg->region, tg->bucket, groups, roots);
-    asl_text = s_print(asl);
-    input_text = s_print(input);
-    policy_text = s_print(policy);
-    policy_flow = policy ? cJSON_PrintUnformatted(policy) : NULL;
-    if (!asl_text || !input_text || !policy_text || !policy_flow)
-        goto cleanup;
-    if (strlen(input_text) > CWX__SFN_INPUT_MAX) {
-        s_why(why, why_size,
-              "account %s: %zu pending windows make an execution input of %zu bytes, over "
-              "Step Functions' 256 KiB: lower --max-windows",
-              acc->name, n, strlen(input_text));
-        rc = CWX_ETOOBIG;
-        goto cleanup;
-    }
-    rc = s_template(acc, tg->account_id, asl_text, policy_flow, input_text, &tmpl);
-    if (rc)
-        goto cleanup;
-    char sub[4096];
-    snprintf(sub, sizeof sub, "%s/%s", dir, acc->name);
-    rc = s_mkdir(sub, why, why_size);
+    struct s_files f = {0};
+    cwx_buf_init(&f.tmpl, 0);
+    int rc = s_input(plan, tg, pend, n, &f, why, why_size);
     if (!rc)
-        rc = s_write(sub, "state-machine.asl.json", asl_text, why, why_size);
+        rc = s_render(plan, tg, n, &f, why, why_size);
     if (!rc)
-        rc = s_write(sub, "input.json", input_text, why, why_size);
-    if (!rc)
-        rc = s_write(sub, "execution-role-policy.json", policy_text, why, why_size);
-    if (!rc)
-        rc = s_write(sub, "template.yaml", tmpl.ptr, why, why_size);
+        rc = s_write_files(dir, acc->name, &f, why, why_size);
     if (!rc && info) {
         info->account = acc->name;
         info->account_id = tg->account_id;
         info->region = tg->region;
         info->jobs = n;
         info->pending = pending;
-        info->input_bytes = strlen(input_text);
+        info->input_bytes = strlen(f.input_text);
     }
-cleanup:
     if (rc == CWX_ENOMEM && why && !why[0])
         s_why(why, why_size, "out of memory");
     free(pend);
-    cJSON_Delete(asl);
-    cJSON_Delete(policy);
-    cJSON_Delete(input);
-    cJSON_Delete(groups);
-    cJSON_Delete(roots);
-    free(asl_text);
-    free(input_text);
-    free(policy_text);
-    cJSON_free(policy_flow);
-    cwx_buf_free(&prefix);
-    cwx_buf_free(&marker);
-    cwx_buf_free(&tmpl);
+    s_files_free(&f);
     return rc;
 }
 
