@@ -260,9 +260,18 @@ static cJSON *s_failure_json(struct cwx_run *run, const struct cwx_failure *f)
     return o;
 }
 
-static cJSON *s_summary(struct cwx_run *run)
+/* The counters of a lane in the summary, in this order; the totals add
+ * them up. */
+enum { S_N_COUNTS = 18 };
+static const char *const s_count_names[S_N_COUNTS] = {
+    "jobs",         "done",          "exported",     "empty",     "already_done", "skipped",
+    "failed",       "objects",       "bytes",        "retries",   "creates",      "slot_busy",
+    "adopted",      "foreign_waits", "step_retries", "api_calls", "api_retries",
+    "api_throttles"};
+
+/* The run's times, exit code and loop guard. */
+static void s_summary_head(const struct cwx_run *run, cJSON *root)
 {
-    cJSON *root = cJSON_CreateObject();
     char ts[32];
     cJSON_AddNumberToObject(root, "version", 1);
     cJSON_AddStringToObject(root, "cwexport_version", CWX_VERSION);
@@ -283,75 +292,86 @@ static cJSON *s_summary(struct cwx_run *run)
     cJSON_AddNumberToObject(guard, "create_calls", run->guard.run_calls);
     cJSON_AddNumberToObject(guard, "max_creates_per_run", run->guard.max_per_run);
     cJSON_AddNumberToObject(guard, "max_creates_per_job", run->guard.max_per_job);
+}
 
-    enum { N_COUNTS = 18 };
-    static const char *const names[N_COUNTS] = {
-        "jobs",         "done",          "exported",     "empty",     "already_done", "skipped",
-        "failed",       "objects",       "bytes",        "retries",   "creates",      "slot_busy",
-        "adopted",      "foreign_waits", "step_retries", "api_calls", "api_retries",
-        "api_throttles"};
-    uint64_t t[N_COUNTS] = {0};
-    cJSON *lanes = cJSON_AddArrayToObject(root, "lanes");
-    for (size_t l = 0; l < run->n_lanes; l++) {
-        const struct cwx_lane *lane = &run->lanes[l];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "lane", lane->name);
-        cJSON_AddStringToObject(o, "account", run->cfg->accounts[lane->account].name);
-        const char *id = NULL;
-        struct cwx_session_stats api = {0};
-        for (size_t tg = 0; tg < run->plan->n_targets; tg++) {
-            if (run->plan->targets[tg].account != lane->account)
-                continue;
-            if (!id)
-                id = run->plan->targets[tg].account_id;
-            if (run->session && (lane->target < 0 || (size_t)lane->target == tg))
-                cwx_session_target_stats(run->session, (uint32_t)tg, &api);
-        }
-        cJSON_AddStringToObject(o, "account_id", id ? id : "");
-        cJSON_AddStringToObject(o, "token_scope", lane->target >= 0 ? "region" : "account");
-        uint64_t v[N_COUNTS] = {
-            lane->total,   lane->done,          lane->exported,     lane->empty,
-            lane->marked,  lane->skipped,       lane->failed,       lane->objects,
-            lane->bytes,   lane->retries,       lane->creates,      lane->slot_busy,
-            lane->adopted, lane->foreign_waits, lane->step_retries, api.calls,
-            api.retries,   api.throttles};
-        for (int i = 0; i < N_COUNTS; i++) {
-            cJSON_AddNumberToObject(o, names[i], (double)v[i]);
-            t[i] += v[i];
-        }
-        uint64_t left = lane->total - (lane->done + lane->skipped + lane->failed <= lane->total
-                                           ? lane->done + lane->skipped + lane->failed
-                                           : lane->total);
-        cJSON_AddNumberToObject(o, "pending", (double)left);
-        int64_t end = lane->finished_ms ? lane->finished_ms : run->finished_ms;
-        cJSON_AddNumberToObject(o, "duration_s",
-                                lane->started_ms ? (double)(end - lane->started_ms) / 1000.0 : 0);
-        cJSON_AddNumberToObject(o, "task_s", (double)lane->task_ms / 1000.0);
-        cJSON_AddNumberToObject(o, "gap_mean_s",
-                                lane->gaps ? lane->gap_sum_ms / (double)lane->gaps / 1000.0 : 0);
-        cJSON_AddNumberToObject(o, "gap_max_s", lane->gap_max_ms / 1000.0);
-        cJSON_AddNumberToObject(o, "throughput_bps", cwx_lane_model_rate(&lane->model));
-        cJSON_AddNumberToObject(o, "max_creates_per_run", lane->guard.max_per_run);
-        cJSON_AddBoolToObject(o, "loop_guard_tripped", lane->guard.tripped);
-        cJSON_AddNumberToObject(o, "pauses", (double)lane->pauses_total);
-        if (lane->lease_on) {
-            /* The lane lease (docs/runners.md): its S3 calls and how it went. */
-            cJSON *ls = cJSON_AddObjectToObject(o, "lease");
-            cJSON_AddNumberToObject(ls, "requests", (double)lane->lease.requests);
-            cJSON_AddNumberToObject(ls, "acquired", (double)lane->lease.acquired);
-            cJSON_AddNumberToObject(ls, "takeovers", (double)lane->lease.takeovers);
-            cJSON_AddNumberToObject(ls, "renews", (double)lane->lease.renewed);
-            cJSON_AddNumberToObject(ls, "lost", (double)lane->lease.lost);
-            cJSON_AddNumberToObject(ls, "watched", (double)lane->lease.watched);
-        }
-        cJSON_AddBoolToObject(o, "stopped", lane->stopped);
-        if (lane->stopped)
-            cJSON_AddStringToObject(o, "stop_reason", lane->stop_reason);
-        cJSON_AddItemToArray(lanes, o);
+/* The lane's account id into *id and its API counters into *api. */
+static void s_lane_api(const struct cwx_run *run, const struct cwx_lane *lane, const char **id,
+                       struct cwx_session_stats *api)
+{
+    *id = NULL;
+    for (size_t tg = 0; tg < run->plan->n_targets; tg++) {
+        if (run->plan->targets[tg].account != lane->account)
+            continue;
+        if (!*id)
+            *id = run->plan->targets[tg].account_id;
+        if (run->session && (lane->target < 0 || (size_t)lane->target == tg))
+            cwx_session_target_stats(run->session, (uint32_t)tg, api);
     }
-    /* Credentials per account: a refresh that failed is retried by the
-     * call that needed it. */
-    struct cwx_session_stats cred_total = {0};
+}
+
+/* The lane's times, guard, lease and stop. */
+static void s_lane_tail(const struct cwx_run *run, const struct cwx_lane *lane, cJSON *o)
+{
+    int64_t end = lane->finished_ms ? lane->finished_ms : run->finished_ms;
+    cJSON_AddNumberToObject(o, "duration_s",
+                            lane->started_ms ? (double)(end - lane->started_ms) / 1000.0 : 0);
+    cJSON_AddNumberToObject(o, "task_s", (double)lane->task_ms / 1000.0);
+    cJSON_AddNumberToObject(o, "gap_mean_s",
+                            lane->gaps ? lane->gap_sum_ms / (double)lane->gaps / 1000.0 : 0);
+    cJSON_AddNumberToObject(o, "gap_max_s", lane->gap_max_ms / 1000.0);
+    cJSON_AddNumberToObject(o, "throughput_bps", cwx_lane_model_rate(&lane->model));
+    cJSON_AddNumberToObject(o, "max_creates_per_run", lane->guard.max_per_run);
+    cJSON_AddBoolToObject(o, "loop_guard_tripped", lane->guard.tripped);
+    cJSON_AddNumberToObject(o, "pauses", (double)lane->pauses_total);
+    if (lane->lease_on) {
+        /* The lane lease (docs/runners.md): its S3 calls and how it went. */
+        cJSON *ls = cJSON_AddObjectToObject(o, "lease");
+        cJSON_AddNumberToObject(ls, "requests", (double)lane->lease.requests);
+        cJSON_AddNumberToObject(ls, "acquired", (double)lane->lease.acquired);
+        cJSON_AddNumberToObject(ls, "takeovers", (double)lane->lease.takeovers);
+        cJSON_AddNumberToObject(ls, "renews", (double)lane->lease.renewed);
+        cJSON_AddNumberToObject(ls, "lost", (double)lane->lease.lost);
+        cJSON_AddNumberToObject(ls, "watched", (double)lane->lease.watched);
+    }
+    cJSON_AddBoolToObject(o, "stopped", lane->stopped);
+    if (lane->stopped)
+        cJSON_AddStringToObject(o, "stop_reason", lane->stop_reason);
+}
+
+/* One lane of the summary; its counters are added to t. */
+static cJSON *s_lane_json(const struct cwx_run *run, const struct cwx_lane *lane, uint64_t *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "lane", lane->name);
+    cJSON_AddStringToObject(o, "account", run->cfg->accounts[lane->account].name);
+    const char *id;
+    struct cwx_session_stats api = {0};
+    s_lane_api(run, lane, &id, &api);
+    cJSON_AddStringToObject(o, "account_id", id ? id : "");
+    cJSON_AddStringToObject(o, "token_scope", lane->target >= 0 ? "region" : "account");
+    uint64_t v[S_N_COUNTS] = {
+        lane->total,   lane->done,          lane->exported,     lane->empty,
+        lane->marked,  lane->skipped,       lane->failed,       lane->objects,
+        lane->bytes,   lane->retries,       lane->creates,      lane->slot_busy,
+        lane->adopted, lane->foreign_waits, lane->step_retries, api.calls,
+        api.retries,   api.throttles};
+    for (int i = 0; i < S_N_COUNTS; i++) {
+        cJSON_AddNumberToObject(o, s_count_names[i], (double)v[i]);
+        t[i] += v[i];
+    }
+    uint64_t left = lane->total - (lane->done + lane->skipped + lane->failed <= lane->total
+                                       ? lane->done + lane->skipped + lane->failed
+                                       : lane->total);
+    cJSON_AddNumberToObject(o, "pending", (double)left);
+    s_lane_tail(run, lane, o);
+    return o;
+}
+
+/* Credentials per account: a refresh that failed is retried by the call
+ * that needed it. Their sums go to *total. */
+static void s_credentials(const struct cwx_run *run, cJSON *root,
+                          struct cwx_session_stats *total)
+{
     cJSON *creds = cJSON_AddArrayToObject(root, "credentials");
     for (size_t a = 0; run->session && a < run->cfg->n_accounts; a++) {
         struct cwx_session_stats cs = {0};
@@ -361,26 +381,33 @@ static cJSON *s_summary(struct cwx_run *run)
         cJSON_AddNumberToObject(o, "fetches", (double)cs.cred_fetches);
         cJSON_AddNumberToObject(o, "failures", (double)cs.cred_failures);
         cJSON_AddItemToArray(creds, o);
-        cred_total.cred_fetches += cs.cred_fetches;
-        cred_total.cred_failures += cs.cred_failures;
+        total->cred_fetches += cs.cred_fetches;
+        total->cred_failures += cs.cred_failures;
     }
+}
+
+static void s_totals(const struct cwx_run *run, cJSON *root, const uint64_t *t,
+                     const struct cwx_session_stats *cred_total)
+{
     cJSON *tot = cJSON_AddObjectToObject(root, "totals");
     /* api_calls of the totals also counts calls made for accounts without
      * a lane (resolution, reconciliation) and SNS: every client's calls. */
-    for (int i = 0; i < N_COUNTS; i++)
-        if (strcmp(names[i], "api_calls") != 0)
-            cJSON_AddNumberToObject(tot, names[i], (double)t[i]);
+    for (int i = 0; i < S_N_COUNTS; i++)
+        if (strcmp(s_count_names[i], "api_calls") != 0)
+            cJSON_AddNumberToObject(tot, s_count_names[i], (double)t[i]);
     cJSON_AddNumberToObject(tot, "phase_retries",
                             run->session ? (double)cwx_session_waits(run->session) : 0);
-    cJSON_AddNumberToObject(tot, "credential_fetches", (double)cred_total.cred_fetches);
-    cJSON_AddNumberToObject(tot, "credential_failures", (double)cred_total.cred_failures);
+    cJSON_AddNumberToObject(tot, "credential_fetches", (double)cred_total->cred_fetches);
+    cJSON_AddNumberToObject(tot, "credential_failures", (double)cred_total->cred_failures);
     struct cwx_plan_totals pt;
     cwx_plan_totals(run->plan, &pt);
     cJSON_AddNumberToObject(tot, "pending", (double)(pt.pending + pt.running));
     cJSON_AddNumberToObject(tot, "api_calls", (double)run->api_calls);
-    cJSON *fails = cJSON_AddArrayToObject(root, "failures");
-    for (size_t i = 0; i < run->n_failures; i++)
-        cJSON_AddItemToArray(fails, s_failure_json(run, &run->failures[i]));
+}
+
+/* The accounts that resolution or reconciliation gave up on. */
+static void s_account_errors(const struct cwx_run *run, cJSON *root)
+{
     cJSON *accts = cJSON_AddArrayToObject(root, "account_errors");
     for (size_t a = 0; a < run->cfg->n_accounts; a++) {
         const char *d = NULL;
@@ -395,6 +422,23 @@ static cJSON *s_summary(struct cwx_run *run)
         cJSON_AddStringToObject(o, "error", d);
         cJSON_AddItemToArray(accts, o);
     }
+}
+
+static cJSON *s_summary(struct cwx_run *run)
+{
+    cJSON *root = cJSON_CreateObject();
+    s_summary_head(run, root);
+    uint64_t t[S_N_COUNTS] = {0};
+    cJSON *lanes = cJSON_AddArrayToObject(root, "lanes");
+    for (size_t l = 0; l < run->n_lanes; l++)
+        cJSON_AddItemToArray(lanes, s_lane_json(run, &run->lanes[l], t));
+    struct cwx_session_stats cred_total = {0};
+    s_credentials(run, root, &cred_total);
+    s_totals(run, root, t, &cred_total);
+    cJSON *fails = cJSON_AddArrayToObject(root, "failures");
+    for (size_t i = 0; i < run->n_failures; i++)
+        cJSON_AddItemToArray(fails, s_failure_json(run, &run->failures[i]));
+    s_account_errors(run, root);
     return root;
 }
 

@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 n=${1:-15}
-files=$(ls common/*.[ch] aws/*.[ch] planner/*.[ch] workers/*.[ch] orchestrator/*.[ch] cli/*.[ch] 2>/dev/null)
+files=$(ls common/*.[ch] aws/*.[ch] planner/*.[ch] workers/*.[ch] orchestrator/*.[ch] preflight/*.[ch] cli/*.[ch] 2>/dev/null)
 
 echo "longest files (lines):"
 # shellcheck disable=SC2086
