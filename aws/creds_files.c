@@ -100,15 +100,111 @@ static int s_section_set(struct cwx__ini_section *s, char *key, char *value)
     return 0;
 }
 
+/* The parser's place: the section being filled and, after `key =` with no
+ * value, the key whose indented lines nest under it. */
+struct s_ini {
+    struct cwx__ini *out;
+    struct cwx__ini_section *cur;
+    struct cwx__ini_section **tail;
+    int in_subsection;
+    char parent[128];
+    int line_no;
+    char *err;
+    size_t err_size;
+};
+
+static int s_ini_error(struct s_ini *st, const char *what)
+{
+    snprintf(st->err, st->err_size, "line %d: %s", st->line_no, what);
+    return CWX_EPARSE;
+}
+
+/* "[name]" (b..e trimmed): the section lines that follow go into. */
+static int s_ini_section(struct s_ini *st, const char *b, const char *e)
+{
+    const char *close = memchr(b, ']', (size_t)(e - b));
+    if (!close)
+        return s_ini_error(st, "section header without ']'");
+    const char *rest = close + 1;
+    while (rest < e && s_blank(*rest))
+        rest++;
+    if (rest < e && *rest != '#' && *rest != ';')
+        return s_ini_error(st, "text after the section header");
+    char *name = s_dup_trim(b + 1, close);
+    if (!name)
+        return CWX_ENOMEM;
+    if (!*name) {
+        free(name);
+        return s_ini_error(st, "empty section name");
+    }
+    st->in_subsection = 0;
+    st->cur = (struct cwx__ini_section *)cwx__ini_section(st->out, name);
+    if (st->cur) {
+        free(name); /* a repeated section adds to the first */
+        return 0;
+    }
+    st->cur = calloc(1, sizeof(*st->cur));
+    if (!st->cur) {
+        free(name);
+        return CWX_ENOMEM;
+    }
+    st->cur->name = name;
+    *st->tail = st->cur;
+    st->tail = &st->cur->next;
+    return 0;
+}
+
+/* The key of a "key = value" line, lower case; "parent.key" for a nested
+ * property. NULL when out of memory. */
+static char *s_ini_key(struct s_ini *st, const char *b, const char *eq, int nested)
+{
+    char *key = s_dup_trim(b, eq);
+    if (key && nested) {
+        size_t n = strlen(st->parent) + strlen(key) + 2;
+        char *full = malloc(n);
+        if (full)
+            snprintf(full, n, "%s.%s", st->parent, key);
+        free(key);
+        key = full;
+    }
+    for (char *k = key; k && *k; k++)
+        *k = (char)tolower((unsigned char)*k);
+    return key;
+}
+
+/* "key = value" (or "key: value"), b..e trimmed. */
+static int s_ini_property(struct s_ini *st, const char *b, const char *e, int indented)
+{
+    const char *eq = b;
+    while (eq < e && *eq != '=' && *eq != ':')
+        eq++;
+    if (eq == e)
+        return s_ini_error(st, "expected 'key = value'");
+    if (!st->cur)
+        return s_ini_error(st, "key outside of any [section]");
+    int nested = indented && st->in_subsection;
+    char *key = s_ini_key(st, b, eq, nested);
+    char *value = s_dup_trim(eq + 1, e);
+    if (!key || !value || !*key) {
+        int rc = key && value ? s_ini_error(st, "empty key") : CWX_ENOMEM;
+        free(key);
+        cwx__creds_free_secret(value);
+        return rc;
+    }
+    if (!nested) {
+        st->in_subsection = *value == '\0';
+        if (st->in_subsection)
+            snprintf(st->parent, sizeof(st->parent), "%s", key);
+    }
+    return s_section_set(st->cur, key, value);
+}
+
 int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err,
                    size_t err_size)
 {
     out->sections = NULL;
-    struct cwx__ini_section *cur = NULL;
-    struct cwx__ini_section **tail = &out->sections;
-    int in_subsection = 0; /* after `key =` with no value, indented lines nest */
-    char parent[128] = ""; /* that key */
-    int line_no = 0, rc = 0;
+    struct s_ini st = {.out = out, .tail = &out->sections, .err = err, .err_size = err_size};
+    int rc = 0;
     const char *p = text, *end = text + len;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3; /* a UTF-8 byte order mark from Windows editors */
@@ -118,7 +214,7 @@ int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err
             eol = end;
         const char *b = p, *e = eol;
         p = eol < end ? eol + 1 : end;
-        line_no++;
+        st.line_no++;
         int indented = b < e && s_blank(*b);
         while (b < e && s_blank(*b))
             b++;
@@ -126,99 +222,12 @@ int cwx__ini_parse(const char *text, size_t len, struct cwx__ini *out, char *err
             e--;
         if (b == e || *b == '#' || *b == ';')
             continue;
-        if (memchr(b, '\0', (size_t)(e - b))) {
-            snprintf(err, err_size, "line %d: NUL byte", line_no);
-            rc = CWX_EPARSE;
-            break;
-        }
-        if (*b == '[') {
-            const char *close = memchr(b, ']', (size_t)(e - b));
-            if (!close) {
-                snprintf(err, err_size, "line %d: section header without ']'", line_no);
-                rc = CWX_EPARSE;
-                break;
-            }
-            const char *rest = close + 1;
-            while (rest < e && s_blank(*rest))
-                rest++;
-            if (rest < e && *rest != '#' && *rest != ';') {
-                snprintf(err, err_size, "line %d: text after the section header", line_no);
-                rc = CWX_EPARSE;
-                break;
-            }
-            char *name = s_dup_trim(b + 1, close);
-            if (!name) {
-                rc = CWX_ENOMEM;
-                break;
-            }
-            if (!*name) {
-                free(name);
-                snprintf(err, err_size, "line %d: empty section name", line_no);
-                rc = CWX_EPARSE;
-                break;
-            }
-            in_subsection = 0;
-            cur = (struct cwx__ini_section *)cwx__ini_section(out, name);
-            if (cur) {
-                free(name); /* a repeated section adds to the first */
-                continue;
-            }
-            cur = calloc(1, sizeof(*cur));
-            if (!cur) {
-                free(name);
-                rc = CWX_ENOMEM;
-                break;
-            }
-            cur->name = name;
-            *tail = cur;
-            tail = &cur->next;
-            continue;
-        }
-        const char *eq = b;
-        while (eq < e && *eq != '=' && *eq != ':')
-            eq++;
-        if (eq == e) {
-            snprintf(err, err_size, "line %d: expected 'key = value'", line_no);
-            rc = CWX_EPARSE;
-            break;
-        }
-        if (!cur) {
-            snprintf(err, err_size, "line %d: key outside of any [section]", line_no);
-            rc = CWX_EPARSE;
-            break;
-        }
-        char *key = s_dup_trim(b, eq);
-        char *value = s_dup_trim(eq + 1, e);
-        if (key && indented && in_subsection) {
-            /* A nested property: stored as "parent.key". */
-            size_t n = strlen(parent) + strlen(key) + 2;
-            char *full = malloc(n);
-            if (full)
-                snprintf(full, n, "%s.%s", parent, key);
-            free(key);
-            key = full;
-        }
-        if (!key || !value) {
-            free(key);
-            cwx__creds_free_secret(value);
-            rc = CWX_ENOMEM;
-            break;
-        }
-        if (!*key) {
-            free(key);
-            cwx__creds_free_secret(value);
-            snprintf(err, err_size, "line %d: empty key", line_no);
-            rc = CWX_EPARSE;
-            break;
-        }
-        for (char *k = key; *k; k++)
-            *k = (char)tolower((unsigned char)*k);
-        if (!(indented && in_subsection)) {
-            in_subsection = *value == '\0';
-            if (in_subsection)
-                snprintf(parent, sizeof(parent), "%s", key);
-        }
-        rc = s_section_set(cur, key, value);
+        if (memchr(b, '\0', (size_t)(e - b)))
+            rc = s_ini_error(&st, "NUL byte");
+        else if (*b == '[')
+            rc = s_ini_section(&st, b, e);
+        else
+            rc = s_ini_property(&st, b, e, indented);
     }
     if (rc)
         cwx__ini_free(out);
