@@ -6,17 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/exit.h"
 #include "planner/config.h"
 
-/* Exit codes (docs/architecture.md §exit-codes). */
-enum cwx_exit {
-    CWX_EXIT_OK = 0,          /* every planned window done or skipped */
-    CWX_EXIT_FAILED = 1,      /* some windows failed */
-    CWX_EXIT_USAGE = 2,       /* usage or config error */
-    CWX_EXIT_CREDENTIALS = 3, /* credential or permission error */
-    CWX_EXIT_LOOP_GUARD = 4,  /* loop guard tripped */
-    CWX_EXIT_INTERRUPTED = 130,
-};
 
 /* Options every sub-command accepts (parsed by main before the command). */
 struct cwx_global_opts {

@@ -12,16 +12,10 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "common/exit.h"
 #include "planner/config.h"
 #include "planner/plan.h"
 
-/* Exit codes, the same numbers as cli/cli.h's enum cwx_exit (docs/architecture.md §exit-codes). */
-#define CWX_RUN_OK 0
-#define CWX_RUN_FAILED 1
-#define CWX_RUN_USAGE 2
-#define CWX_RUN_CREDENTIALS 3
-#define CWX_RUN_LOOP_GUARD 4
-#define CWX_RUN_INTERRUPTED 130
 
 /* ---- session: credentials and clients ------------------------------------ */
 
@@ -93,9 +87,9 @@ void cwx_session_account_stats(const struct cwx_session *s, uint32_t account,
  * its own loop and session, resolves the groups of plan (new, not
  * expanded), reconciles it with S3 and the export tasks, lists the data
  * roots of groups with detect: objects, and samples markers and each
- * lane's time model for the estimates. Returns an exit code (CWX_RUN_*);
+ * lane's time model for the estimates. Returns an exit code (enum cwx_exit);
  * problems of one account are written to msgs and make it
- * CWX_RUN_CREDENTIALS (the others' jobs are still planned). Messages start
+ * CWX_EXIT_CREDENTIALS (the others' jobs are still planned). Messages start
  * with "cwexport plan:"; verbosity > 0 adds the count of AWS calls. */
 int cwx_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg, int verbosity,
                     FILE *msgs);
@@ -219,7 +213,7 @@ struct cwx_run_options {
     bool private_outputs;         /* summary and events mode 0600, not 0644 */
 };
 
-/* Runs the whole export and returns the exit code (CWX_RUN_*). Installs
+/* Runs the whole export and returns the exit code (enum cwx_exit). Installs
  * SIGINT/SIGTERM handlers on its own loop for the duration. */
 int cwx_run(const struct cwx_run_options *opts);
 

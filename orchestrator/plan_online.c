@@ -373,7 +373,7 @@ static int s_phase(struct s_online *o, int rc)
 
 static int s_exit_of(int rc)
 {
-    return cwx_err_access(rc) ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+    return cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
 }
 
 /* detect: objects: after the markers and the tasks, one listing of each
@@ -385,7 +385,7 @@ static int s_detect_objects(struct s_online *o, const struct cwx_config *cfg,
 {
     int *skip = calloc(cfg->n_accounts + 1, sizeof *skip);
     if (!skip)
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     for (size_t a = 0; a < cfg->n_accounts; a++)
         skip[a] = (res->account_error && res->account_error[a]) ||
                   (rec->account_error && rec->account_error[a]);
@@ -396,14 +396,14 @@ static int s_detect_objects(struct s_online *o, const struct cwx_config *cfg,
     o->skip_account = NULL;
     free(skip);
     if (!o->object_error)
-        return CWX_RUN_OK;
+        return CWX_EXIT_OK;
     fprintf(o->msgs, "cwexport plan: cannot list the data prefixes (detect: objects): %s\n",
             o->object_detail);
     return s_exit_of(o->object_error);
 }
 
 /* Says what stopped an account and which foreign tasks a run waits for.
- * Returns CWX_RUN_CREDENTIALS when an account failed, else exit_code. */
+ * Returns CWX_EXIT_CREDENTIALS when an account failed, else exit_code. */
 static int s_tell(const struct s_online *o, const struct cwx_config *cfg,
                   const struct cwx_resolve_result *res,
                   const struct cwx_reconcile_result *rec, int exit_code)
@@ -420,7 +420,7 @@ static int s_tell(const struct s_online *o, const struct cwx_config *cfg,
             continue;
         fprintf(o->msgs, "cwexport plan: account %s: %s\n", cfg->accounts[a].name,
                 d ? d : cwx_strerror(e));
-        exit_code = CWX_RUN_CREDENTIALS;
+        exit_code = CWX_EXIT_CREDENTIALS;
     }
     for (size_t i = 0; i < rec->n_foreign; i++)
         fprintf(o->msgs, "cwexport plan: note: foreign export task %s (%s) is %s in %s/%s: "
@@ -451,7 +451,7 @@ static int s_steps(struct s_online *o, const struct cwx_config *cfg, int verbosi
         return s_exit_of(rc);
     }
     int exit_code = s_detect_objects(o, cfg, res, rec);
-    if (exit_code != CWX_RUN_OK)
+    if (exit_code != CWX_EXIT_OK)
         return exit_code;
     s_sample_markers(o);
     if (o->outstanding)
@@ -475,7 +475,7 @@ int cwx_plan_online(struct cwx_plan *plan, const struct cwx_config *cfg, int ver
     struct s_online o = {.plan = plan, .msgs = msgs};
     char why[512] = "";
     if (uv_loop_init(&o.loop))
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     int rc = cwx_session_new(&o.loop, cfg, plan, &o.session, why, sizeof why);
     if (rc) {
         fprintf(msgs, "cwexport plan: error: %s\n", why[0] ? why : cwx_strerror(rc));

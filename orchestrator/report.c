@@ -513,13 +513,13 @@ int cwx__report_notify(struct cwx_run *run, void (*done)(struct cwx_run *run))
         return CWX_ENOTFOUND;
     const char *what = NULL;
     if (run->guard.tripped || run->guard.lanes_tripped ||
-        run->exit_code == CWX_RUN_LOOP_GUARD) {
+        run->exit_code == CWX_EXIT_LOOP_GUARD) {
         if (cfg->notify_on & CWX_NOTIFY_LOOP_GUARD)
             what = "loop guard tripped";
-    } else if (run->exit_code == CWX_RUN_FAILED || run->exit_code == CWX_RUN_CREDENTIALS) {
+    } else if (run->exit_code == CWX_EXIT_FAILED || run->exit_code == CWX_EXIT_CREDENTIALS) {
         if (cfg->notify_on & CWX_NOTIFY_FAILURE)
-            what = run->exit_code == CWX_RUN_FAILED ? "failures" : "credential or permission error";
-    } else if (run->exit_code == CWX_RUN_OK && (cfg->notify_on & CWX_NOTIFY_DONE)) {
+            what = run->exit_code == CWX_EXIT_FAILED ? "failures" : "credential or permission error";
+    } else if (run->exit_code == CWX_EXIT_OK && (cfg->notify_on & CWX_NOTIFY_DONE)) {
         what = "done";
     }
     if (!what)

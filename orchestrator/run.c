@@ -20,15 +20,15 @@ static void s_start_lanes(struct cwx_run *run);
 
 static int s_exit_for_error(int err)
 {
-    return cwx_err_access(err) ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+    return cwx_err_access(err) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
 }
 
 static int s_exit_code(struct cwx_run *run)
 {
     if (run->signals)
-        return CWX_RUN_INTERRUPTED;
+        return CWX_EXIT_INTERRUPTED;
     if (run->guard.tripped)
-        return CWX_RUN_LOOP_GUARD;
+        return CWX_EXIT_LOOP_GUARD;
     int code = run->exit_code;
     for (size_t a = 0; run->resolved.account_error && a < run->resolved.n_accounts; a++)
         if (run->resolved.account_error[a]) {
@@ -43,12 +43,12 @@ static int s_exit_code(struct cwx_run *run)
     for (size_t l = 0; l < run->n_lanes; l++) {
         const struct cwx_lane *lane = &run->lanes[l];
         if (lane->stopped) {
-            int c = lane->stop_error == CWX_ELOOPGUARD ? CWX_RUN_LOOP_GUARD
+            int c = lane->stop_error == CWX_ELOOPGUARD ? CWX_EXIT_LOOP_GUARD
                                                        : s_exit_for_error(lane->stop_error);
             code = c > code ? c : code;
         }
-        if (lane->failed && code < CWX_RUN_FAILED)
-            code = CWX_RUN_FAILED;
+        if (lane->failed && code < CWX_EXIT_FAILED)
+            code = CWX_EXIT_FAILED;
     }
     return code;
 }
@@ -181,14 +181,14 @@ static void s_on_reconciled(int status, void *ud)
     struct cwx_run *run = ud;
     if (status) {
         CWX_LOGE("reading the state in AWS failed: %s", cwx_strerror(status));
-        run->exit_code = CWX_RUN_FAILED;
+        run->exit_code = CWX_EXIT_FAILED;
         s_finish(run);
         return;
     }
     int rc = cwx__lanes_build(run);
     if (rc) {
         CWX_LOGE("cannot build the lanes: %s", cwx_strerror(rc));
-        run->exit_code = CWX_RUN_FAILED;
+        run->exit_code = CWX_EXIT_FAILED;
         s_finish(run);
         return;
     }
@@ -255,7 +255,7 @@ static void s_on_resolved(int status, void *ud)
     struct cwx_run *run = ud;
     if (status) {
         CWX_LOGE("resolving the log groups failed: %s", cwx_strerror(status));
-        run->exit_code = status == CWX_ETOOBIG ? CWX_RUN_USAGE : CWX_RUN_FAILED;
+        run->exit_code = status == CWX_ETOOBIG ? CWX_EXIT_USAGE : CWX_EXIT_FAILED;
         s_finish(run);
         return;
     }
@@ -268,7 +268,7 @@ static void s_on_resolved(int status, void *ud)
                            &run->rec, s_on_reconciled, run);
     if (rc) {
         CWX_LOGE("reading the state in AWS failed: %s", cwx_strerror(rc));
-        run->exit_code = CWX_RUN_FAILED;
+        run->exit_code = CWX_EXIT_FAILED;
         s_finish(run);
     }
 }
@@ -345,7 +345,7 @@ static int s_prepare(struct cwx_run *run)
                           &run->plan, why, sizeof(why));
     if (rc) {
         CWX_LOGE("cannot plan: %s", why[0] ? why : cwx_strerror(rc));
-        return CWX_RUN_USAGE;
+        return CWX_EXIT_USAGE;
     }
     rc = cwx_session_new(&run->loop, run->cfg, run->plan, &run->session, why, sizeof(why));
     if (rc) {
@@ -354,7 +354,7 @@ static int s_prepare(struct cwx_run *run)
     }
     rc = cwx_worker_aws_new(&run->loop, cwx__lane_client, cwx__lane_poll_delay, run, &run->wa);
     if (rc)
-        return CWX_RUN_FAILED; /* the session is freed by the caller */
+        return CWX_EXIT_FAILED; /* the session is freed by the caller */
     run->lane_ops = cwx__lane_aws_ops();
     run->lane_ctx = run;
     run->worker_ops = cwx_worker_aws_ops();
@@ -389,7 +389,7 @@ int cwx_run(const struct cwx_run_options *opts)
     struct cwx_run *run = calloc(1, sizeof(*run));
     if (!run) {
         CWX_LOGE("out of memory");
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     }
     run->opts = opts;
     run->cfg = opts->cfg;
@@ -397,20 +397,20 @@ int cwx_run(const struct cwx_run_options *opts)
     s_runner_identity(run);
     if (uv_loop_init(&run->loop)) {
         free(run);
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     }
     s_progress_mode(run, opts->progress);
     if (s_open_events(run, opts)) {
         uv_loop_close(&run->loop);
         free(run);
-        return CWX_RUN_USAGE;
+        return CWX_EXIT_USAGE;
     }
     int code = s_prepare(run);
     if (code == 0) {
         int rc = cwx_resolve(run->session, run->plan, &run->resolved, s_on_resolved, run);
         if (rc) {
             CWX_LOGE("cannot start: %s", cwx_strerror(rc));
-            run->exit_code = CWX_RUN_FAILED;
+            run->exit_code = CWX_EXIT_FAILED;
             s_finish(run);
         }
         uv_run(&run->loop, UV_RUN_DEFAULT);

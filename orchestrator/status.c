@@ -221,22 +221,22 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
 {
     struct s_st st = {.cfg = cfg, .out = out, .json = json, .cancel = cancel, .dry_run = dry_run,
                       .all = all};
-    int code = CWX_RUN_OK;
+    int code = CWX_EXIT_OK;
     char why[512] = "";
     if (uv_loop_init(&st.loop))
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     int rc = cwx_plan_new(cfg, cwx__now_ms(), &st.plan, why, sizeof(why));
     if (rc) {
         CWX_LOGE("%s", why[0] ? why : cwx_strerror(rc));
         uv_loop_close(&st.loop);
-        return CWX_RUN_USAGE;
+        return CWX_EXIT_USAGE;
     }
     rc = cwx_session_new(&st.loop, cfg, st.plan, &st.session, why, sizeof(why));
     if (rc) {
         CWX_LOGE("%s", why[0] ? why : cwx_strerror(rc));
         cwx_plan_free(st.plan);
         uv_loop_close(&st.loop);
-        return cwx_err_access(rc) ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+        return cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
     }
     st.rows = cJSON_CreateArray();
     if (!json)
@@ -289,10 +289,10 @@ static int s_main(const struct cwx_config *cfg, FILE *out, int json, int cancel,
         CWX_LOGW("the event loop did not close cleanly");
     cwx_plan_free(st.plan);
     if (st.error)
-        code = cwx_err_access(st.error) ? CWX_RUN_CREDENTIALS
-                                                                : CWX_RUN_FAILED;
+        code = cwx_err_access(st.error) ? CWX_EXIT_CREDENTIALS
+                                                                : CWX_EXIT_FAILED;
     else if (st.cancel_failed)
-        code = CWX_RUN_FAILED;
+        code = CWX_EXIT_FAILED;
     return code;
 }
 

@@ -673,7 +673,7 @@ static int s_run_checks(struct cwx__doctor *d)
             permission |= c->permission;
         }
     }
-    return permission ? CWX_RUN_CREDENTIALS : failed ? CWX_RUN_FAILED : CWX_RUN_OK;
+    return permission ? CWX_EXIT_CREDENTIALS : failed ? CWX_EXIT_FAILED : CWX_EXIT_OK;
 }
 
 static void s_free(struct cwx__doctor *d)
@@ -693,25 +693,25 @@ int cwx_preflight_doctor(const struct cwx_config *cfg, const struct cwx_doctor_o
 {
     struct cwx__doctor d = {.cfg = cfg, .publish_test = opts->publish_test};
     char why[512] = "";
-    int exit_code = CWX_RUN_OK;
+    int exit_code = CWX_EXIT_OK;
     int rc = cwx_plan_new(cfg, cwx_wall_ms() / 1000 * 1000, &d.plan, why, sizeof why);
     if (rc) {
         fprintf(stderr, "cwexport doctor: error: %s\n", why[0] ? why : cwx_strerror(rc));
-        return CWX_RUN_USAGE;
+        return CWX_EXIT_USAGE;
     }
     if (uv_loop_init(&d.loop)) {
         cwx_plan_free(d.plan);
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     }
     if (s_alloc(&d)) {
-        exit_code = CWX_RUN_FAILED;
+        exit_code = CWX_EXIT_FAILED;
         goto cleanup;
     }
     s_add_checks(&d);
     rc = cwx_session_new(&d.loop, cfg, d.plan, &d.session, why, sizeof why);
     if (rc) {
         fprintf(stderr, "cwexport doctor: error: %s\n", why[0] ? why : cwx_strerror(rc));
-        exit_code = cwx_err_access(rc) ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+        exit_code = cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
         goto cleanup;
     }
     exit_code = s_run_checks(&d);

@@ -4,8 +4,8 @@
  * failure; `bucket-policy` writes the policies a config needs; `whoami`
  * shows the caller identity and the settings in effect. Each entry point
  * takes a loaded config, writes its report to out and returns an exit code
- * of docs/architecture.md §exit-codes (the CWX_RUN_* values of
- * orchestrator/orchestrator.h); one-line errors go to stderr. */
+ * of docs/architecture.md §exit-codes (enum cwx_exit of common/exit.h);
+ * one-line errors go to stderr. */
 #ifndef CWX_PREFLIGHT_PREFLIGHT_H
 #define CWX_PREFLIGHT_PREFLIGHT_H
 

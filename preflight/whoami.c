@@ -159,7 +159,7 @@ static int s_ask(uv_loop_t *loop, struct s_subject *subj, size_t n,
     int rc = cwx_aws_new(loop, &ao, &aws);
     if (rc) {
         fprintf(stderr, "cwexport whoami: %s\n", cwx_strerror(rc));
-        return cwx_err_access(rc) ? CWX_RUN_CREDENTIALS : CWX_RUN_FAILED;
+        return cwx_err_access(rc) ? CWX_EXIT_CREDENTIALS : CWX_EXIT_FAILED;
     }
     for (size_t i = 0; i < n; i++)
         s_start(aws, &subj[i]);
@@ -175,7 +175,7 @@ static int s_ask(uv_loop_t *loop, struct s_subject *subj, size_t n,
     uv_run(loop, UV_RUN_DEFAULT);
     cwx_aws_free(aws);
     uv_run(loop, UV_RUN_DEFAULT);
-    return bad ? CWX_RUN_CREDENTIALS : CWX_RUN_OK;
+    return bad ? CWX_EXIT_CREDENTIALS : CWX_EXIT_OK;
 }
 
 int cwx_preflight_whoami(const struct cwx_config *cfg, const struct cwx_whoami_opts *opts,
@@ -184,14 +184,14 @@ int cwx_preflight_whoami(const struct cwx_config *cfg, const struct cwx_whoami_o
     size_t n = cfg ? cfg->n_accounts : 1;
     struct s_subject *subj = calloc(n, sizeof *subj);
     if (!subj)
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     s_subjects(subj, n, cfg, opts);
     uv_loop_t loop;
     int rc = uv_loop_init(&loop);
     if (rc) {
         fprintf(stderr, "cwexport whoami: %s\n", uv_strerror(rc));
         free(subj);
-        return CWX_RUN_FAILED;
+        return CWX_EXIT_FAILED;
     }
     int exit_code = s_ask(&loop, subj, n, cfg, opts, out);
     if (uv_loop_close(&loop) != 0)
