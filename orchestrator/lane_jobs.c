@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/lane_internal.h"
+#include "planner/estimate.h"
 
 struct cwx_lane_job *cwx__lane_job_of(const struct cwx_worker *w)
 {
@@ -508,6 +509,9 @@ static void s_done(struct cwx_lane *lane, struct cwx_worker *w, struct cwx_job *
     lane->bytes += cwx_worker_bytes(w);
     cwx_lane_model_calibrate(&lane->model, cwx_worker_spec(w)->estimated_bytes,
                              (int64_t)cwx_worker_bytes(w));
+    double incoming = cwx_ingest_job_bytes(lane->run->plan, job);
+    if (incoming > 0)
+        cwx_lane_model_calibrate_incoming(&lane->model, incoming, (double)cwx_worker_bytes(w));
 }
 
 /* A FAILED job; returns 1 when the lane paused. */

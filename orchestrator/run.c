@@ -17,6 +17,7 @@
 static void s_shutdown(struct cwx_run *run);
 static void s_finish(struct cwx_run *run);
 static void s_start_lanes(struct cwx_run *run);
+static void s_read_metrics(struct cwx_run *run);
 
 static int s_exit_for_error(int err)
 {
@@ -229,9 +230,41 @@ static void s_on_reconciled(int status, void *ud)
         return;
     }
     /* The lanes poll with their remembered time models from the first task. */
-    if ((tot.pending || adopt) && !run->stopping && cwx__models_read(run, s_start_lanes) == 0)
+    if ((tot.pending || adopt) && !run->stopping && cwx__models_read(run, s_read_metrics) == 0)
         return;
+    s_read_metrics(run);
+}
+
+static void s_on_metrics(int status, void *ud)
+{
+    struct cwx_run *run = ud;
+    if (status)
+        CWX_LOGW("reading CloudWatch IncomingBytes failed: %s", cwx_strerror(status));
     s_start_lanes(run);
+}
+
+/* With the models read, the daily IncomingBytes of the groups with pending
+ * windows inside CloudWatch's retention (as the online plan reads them): the
+ * jobs' byte estimates use them, and each exported job records its bytes
+ * against them in the lane model (the calibration the next plan uses). A
+ * refused or failed read only warns; the run goes on with storedBytes. */
+static void s_read_metrics(struct cwx_run *run)
+{
+    if (run->stopping || !run->session) {
+        s_start_lanes(run);
+        return;
+    }
+    for (uint32_t t = 0; t < run->plan->n_targets; t++) {
+        const struct cwx_lane *lane = &run->lanes[run->lane_of_target[t]];
+        struct cwx_plan_target *tg = &run->plan->targets[t];
+        if (!lane->model_tasks_read || tg->model)
+            continue;
+        tg->model = malloc(sizeof(*tg->model));
+        if (tg->model)
+            *tg->model = lane->model;
+    }
+    if (cwx_plan_read_metrics(run->session, run->plan, s_on_metrics, run) != 0)
+        s_start_lanes(run);
 }
 
 static void s_start_lanes(struct cwx_run *run)

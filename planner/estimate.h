@@ -136,6 +136,12 @@ void cwx_ingest_free(struct cwx_ingest *in);
 /* The calibration of target's metrics estimates (*k, may be NULL) and where
  * it came from; NULL when the plan has no metrics. */
 const char *cwx_ingest_calibration(const struct cwx_plan *plan, uint32_t target, double *k);
+/* The IncomingBytes, as read, uncalibrated, that came in over the windows
+ * job covers (each clipped like an estimate); -1 when the metrics of its
+ * group were not read or a window starts before the days they cover. The
+ * run records them against the bytes the job exported
+ * (cwx_lane_model_calibrate_incoming). */
+double cwx_ingest_job_bytes(const struct cwx_plan *plan, const struct cwx_job *job);
 /* The first day the metrics cover (epoch ms), or -1 when none were read. */
 int64_t cwx_ingest_first_day(const struct cwx_plan *plan);
 

@@ -129,6 +129,26 @@ int64_t cwx_estimate_window_bytes_src(const struct cwx_plan *plan,
     return b;
 }
 
+double cwx_ingest_job_bytes(const struct cwx_plan *plan, const struct cwx_job *job)
+{
+    const struct cwx_ingest *in = plan->ingest;
+    const struct cwx_plan_group *g = cwx_plan_job_group(plan, job);
+    size_t gi = (size_t)(g - plan->groups);
+    const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+    double sum = 0;
+    for (uint32_t w = job->window; w <= cwx_plan_job_last(plan, job); w++) {
+        int64_t lo = ws->windows[w].start_ms, hi = ws->windows[w].end_ms;
+        if (!in || lo < in->first_day_ms)
+            return -1;
+        s_clip(plan, g, &lo, &hi);
+        double b = s_incoming(in, gi, lo, hi > lo ? hi : lo);
+        if (b < 0)
+            return -1;
+        sum += b;
+    }
+    return sum;
+}
+
 int64_t cwx_estimate_window_bytes(const struct cwx_plan *plan,
                                   const struct cwx_plan_group *g,
                                   const struct cwx_window *w)

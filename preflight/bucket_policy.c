@@ -378,13 +378,15 @@ static void s_allow(struct s_json *j, const char *sid, const char *const *action
     }
 }
 
-/* The log-group and export-task statements of an account's identity policy. */
+/* The log-group, export-task and metrics statements of an account's identity
+ * policy. */
 static void s_identity_logs(struct s_json *j, const struct cwx_account *acc, const char *id)
 {
     static const char *const groups[] = {"logs:CreateExportTask", "logs:DescribeLogGroups",
-                                         NULL};
+                                         "logs:DescribeLogStreams", NULL};
     static const char *const tasks[] = {"logs:DescribeExportTasks", "logs:CancelExportTask",
                                         NULL};
+    static const char *const metrics[] = {"cloudwatch:GetMetricData", NULL};
     char arn[512];
     s_allow(j, "CwexportLogGroups", groups);
     s_open(j, "Resource", '[');
@@ -398,6 +400,12 @@ static void s_identity_logs(struct s_json *j, const struct cwx_account *acc, con
 
     /* DescribeExportTasks and CancelExportTask take no resource ARN. */
     s_allow(j, "CwexportExportTasks", tasks);
+    s_str(j, "Resource", "*");
+    s_close(j, '}');
+
+    /* IncomingBytes per window for the estimates (a refusal only warns);
+     * GetMetricData takes no resource ARN either. */
+    s_allow(j, "CwexportMetrics", metrics);
     s_str(j, "Resource", "*");
     s_close(j, '}');
 }

@@ -113,12 +113,15 @@ def test_identity_policies(cwx, tmp_path):
     assert set(ids) == {"prod", "staging", "secure"}
     st = by_sid(ids["prod"]["policy"])
     groups = st["CwexportLogGroups"]
-    assert set(groups["Action"]) == {"logs:CreateExportTask", "logs:DescribeLogGroups"}
+    assert set(groups["Action"]) == {"logs:CreateExportTask", "logs:DescribeLogGroups",
+                                     "logs:DescribeLogStreams"}
     assert groups["Resource"] == ["arn:aws:logs:us-east-1:123456789012:log-group:*",
                                   "arn:aws-cn:logs:cn-north-1:123456789012:log-group:*"]
     tasks = st["CwexportExportTasks"]
     assert set(tasks["Action"]) == {"logs:DescribeExportTasks", "logs:CancelExportTask"}
     assert tasks["Resource"] == "*"
+    metrics = st["CwexportMetrics"]
+    assert metrics["Action"] == "cloudwatch:GetMetricData" and metrics["Resource"] == "*"
     lists = [s for sid, s in st.items() if sid.startswith("CwexportList")]
     assert {s["Resource"] for s in lists} == {"arn:aws:s3:::shared-archive",
                                              "arn:aws-cn:s3:::shared-archive"}

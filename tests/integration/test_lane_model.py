@@ -33,6 +33,12 @@ def test_written_at_the_end_then_read_and_extended(cwx, fake, tmp_path):
     assert m["account_id"] == A0 and m["region"] == "us-east-1"
     assert m["tasks"] == 3 and m["min_task_ms"] > 0 and m["fit"]["samples"] == 3
     assert m["bytes"]["estimated"] > 0 and m["bytes"]["exported"] > 0
+    # Its windows lie inside CloudWatch's 455 days: the run read their
+    # IncomingBytes once and recorded what they exported against them.
+    tl = Timeline(fake.timeline())
+    assert len([e for e in tl.requests() if e["op"] == "GetMetricData"]) == 1
+    assert m["bytes"]["incoming"] > 0
+    assert m["bytes"]["incoming_exported"] == m["bytes"]["exported"]
     # The marker index still holds the markers alone, as reconcile reads it.
     assert len(ru.markers(fake, A0)) == 3
 
@@ -88,3 +94,16 @@ def test_corrupt_model_reported_once_and_ignored(cwx, fake, tmp_path, kind):
     # Rewritten whole from what this run learnt.
     m = _model(fake)
     assert m["version"] == 1 and m["tasks"] == 3
+
+
+def test_refused_metrics_warn_once_and_change_nothing(cwx, fake, tmp_path):
+    fake.faults(operations=["GetMetricData"], error_rate=1.0, error_code="AccessDenied",
+                error_status=403)
+    cfg = ru.config(tmp_path, groups=["/app/api"])
+    p = ru.run(cwx, fake, tmp_path, cfg, check=0)
+    warnings = [ln for ln in p.stderr.splitlines() if "GetMetricData" in ln]
+    assert len(warnings) == 1 and "AccessDenied" in warnings[0], p.stderr
+    m = _model(fake)
+    assert m["tasks"] == 3 and m["bytes"]["exported"] > 0
+    assert m["bytes"].get("incoming", 0) == 0
+    assert len(ru.markers(fake, A0)) == 3

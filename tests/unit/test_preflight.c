@@ -88,16 +88,19 @@ static void test_bucket_policy_identity(void **state)
     assert_int_equal(cJSON_GetArraySize(ids), 1);
     const cJSON *st = s_item(s_item(cJSON_GetArrayItem(ids, 0), "policy"), "Statement");
     static const char *const sids[] = {
-        "CwexportLogGroups", "CwexportExportTasks", "CwexportList1", "CwexportMarkers1",
-        "CwexportKms1",      "CwexportList2",       "CwexportMarkers2", "CwexportKms2",
-        "CwexportNotify",
+        "CwexportLogGroups", "CwexportExportTasks", "CwexportMetrics",  "CwexportList1",
+        "CwexportMarkers1",  "CwexportKms1",        "CwexportList2",    "CwexportMarkers2",
+        "CwexportKms2",      "CwexportNotify",
     };
-    assert_int_equal(cJSON_GetArraySize(st), 9);
-    for (int i = 0; i < 9; i++)
+    assert_int_equal(cJSON_GetArraySize(st), 10);
+    for (int i = 0; i < 10; i++)
         assert_string_equal(s_item(cJSON_GetArrayItem(st, i), "Sid")->valuestring, sids[i]);
-    const cJSON *notify = cJSON_GetArrayItem(st, 8);
+    const cJSON *notify = cJSON_GetArrayItem(st, 9);
     assert_string_equal(s_item(notify, "Action")->valuestring, "sns:Publish");
-    assert_int_equal(cJSON_GetArraySize(s_item(cJSON_GetArrayItem(st, 3), "Action")), 3);
+    assert_int_equal(cJSON_GetArraySize(s_item(cJSON_GetArrayItem(st, 0), "Action")), 3);
+    assert_string_equal(s_item(cJSON_GetArrayItem(st, 2), "Action")->valuestring,
+                        "cloudwatch:GetMetricData");
+    assert_int_equal(cJSON_GetArraySize(s_item(cJSON_GetArrayItem(st, 4), "Action")), 3);
     cJSON_Delete(doc);
     cwx_buf_free(&out);
     cwx_config_free(cfg);
