@@ -456,21 +456,50 @@ static int s_wants_lease(const struct cwx_lane *lane)
            (lane->n_queue || lane->n_prelude);
 }
 
-/* With several lanes, each lane's first acquire waits a random moment up to
- * this long (at most a quarter of the ttl), so that runners started together
- * split the lanes between them instead of the first one taking them all. */
-#define CWX__LEASE_SPREAD_MS 1000
+/* With several lanes to lease, the first acquires are spread over a ramp:
+ * the lanes are taken in a random order of the runner's own, the k-th of n
+ * at k/n of the ramp (plus a jitter inside its step), the ramp being 1 s per
+ * lane after the first, at most half the ttl. Runners started together (by
+ * one scheduler on several hosts, whose start-up takes different times) then
+ * find lanes still free when they reach them, and split the fleet instead of
+ * leaving it to the first; a runner alone pays at most ttl/2 before its last
+ * lane's first export. */
+#define CWX__LEASE_STEP_MS 1000
 
-static uint64_t s_spread(const struct cwx_lane *lane, size_t leased, uint64_t *rnd)
+static uint64_t s_next_random(uint64_t *rnd)
 {
-    uint64_t spread = lane->lease.ttl_ms / 4 < CWX__LEASE_SPREAD_MS ? lane->lease.ttl_ms / 4
-                                                                     : CWX__LEASE_SPREAD_MS;
-    if (leased <= 1 || !spread)
-        return 0;
     *rnd ^= *rnd << 13;
     *rnd ^= *rnd >> 7;
     *rnd ^= *rnd << 17;
-    return *rnd % spread;
+    return *rnd;
+}
+
+static uint64_t s_ramp(const struct cwx_lane *lane, size_t leased)
+{
+    uint64_t ramp = (uint64_t)(leased - 1) * CWX__LEASE_STEP_MS;
+    return ramp < lane->lease.ttl_ms / 2 ? ramp : lane->lease.ttl_ms / 2;
+}
+
+/* The first-acquire delay of the lane at position k of the runner's order. */
+static uint64_t s_spread(const struct cwx_lane *lane, size_t k, size_t leased, uint64_t *rnd)
+{
+    if (leased <= 1)
+        return 0;
+    uint64_t step = s_ramp(lane, leased) / leased;
+    return k * step + (step ? s_next_random(rnd) % step : 0);
+}
+
+/* A random order of the lanes: order[k] is the k-th lane to lease. */
+static void s_shuffle(size_t *order, size_t n, uint64_t *rnd)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(s_next_random(rnd) % i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
 }
 
 void cwx__lanes_start(struct cwx_run *run)
@@ -480,18 +509,23 @@ void cwx__lanes_start(struct cwx_run *run)
     for (size_t l = 0; l < run->n_lanes; l++)
         leased += s_wants_lease(&run->lanes[l]) ? 1 : 0;
     uint64_t rnd = uv_hrtime() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15u;
-    for (size_t l = 0; l < run->n_lanes; l++) {
-        struct cwx_lane *lane = &run->lanes[l];
+    size_t *order = leased > 1 ? malloc(run->n_lanes * sizeof(*order)) : NULL;
+    if (order)
+        s_shuffle(order, run->n_lanes, &rnd);
+    size_t k = 0;
+    for (size_t i = 0; i < run->n_lanes; i++) {
+        struct cwx_lane *lane = &run->lanes[order ? order[i] : i];
         lane->started_ms = now;
         if (s_wants_lease(lane)) {
             cwx__lane_enter(lane, CWX_LANE_LEASE);
-            if (cwx_lease_start(&lane->lease, s_spread(lane, leased, &rnd)) == 0)
+            if (cwx_lease_start(&lane->lease, s_spread(lane, k++, leased, &rnd)) == 0)
                 continue;
             cwx__lane_enter(lane, CWX_LANE_IDLE);
             cwx__lane_stop(lane, CWX_EIO, "cannot start the lease");
         }
         cwx__lane_kick(lane);
     }
+    free(order);
 }
 
 void cwx__lanes_stop(struct cwx_run *run, int cancel_tasks)
