@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -461,16 +462,155 @@ static int s_num(const cJSON *obj, const char *name, const char *path, double lo
     return 0;
 }
 
-/* The IncomingBytes calibration of "bytes", added after version 1's first
+/* The parts of a lane model file that hold numbers: the document itself
+ * and its four objects, in the order s_lane_model_sections names them. */
+enum { S_DOC, S_FIT, S_ERR, S_CAL, S_SCH, S_NSECTIONS };
+
+/* How a number read from the file is stored in the model. */
+enum s_kind { S_DOUBLE, S_INT, S_INT64 };
+
+/* One number of the file: where it is, its range (from 0 to hi), whether a
+ * file may leave it out, and where it goes in struct cwx_lane_model. */
+struct s_field {
+    int section;
+    const char *name;
+    double hi;
+    enum s_kind kind;
+    int optional;
+    size_t offset;
+};
+
+#define S_FIELD(sec, name, hi, kind, opt, member)                                            \
+    { sec, name, hi, kind, opt, offsetof(struct cwx_lane_model, member) }
+
+/* The numbers in the order they are checked (the first refusal is the one
+ * reported). Decayed sums stay below 1 / (1 - decay) = 20 samples' worth.
+ * The IncomingBytes calibration of "bytes" came after version 1's first
  * files: a file written without it is read without. */
-static int s_incoming(const cJSON *cal, struct cwx_lane_model *r, char *why, size_t why_size)
+static const struct s_field s_lane_model_fields[] = {
+    S_FIELD(S_FIT, "n", 1000, S_DOUBLE, 0, n),
+    S_FIELD(S_FIT, "sx", 1e300, S_DOUBLE, 0, sx),
+    S_FIELD(S_FIT, "sy", 1e300, S_DOUBLE, 0, sy),
+    S_FIELD(S_FIT, "sxx", 1e300, S_DOUBLE, 0, sxx),
+    S_FIELD(S_FIT, "sxy", 1e300, S_DOUBLE, 0, sxy),
+    S_FIELD(S_FIT, "samples", 1e15, S_INT, 0, samples),
+    S_FIELD(S_ERR, "n", 1000, S_DOUBLE, 0, err_n),
+    S_FIELD(S_ERR, "s", 1000, S_DOUBLE, 0, err_s),
+    S_FIELD(S_CAL, "estimated", 1e300, S_DOUBLE, 0, est_bytes),
+    S_FIELD(S_CAL, "exported", 1e300, S_DOUBLE, 0, exported_bytes),
+    S_FIELD(S_SCH, "polls_made", 1e15, S_DOUBLE, 0, polls_made),
+    S_FIELD(S_SCH, "polls_replayed", 1e15, S_DOUBLE, 0, polls_replayed),
+    S_FIELD(S_SCH, "gap_n", 1000, S_DOUBLE, 0, gap_n),
+    S_FIELD(S_SCH, "gap_ms", 1e15, S_DOUBLE, 0, gap_ms),
+    S_FIELD(S_DOC, "tasks", 1e15, S_INT64, 0, tasks),
+    S_FIELD(S_CAL, "incoming", 1e300, S_DOUBLE, 1, incoming_bytes),
+    S_FIELD(S_CAL, "incoming_exported", 1e300, S_DOUBLE, 1, incoming_exported),
+    S_FIELD(S_DOC, "min_task_ms", 1e12, S_INT64, 0, min_ms),
+};
+
+/* The name of each section in the file, and the prefix of its fields in a
+ * refusal. */
+static const char *const s_lane_model_sections[S_NSECTIONS] = {"", "fit", "errors", "bytes",
+                                                               "schedule"};
+static const char *const s_lane_model_paths[S_NSECTIONS] = {"", "fit.", "errors.", "bytes.",
+                                                            "schedule."};
+
+/* Stores d (already within the field's range) into the model as the field's
+ * kind says: counts of samples saturate at INT32_MAX. */
+static void s_store(const struct s_field *f, double d, struct cwx_lane_model *r)
 {
-    if (cJSON_GetObjectItemCaseSensitive(cal, "incoming") &&
-        s_num(cal, "incoming", "bytes.", 0, 1e300, &r->incoming_bytes, why, why_size))
+    char *at = (char *)r + f->offset;
+    if (f->kind == S_INT) {
+        int v = d > INT32_MAX ? INT32_MAX : (int)d;
+        memcpy(at, &v, sizeof(v));
+    } else if (f->kind == S_INT64) {
+        int64_t v = (int64_t)d;
+        memcpy(at, &v, sizeof(v));
+    } else {
+        memcpy(at, &d, sizeof(d));
+    }
+}
+
+/* Reads every number of s_lane_model_fields from the sections sec into r,
+ * or refuses with the first field that is missing or out of range. */
+static int s_read_fields(const cJSON *const sec[S_NSECTIONS], struct cwx_lane_model *r,
+                         char *why, size_t why_size)
+{
+    size_t n = sizeof(s_lane_model_fields) / sizeof(s_lane_model_fields[0]);
+    for (size_t i = 0; i < n; i++) {
+        const struct s_field *f = &s_lane_model_fields[i];
+        const cJSON *obj = sec[f->section];
+        double d = 0;
+        if (f->optional && !cJSON_GetObjectItemCaseSensitive(obj, f->name))
+            continue;
+        if (s_num(obj, f->name, s_lane_model_paths[f->section], 0, f->hi, &d, why, why_size))
+            return CWX_EPARSE;
+        s_store(f, d, r);
+    }
+    return 0;
+}
+
+/* Checks the file's format and version, and finds its sections: 0, or a
+ * refusal in why. */
+static int s_read_head(const cJSON *doc, const cJSON *sec[S_NSECTIONS], char *why,
+                       size_t why_size)
+{
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "cwexport-lane-model") != 0) {
+        snprintf(why, why_size, "not a cwexport lane model (format)");
         return CWX_EPARSE;
-    if (cJSON_GetObjectItemCaseSensitive(cal, "incoming_exported") &&
-        s_num(cal, "incoming_exported", "bytes.", 0, 1e300, &r->incoming_exported, why, why_size))
+    }
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != CWX_LANE_MODEL_VERSION) {
+        snprintf(why, why_size, "version %s is not %d",
+                 cJSON_IsNumber(ver) ? "other" : "missing", CWX_LANE_MODEL_VERSION);
+        if (cJSON_IsNumber(ver) && isfinite(ver->valuedouble) && fabs(ver->valuedouble) < 1e9)
+            snprintf(why, why_size, "version %.0f is not %d", ver->valuedouble,
+                     CWX_LANE_MODEL_VERSION);
         return CWX_EPARSE;
+    }
+    sec[S_DOC] = doc;
+    for (int i = S_FIT; i < S_NSECTIONS; i++)
+        sec[i] = cJSON_GetObjectItemCaseSensitive(doc, s_lane_model_sections[i]);
+    for (int i = S_FIT; i < S_NSECTIONS; i++) {
+        if (!cJSON_IsObject(sec[i])) {
+            snprintf(why, why_size, "%s is not an object", s_lane_model_sections[i]);
+            return CWX_EPARSE;
+        }
+    }
+    return 0;
+}
+
+/* Reads the recent prediction errors (errors.recent_ms) and their
+ * predictions (errors.predicted_ms), oldest first, into r. */
+static int s_read_errors(const cJSON *err, struct cwx_lane_model *r, char *why, size_t why_size)
+{
+    const cJSON *recent = cJSON_GetObjectItemCaseSensitive(err, "recent_ms");
+    if (!cJSON_IsArray(recent) || cJSON_GetArraySize(recent) > CWX_LANE_MODEL_ERRORS) {
+        snprintf(why, why_size, "errors.recent_ms is not an array of at most %d numbers",
+                 CWX_LANE_MODEL_ERRORS);
+        return CWX_EPARSE;
+    }
+    const cJSON *preds = cJSON_GetObjectItemCaseSensitive(err, "predicted_ms");
+    if (!cJSON_IsArray(preds) || cJSON_GetArraySize(preds) != cJSON_GetArraySize(recent)) {
+        snprintf(why, why_size, "errors.predicted_ms is not an array as long as recent_ms");
+        return CWX_EPARSE;
+    }
+    const cJSON *e, *pr = preds->child;
+    cJSON_ArrayForEach(e, recent)
+    {
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e12 ||
+            !cJSON_IsNumber(pr) || !isfinite(pr->valuedouble) || pr->valuedouble < 0 ||
+            pr->valuedouble > 1e12) {
+            snprintf(why, why_size, "errors.recent_ms or predicted_ms holds a value that is "
+                                    "not a duration");
+            return CWX_EPARSE;
+        }
+        r->pred_ms[r->n_err] = (int64_t)pr->valuedouble;
+        r->err_ms[r->n_err++] = (int64_t)e->valuedouble;
+        pr = pr->next;
+    }
+    r->err_next = r->n_err % CWX_LANE_MODEL_ERRORS;
     return 0;
 }
 
@@ -494,90 +634,14 @@ int cwx_lane_model_parse(const char *text, size_t len, struct cwx_lane_model *m,
         cJSON_Delete(doc);
         return CWX_EPARSE;
     }
-    int rc = CWX_EPARSE;
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "version");
-    const cJSON *fit = cJSON_GetObjectItemCaseSensitive(doc, "fit");
-    const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "errors");
-    const cJSON *cal = cJSON_GetObjectItemCaseSensitive(doc, "bytes");
-    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(doc, "schedule");
-    double d = 0;
-    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "cwexport-lane-model") != 0) {
-        snprintf(why, why_size, "not a cwexport lane model (format)");
-        goto out;
-    }
-    if (!cJSON_IsNumber(ver) || ver->valuedouble != CWX_LANE_MODEL_VERSION) {
-        snprintf(why, why_size, "version %s is not %d",
-                 cJSON_IsNumber(ver) ? "other" : "missing", CWX_LANE_MODEL_VERSION);
-        if (cJSON_IsNumber(ver) && isfinite(ver->valuedouble) && fabs(ver->valuedouble) < 1e9)
-            snprintf(why, why_size, "version %.0f is not %d", ver->valuedouble,
-                     CWX_LANE_MODEL_VERSION);
-        goto out;
-    }
-    if (!cJSON_IsObject(fit) || !cJSON_IsObject(err) || !cJSON_IsObject(cal) ||
-        !cJSON_IsObject(sch)) {
-        snprintf(why, why_size, "%s is not an object",
-                 !cJSON_IsObject(fit)   ? "fit"
-                 : !cJSON_IsObject(err) ? "errors"
-                 : !cJSON_IsObject(cal) ? "bytes"
-                                        : "schedule");
-        goto out;
-    }
-    /* Decayed sums stay below 1 / (1 - decay) = 20 samples' worth. */
-    const double big = 1e300;
-    if (s_num(fit, "n", "fit.", 0, 1000, &r.n, why, why_size) ||
-        s_num(fit, "sx", "fit.", 0, big, &r.sx, why, why_size) ||
-        s_num(fit, "sy", "fit.", 0, big, &r.sy, why, why_size) ||
-        s_num(fit, "sxx", "fit.", 0, big, &r.sxx, why, why_size) ||
-        s_num(fit, "sxy", "fit.", 0, big, &r.sxy, why, why_size) ||
-        s_num(fit, "samples", "fit.", 0, 1e15, &d, why, why_size))
-        goto out;
-    r.samples = d > INT32_MAX ? INT32_MAX : (int)d;
-    if (s_num(err, "n", "errors.", 0, 1000, &r.err_n, why, why_size) ||
-        s_num(err, "s", "errors.", 0, 1000, &r.err_s, why, why_size) ||
-        s_num(cal, "estimated", "bytes.", 0, big, &r.est_bytes, why, why_size) ||
-        s_num(cal, "exported", "bytes.", 0, big, &r.exported_bytes, why, why_size) ||
-        s_num(sch, "polls_made", "schedule.", 0, 1e15, &r.polls_made, why, why_size) ||
-        s_num(sch, "polls_replayed", "schedule.", 0, 1e15, &r.polls_replayed, why, why_size) ||
-        s_num(sch, "gap_n", "schedule.", 0, 1000, &r.gap_n, why, why_size) ||
-        s_num(sch, "gap_ms", "schedule.", 0, 1e15, &r.gap_ms, why, why_size) ||
-        s_num(doc, "tasks", "", 0, 1e15, &d, why, why_size))
-        goto out;
-    r.tasks = (int64_t)d;
-    if (s_incoming(cal, &r, why, why_size))
-        goto out;
-    if (s_num(doc, "min_task_ms", "", 0, 1e12, &d, why, why_size))
-        goto out;
-    r.min_ms = (int64_t)d;
-    const cJSON *recent = cJSON_GetObjectItemCaseSensitive(err, "recent_ms");
-    if (!cJSON_IsArray(recent) || cJSON_GetArraySize(recent) > CWX_LANE_MODEL_ERRORS) {
-        snprintf(why, why_size, "errors.recent_ms is not an array of at most %d numbers",
-                 CWX_LANE_MODEL_ERRORS);
-        goto out;
-    }
-    const cJSON *preds = cJSON_GetObjectItemCaseSensitive(err, "predicted_ms");
-    if (!cJSON_IsArray(preds) || cJSON_GetArraySize(preds) != cJSON_GetArraySize(recent)) {
-        snprintf(why, why_size, "errors.predicted_ms is not an array as long as recent_ms");
-        goto out;
-    }
-    const cJSON *e, *pr = preds->child;
-    cJSON_ArrayForEach(e, recent)
-    {
-        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e12 ||
-            !cJSON_IsNumber(pr) || !isfinite(pr->valuedouble) || pr->valuedouble < 0 ||
-            pr->valuedouble > 1e12) {
-            snprintf(why, why_size, "errors.recent_ms or predicted_ms holds a value that is "
-                                    "not a duration");
-            goto out;
-        }
-        r.pred_ms[r.n_err] = (int64_t)pr->valuedouble;
-        r.err_ms[r.n_err++] = (int64_t)e->valuedouble;
-        pr = pr->next;
-    }
-    r.err_next = r.n_err % CWX_LANE_MODEL_ERRORS;
-    *m = r;
-    rc = 0;
-out:
+    const cJSON *sec[S_NSECTIONS] = {0};
+    int rc = s_read_head(doc, sec, why, why_size);
+    if (!rc)
+        rc = s_read_fields(sec, &r, why, why_size);
+    if (!rc)
+        rc = s_read_errors(sec[S_ERR], &r, why, why_size);
+    if (!rc)
+        *m = r;
     cJSON_Delete(doc);
     return rc;
 }

@@ -113,10 +113,7 @@ static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
         const struct cwx_account *acc = &plan->cfg->accounts[l->account];
-        const char *account_id = NULL;
-        for (size_t t = 0; t < plan->n_targets; t++)
-            if (est->target_lane[t] == i && plan->targets[t].account_id)
-                account_id = plan->targets[t].account_id;
+        const char *account_id = cwx__report_lane_account_id(plan, est, i);
         rc = cwx_buf_puts(b, i ? ",\n  {" : "\n  {");
         if (!rc) rc = s_json_field(b, "\"account\": ", acc->name);
         if (!rc) rc = s_json_field(b, ", \"account_id\": ", account_id);
@@ -172,6 +169,75 @@ static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
     return rc;
 }
 
+/* One job of the "jobs" array. */
+static int s_json_job(struct cwx_buf *b, const struct cwx__report_row *r, int first)
+{
+    int rc = cwx_buf_puts(b, first ? "\n  {" : ",\n  {");
+    if (!rc) rc = s_json_field(b, "\"account\": ", r->account);
+    if (!rc) rc = s_json_field(b, ", \"account_id\": ", r->account_id);
+    if (!rc) rc = s_json_field(b, ", \"region\": ", r->region);
+    if (!rc) rc = s_json_field(b, ", \"log_group\": ", r->log_group);
+    if (!rc) rc = s_json_field(b, ", \"window\": ", r->window);
+    if (!rc) rc = cwx_buf_puts(b, ", \"from\": ");
+    if (!rc) rc = cwx__report_put_i64(b, r->from_ms);
+    if (!rc) rc = cwx_buf_puts(b, ", \"to\": ");
+    if (!rc) rc = cwx__report_put_i64(b, r->to_ms);
+    if (!rc) rc = s_json_field(b, ", \"bucket\": ", r->bucket);
+    if (!rc) rc = s_json_field(b, ", \"prefix\": ", r->prefix);
+    if (!rc) rc = s_json_field(b, ", \"task_name\": ", r->task_name);
+    if (!rc) rc = s_json_field(b, ", \"status\": ", r->status);
+    if (!rc) rc = s_json_field(b, ", \"reason\": ", r->reason);
+    if (!rc) rc = s_json_field(b, ", \"reason_code\": ", r->reason_code);
+    if (!rc) rc = s_json_field(b, ", \"range\": ", r->range);
+    if (!rc) rc = cwx_buf_puts(b, ", \"est_bytes\": ");
+    if (!rc) rc = r->est_bytes < 0 ? cwx_buf_puts(b, "null") : cwx__report_put_i64(b, r->est_bytes);
+    if (!rc) rc = cwx_buf_puts(b, ", \"est_seconds\": ");
+    if (!rc) rc = cwx__report_put_seconds(b, r->est_ms);
+    return rc ? rc : cwx_buf_putc(b, '}');
+}
+
+/* The "unresolved" array, each selector the plan could not resolve
+ * offline. */
+static int s_json_unresolved(struct cwx_buf *b, const struct cwx_plan *plan)
+{
+    int rc = cwx_buf_puts(b, ",\n \"unresolved\": [");
+    for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
+        struct cwx__report_sel sel;
+        cwx__report_unresolved(plan, i, &sel);
+        rc = cwx_buf_puts(b, i ? ",\n  {" : "\n  {");
+        if (!rc) rc = s_json_field(b, "\"account\": ", sel.account);
+        if (!rc) rc = s_json_field(b, ", \"region\": ", sel.region);
+        if (!rc) rc = s_json_field(b, ", \"kind\": ", sel.kind);
+        if (!rc) rc = s_json_field(b, ", \"value\": ", sel.value);
+        if (!rc) rc = cwx_buf_putc(b, '}');
+    }
+    return rc;
+}
+
+/* The "totals" and "estimates" objects that close the document. */
+static int s_json_totals(struct cwx_buf *b, const struct cwx_plan *plan,
+                         const struct cwx_estimate *est)
+{
+    struct cwx_plan_totals tot;
+    cwx_plan_totals(plan, &tot);
+    int rc = cwx_buf_printf(b, "%s],\n \"totals\": {\"jobs\": %zu, \"pending\": %zu, "
+                               "\"done\": %zu, \"running\": %zu, \"skipped\": %zu, "
+                               "\"failed\": %zu, \"unresolved\": %zu, \"tasks\": %zu, "
+                               "\"no_events\": %zu},\n"
+                               " \"estimates\": {\"lanes\": %zu, \"bytes\": %" PRId64
+                               ", \"bytes_unknown_jobs\": %zu, \"wall_seconds\": ",
+                            plan->n_unresolved ? "\n " : "", tot.jobs, tot.pending,
+                            tot.done, tot.running, tot.skipped, tot.failed,
+                            plan->n_unresolved, tot.tasks, tot.no_events, est->n_lanes,
+                            est->bytes, est->bytes_unknown);
+    if (!rc) rc = cwx__report_put_seconds(b, est->wall_ms);
+    if (!rc) rc = cwx_buf_puts(b, ", \"serial_seconds\": ");
+    if (!rc) rc = cwx__report_put_seconds(b, est->serial_ms);
+    if (!rc) rc = cwx_buf_puts(b, ", \"aws_calls\": ");
+    if (!rc) rc = s_json_calls(b, &est->calls);
+    return rc ? rc : cwx_buf_puts(b, "}}\n");
+}
+
 static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *est,
                         const struct cwx_report_options *opts, FILE *f)
 {
@@ -187,71 +253,15 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
         struct cwx_job tmp;
         const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
         cwx__report_fill_row(plan, est, job, &prefix, &r);
-        rc = cwx_buf_puts(&b, i ? ",\n  {" : "\n  {");
-        if (!rc) rc = s_json_field(&b, "\"account\": ", r.account);
-        if (!rc) rc = s_json_field(&b, ", \"account_id\": ", r.account_id);
-        if (!rc) rc = s_json_field(&b, ", \"region\": ", r.region);
-        if (!rc) rc = s_json_field(&b, ", \"log_group\": ", r.log_group);
-        if (!rc) rc = s_json_field(&b, ", \"window\": ", r.window);
-        if (!rc) rc = cwx_buf_puts(&b, ", \"from\": ");
-        if (!rc) rc = cwx__report_put_i64(&b, r.from_ms);
-        if (!rc) rc = cwx_buf_puts(&b, ", \"to\": ");
-        if (!rc) rc = cwx__report_put_i64(&b, r.to_ms);
-        if (!rc) rc = s_json_field(&b, ", \"bucket\": ", r.bucket);
-        if (!rc) rc = s_json_field(&b, ", \"prefix\": ", r.prefix);
-        if (!rc) rc = s_json_field(&b, ", \"task_name\": ", r.task_name);
-        if (!rc) rc = s_json_field(&b, ", \"status\": ", r.status);
-        if (!rc) rc = s_json_field(&b, ", \"reason\": ", r.reason);
-        if (!rc) rc = s_json_field(&b, ", \"reason_code\": ", r.reason_code);
-        if (!rc) rc = s_json_field(&b, ", \"range\": ", r.range);
-        if (!rc) rc = cwx_buf_puts(&b, ", \"est_bytes\": ");
-        if (!rc) rc = r.est_bytes < 0 ? cwx_buf_puts(&b, "null") : cwx__report_put_i64(&b, r.est_bytes);
-        if (!rc) rc = cwx_buf_puts(&b, ", \"est_seconds\": ");
-        if (!rc) rc = cwx__report_put_seconds(&b, r.est_ms);
-        if (!rc) rc = cwx_buf_putc(&b, '}');
+        rc = s_json_job(&b, &r, i == 0);
         if (!rc) rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
     }
-    if (!rc)
-        rc = s_json_lanes(&b, plan, est);
-    if (!rc)
-        rc = cwx_buf_puts(&b, "\n ]");
-    if (!rc)
-        rc = s_json_coalesced(&b, plan, &prefix);
-    if (!rc)
-        rc = cwx_buf_puts(&b, ",\n \"unresolved\": [");
-    for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
-        const struct cwx_plan_unresolved *u = &plan->unresolved[i];
-        const struct cwx_plan_target *t = &plan->targets[u->target];
-        const struct cwx_account *acc = &plan->cfg->accounts[t->account];
-        const struct cwx_group_sel *gs = &acc->groups[u->sel];
-        rc = cwx_buf_puts(&b, i ? ",\n  {" : "\n  {");
-        if (!rc) rc = s_json_field(&b, "\"account\": ", acc->name);
-        if (!rc) rc = s_json_field(&b, ", \"region\": ", t->region);
-        if (!rc) rc = s_json_field(&b, ", \"kind\": ",
-                                   gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern");
-        if (!rc) rc = s_json_field(&b, ", \"value\": ", gs->value);
-        if (!rc) rc = cwx_buf_putc(&b, '}');
-    }
-    struct cwx_plan_totals tot;
-    cwx_plan_totals(plan, &tot);
-    if (!rc)
-        rc = cwx_buf_printf(&b, "%s],\n \"totals\": {\"jobs\": %zu, \"pending\": %zu, "
-                                "\"done\": %zu, \"running\": %zu, \"skipped\": %zu, "
-                                "\"failed\": %zu, \"unresolved\": %zu, \"tasks\": %zu, "
-                                "\"no_events\": %zu},\n"
-                                " \"estimates\": {\"lanes\": %zu, \"bytes\": %" PRId64
-                                ", \"bytes_unknown_jobs\": %zu, \"wall_seconds\": ",
-                            plan->n_unresolved ? "\n " : "", tot.jobs, tot.pending,
-                            tot.done, tot.running, tot.skipped, tot.failed,
-                            plan->n_unresolved, tot.tasks, tot.no_events, est->n_lanes, est->bytes, est->bytes_unknown);
-    if (!rc) rc = cwx__report_put_seconds(&b, est->wall_ms);
-    if (!rc) rc = cwx_buf_puts(&b, ", \"serial_seconds\": ");
-    if (!rc) rc = cwx__report_put_seconds(&b, est->serial_ms);
-    if (!rc) rc = cwx_buf_puts(&b, ", \"aws_calls\": ");
-    if (!rc) rc = s_json_calls(&b, &est->calls);
-    if (!rc) rc = cwx_buf_puts(&b, "}}\n");
-    if (!rc)
-        rc = cwx__report_flush(&b, f, 0);
+    if (!rc) rc = s_json_lanes(&b, plan, est);
+    if (!rc) rc = cwx_buf_puts(&b, "\n ]");
+    if (!rc) rc = s_json_coalesced(&b, plan, &prefix);
+    if (!rc) rc = s_json_unresolved(&b, plan);
+    if (!rc) rc = s_json_totals(&b, plan, est);
+    if (!rc) rc = cwx__report_flush(&b, f, 0);
     cwx_buf_free(&b);
     cwx_buf_free(&prefix);
     return rc;
@@ -372,30 +382,43 @@ static int s_write_savings(struct cwx_buf *b, const struct cwx_plan *plan,
     return rc;
 }
 
-static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate *est,
-                         const struct cwx_report_options *opts, FILE *f)
+/* Column widths of the jobs table, from the data: one pass over the
+ * groups suffices. */
+struct s_widths {
+    int acc, reg, grp, win;
+};
+
+static struct s_widths s_table_widths(const struct cwx_plan *plan)
 {
-    /* Column widths from the data: one pass over the groups suffices. */
-    int w_acc = 7, w_reg = 6, w_grp = 9, w_win = 6;
+    struct s_widths w = {7, 6, 9, 6};
     for (size_t i = 0; i < plan->n_groups; i++) {
         const struct cwx_plan_group *g = &plan->groups[i];
         const struct cwx_plan_target *t = &plan->targets[g->target];
         int la = (int)strlen(plan->cfg->accounts[t->account].name);
         int lr = (int)strlen(t->region), lg = (int)strlen(g->name);
-        w_acc = la > w_acc ? la : w_acc;
-        w_reg = lr > w_reg ? lr : w_reg;
-        w_grp = lg > w_grp ? lg : w_grp;
+        w.acc = la > w.acc ? la : w.acc;
+        w.reg = lr > w.reg ? lr : w.reg;
+        w.grp = lg > w.grp ? lg : w.grp;
         const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
-        for (size_t k = 0; k < ws->n_windows && k < 1; k++) {
-            int lw = (int)strlen(ws->windows[k].label);
-            w_win = lw > w_win ? lw : w_win;
+        if (ws->n_windows > 0) {
+            int lw = (int)strlen(ws->windows[0].label);
+            w.win = lw > w.win ? lw : w.win;
         }
     }
-    struct cwx_buf b, prefix;
-    cwx_buf_init(&b, 0);
+    return w;
+}
+
+/* The jobs table (its heading and a line a job), then the selectors left
+ * unresolved. */
+static int s_table_jobs(struct cwx_buf *b, const struct cwx_plan *plan,
+                        const struct cwx_estimate *est, const struct cwx_report_options *opts,
+                        FILE *f)
+{
+    struct s_widths w = s_table_widths(plan);
+    struct cwx_buf prefix;
     cwx_buf_init(&prefix, 0);
-    int rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %-8s  %9s  %8s  %s\n", w_acc, "ACCOUNT",
-                            w_reg, "REGION", w_grp, "LOG GROUP", w_win, "WINDOW",
+    int rc = cwx_buf_printf(b, "%-*s  %-*s  %-*s  %-*s  %-8s  %9s  %8s  %s\n", w.acc, "ACCOUNT",
+                            w.reg, "REGION", w.grp, "LOG GROUP", w.win, "WINDOW",
                             "STATUS", "EST.BYTES", "EST.TIME", "REASON");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
         struct cwx__report_row r;
@@ -407,26 +430,30 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate 
         cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
         bool todo = job->status == CWX_JOB_PENDING;
         char grp[2100]; /* a name from AWS: control characters escaped */
-        rc = cwx_buf_printf(&b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %9s  %8s  %s\n", w_acc,
-                            r.account, w_reg, r.region, w_grp,
-                            cwx_escape_ctl(r.log_group, grp, sizeof grp), w_win, r.window,
+        rc = cwx_buf_printf(b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %9s  %8s  %s\n", w.acc,
+                            r.account, w.reg, r.region, w.grp,
+                            cwx_escape_ctl(r.log_group, grp, sizeof grp), w.win, r.window,
                             opts->color ? s_status_color(r.status) : "", r.status,
                             opts->color ? "\033[0m" : "", todo || r.est_bytes >= 0 ? bytes : "",
                             todo ? dur : "", r.reason ? r.reason : "");
         if (!rc)
-            rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
+            rc = cwx__report_flush(b, f, CWX_REPORT_CHUNK);
     }
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
-        const struct cwx_plan_unresolved *u = &plan->unresolved[i];
-        const struct cwx_plan_target *t = &plan->targets[u->target];
-        const struct cwx_account *acc = &plan->cfg->accounts[t->account];
-        const struct cwx_group_sel *gs = &acc->groups[u->sel];
-        rc = cwx_buf_printf(&b, "%-*s  %-*s  %s %s: unresolved offline (needs DescribeLogGroups)\n",
-                            w_acc, acc->name, w_reg, t->region,
-                            gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern", gs->value);
+        struct cwx__report_sel sel;
+        cwx__report_unresolved(plan, i, &sel);
+        rc = cwx_buf_printf(b, "%-*s  %-*s  %s %s: unresolved offline (needs DescribeLogGroups)\n",
+                            w.acc, sel.account, w.reg, sel.region, sel.kind, sel.value);
     }
-    if (!rc)
-        rc = cwx_buf_printf(&b, "\n%-24s %7s %7s %7s %7s %7s %7s %10s %10s %9s  %s\n", "LANE",
+    cwx_buf_free(&prefix);
+    return rc;
+}
+
+/* The lanes table: a line a lane. */
+static int s_table_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
+                         const struct cwx_estimate *est)
+{
+    int rc = cwx_buf_printf(b, "\n%-24s %7s %7s %7s %7s %7s %7s %10s %10s %9s  %s\n", "LANE",
                             "JOBS", "PENDING", "DONE", "RUNNING", "SKIPPED", "FAILED",
                             "EST.BYTES", "BACKFILL", "AWS CALLS", "RATE");
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
@@ -437,36 +464,45 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate 
                                   sizeof bytes);
         cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
         s_rate_text(&l->rate, rate, sizeof rate);
-        rc = cwx_buf_printf(&b, "%-24s %7zu %7zu %7zu %7zu %7zu %7zu %10s %10s %9" PRIu64 "  %s\n",
+        rc = cwx_buf_printf(b, "%-24s %7zu %7zu %7zu %7zu %7zu %7zu %10s %10s %9" PRIu64 "  %s\n",
                             name, l->totals.jobs, l->totals.pending, l->totals.done,
                             l->totals.running, l->totals.skipped, l->totals.failed, bytes,
                             dur, l->calls.create + l->calls.describe + l->calls.list + l->calls.put,
                             rate);
     }
-    if (!rc)
-        rc = s_write_savings(&b, plan, est, 0);
-    struct cwx_plan_totals tot;
-    cwx_plan_totals(plan, &tot);
-    char bytes[24], wall[24];
-    cwx_estimate_format_bytes(cwx_estimate_bytes_shown(est->bytes, est->bytes_unknown), bytes,
-                              sizeof bytes);
-    cwx_estimate_format_ms(est->wall_ms, wall, sizeof wall);
-    if (!rc)
-        rc = cwx_buf_printf(&b, "\n%zu jobs: %zu pending, %zu done, %zu running, %zu skipped, "
-                                "%zu failed; %zu selectors unresolved\n"
-                                "estimated: %s to export%s, %s with %zu lane%s in parallel; "
-                                "AWS calls: %" PRIu64 " CreateExportTask, %" PRIu64
-                                " DescribeExportTasks, %" PRIu64 " ListObjectsV2, %" PRIu64
-                                " PutObject\n",
-                            tot.jobs, tot.pending, tot.done, tot.running, tot.skipped,
-                            tot.failed, plan->n_unresolved, bytes,
-                            est->bytes_unknown && est->bytes ? " (plus groups of unknown size)" : "", wall,
-                            est->n_lanes, est->n_lanes == 1 ? "" : "s", est->calls.create,
-                            est->calls.describe, est->calls.list, est->calls.put);
-    if (!rc)
-        rc = cwx__report_flush(&b, f, 0);
+    return rc;
+}
+
+/* The two closing lines: the jobs by status and the estimate. */
+static int s_table_totals(struct cwx_buf *b, const struct cwx_plan *plan,
+                          const struct cwx_estimate *est)
+{
+    struct cwx__report_head h;
+    cwx__report_head_fill(plan, est, &h);
+    return cwx_buf_printf(b, "\n%zu jobs: %zu pending, %zu done, %zu running, %zu skipped, "
+                             "%zu failed; %zu selectors unresolved\n"
+                             "estimated: %s to export%s, %s with %zu lane%s in parallel; "
+                             "AWS calls: %" PRIu64 " CreateExportTask, %" PRIu64
+                             " DescribeExportTasks, %" PRIu64 " ListObjectsV2, %" PRIu64
+                             " PutObject\n",
+                          h.tot.jobs, h.tot.pending, h.tot.done, h.tot.running, h.tot.skipped,
+                          h.tot.failed, plan->n_unresolved, h.bytes,
+                          est->bytes_unknown && est->bytes ? " (plus groups of unknown size)" : "",
+                          h.wall, est->n_lanes, est->n_lanes == 1 ? "" : "s", est->calls.create,
+                          est->calls.describe, est->calls.list, est->calls.put);
+}
+
+static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                         const struct cwx_report_options *opts, FILE *f)
+{
+    struct cwx_buf b;
+    cwx_buf_init(&b, 0);
+    int rc = s_table_jobs(&b, plan, est, opts, f);
+    if (!rc) rc = s_table_lanes(&b, plan, est);
+    if (!rc) rc = s_write_savings(&b, plan, est, 0);
+    if (!rc) rc = s_table_totals(&b, plan, est);
+    if (!rc) rc = cwx__report_flush(&b, f, 0);
     cwx_buf_free(&b);
-    cwx_buf_free(&prefix);
     return rc;
 }
 
@@ -491,23 +527,15 @@ static int s_md_cell(struct cwx_buf *b, const char *s)
     return rc;
 }
 
-static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estimate *est,
-                            const struct cwx_report_options *opts, FILE *f)
+/* The title, the totals and the heading of the lanes table. */
+static int s_md_head(struct cwx_buf *b, const struct cwx_plan *plan,
+                     const struct cwx_estimate *est, const struct cwx_report_options *opts)
 {
-    struct cwx_buf b, prefix;
-    cwx_buf_init(&b, 0);
-    cwx_buf_init(&prefix, 0);
-    char now[32], bytes[24], wall[24], serial[24];
-    struct cwx_plan_totals tot;
-    cwx_plan_totals(plan, &tot);
-    cwx__report_iso(plan->now_ms, now);
-    cwx_estimate_format_bytes(cwx_estimate_bytes_shown(est->bytes, est->bytes_unknown), bytes,
-                              sizeof bytes);
-    cwx_estimate_format_ms(est->wall_ms, wall, sizeof wall);
-    cwx_estimate_format_ms(est->serial_ms, serial, sizeof serial);
+    struct cwx__report_head h;
+    cwx__report_head_fill(plan, est, &h);
     const struct cwx_estimate_calls *c = &est->calls;
-    int rc = cwx_buf_printf(
-        &b,
+    return cwx_buf_printf(
+        b,
         "# cwexport plan\n\nGenerated %s%s from `%s`.\n\n## Totals\n\n"
         "| jobs | pending | done | running | skipped | failed | unresolved selectors |\n"
         "|---:|---:|---:|---:|---:|---:|---:|\n"
@@ -520,11 +548,18 @@ static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estima
         "| lane | jobs | pending | done | running | skipped | failed | est. bytes | backfill "
         "| rate | AWS calls |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n",
-        now, opts->offline ? " offline (no AWS calls)" : "", plan->cfg->path ? plan->cfg->path : "",
-        tot.jobs, tot.pending, tot.done, tot.running, tot.skipped, tot.failed,
-        plan->n_unresolved, bytes, est->bytes_unknown && est->bytes ? " (plus groups of unknown size)" : "",
-        wall, est->n_lanes, est->n_lanes == 1 ? "" : "s", serial, c->create, c->describe,
+        h.now, opts->offline ? " offline (no AWS calls)" : "", plan->cfg->path ? plan->cfg->path : "",
+        h.tot.jobs, h.tot.pending, h.tot.done, h.tot.running, h.tot.skipped, h.tot.failed,
+        plan->n_unresolved, h.bytes, est->bytes_unknown && est->bytes ? " (plus groups of unknown size)" : "",
+        h.wall, est->n_lanes, est->n_lanes == 1 ? "" : "s", h.serial, c->create, c->describe,
         c->list, c->put, c->create + c->describe + c->list + c->put);
+}
+
+/* A row of the lanes table a lane. */
+static int s_md_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
+                      const struct cwx_estimate *est)
+{
+    int rc = 0;
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
         char name[256], lb[24], dur[24], rate[96];
@@ -532,38 +567,49 @@ static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estima
         cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), lb, sizeof lb);
         cwx_estimate_format_ms(l->backfill_ms, dur, sizeof dur);
         s_rate_text(&l->rate, rate, sizeof rate);
-        rc = cwx_buf_putc(&b, '|');
-        if (!rc) rc = s_md_cell(&b, name);
+        rc = cwx_buf_putc(b, '|');
+        if (!rc) rc = s_md_cell(b, name);
         if (!rc)
-            rc = cwx_buf_printf(&b, " %zu | %zu | %zu | %zu | %zu | %zu | %s | %s | %s | %" PRIu64
-                                    " |\n",
+            rc = cwx_buf_printf(b, " %zu | %zu | %zu | %zu | %zu | %zu | %s | %s | %s | %" PRIu64
+                                   " |\n",
                                 l->totals.jobs, l->totals.pending, l->totals.done,
                                 l->totals.running, l->totals.skipped, l->totals.failed, lb, dur,
                                 rate, l->calls.create + l->calls.describe + l->calls.list +
                                           l->calls.put);
     }
-    if (!rc)
-        rc = s_write_savings(&b, plan, est, 1);
-    if (!rc && plan->n_unresolved)
-        rc = cwx_buf_puts(&b, "\n## Unresolved selectors\n\nResolved only against AWS "
-                              "(DescribeLogGroups):\n\n| account | region | kind | value |\n"
-                              "|---|---|---|---|\n");
+    return rc;
+}
+
+/* The selectors left unresolved, when there are any. */
+static int s_md_unresolved(struct cwx_buf *b, const struct cwx_plan *plan)
+{
+    if (!plan->n_unresolved)
+        return 0;
+    int rc = cwx_buf_puts(b, "\n## Unresolved selectors\n\nResolved only against AWS "
+                             "(DescribeLogGroups):\n\n| account | region | kind | value |\n"
+                             "|---|---|---|---|\n");
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
-        const struct cwx_plan_unresolved *u = &plan->unresolved[i];
-        const struct cwx_plan_target *t = &plan->targets[u->target];
-        const struct cwx_account *acc = &plan->cfg->accounts[t->account];
-        const struct cwx_group_sel *gs = &acc->groups[u->sel];
-        rc = cwx_buf_putc(&b, '|');
-        if (!rc) rc = s_md_cell(&b, acc->name);
-        if (!rc) rc = s_md_cell(&b, t->region);
-        if (!rc) rc = s_md_cell(&b, gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern");
-        if (!rc) rc = s_md_cell(&b, gs->value);
-        if (!rc) rc = cwx_buf_putc(&b, '\n');
+        struct cwx__report_sel sel;
+        cwx__report_unresolved(plan, i, &sel);
+        rc = cwx_buf_putc(b, '|');
+        if (!rc) rc = s_md_cell(b, sel.account);
+        if (!rc) rc = s_md_cell(b, sel.region);
+        if (!rc) rc = s_md_cell(b, sel.kind);
+        if (!rc) rc = s_md_cell(b, sel.value);
+        if (!rc) rc = cwx_buf_putc(b, '\n');
     }
-    if (!rc)
-        rc = cwx_buf_puts(&b, "\n## Jobs\n\n| account | region | log group | window | status "
-                              "| reason | est. bytes | est. time | task name |\n"
-                              "|---|---|---|---|---|---|---:|---:|---|\n");
+    return rc;
+}
+
+/* The jobs table, a row a job, flushed to f as it grows. */
+static int s_md_jobs(struct cwx_buf *b, const struct cwx_plan *plan,
+                     const struct cwx_estimate *est, FILE *f)
+{
+    struct cwx_buf prefix;
+    cwx_buf_init(&prefix, 0);
+    int rc = cwx_buf_puts(b, "\n## Jobs\n\n| account | region | log group | window | status "
+                             "| reason | est. bytes | est. time | task name |\n"
+                             "|---|---|---|---|---|---|---:|---:|---|\n");
     for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
         struct cwx__report_row r;
         struct cwx_job tmp;
@@ -572,23 +618,31 @@ static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estima
         cwx__report_fill_row(plan, est, job, &prefix, &r);
         cwx_estimate_format_bytes(r.est_bytes, jb, sizeof jb);
         cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
-        rc = cwx_buf_putc(&b, '|');
-        if (!rc) rc = s_md_cell(&b, r.account);
-        if (!rc) rc = s_md_cell(&b, r.region);
-        if (!rc) rc = s_md_cell(&b, r.log_group);
-        if (!rc) rc = s_md_cell(&b, r.window);
-        if (!rc) rc = s_md_cell(&b, r.status);
-        if (!rc) rc = s_md_cell(&b, r.reason);
-        if (!rc) rc = s_md_cell(&b, jb);
-        if (!rc) rc = s_md_cell(&b, job->status == CWX_JOB_PENDING ? dur : "");
-        if (!rc) rc = s_md_cell(&b, r.task_name);
-        if (!rc) rc = cwx_buf_putc(&b, '\n');
-        if (!rc) rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
+        const char *cells[] = {r.account, r.region, r.log_group,
+                               r.window, r.status, r.reason, jb,
+                               job->status == CWX_JOB_PENDING ? dur : "", r.task_name};
+        rc = cwx_buf_putc(b, '|');
+        for (size_t k = 0; k < sizeof cells / sizeof *cells && !rc; k++)
+            rc = s_md_cell(b, cells[k]);
+        if (!rc) rc = cwx_buf_putc(b, '\n');
+        if (!rc) rc = cwx__report_flush(b, f, CWX_REPORT_CHUNK);
     }
-    if (!rc)
-        rc = cwx__report_flush(&b, f, 0);
-    cwx_buf_free(&b);
     cwx_buf_free(&prefix);
+    return rc;
+}
+
+static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                            const struct cwx_report_options *opts, FILE *f)
+{
+    struct cwx_buf b;
+    cwx_buf_init(&b, 0);
+    int rc = s_md_head(&b, plan, est, opts);
+    if (!rc) rc = s_md_lanes(&b, plan, est);
+    if (!rc) rc = s_write_savings(&b, plan, est, 1);
+    if (!rc) rc = s_md_unresolved(&b, plan);
+    if (!rc) rc = s_md_jobs(&b, plan, est, f);
+    if (!rc) rc = cwx__report_flush(&b, f, 0);
+    cwx_buf_free(&b);
     return rc;
 }
 

@@ -89,54 +89,70 @@ static int s_columns(const struct cwx_plan *plan, const char ***out, size_t *n_o
     return 0;
 }
 
-static int s_blob(const struct cwx_plan *plan, struct cwx_buf *b, FILE *f)
+/* Appends strings as the items of a JSON array, comma-separated. */
+static int s_js_str_list(struct cwx_buf *b, const char *const *items, size_t n)
 {
-    const char **cols = NULL;
-    size_t n_cols = 0;
-    int rc = s_columns(plan, &cols, &n_cols);
-    if (rc)
-        return rc;
-    rc = cwx_buf_puts(b, "{\"cols\": [");
-    for (size_t i = 0; i < n_cols && !rc; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
         if (i) rc = cwx_buf_putc(b, ',');
-        if (!rc) rc = s_js_str(b, cols[i]);
+        if (!rc) rc = s_js_str(b, items[i]);
     }
-    if (!rc)
-        rc = cwx_buf_puts(b, "],\n\"wsets\": [");
+    return rc;
+}
+
+/* Appends the i64 values of an array, comma-separated. */
+static int s_js_i64_list(struct cwx_buf *b, const int64_t *v, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (i) rc = cwx_buf_putc(b, ',');
+        if (!rc) rc = cwx__report_put_i64(b, v[i]);
+    }
+    return rc;
+}
+
+/* "wsets": each window set's column of each window, its starts and its
+ * last milliseconds. */
+static int s_blob_wsets(const struct cwx_plan *plan, const char **cols, size_t n_cols,
+                        struct cwx_buf *b)
+{
+    int rc = cwx_buf_puts(b, "],\n\"wsets\": [");
     for (size_t i = 0; i < plan->n_wsets && !rc; i++) {
         const struct cwx_plan_wset *ws = &plan->wsets[i];
-        rc = cwx_buf_puts(b, i ? ",\n{\"cols\": [" : "\n{\"cols\": [");
-        for (size_t w = 0; w < ws->n_windows && !rc; w++) {
+        int64_t *v = malloc((ws->n_windows ? ws->n_windows : 1) * 3 * sizeof *v);
+        if (!v)
+            return CWX_ENOMEM;
+        int64_t *col = v, *from = v + ws->n_windows, *to = v + 2 * ws->n_windows;
+        for (size_t w = 0; w < ws->n_windows; w++) {
             const char *key = ws->windows[w].label;
             const char **hit = bsearch(&key, cols, n_cols, sizeof *cols, s_cmp_str);
-            if (w) rc = cwx_buf_putc(b, ',');
-            if (!rc) rc = cwx__report_put_i64(b, hit ? (int64_t)(hit - cols) : -1);
+            col[w] = hit ? (int64_t)(hit - cols) : -1;
+            from[w] = ws->windows[w].start_ms;
+            to[w] = ws->windows[w].end_ms - 1;
         }
+        rc = cwx_buf_puts(b, i ? ",\n{\"cols\": [" : "\n{\"cols\": [");
+        if (!rc) rc = s_js_i64_list(b, col, ws->n_windows);
         if (!rc) rc = cwx_buf_puts(b, "], \"from\": [");
-        for (size_t w = 0; w < ws->n_windows && !rc; w++) {
-            if (w) rc = cwx_buf_putc(b, ',');
-            if (!rc) rc = cwx__report_put_i64(b, ws->windows[w].start_ms);
-        }
+        if (!rc) rc = s_js_i64_list(b, from, ws->n_windows);
         if (!rc) rc = cwx_buf_puts(b, "], \"to\": [");
-        for (size_t w = 0; w < ws->n_windows && !rc; w++) {
-            if (w) rc = cwx_buf_putc(b, ',');
-            if (!rc) rc = cwx__report_put_i64(b, ws->windows[w].end_ms - 1);
-        }
+        if (!rc) rc = s_js_i64_list(b, to, ws->n_windows);
         if (!rc) rc = cwx_buf_puts(b, "]}");
+        free(v);
     }
-    free(cols);
-    if (!rc)
-        rc = cwx_buf_puts(b, "],\n\"targets\": [");
+    return rc;
+}
+
+/* "targets" and "rates": each target's account, account id, region and
+ * bucket, and its export rate. */
+static int s_blob_targets(const struct cwx_plan *plan, struct cwx_buf *b)
+{
+    int rc = cwx_buf_puts(b, "],\n\"targets\": [");
     for (size_t i = 0; i < plan->n_targets && !rc; i++) {
         const struct cwx_plan_target *t = &plan->targets[i];
+        const char *const fields[] = {plan->cfg->accounts[t->account].name, t->account_id,
+                                      t->region, t->bucket};
         rc = cwx_buf_puts(b, i ? ",[" : "[");
-        if (!rc) rc = s_js_str(b, plan->cfg->accounts[t->account].name);
-        if (!rc) rc = cwx_buf_putc(b, ',');
-        if (!rc) rc = s_js_str(b, t->account_id);
-        if (!rc) rc = cwx_buf_putc(b, ',');
-        if (!rc) rc = s_js_str(b, t->region);
-        if (!rc) rc = cwx_buf_putc(b, ',');
-        if (!rc) rc = s_js_str(b, t->bucket);
+        if (!rc) rc = s_js_str_list(b, fields, 4);
         if (!rc) rc = cwx_buf_putc(b, ']');
     }
     if (!rc)
@@ -147,41 +163,68 @@ static int s_blob(const struct cwx_plan *plan, struct cwx_buf *b, FILE *f)
         rc = cwx_buf_printf(b, "%s[%.0f,%" PRId64 "]", i ? "," : "", r.bytes_per_s,
                             r.overhead_ms);
     }
-    if (!rc)
-        rc = cwx_buf_puts(b, "],\n\"statuses\": [");
-    for (int s = 0; s < 5 && !rc; s++) {
-        if (s) rc = cwx_buf_putc(b, ',');
-        if (!rc) rc = s_js_str(b, cwx_job_status_name((enum cwx_job_status)s));
+    return rc;
+}
+
+/* "statuses" and "reasons": the names the digits and letters of a group's
+ * row stand for. */
+static int s_blob_names(struct cwx_buf *b)
+{
+    const char *statuses[5], *reasons[CWX_REASON__COUNT];
+    for (int s = 0; s < 5; s++)
+        statuses[s] = cwx_job_status_name((enum cwx_job_status)s);
+    for (int r = 0; r < CWX_REASON__COUNT; r++)
+        reasons[r] = cwx_job_reason_text((enum cwx_job_reason)r);
+    int rc = cwx_buf_puts(b, "],\n\"statuses\": [");
+    if (!rc) rc = s_js_str_list(b, statuses, 5);
+    if (!rc) rc = cwx_buf_puts(b, "],\n\"reasons\": [");
+    if (!rc) rc = s_js_str_list(b, reasons, CWX_REASON__COUNT);
+    return rc;
+}
+
+/* One row of "groups": the name, target, window set, a status digit and a
+ * reason letter per window, and each window's bytes (null when unknown). */
+static int s_blob_group(const struct cwx_plan *plan, const struct cwx_plan_group *g,
+                        struct cwx_buf *b, int first)
+{
+    const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
+    struct cwx_job tmp;
+    int rc = cwx_buf_puts(b, first ? "\n[" : ",\n[");
+    if (!rc) rc = s_js_str(b, g->name);
+    if (!rc) rc = cwx_buf_printf(b, ",%" PRIu32 ",%" PRIu32 ",\"", g->target, g->wset);
+    for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
+        rc = cwx_buf_putc(b, (char)('0' + cwx_plan_job(plan, g->first_job + k, &tmp, 0)->status % 10));
+    if (!rc) rc = cwx_buf_puts(b, "\",\"");
+    for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
+        rc = cwx_buf_putc(b, (char)('a' + cwx_plan_job(plan, g->first_job + k, &tmp, 0)->reason % 26));
+    if (!rc) rc = cwx_buf_puts(b, g->stored_bytes < 0 ? "\",null]" : "\",[");
+    for (uint32_t k = 0; g->stored_bytes >= 0 && k < g->n_jobs && !rc; k++) {
+        const struct cwx_job *job = cwx_plan_job(plan, g->first_job + k, &tmp, 0);
+        if (k) rc = cwx_buf_putc(b, ',');
+        if (!rc)
+            rc = cwx__report_put_i64(b, cwx_estimate_window_bytes(plan, g,
+                                                                  &ws->windows[job->window]));
     }
-    if (!rc)
-        rc = cwx_buf_puts(b, "],\n\"reasons\": [");
-    for (int r = 0; r < CWX_REASON__COUNT && !rc; r++) {
-        if (r) rc = cwx_buf_putc(b, ',');
-        if (!rc) rc = s_js_str(b, cwx_job_reason_text((enum cwx_job_reason)r));
-    }
-    if (!rc)
-        rc = cwx_buf_puts(b, "],\n\"groups\": [");
+    if (!rc && g->stored_bytes >= 0) rc = cwx_buf_puts(b, "]]");
+    return rc;
+}
+
+static int s_blob(const struct cwx_plan *plan, struct cwx_buf *b, FILE *f)
+{
+    const char **cols = NULL;
+    size_t n_cols = 0;
+    int rc = s_columns(plan, &cols, &n_cols);
+    if (rc)
+        return rc;
+    rc = cwx_buf_puts(b, "{\"cols\": [");
+    if (!rc) rc = s_js_str_list(b, cols, n_cols);
+    if (!rc) rc = s_blob_wsets(plan, cols, n_cols, b);
+    free(cols);
+    if (!rc) rc = s_blob_targets(plan, b);
+    if (!rc) rc = s_blob_names(b);
+    if (!rc) rc = cwx_buf_puts(b, "],\n\"groups\": [");
     for (size_t gi = 0; gi < plan->n_groups && !rc; gi++) {
-        const struct cwx_plan_group *g = &plan->groups[gi];
-        const struct cwx_plan_wset *ws = &plan->wsets[g->wset];
-        rc = cwx_buf_puts(b, gi ? ",\n[" : "\n[");
-        if (!rc) rc = s_js_str(b, g->name);
-        if (!rc) rc = cwx_buf_printf(b, ",%" PRIu32 ",%" PRIu32 ",\"", g->target, g->wset);
-        struct cwx_job tmp;
-        for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
-            rc = cwx_buf_putc(b, (char)('0' + cwx_plan_job(plan, g->first_job + k, &tmp, 0)->status % 10));
-        if (!rc) rc = cwx_buf_puts(b, "\",\"");
-        for (uint32_t k = 0; k < g->n_jobs && !rc; k++)
-            rc = cwx_buf_putc(b, (char)('a' + cwx_plan_job(plan, g->first_job + k, &tmp, 0)->reason % 26));
-        if (!rc) rc = cwx_buf_puts(b, g->stored_bytes < 0 ? "\",null]" : "\",[");
-        for (uint32_t k = 0; g->stored_bytes >= 0 && k < g->n_jobs && !rc; k++) {
-            const struct cwx_job *job = cwx_plan_job(plan, g->first_job + k, &tmp, 0);
-            if (k) rc = cwx_buf_putc(b, ',');
-            if (!rc)
-                rc = cwx__report_put_i64(b, cwx_estimate_window_bytes(plan, g,
-                                                                      &ws->windows[job->window]));
-        }
-        if (!rc && g->stored_bytes >= 0) rc = cwx_buf_puts(b, "]]");
+        rc = s_blob_group(plan, &plan->groups[gi], b, gi == 0);
         if (!rc) rc = cwx__report_flush(b, f, CWX__REPORT_CHUNK);
     }
     if (!rc)
@@ -339,10 +382,7 @@ static int s_lanes(const struct cwx_plan *plan, const struct cwx_estimate *est,
                              "<th title=\"PutObject\">Put</th></tr>\n");
     for (size_t i = 0; i < est->n_lanes && !rc; i++) {
         const struct cwx_estimate_lane *l = &est->lanes[i];
-        const char *account_id = NULL;
-        for (size_t t = 0; t < plan->n_targets; t++)
-            if (est->target_lane[t] == i && plan->targets[t].account_id)
-                account_id = plan->targets[t].account_id;
+        const char *account_id = cwx__report_lane_account_id(plan, est, i);
         char name[256], lb[24], dur[24], bps[24], rate[96];
         cwx__report_lane_name(plan, l, name, sizeof name);
         cwx_estimate_format_bytes(cwx_estimate_bytes_shown(l->bytes, l->bytes_unknown), lb, sizeof lb);
@@ -476,19 +516,58 @@ static int s_unresolved(const struct cwx_plan *plan, struct cwx_buf *b)
                              "against AWS (DescribeLogGroups).</p>\n<div class=\"tw\"><table id=\"unresolved\">"
                              "<tr><th>account</th><th>region</th><th>kind</th><th>value</th></tr>\n");
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
-        const struct cwx_plan_unresolved *u = &plan->unresolved[i];
-        const struct cwx_plan_target *t = &plan->targets[u->target];
-        const struct cwx_account *acc = &plan->cfg->accounts[t->account];
-        const struct cwx_group_sel *gs = &acc->groups[u->sel];
+        struct cwx__report_sel sel;
+        cwx__report_unresolved(plan, i, &sel);
         rc = cwx_buf_puts(b, "<tr>");
-        if (!rc) rc = s_td(b, acc->name, false);
-        if (!rc) rc = s_td(b, t->region, false);
-        if (!rc) rc = s_td(b, gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern", false);
-        if (!rc) rc = s_td(b, gs->value, false);
+        if (!rc) rc = s_td(b, sel.account, false);
+        if (!rc) rc = s_td(b, sel.region, false);
+        if (!rc) rc = s_td(b, sel.kind, false);
+        if (!rc) rc = s_td(b, sel.value, false);
         if (!rc) rc = cwx_buf_puts(b, "</tr>\n");
     }
     if (!rc)
         rc = cwx_buf_puts(b, "</table></div>\n");
+    return rc;
+}
+
+/* The page's head (style and the error guard), its title and the totals
+ * as cards. */
+static int s_page_head(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                       const struct cwx_report_options *opts, struct cwx_buf *b)
+{
+    struct cwx__report_head h;
+    cwx__report_head_fill(plan, est, &h);
+    const struct cwx_estimate_calls *c = &est->calls;
+    int rc = cwx_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                             "<meta name=\"viewport\" content=\"width=device-width\">"
+                             "<title>cwexport plan</title>\n<style>");
+    if (!rc) rc = cwx_buf_puts(b, s_css);
+    if (!rc) rc = cwx_buf_puts(b, "</style>\n<script>");
+    if (!rc) rc = cwx_buf_puts(b, s_js_guard);
+    if (!rc) rc = cwx_buf_puts(b, "</script></head>\n<body data-rendered=\"0\" data-errors=\"0\">\n"
+                                  "<h1>cwexport plan</h1>\n<p class=\"meta\">Generated ");
+    if (!rc) rc = s_html(b, h.now);
+    if (!rc) rc = cwx_buf_puts(b, opts->offline ? " offline (no AWS calls)" : " against AWS");
+    if (!rc) rc = cwx_buf_puts(b, " from <code>");
+    if (!rc) rc = s_html(b, plan->cfg->path);
+    if (!rc) rc = cwx_buf_puts(b, "</code>.</p>\n<div id=\"errors\" hidden></div>\n"
+                                  "<h2>Totals</h2>\n<div class=\"cards\" id=\"totals\">");
+    if (!rc) rc = s_card_n(b, h.tot.jobs, "jobs");
+    if (!rc) rc = s_card_n(b, h.tot.pending, "pending");
+    if (!rc) rc = s_card_n(b, h.tot.done, "done");
+    if (!rc) rc = s_card_n(b, h.tot.running, "running");
+    if (!rc) rc = s_card_n(b, h.tot.skipped, "skipped");
+    if (!rc) rc = s_card_n(b, h.tot.failed, "failed");
+    if (!rc) rc = s_card_n(b, plan->n_unresolved, "unresolved selectors");
+    if (!rc) rc = s_card(b, h.bytes, est->bytes_unknown && est->bytes ? "to export (+ unknown sizes)" : "to export");
+    if (!rc) rc = s_card(b, h.wall, "backfill, lanes in parallel");
+    if (!rc) rc = s_card(b, h.serial, "export time, all lanes");
+    if (!rc) rc = s_card_n(b, c->create + c->describe + c->list + c->put, "AWS calls");
+    if (!rc) rc = cwx_buf_printf(b, "</div>\n<p class=\"meta\">AWS calls a run would make: "
+                                    "%" PRIu64 " CreateExportTask, %" PRIu64
+                                    " DescribeExportTasks, %" PRIu64 " ListObjectsV2, %" PRIu64
+                                    " PutObject.</p>\n",
+                                 c->create, c->describe, c->list, c->put);
     return rc;
 }
 
@@ -497,46 +576,7 @@ int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimat
 {
     struct cwx_buf b;
     cwx_buf_init(&b, 0);
-    char now[32], bytes[24], wall[24], serial[24];
-    struct cwx_plan_totals tot;
-    cwx_plan_totals(plan, &tot);
-    cwx__report_iso(plan->now_ms, now);
-    cwx_estimate_format_bytes(cwx_estimate_bytes_shown(est->bytes, est->bytes_unknown), bytes,
-                              sizeof bytes);
-    cwx_estimate_format_ms(est->wall_ms, wall, sizeof wall);
-    cwx_estimate_format_ms(est->serial_ms, serial, sizeof serial);
-    const struct cwx_estimate_calls *c = &est->calls;
-
-    int rc = cwx_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                              "<meta name=\"viewport\" content=\"width=device-width\">"
-                              "<title>cwexport plan</title>\n<style>");
-    if (!rc) rc = cwx_buf_puts(&b, s_css);
-    if (!rc) rc = cwx_buf_puts(&b, "</style>\n<script>");
-    if (!rc) rc = cwx_buf_puts(&b, s_js_guard);
-    if (!rc) rc = cwx_buf_puts(&b, "</script></head>\n<body data-rendered=\"0\" data-errors=\"0\">\n"
-                                   "<h1>cwexport plan</h1>\n<p class=\"meta\">Generated ");
-    if (!rc) rc = s_html(&b, now);
-    if (!rc) rc = cwx_buf_puts(&b, opts->offline ? " offline (no AWS calls)" : " against AWS");
-    if (!rc) rc = cwx_buf_puts(&b, " from <code>");
-    if (!rc) rc = s_html(&b, plan->cfg->path);
-    if (!rc) rc = cwx_buf_puts(&b, "</code>.</p>\n<div id=\"errors\" hidden></div>\n"
-                                   "<h2>Totals</h2>\n<div class=\"cards\" id=\"totals\">");
-    if (!rc) rc = s_card_n(&b, tot.jobs, "jobs");
-    if (!rc) rc = s_card_n(&b, tot.pending, "pending");
-    if (!rc) rc = s_card_n(&b, tot.done, "done");
-    if (!rc) rc = s_card_n(&b, tot.running, "running");
-    if (!rc) rc = s_card_n(&b, tot.skipped, "skipped");
-    if (!rc) rc = s_card_n(&b, tot.failed, "failed");
-    if (!rc) rc = s_card_n(&b, plan->n_unresolved, "unresolved selectors");
-    if (!rc) rc = s_card(&b, bytes, est->bytes_unknown && est->bytes ? "to export (+ unknown sizes)" : "to export");
-    if (!rc) rc = s_card(&b, wall, "backfill, lanes in parallel");
-    if (!rc) rc = s_card(&b, serial, "export time, all lanes");
-    if (!rc) rc = s_card_n(&b, c->create + c->describe + c->list + c->put, "AWS calls");
-    if (!rc) rc = cwx_buf_printf(&b, "</div>\n<p class=\"meta\">AWS calls a run would make: "
-                                     "%" PRIu64 " CreateExportTask, %" PRIu64
-                                     " DescribeExportTasks, %" PRIu64 " ListObjectsV2, %" PRIu64
-                                     " PutObject.</p>\n",
-                                 c->create, c->describe, c->list, c->put);
+    int rc = s_page_head(plan, est, opts, &b);
     if (!rc) rc = s_lanes(plan, est, &b);
     if (!rc) rc = s_timeline(plan, est, &b);
     if (!rc) rc = s_savings(plan, est, &b);

@@ -58,10 +58,40 @@ int cwx__report_put_seconds(struct cwx_buf *b, int64_t ms);
 void cwx__report_lane_name(const struct cwx_plan *plan, const struct cwx_estimate_lane *l,
                            char *out, size_t size);
 
+/* The account id of lane i of est (of its last target that knows it), or
+ * NULL when unknown. */
+const char *cwx__report_lane_account_id(const struct cwx_plan *plan,
+                                        const struct cwx_estimate *est, size_t i);
+
 /* The savings of skip_empty and coalesce of every lane of est
  * (cwx_plan_savings), in an array the caller frees; NULL when out of memory. */
 struct cwx_plan_savings *cwx__report_savings(const struct cwx_plan *plan,
                                              const struct cwx_estimate *est);
+
+/* The figures at the head of a report (table, markdown, HTML), formatted. */
+struct cwx__report_head {
+    char now[32];    /* when the plan was made, ISO 8601 */
+    char bytes[24];  /* the bytes to export, as cwx_estimate_bytes_shown shows them */
+    char wall[24];   /* the backfill with the lanes in parallel */
+    char serial[24]; /* the export time of all lanes one after the other */
+    struct cwx_plan_totals tot;
+};
+
+/* Fills head from the plan and its estimate. */
+void cwx__report_head_fill(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                           struct cwx__report_head *head);
+
+/* What every format prints of one unresolved selector. Borrowed from the
+ * plan. */
+struct cwx__report_sel {
+    const char *account;
+    const char *region;
+    const char *kind; /* "prefix" or "pattern" */
+    const char *value;
+};
+
+/* The i-th unresolved selector of the plan. */
+void cwx__report_unresolved(const struct cwx_plan *plan, size_t i, struct cwx__report_sel *sel);
 
 /* The self-contained HTML report (report_html.c). */
 int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimate *est,

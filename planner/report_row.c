@@ -98,6 +98,16 @@ void cwx__report_lane_name(const struct cwx_plan *plan, const struct cwx_estimat
         snprintf(out, size, "%s", acc);
 }
 
+const char *cwx__report_lane_account_id(const struct cwx_plan *plan,
+                                        const struct cwx_estimate *est, size_t i)
+{
+    const char *account_id = NULL;
+    for (size_t t = 0; t < plan->n_targets; t++)
+        if (est->target_lane[t] == i && plan->targets[t].account_id)
+            account_id = plan->targets[t].account_id;
+    return account_id;
+}
+
 struct cwx_plan_savings *cwx__report_savings(const struct cwx_plan *plan,
                                              const struct cwx_estimate *est)
 {
@@ -105,4 +115,29 @@ struct cwx_plan_savings *cwx__report_savings(const struct cwx_plan *plan,
     if (sv)
         cwx_plan_savings(plan, est, sv);
     return sv;
+}
+
+void cwx__report_head_fill(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                           struct cwx__report_head *head)
+{
+    cwx_plan_totals(plan, &head->tot);
+    cwx__report_iso(plan->now_ms, head->now);
+    cwx_estimate_format_bytes(cwx_estimate_bytes_shown(est->bytes, est->bytes_unknown),
+                              head->bytes, sizeof head->bytes);
+    cwx_estimate_format_ms(est->wall_ms, head->wall, sizeof head->wall);
+    cwx_estimate_format_ms(est->serial_ms, head->serial, sizeof head->serial);
+}
+
+void cwx__report_unresolved(const struct cwx_plan *plan, size_t i, struct cwx__report_sel *sel)
+{
+    const struct cwx_plan_unresolved *u = &plan->unresolved[i];
+    const struct cwx_plan_target *t = &plan->targets[u->target];
+    const struct cwx_account *acc = &plan->cfg->accounts[t->account];
+    const struct cwx_group_sel *gs = &acc->groups[u->sel];
+    *sel = (struct cwx__report_sel){
+        .account = acc->name,
+        .region = t->region,
+        .kind = gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern",
+        .value = gs->value,
+    };
 }
