@@ -2,6 +2,7 @@
 #ifndef CWX_CLI_CLI_H
 #define CWX_CLI_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,11 +27,35 @@ extern struct cwx_global_opts cwx_global;
  * Prints the one-line error and returns NULL on failure. */
 struct cwx_config *cwx_cli_load_config(const char *path);
 
-/* Parses the options of a command that takes only "-c FILE" and "--help".
- * Returns -1 with *path set (NULL when no -c was given) to go on, or the
- * exit code to return (help printed, or a usage error reported). */
-int cwx_cli_config_only(int argc, char **argv, const char *cmd,
-                        void (*help)(FILE *f), const char **path);
+/* What a sub-command is, for cwx_cli_main: its options besides -c/--config
+ * and -h/--help, and the steps that parse, check and run it. args is the
+ * command's own struct of what the command line asks for. */
+struct cwx_cli_cmd {
+    const char *name;           /* as in its messages: "cwexport NAME: ..." */
+    const char *shorts;         /* its short options besides "c:h" ("f:o:"), or NULL */
+    const struct option *longs; /* its long options, ended by a zero entry, or NULL */
+    void (*help)(FILE *f);      /* prints its usage */
+    /* Takes option c (its getopt value) with its argument (NULL for a flag)
+     * into args. Returns 0, or nonzero after printing why the argument is
+     * refused (a usage error). NULL when the command has no options of its
+     * own. */
+    int (*option)(int c, const char *arg, void *args);
+    /* Checks what was parsed before the config is loaded (path is NULL
+     * when no -c was given). Returns 0, or nonzero after printing what is
+     * wrong (a usage error). NULL when there is nothing to check. */
+    int (*check)(const char *path, void *args);
+    /* Does the command's work with the loaded config (NULL only when
+     * config_optional and no -c was given; it is freed after run returns)
+     * and returns the exit code. */
+    int (*run)(struct cwx_config *cfg, const char *path, void *args);
+    bool config_optional; /* runs without -c FILE (whoami) */
+};
+
+/* The frame every sub-command shares: parses argv (argv[0] is the
+ * sub-command), prints the usage for --help, refuses arguments that are
+ * not options, loads the config (cwx_cli_load_config) and calls cmd->run.
+ * Returns the exit code. */
+int cwx_cli_main(const struct cwx_cli_cmd *cmd, int argc, char **argv, void *args);
 
 /* Parses the value of --now (epoch milliseconds) into *now_ms; prints
  * "cwexport CMD: --now wants epoch milliseconds" and returns -1 when it is

@@ -22,15 +22,10 @@ static void s_help(FILE *f)
             "  -c, --config FILE   the config\n");
 }
 
-int cwx_cmd_bucket_policy(int argc, char **argv)
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
 {
-    const char *path;
-    int early = cwx_cli_config_only(argc, argv, "bucket-policy", s_help, &path);
-    if (early >= 0)
-        return early;
-    struct cwx_config *cfg = cwx_cli_load_config(path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
+    (void)path;
+    (void)args;
     struct cwx_buf doc;
     cwx_buf_init(&doc, 0);
     int rc = cwx_preflight_bucket_policy(cfg, &doc);
@@ -43,6 +38,11 @@ int cwx_cmd_bucket_policy(int argc, char **argv)
         exit_code = CWX_EXIT_FAILED;
     }
     cwx_buf_free(&doc);
-    cwx_config_free(cfg);
     return exit_code;
+}
+
+int cwx_cmd_bucket_policy(int argc, char **argv)
+{
+    static const struct cwx_cli_cmd cmd = {.name = "bucket-policy", .help = s_help, .run = s_run};
+    return cwx_cli_main(&cmd, argc, argv, NULL);
 }

@@ -21,38 +21,43 @@ static void s_help(FILE *f)
                "      --json          print JSON instead of a table\n");
 }
 
+/* What the command line asks for. */
+struct s_args {
+    bool json, dry_run, all;
+};
+
+static int s_option(int c, const char *arg, void *args)
+{
+    struct s_args *a = args;
+    (void)arg;
+    if (c == 'n')
+        a->dry_run = true;
+    else if (c == 'j')
+        a->json = true;
+    else
+        a->all = true;
+    return 0;
+}
+
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
+{
+    const struct s_args *a = args;
+    (void)path;
+    return cwx_cancel(cfg, stdout, a->json, a->dry_run, a->all);
+}
+
 int cwx_cmd_cancel(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
+    static const struct option longs[] = {
         {"dry-run", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
         {"all-cwexport", no_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = NULL;
-    bool json = false, dry_run = false, all = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 'n': dry_run = true; break;
-        case 'j': json = true; break;
-        case 'A': all = true; break;
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport cancel: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
-    struct cwx_config *cfg = cwx_cli_load_config(path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
-    int code = cwx_cancel(cfg, stdout, json, dry_run, all);
-    cwx_config_free(cfg);
-    return code;
+    static const struct cwx_cli_cmd cmd = {
+        .name = "cancel", .shorts = "n", .longs = longs, .help = s_help,
+        .option = s_option, .run = s_run,
+    };
+    struct s_args a = {0};
+    return cwx_cli_main(&cmd, argc, argv, &a);
 }

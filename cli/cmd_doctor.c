@@ -33,45 +33,56 @@ static void s_help(FILE *f)
             "error.\n");
 }
 
-int cwx_cmd_doctor(int argc, char **argv)
+/* What the command line asks for. */
+struct s_args {
+    const char *format;
+    struct cwx_doctor_opts o;
+};
+
+static int s_option(int c, const char *arg, void *args)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"format", required_argument, NULL, 'f'},
-        {"publish-test", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = NULL, *format = "table";
-    struct cwx_doctor_opts o = {0};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 'f': format = optarg; break;
-        case 'P': o.publish_test = true; break;
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport doctor: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
-    if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0) {
-        fprintf(stderr, "cwexport doctor: --format must be table or json, not \"%s\"\n", format);
-        return CWX_EXIT_USAGE;
+    struct s_args *a = args;
+    if (c == 'f')
+        a->format = arg;
+    else
+        a->o.publish_test = true;
+    return 0;
+}
+
+static int s_check(const char *path, void *args)
+{
+    struct s_args *a = args;
+    if (strcmp(a->format, "table") != 0 && strcmp(a->format, "json") != 0) {
+        fprintf(stderr, "cwexport doctor: --format must be table or json, not \"%s\"\n",
+                a->format);
+        return -1;
     }
     if (!path) {
         fprintf(stderr, "cwexport doctor: -c FILE is required\n");
-        return CWX_EXIT_USAGE;
+        return -1;
     }
-    struct cwx_config *cfg = cwx_cli_load_config(path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
-    o.json = strcmp(format, "json") == 0;
-    int exit_code = cwx_preflight_doctor(cfg, &o, stdout);
-    cwx_config_free(cfg);
-    return exit_code;
+    a->o.json = strcmp(a->format, "json") == 0;
+    return 0;
+}
+
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
+{
+    struct s_args *a = args;
+    (void)path;
+    return cwx_preflight_doctor(cfg, &a->o, stdout);
+}
+
+int cwx_cmd_doctor(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"publish-test", no_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct cwx_cli_cmd cmd = {
+        .name = "doctor", .shorts = "f:", .longs = longs, .help = s_help,
+        .option = s_option, .check = s_check, .run = s_run,
+    };
+    struct s_args a = {.format = "table"};
+    return cwx_cli_main(&cmd, argc, argv, &a);
 }

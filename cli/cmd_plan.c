@@ -32,54 +32,35 @@ static void s_help(FILE *f)
 
 /* What the command line asks for. */
 struct s_args {
-    const char *path, *output;
+    const char *output;
+    const char *format; /* --format as given; fmt once checked */
     enum cwx_report_format fmt;
     int offline;
     int64_t now_ms;
 };
 
-/* Parses argv into *a. Returns -1 when the command is to go on, else the
- * exit code (after --help, or a usage error already printed). */
-static int s_parse(int argc, char **argv, struct s_args *a)
+static int s_option(int c, const char *arg, void *args)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'},
-        {"offline", no_argument, NULL, 'O'},
-        {"now", required_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *format = "table";
-    *a = (struct s_args){.now_ms = cwx_wall_ms()};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:f:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': a->path = optarg; break;
-        case 'f': format = optarg; break;
-        case 'o': a->output = optarg; break;
-        case 'O': a->offline = 1; break;
-        case 'N':
-            if (cwx_cli_parse_now(optarg, "plan", &a->now_ms))
-                return CWX_EXIT_USAGE;
-            break;
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
+    struct s_args *a = args;
+    switch (c) {
+    case 'f': a->format = arg; return 0;
+    case 'o': a->output = arg; return 0;
+    case 'O': a->offline = 1; return 0;
+    default: return cwx_cli_parse_now(arg, "plan", &a->now_ms); /* 'N' */
     }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport plan: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
-    if (cwx_report_format_parse(format, &a->fmt)) {
+}
+
+static int s_check(const char *path, void *args)
+{
+    struct s_args *a = args;
+    (void)path;
+    if (cwx_report_format_parse(a->format, &a->fmt)) {
         fprintf(stderr, "cwexport plan: --format must be table, json, csv, markdown or html, "
                         "not \"%s\"\n",
-                format);
-        return CWX_EXIT_USAGE;
+                a->format);
+        return -1;
     }
-    return -1;
+    return 0;
 }
 
 /* Makes the plan into *out: online, or offline as a lazy plan (nothing
@@ -147,24 +128,35 @@ static int s_write_report(const struct s_args *a, const struct cwx_plan *plan)
     return exit_code;
 }
 
-int cwx_cmd_plan(int argc, char **argv)
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
 {
-    struct s_args a;
-    int exit_code = s_parse(argc, argv, &a);
-    if (exit_code >= 0)
-        return exit_code;
-    struct cwx_config *cfg = cwx_cli_load_config(a.path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
+    const struct s_args *a = args;
+    (void)path;
     struct cwx_plan *plan = NULL;
-    exit_code = s_make_plan(&a, cfg, &plan);
+    int exit_code = s_make_plan(a, cfg, &plan);
     /* An account that failed online still leaves the others' report. */
     if (exit_code == CWX_EXIT_OK || exit_code == CWX_EXIT_CREDENTIALS) {
-        int wrote = s_write_report(&a, plan);
+        int wrote = s_write_report(a, plan);
         if (wrote != CWX_EXIT_OK)
             exit_code = wrote;
     }
     cwx_plan_free(plan);
-    cwx_config_free(cfg);
     return exit_code;
+}
+
+int cwx_cmd_plan(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"output", required_argument, NULL, 'o'},
+        {"offline", no_argument, NULL, 'O'},
+        {"now", required_argument, NULL, 'N'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct cwx_cli_cmd cmd = {
+        .name = "plan", .shorts = "f:o:", .longs = longs, .help = s_help,
+        .option = s_option, .check = s_check, .run = s_run,
+    };
+    struct s_args a = {.format = "table", .now_ms = cwx_wall_ms()};
+    return cwx_cli_main(&cmd, argc, argv, &a);
 }

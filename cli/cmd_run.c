@@ -34,67 +34,66 @@ static void s_help(FILE *f)
             "error, 3 credential or permission error, 4 loop guard tripped, 130 interrupted\n");
 }
 
+/* The values of --progress. */
+static const struct {
+    const char *name;
+    enum cwx_progress_mode mode;
+} s_progress[] = {
+    {"auto", CWX_PROGRESS_AUTO},
+    {"live", CWX_PROGRESS_LIVE},
+    {"json", CWX_PROGRESS_JSON},
+    {"none", CWX_PROGRESS_NONE},
+};
+
+/* Takes the value of --progress into ro. */
+static int s_progress_of(const char *arg, struct cwx_run_options *ro)
+{
+    for (size_t i = 0; i < sizeof s_progress / sizeof *s_progress; i++) {
+        if (strcmp(arg, s_progress[i].name) == 0) {
+            ro->progress = s_progress[i].mode;
+            return 0;
+        }
+    }
+    fprintf(stderr, "cwexport run: --progress must be auto, live, json or none\n");
+    return -1;
+}
+
+static int s_option(int c, const char *arg, void *args)
+{
+    struct cwx_run_options *ro = args;
+    switch (c) {
+    case 's': ro->summary_path = arg; return 0;
+    case 'e': ro->events_path = arg; return 0;
+    case 'm': ro->metrics_path = arg; return 0;
+    case 'C': ro->cancel_on_exit = true; return 0;
+    case 'N': return cwx_cli_parse_now(arg, "run", &ro->now_ms);
+    default: return s_progress_of(arg, ro); /* 'p' */
+    }
+}
+
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
+{
+    struct cwx_run_options *ro = args;
+    (void)path;
+    ro->cfg = cfg;
+    ro->private_outputs = cwx_global.private_outputs;
+    return cwx_run(ro);
+}
+
 int cwx_cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
+    static const struct option longs[] = {
         {"summary", required_argument, NULL, 's'},
         {"events", required_argument, NULL, 'e'},
         {"metrics", required_argument, NULL, 'm'},
         {"cancel-on-exit", no_argument, NULL, 'C'},
         {"progress", required_argument, NULL, 'p'},
         {"now", required_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    static const struct cwx_cli_cmd cmd = {
+        .name = "run", .longs = longs, .help = s_help, .option = s_option, .run = s_run,
+    };
     struct cwx_run_options ro = {0};
-    const char *path = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 's': ro.summary_path = optarg; break;
-        case 'e': ro.events_path = optarg; break;
-        case 'm': ro.metrics_path = optarg; break;
-        case 'C': ro.cancel_on_exit = true; break;
-        case 'p':
-            if (strcmp(optarg, "auto") == 0)
-                ro.progress = CWX_PROGRESS_AUTO;
-            else if (strcmp(optarg, "live") == 0)
-                ro.progress = CWX_PROGRESS_LIVE;
-            else if (strcmp(optarg, "json") == 0)
-                ro.progress = CWX_PROGRESS_JSON;
-            else if (strcmp(optarg, "none") == 0)
-                ro.progress = CWX_PROGRESS_NONE;
-            else {
-                fprintf(stderr, "cwexport run: --progress must be auto, live, json or none\n");
-                return CWX_EXIT_USAGE;
-            }
-            break;
-        case 'N': {
-            char *end;
-            ro.now_ms = strtoll(optarg, &end, 10);
-            if (*end || ro.now_ms <= 0) {
-                fprintf(stderr, "cwexport run: --now wants epoch milliseconds\n");
-                return CWX_EXIT_USAGE;
-            }
-            break;
-        }
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport run: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
-    struct cwx_config *cfg = cwx_cli_load_config(path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
-    ro.cfg = cfg;
-    ro.private_outputs = cwx_global.private_outputs;
-    int code = cwx_run(&ro);
-    cwx_config_free(cfg);
-    return code;
+    return cwx_cli_main(&cmd, argc, argv, &ro);
 }

@@ -44,98 +44,105 @@ static void s_on_account(const struct cwx_sfn_account *info, void *ud)
                dir, info->account, info->pending - info->jobs, info->jobs);
 }
 
-int cwx_cmd_sfn(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"output", required_argument, NULL, 'o'},
-        {"offline", no_argument, NULL, 'O'},
-        {"now", required_argument, NULL, 'N'},
-        {"max-windows", required_argument, NULL, 'M'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *path = NULL, *dir = NULL;
-    int offline = 0;
-    size_t max_windows = 200;
-    int64_t now_ms = cwx_wall_ms();
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 'o': dir = optarg; break;
-        case 'O': offline = 1; break;
-        case 'N':
-            if (cwx_cli_parse_now(optarg, "sfn", &now_ms))
-                return CWX_EXIT_USAGE;
-            break;
-        case 'M': {
-            char *end;
-            long long v = strtoll(optarg, &end, 10);
-            if (*end || !optarg[0] || v < 0) {
-                fprintf(stderr, "cwexport sfn: --max-windows wants a number of windows (0 for "
-                                "all), not \"%s\"\n", optarg);
-                return CWX_EXIT_USAGE;
-            }
-            max_windows = (size_t)v;
-            break;
-        }
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport sfn: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
-    if (!dir || !dir[0]) {
-        fprintf(stderr, "cwexport sfn: -o DIR is required (where the files go)\n");
-        return CWX_EXIT_USAGE;
-    }
-    struct cwx_config *cfg = cwx_cli_load_config(path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
+/* What the command line asks for. */
+struct s_args {
+    const char *dir;
+    int offline;
+    size_t max_windows;
+    int64_t now_ms;
+};
 
-    int exit_code = CWX_EXIT_OK;
+static int s_option(int c, const char *arg, void *args)
+{
+    struct s_args *a = args;
+    switch (c) {
+    case 'o': a->dir = arg; return 0;
+    case 'O': a->offline = 1; return 0;
+    case 'N': return cwx_cli_parse_now(arg, "sfn", &a->now_ms);
+    default: break; /* 'M' */
+    }
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+    if (*end || !arg[0] || v < 0) {
+        fprintf(stderr, "cwexport sfn: --max-windows wants a number of windows (0 for "
+                        "all), not \"%s\"\n", arg);
+        return -1;
+    }
+    a->max_windows = (size_t)v;
+    return 0;
+}
+
+static int s_check(const char *path, void *args)
+{
+    const struct s_args *a = args;
+    (void)path;
+    if (!a->dir || !a->dir[0]) {
+        fprintf(stderr, "cwexport sfn: -o DIR is required (where the files go)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Offline, the plan of the named log groups: a selector by prefix or
+ * pattern cannot be resolved. Returns an exit code. */
+static int s_expand_offline(struct cwx_plan *plan)
+{
+    int rc = cwx_plan_add_named_groups(plan);
+    if (!rc)
+        rc = cwx_plan_expand(plan);
+    if (!rc && plan->n_unresolved) {
+        fprintf(stderr, "cwexport sfn: error: --offline cannot resolve prefix or pattern "
+                        "selectors: name the log groups, or plan online\n");
+        return CWX_EXIT_USAGE;
+    }
+    if (rc) {
+        fprintf(stderr, "cwexport sfn: error: %s\n", cwx_strerror(rc));
+        return CWX_EXIT_USAGE;
+    }
+    return CWX_EXIT_OK;
+}
+
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
+{
+    const struct s_args *a = args;
+    (void)path;
     struct cwx_plan *plan = NULL;
     char why[512] = "";
     /* What cannot be expressed is said before any AWS call. */
     int rc = cwx_sfn_check_config(cfg, why, sizeof why);
     if (!rc)
-        rc = cwx_plan_new(cfg, now_ms, &plan, why, sizeof why);
+        rc = cwx_plan_new(cfg, a->now_ms, &plan, why, sizeof why);
     if (rc) {
         fprintf(stderr, "cwexport sfn: error: %s\n", why[0] ? why : cwx_strerror(rc));
-        exit_code = CWX_EXIT_USAGE;
-        goto cleanup;
+        return CWX_EXIT_USAGE;
     }
-    if (!offline) {
-        exit_code = cwx_plan_online(plan, cfg, cwx_global.verbosity, stderr);
-        if (exit_code != CWX_EXIT_OK)
-            goto cleanup;
-    } else {
-        rc = cwx_plan_add_named_groups(plan);
-        if (!rc)
-            rc = cwx_plan_expand(plan);
-        if (!rc && plan->n_unresolved) {
-            fprintf(stderr, "cwexport sfn: error: --offline cannot resolve prefix or pattern "
-                            "selectors: name the log groups, or plan online\n");
-            exit_code = CWX_EXIT_USAGE;
-            goto cleanup;
-        }
+    int exit_code = a->offline ? s_expand_offline(plan)
+                               : cwx_plan_online(plan, cfg, cwx_global.verbosity, stderr);
+    if (exit_code == CWX_EXIT_OK) {
+        rc = cwx_sfn_write(plan, a->dir, a->max_windows, s_on_account, (void *)a->dir, why,
+                           sizeof why);
         if (rc) {
-            fprintf(stderr, "cwexport sfn: error: %s\n", cwx_strerror(rc));
-            exit_code = CWX_EXIT_USAGE;
-            goto cleanup;
+            fprintf(stderr, "cwexport sfn: error: %s\n", why[0] ? why : cwx_strerror(rc));
+            exit_code = rc == CWX_EIO ? CWX_EXIT_FAILED : CWX_EXIT_USAGE;
         }
     }
-    rc = cwx_sfn_write(plan, dir, max_windows, s_on_account, (void *)dir, why, sizeof why);
-    if (rc) {
-        fprintf(stderr, "cwexport sfn: error: %s\n", why[0] ? why : cwx_strerror(rc));
-        exit_code = rc == CWX_EIO ? CWX_EXIT_FAILED : CWX_EXIT_USAGE;
-    }
-cleanup:
     cwx_plan_free(plan);
-    cwx_config_free(cfg);
     return exit_code;
+}
+
+int cwx_cmd_sfn(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"offline", no_argument, NULL, 'O'},
+        {"now", required_argument, NULL, 'N'},
+        {"max-windows", required_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct cwx_cli_cmd cmd = {
+        .name = "sfn", .shorts = "o:", .longs = longs, .help = s_help,
+        .option = s_option, .check = s_check, .run = s_run,
+    };
+    struct s_args a = {.max_windows = 200, .now_ms = cwx_wall_ms()};
+    return cwx_cli_main(&cmd, argc, argv, &a);
 }

@@ -17,34 +17,29 @@ static void s_help(FILE *f)
                "      --json          print JSON instead of a table\n");
 }
 
+static int s_option(int c, const char *arg, void *args)
+{
+    (void)c;
+    (void)arg;
+    *(bool *)args = true; /* --json, the one option */
+    return 0;
+}
+
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
+{
+    (void)path;
+    return cwx_status(cfg, stdout, *(bool *)args);
+}
+
 int cwx_cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
+    static const struct option longs[] = {
         {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = NULL;
+    static const struct cwx_cli_cmd cmd = {
+        .name = "status", .longs = longs, .help = s_help, .option = s_option, .run = s_run,
+    };
     bool json = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': path = optarg; break;
-        case 'j': json = true; break;
-        case 'h': s_help(stdout); return CWX_EXIT_OK;
-        default: s_help(stderr); return CWX_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "cwexport status: unexpected argument \"%s\"\n", argv[optind]);
-        return CWX_EXIT_USAGE;
-    }
-    struct cwx_config *cfg = cwx_cli_load_config(path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
-    int code = cwx_status(cfg, stdout, json);
-    cwx_config_free(cfg);
-    return code;
+    return cwx_cli_main(&cmd, argc, argv, &json);
 }

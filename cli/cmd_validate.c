@@ -10,15 +10,9 @@ static void s_help(FILE *f)
                "one line FILE:LINE:COL: error: ... and exits 2.\n");
 }
 
-int cwx_cmd_validate(int argc, char **argv)
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
 {
-    const char *path;
-    int early = cwx_cli_config_only(argc, argv, "validate", s_help, &path);
-    if (early >= 0)
-        return early;
-    struct cwx_config *cfg = cwx_cli_load_config(path);
-    if (!cfg)
-        return CWX_EXIT_USAGE;
+    (void)args;
     size_t groups = 0, regions = 0;
     for (size_t a = 0; a < cfg->n_accounts; a++) {
         groups += cfg->accounts[a].n_groups;
@@ -27,6 +21,11 @@ int cwx_cmd_validate(int argc, char **argv)
     printf("%s: valid: %zu account%s, %zu account-region target%s, %zu log group selector%s\n",
            path, cfg->n_accounts, cfg->n_accounts == 1 ? "" : "s", regions,
            regions == 1 ? "" : "s", groups, groups == 1 ? "" : "s");
-    cwx_config_free(cfg);
     return CWX_EXIT_OK;
+}
+
+int cwx_cmd_validate(int argc, char **argv)
+{
+    static const struct cwx_cli_cmd cmd = {.name = "validate", .help = s_help, .run = s_run};
+    return cwx_cli_main(&cmd, argc, argv, NULL);
 }

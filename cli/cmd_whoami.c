@@ -17,21 +17,22 @@ static void s_help(FILE *f)
                "found (and matches the configured account_id), 3 otherwise.\n");
 }
 
-int cwx_cmd_whoami(int argc, char **argv)
+static int s_run(struct cwx_config *cfg, const char *path, void *args)
 {
-    const char *path;
-    int early = cwx_cli_config_only(argc, argv, "whoami", s_help, &path);
-    if (early >= 0)
-        return early;
-    struct cwx_config *cfg = NULL;
-    if (path && !(cfg = cwx_cli_load_config(path)))
-        return CWX_EXIT_USAGE;
+    (void)path;
+    (void)args;
     struct cwx_whoami_opts opts = {
         .region = cwx_global.region,
         .profile = cwx_global.profile,
         .allow_insecure_endpoint = cwx_global.allow_insecure_endpoint,
     };
-    int exit_code = cwx_preflight_whoami(cfg, &opts, stdout);
-    cwx_config_free(cfg);
-    return exit_code;
+    return cwx_preflight_whoami(cfg, &opts, stdout);
+}
+
+int cwx_cmd_whoami(int argc, char **argv)
+{
+    static const struct cwx_cli_cmd cmd = {
+        .name = "whoami", .help = s_help, .run = s_run, .config_optional = true,
+    };
+    return cwx_cli_main(&cmd, argc, argv, NULL);
 }

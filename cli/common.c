@@ -85,27 +85,59 @@ struct cwx_config *cwx_cli_load_config(const char *path)
     return cfg;
 }
 
-int cwx_cli_config_only(int argc, char **argv, const char *cmd,
-                        void (*help)(FILE *f), const char **path)
+/* The most options a sub-command has, besides config and help. */
+#define S_MAX_OPTIONS 16
+
+/* Parses argv into *path and, through cmd->option, args. Returns -1 to go
+ * on, or the exit code to return (the usage printed for --help, or a usage
+ * error reported). */
+static int s_parse(const struct cwx_cli_cmd *cmd, int argc, char **argv, const char **path,
+                   void *args)
 {
-    static const struct option opts[] = {
+    struct option all[S_MAX_OPTIONS + 3] = {
         {"config", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
     };
+    size_t n = 2;
+    for (const struct option *o = cmd->longs; o && o->name && n < S_MAX_OPTIONS + 2; o++)
+        all[n++] = *o;
+    char shorts[64];
+    snprintf(shorts, sizeof shorts, "c:h%s", cmd->shorts ? cmd->shorts : "");
     int c;
     *path = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': *path = optarg; break;
-        case 'h': help(stdout); return CWX_EXIT_OK;
-        default: help(stderr); return CWX_EXIT_USAGE;
+    while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+        if (c == 'c') {
+            *path = optarg;
+        } else if (c == 'h') {
+            cmd->help(stdout);
+            return CWX_EXIT_OK;
+        } else if (c == '?' || c == ':' || !cmd->option) {
+            cmd->help(stderr);
+            return CWX_EXIT_USAGE;
+        } else if (cmd->option(c, optarg, args)) {
+            return CWX_EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "cwexport %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
+        fprintf(stderr, "cwexport %s: unexpected argument \"%s\"\n", cmd->name, argv[optind]);
         return CWX_EXIT_USAGE;
     }
     return -1;
+}
+
+int cwx_cli_main(const struct cwx_cli_cmd *cmd, int argc, char **argv, void *args)
+{
+    const char *path;
+    int exit_code = s_parse(cmd, argc, argv, &path, args);
+    if (exit_code >= 0)
+        return exit_code;
+    if (cmd->check && cmd->check(path, args))
+        return CWX_EXIT_USAGE;
+    struct cwx_config *cfg = NULL;
+    if ((path || !cmd->config_optional) && !(cfg = cwx_cli_load_config(path)))
+        return CWX_EXIT_USAGE;
+    exit_code = cmd->run(cfg, path, args);
+    cwx_config_free(cfg);
+    return exit_code;
 }
