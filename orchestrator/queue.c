@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "planner/estimate.h"
 
 struct s_key {
@@ -51,20 +52,13 @@ void cwx__queue_sort(const struct cwx_plan *plan, uint32_t *jobs, size_t n)
 
 /* ---- index ----------------------------------------------------------------- */
 
-static uint64_t s_hash(const char *key, size_t len, uint32_t tag)
+/* Doubles the index (at most half full) once one more key would pass
+ * that. */
+static int s_reserve(struct cwx_index *ix)
 {
-    uint64_t h = 1469598103934665603ULL ^ tag;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 29;
-    return h;
-}
-
-static int s_grow(struct cwx_index *ix)
-{
-    size_t cap = ix->cap ? ix->cap * 2 : 64;
+    size_t cap = cwx_hash_capacity(ix->n, ix->cap, 64);
+    if (cap == ix->cap)
+        return 0;
     struct cwx_index_slot *slots = calloc(cap, sizeof(*slots));
     if (!slots)
         return CWX_ENOMEM;
@@ -72,9 +66,9 @@ static int s_grow(struct cwx_index *ix)
         struct cwx_index_slot *s = &ix->slots[i];
         if (!s->key)
             continue;
-        size_t j = s_hash(s->key, strlen(s->key), s->tag) & (cap - 1);
+        size_t j = cwx_hash_start(cwx_hash_str(s->key, s->tag), cap);
         while (slots[j].key)
-            j = (j + 1) & (cap - 1);
+            j = cwx_hash_next(j, cap);
         slots[j] = *s;
     }
     free(ix->slots);
@@ -85,19 +79,16 @@ static int s_grow(struct cwx_index *ix)
 
 int cwx__index_put(struct cwx_index *ix, const char *key, uint32_t tag, uint32_t value)
 {
-    if ((ix->n + 1) * 2 > ix->cap) {
-        int rc = s_grow(ix);
-        if (rc)
-            return rc;
-    }
-    size_t len = strlen(key);
-    size_t j = s_hash(key, len, tag) & (ix->cap - 1);
+    int rc = s_reserve(ix);
+    if (rc)
+        return rc;
+    size_t j = cwx_hash_start(cwx_hash_str(key, tag), ix->cap);
     while (ix->slots[j].key) {
         if (ix->slots[j].tag == tag && strcmp(ix->slots[j].key, key) == 0) {
             ix->slots[j].value = value;
             return 0;
         }
-        j = (j + 1) & (ix->cap - 1);
+        j = cwx_hash_next(j, ix->cap);
     }
     ix->slots[j] = (struct cwx_index_slot){key, tag, value};
     ix->n++;
@@ -109,14 +100,14 @@ int cwx__index_get(const struct cwx_index *ix, const char *key, size_t key_len, 
 {
     if (!ix->cap)
         return 0;
-    size_t j = s_hash(key, key_len, tag) & (ix->cap - 1);
+    size_t j = cwx_hash_start(cwx_hash_bytes(key, key_len, tag), ix->cap);
     while (ix->slots[j].key) {
         const struct cwx_index_slot *s = &ix->slots[j];
         if (s->tag == tag && strncmp(s->key, key, key_len) == 0 && s->key[key_len] == 0) {
             *value = s->value;
             return 1;
         }
-        j = (j + 1) & (ix->cap - 1);
+        j = cwx_hash_next(j, ix->cap);
     }
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "planner/estimate.h"
 
 /* Windows planned for one window set at most: 100 years of hours. */
@@ -378,20 +379,12 @@ void cwx_plan_free(struct cwx_plan *plan)
 
 /* ---- groups ---- */
 
-static uint64_t s_hash(uint32_t target, const char *name)
-{
-    uint64_t h = 1469598103934665603ULL ^ target; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 1099511628211ULL;
-    return h;
-}
-
 /* Returns the slot for (target, name): holding its group index + 1, or 0. */
 static uint32_t *s_name_slot(struct cwx_plan *plan, uint32_t target,
                              const char *name)
 {
-    size_t mask = plan->names.cap - 1;
-    for (size_t i = s_hash(target, name) & mask;; i = (i + 1) & mask) {
+    size_t cap = plan->names.cap;
+    for (size_t i = cwx_hash_start(cwx_hash_str(name, target), cap);; i = cwx_hash_next(i, cap)) {
         uint32_t *slot = &plan->names.slots[i];
         if (!*slot)
             return slot;
@@ -401,9 +394,12 @@ static uint32_t *s_name_slot(struct cwx_plan *plan, uint32_t target,
     }
 }
 
-static int s_names_grow(struct cwx_plan *plan)
+/* Makes room in the name index for one more group. */
+static int s_names_reserve(struct cwx_plan *plan)
 {
-    size_t cap = plan->names.cap ? plan->names.cap * 2 : 1024;
+    size_t cap = cwx_hash_capacity(plan->n_groups, plan->names.cap, 1024);
+    if (cap == plan->names.cap)
+        return 0;
     uint32_t *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return CWX_ENOMEM;
@@ -430,11 +426,9 @@ int cwx_plan_add_group(struct cwx_plan *plan, uint32_t target, uint32_t sel,
     for (size_t i = 0; i < gs->n_exclude; i++)
         if (fnmatch(gs->exclude[i], name, 0) == 0)
             return 1;
-    if ((plan->n_groups + 1) * 2 > plan->names.cap) {
-        int rc = s_names_grow(plan);
-        if (rc)
-            return rc;
-    }
+    int rc = s_names_reserve(plan);
+    if (rc)
+        return rc;
     uint32_t *slot = s_name_slot(plan, target, name);
     if (*slot)
         return 1;

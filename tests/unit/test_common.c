@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/hash.h"
 
 static void buf_appends_and_limits(void **state)
 {
@@ -59,11 +60,27 @@ static void errors_have_names(void **state)
     assert_true(CWX_ENOMEM < 0);
 }
 
+static void hash_is_fnv1a_and_tables_stay_half_full(void **state)
+{
+    (void)state;
+    /* FNV-1a 64 of "a" (draft-eastlake-fnv), its high bits folded in. */
+    uint64_t fnv_a = 0xaf63dc4c8601ec8cULL;
+    assert_true(cwx_hash_str("a", 0) == (fnv_a ^ (fnv_a >> 29)));
+    assert_true(cwx_hash_bytes("ab", 1, 0) == cwx_hash_str("a", 0));
+    assert_true(cwx_hash_str("a", 1) != cwx_hash_str("a", 0));
+    assert_int_equal(cwx_hash_start(0x1234, 16), 4);
+    assert_int_equal(cwx_hash_next(15, 16), 0);
+    assert_int_equal(cwx_hash_capacity(0, 0, 64), 64);
+    assert_int_equal(cwx_hash_capacity(31, 64, 64), 64);
+    assert_int_equal(cwx_hash_capacity(32, 64, 64), 128);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(buf_appends_and_limits),
     cmocka_unit_test(buf_json_escapes),
     cmocka_unit_test(buf_secret_grows_and_escapes),
     cmocka_unit_test(errors_have_names),
+    cmocka_unit_test(hash_is_fnv1a_and_tables_stay_half_full),
 };
 
 CWX_TEST_MAIN(tests)
