@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "common/exit.h"
-#include "planner/config.h"
+#include "planner/planner.h"
 
 
 /* Options every sub-command accepts (parsed by main before the command). */

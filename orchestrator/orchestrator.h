@@ -13,8 +13,7 @@
 #include <uv.h>
 
 #include "common/exit.h"
-#include "planner/config.h"
-#include "planner/plan.h"
+#include "planner/planner.h"
 
 
 /* ---- session: credentials and clients ------------------------------------ */

@@ -10,14 +10,13 @@
 #include "orchestrator/lane.h"
 #include "orchestrator/lease_internal.h"
 #include "orchestrator/orchestrator.h"
-#include "planner/plan.h"
+#include "planner/planner.h"
 
 /* ---- polling policy and the lane time model ----------------------------- */
 
 /* Both live in planner/lane_model.h, so that a plan replays the very
  * schedule a run polls with; orchestrator/model.c reads and writes the
  * lanes' models (docs/plan.md, "The lane time model"). */
-#include "planner/lane_model.h"
 
 /* ---- loop guard (guard.c) ------------------------------------------------ */
 

@@ -12,7 +12,7 @@
 #include "aws/aws.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "planner/estimate.h"
+#include "planner/planner.h"
 
 #define S_DAY_MS 86400000LL
 /* GetMetricData calls in flight at once (each client paces its own). */

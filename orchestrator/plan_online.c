@@ -14,8 +14,7 @@
 
 #include "aws/aws.h"
 #include "common/error.h"
-#include "planner/estimate.h"
-#include "planner/lane_model.h"
+#include "planner/planner.h"
 
 /* Markers read per target to learn the lane's export throughput. */
 #define CWX_PLAN_RATE_SAMPLES 16

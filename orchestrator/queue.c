@@ -10,7 +10,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/hash.h"
-#include "planner/estimate.h"
+#include "planner/planner.h"
 
 struct s_key {
     int64_t start;

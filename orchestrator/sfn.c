@@ -18,7 +18,7 @@
 #include "orchestrator/orchestrator_internal.h"
 #include "orchestrator/sfn_asl.h"
 #include "orchestrator/sfn_internal.h"
-#include "planner/estimate.h"
+#include "planner/planner.h"
 
 #ifndef CWX_VERSION
 #define CWX_VERSION "0"

@@ -4,7 +4,7 @@
 #define CWX_ORCHESTRATOR_SFN_INTERNAL_H
 
 #include "common/buf.h"
-#include "planner/config.h"
+#include "planner/planner.h"
 
 /* EventBridge Scheduler's limit on a target's Input. */
 #define CWX__SFN_SCHEDULE_INPUT_MAX 8192

@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"
-#include "planner/job.h"
+#include "planner/planner.h"
 
 struct s_st {
     uv_loop_t loop;

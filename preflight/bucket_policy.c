@@ -13,7 +13,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
-#include "planner/config.h"
+#include "planner/planner.h"
 
 /* ---- a small pretty JSON writer ------------------------------------------ */
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "common/buf.h"
-#include "planner/config.h"
+#include "planner/planner.h"
 
 /* What `cwexport doctor` does besides its read-only checks. */
 struct cwx_doctor_opts {

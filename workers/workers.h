@@ -39,8 +39,7 @@
 
 #include "aws/aws.h"
 #include "common/buf.h"
-#include "planner/config.h"
-#include "planner/job.h"
+#include "planner/planner.h"
 
 struct cwx_aws_client;
 

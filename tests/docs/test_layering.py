@@ -18,11 +18,12 @@ ALLOWED = {
     "preflight": {"orchestrator", "workers", "aws", "planner", "common"},
     "cli": {"preflight", "orchestrator", "workers", "aws", "planner", "common"},
 }
-# Folders entered only through their public headers: aws/ has one, common/
-# declares each of its headers public (a header per helper).
+# Folders entered only through their public headers: aws/ and planner/ have
+# one each, common/ declares each of its headers public (a header per helper).
 PUBLIC = {
     "aws": {"aws/aws.h"},
     "common": None,  # every common/*.h that is not *_internal.h
+    "planner": {"planner/planner.h"},
     "workers": {"workers/workers.h"},
     "orchestrator": {"orchestrator/orchestrator.h"},
 }
@@ -81,6 +82,16 @@ def test_a_private_header_is_reported_with_its_line(monkeypatch):
     bad = me.offending_includes()
     assert bad == ['orchestrator/x.c:2: #include "aws/logs.h" '
                    '(not a public header of aws: include aws/aws.h)'], bad
+
+
+def test_planner_is_entered_through_its_public_header(monkeypatch):
+    import test_layering as me
+    files = {"workers/x.c": '#include "planner/planner.h"\n#include "planner/plan.h"\n'}
+    monkeypatch.setattr(me, "tracked_files", lambda: list(files))
+    monkeypatch.setattr(me, "read_text", lambda rel: files[rel])
+    bad = me.offending_includes()
+    assert bad == ['workers/x.c:2: #include "planner/plan.h" '
+                   '(not a public header of planner: include planner/planner.h)'], bad
 
 
 def test_cjson_is_included_one_way():
