@@ -2,7 +2,6 @@
 #ifndef CWX_CLI_CLI_H
 #define CWX_CLI_CLI_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +32,8 @@ struct cwx_config *cwx_cli_load_config(const char *path);
 struct cwx_cli_cmd {
     const char *name;           /* as in its messages: "cwexport NAME: ..." */
     const char *shorts;         /* its short options besides "c:h" ("f:o:"), or NULL */
-    const struct option *longs; /* its long options, ended by a zero entry, or NULL */
+    const char *longs;          /* its long options besides --config and --help, by
+                                 * their letter in cli/common.c's table ("foON"), or NULL */
     void (*help)(FILE *f);      /* prints its usage */
     /* Takes option c (its getopt value) with its argument (NULL for a flag)
      * into args. Returns 0, or nonzero after printing why the argument is

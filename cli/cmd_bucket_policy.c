@@ -41,8 +41,9 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return exit_code;
 }
 
+static const struct cwx_cli_cmd s_cmd = {.name = "bucket-policy", .help = s_help, .run = s_run};
+
 int cwx_cmd_bucket_policy(int argc, char **argv)
 {
-    static const struct cwx_cli_cmd cmd = {.name = "bucket-policy", .help = s_help, .run = s_run};
-    return cwx_cli_main(&cmd, argc, argv, NULL);
+    return cwx_cli_main(&s_cmd, argc, argv, NULL);
 }

@@ -1,9 +1,7 @@
 /* `cwexport cancel`: cancel the active export tasks that cwexport created. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "orchestrator/orchestrator.h"
 
@@ -46,18 +44,13 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return cwx_cancel(cfg, stdout, a->json, a->dry_run, a->all);
 }
 
+static const struct cwx_cli_cmd s_cmd = {
+    .name = "cancel", .shorts = "n", .longs = "njA", .help = s_help,
+    .option = s_option, .run = s_run,
+};
+
 int cwx_cmd_cancel(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"dry-run", no_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},
-        {"all-cwexport", no_argument, NULL, 'A'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct cwx_cli_cmd cmd = {
-        .name = "cancel", .shorts = "n", .longs = longs, .help = s_help,
-        .option = s_option, .run = s_run,
-    };
     struct s_args a = {0};
-    return cwx_cli_main(&cmd, argc, argv, &a);
+    return cwx_cli_main(&s_cmd, argc, argv, &a);
 }

@@ -3,7 +3,6 @@
  * (preflight/preflight.h). */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,17 +71,13 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return cwx_preflight_doctor(cfg, &a->o, stdout);
 }
 
+static const struct cwx_cli_cmd s_cmd = {
+    .name = "doctor", .shorts = "f:", .longs = "fP", .help = s_help,
+    .option = s_option, .check = s_check, .run = s_run,
+};
+
 int cwx_cmd_doctor(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"format", required_argument, NULL, 'f'},
-        {"publish-test", no_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct cwx_cli_cmd cmd = {
-        .name = "doctor", .shorts = "f:", .longs = longs, .help = s_help,
-        .option = s_option, .check = s_check, .run = s_run,
-    };
     struct s_args a = {.format = "table"};
-    return cwx_cli_main(&cmd, argc, argv, &a);
+    return cwx_cli_main(&s_cmd, argc, argv, &a);
 }

@@ -1,6 +1,5 @@
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -144,19 +143,13 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return exit_code;
 }
 
+static const struct cwx_cli_cmd s_cmd = {
+    .name = "plan", .shorts = "f:o:", .longs = "foON", .help = s_help,
+    .option = s_option, .check = s_check, .run = s_run,
+};
+
 int cwx_cmd_plan(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"format", required_argument, NULL, 'f'},
-        {"output", required_argument, NULL, 'o'},
-        {"offline", no_argument, NULL, 'O'},
-        {"now", required_argument, NULL, 'N'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct cwx_cli_cmd cmd = {
-        .name = "plan", .shorts = "f:o:", .longs = longs, .help = s_help,
-        .option = s_option, .check = s_check, .run = s_run,
-    };
     struct s_args a = {.format = "table", .now_ms = cwx_wall_ms()};
-    return cwx_cli_main(&cmd, argc, argv, &a);
+    return cwx_cli_main(&s_cmd, argc, argv, &a);
 }

@@ -1,7 +1,6 @@
 /* `cwexport run`: export every planned window (docs/architecture.md §core-semantics, §scheduler). */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,20 +79,12 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return cwx_run(ro);
 }
 
+static const struct cwx_cli_cmd s_cmd = {
+    .name = "run", .longs = "semCpN", .help = s_help, .option = s_option, .run = s_run,
+};
+
 int cwx_cmd_run(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"summary", required_argument, NULL, 's'},
-        {"events", required_argument, NULL, 'e'},
-        {"metrics", required_argument, NULL, 'm'},
-        {"cancel-on-exit", no_argument, NULL, 'C'},
-        {"progress", required_argument, NULL, 'p'},
-        {"now", required_argument, NULL, 'N'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct cwx_cli_cmd cmd = {
-        .name = "run", .longs = longs, .help = s_help, .option = s_option, .run = s_run,
-    };
     struct cwx_run_options ro = {0};
-    return cwx_cli_main(&cmd, argc, argv, &ro);
+    return cwx_cli_main(&s_cmd, argc, argv, &ro);
 }

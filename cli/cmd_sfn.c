@@ -2,7 +2,6 @@
  * (docs/step-functions.md). */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,19 +129,13 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return exit_code;
 }
 
+static const struct cwx_cli_cmd s_cmd = {
+    .name = "sfn", .shorts = "o:", .longs = "oONM", .help = s_help,
+    .option = s_option, .check = s_check, .run = s_run,
+};
+
 int cwx_cmd_sfn(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"offline", no_argument, NULL, 'O'},
-        {"now", required_argument, NULL, 'N'},
-        {"max-windows", required_argument, NULL, 'M'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct cwx_cli_cmd cmd = {
-        .name = "sfn", .shorts = "o:", .longs = longs, .help = s_help,
-        .option = s_option, .check = s_check, .run = s_run,
-    };
     struct s_args a = {.max_windows = 200, .now_ms = cwx_wall_ms()};
-    return cwx_cli_main(&cmd, argc, argv, &a);
+    return cwx_cli_main(&s_cmd, argc, argv, &a);
 }

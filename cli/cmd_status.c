@@ -1,9 +1,7 @@
 /* `cwexport status`: the active export tasks of every lane. */
 #include "cli/cli.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "orchestrator/orchestrator.h"
 
@@ -31,15 +29,12 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return cwx_status(cfg, stdout, *(bool *)args);
 }
 
+static const struct cwx_cli_cmd s_cmd = {
+    .name = "status", .longs = "j", .help = s_help, .option = s_option, .run = s_run,
+};
+
 int cwx_cmd_status(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct cwx_cli_cmd cmd = {
-        .name = "status", .longs = longs, .help = s_help, .option = s_option, .run = s_run,
-    };
     bool json = false;
-    return cwx_cli_main(&cmd, argc, argv, &json);
+    return cwx_cli_main(&s_cmd, argc, argv, &json);
 }

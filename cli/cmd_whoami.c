@@ -29,10 +29,11 @@ static int s_run(struct cwx_config *cfg, const char *path, void *args)
     return cwx_preflight_whoami(cfg, &opts, stdout);
 }
 
+static const struct cwx_cli_cmd s_cmd = {
+    .name = "whoami", .help = s_help, .run = s_run, .config_optional = true,
+};
+
 int cwx_cmd_whoami(int argc, char **argv)
 {
-    static const struct cwx_cli_cmd cmd = {
-        .name = "whoami", .help = s_help, .run = s_run, .config_optional = true,
-    };
-    return cwx_cli_main(&cmd, argc, argv, NULL);
+    return cwx_cli_main(&s_cmd, argc, argv, NULL);
 }

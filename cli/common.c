@@ -85,8 +85,28 @@ struct cwx_config *cwx_cli_load_config(const char *path)
     return cfg;
 }
 
-/* The most options a sub-command has, besides config and help. */
-#define S_MAX_OPTIONS 16
+/* Every long option of the sub-commands, each once: the letter getopt
+ * returns for it is the one a command's cwx_cli_cmd.longs names it by (and
+ * its short option, where it has one). */
+static const struct option s_options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"help", no_argument, NULL, 'h'},
+    {"format", required_argument, NULL, 'f'},
+    {"output", required_argument, NULL, 'o'},
+    {"offline", no_argument, NULL, 'O'},
+    {"now", required_argument, NULL, 'N'},
+    {"json", no_argument, NULL, 'j'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"all-cwexport", no_argument, NULL, 'A'},
+    {"summary", required_argument, NULL, 's'},
+    {"events", required_argument, NULL, 'e'},
+    {"metrics", required_argument, NULL, 'm'},
+    {"cancel-on-exit", no_argument, NULL, 'C'},
+    {"progress", required_argument, NULL, 'p'},
+    {"max-windows", required_argument, NULL, 'M'},
+    {"publish-test", no_argument, NULL, 'P'},
+};
+#define S_N_OPTIONS (sizeof s_options / sizeof *s_options)
 
 /* Parses argv into *path and, through cmd->option, args. Returns -1 to go
  * on, or the exit code to return (the usage printed for --help, or a usage
@@ -94,13 +114,13 @@ struct cwx_config *cwx_cli_load_config(const char *path)
 static int s_parse(const struct cwx_cli_cmd *cmd, int argc, char **argv, const char **path,
                    void *args)
 {
-    struct option all[S_MAX_OPTIONS + 3] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-    };
-    size_t n = 2;
-    for (const struct option *o = cmd->longs; o && o->name && n < S_MAX_OPTIONS + 2; o++)
-        all[n++] = *o;
+    struct option all[S_N_OPTIONS + 1] = {{0}};
+    size_t n = 0;
+    for (size_t i = 0; i < S_N_OPTIONS; i++) {
+        int val = s_options[i].val;
+        if (val == 'c' || val == 'h' || (cmd->longs && strchr(cmd->longs, val)))
+            all[n++] = s_options[i];
+    }
     char shorts[64];
     snprintf(shorts, sizeof shorts, "c:h%s", cmd->shorts ? cmd->shorts : "");
     int c;
