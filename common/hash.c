@@ -3,8 +3,8 @@
 #include <string.h>
 
 /* The 64-bit FNV-1a parameters (draft-eastlake-fnv). */
-#define S_FNV_OFFSET 1469598103934665603ULL
-#define S_FNV_PRIME 1099511628211ULL
+#define S_FNV_OFFSET 0xcbf29ce484222325ULL
+#define S_FNV_PRIME 0x100000001b3ULL
 
 /* Folds the high bits, which FNV-1a mixes best, into the low ones. */
 static uint64_t s_fold(uint64_t h)

@@ -9,7 +9,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "orchestrator/lane_internal.h"
-#include "planner/estimate.h"
+#include "planner/planner.h"
 
 struct cwx_lane_job *cwx__lane_job_of(const struct cwx_worker *w)
 {
