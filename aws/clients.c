@@ -11,6 +11,7 @@
 
 #include "common/civil.h"
 #include "common/error.h"
+#include "common/secret.h"
 
 void cwx__msg(char *msg, size_t size, const char *fmt, ...)
 {
@@ -25,14 +26,6 @@ void cwx__msg(char *msg, size_t size, const char *fmt, ...)
 char *cwx__strdup(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-void cwx__free_secret(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
 }
 
 void cwx__parse_error(struct cwx_aws_error *dst, const struct cwx_aws_error *src,
@@ -399,7 +392,7 @@ cleanup:
     if (rc) {
         for (size_t k = 0; k < n_fields; k++) {
             if (secret)
-                cwx__free_secret(*fields[k].dst);
+                cwx_secret_free(*fields[k].dst);
             else
                 free(*fields[k].dst);
             *fields[k].dst = NULL;

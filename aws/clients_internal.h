@@ -172,8 +172,6 @@ void cwx__msg(char *msg, size_t size, const char *fmt, ...)
 
 /* strdup that returns NULL for NULL. */
 char *cwx__strdup(const char *s);
-/* Wipes and frees a NUL-terminated string. */
-void cwx__free_secret(char *s);
 
 /* Copies src (may be NULL) into dst and puts msg into dst->message: the
  * error handed to a callback whose 2xx answer did not parse. */

@@ -15,26 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aws/clients_internal.h"
 #include "aws/credentials_internal.h"
 #include "common/civil.h"
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/secret.h"
 
 /* ---- small helpers ------------------------------------------------------- */
-
-char *cwx__creds_strdup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-void cwx__creds_free_secret(char *s)
-{
-    if (s) {
-        OPENSSL_cleanse(s, strlen(s));
-        free(s);
-    }
-}
 
 const char *cwx__creds_env(const char *name)
 {
@@ -63,86 +52,109 @@ void cwx__creds_first_line(const char *s, size_t len, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* Opens path for reading and checks it: a regular file or a character device
+ * (AWS_CONFIG_FILE=/dev/null is a common way to say "no file"), no larger
+ * than max. Returns 0 with *fd and *size set, or an error with err set. */
+static int s_open_checked(const char *path, size_t max, int *fd, size_t *size, char *err,
+                          size_t err_size)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
+        int e = errno;
+        snprintf(err, err_size, "%s", strerror(e));
+        return e == ENOENT ? CWX_ENOTFOUND : CWX_EIO;
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstat(*fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+        snprintf(err, err_size, "not a regular file");
+        rc = CWX_EIO;
+    } else if ((size_t)st.st_size > max) {
+        snprintf(err, err_size, "larger than %zu bytes", max);
+        rc = CWX_ETOOBIG;
+    }
+    if (rc) {
+        close(*fd);
+        *fd = -1;
+        return rc;
+    }
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
+/* Doubles the buffer of a file that grew since fstat, within max. The old
+ * buffer is wiped and freed either way. */
+static int s_read_grow(char **buf, size_t n, size_t *cap, size_t max, char *err,
+                       size_t err_size)
+{
+    if (*cap > max + 1) {
+        snprintf(err, err_size, "larger than %zu bytes", max);
+        return CWX_ETOOBIG;
+    }
+    char *p = malloc(*cap * 2);
+    if (!p)
+        return CWX_ENOMEM;
+    memcpy(p, *buf, n);
+    cwx_secret_free_n(*buf, n);
+    *buf = p;
+    *cap *= 2;
+    return 0;
+}
+
+/* Reads fd to its end into a new buffer of at least `size` + 1 bytes. On
+ * failure the buffer is wiped and freed. */
+static int s_read_all(int fd, size_t size, size_t max, char **out, size_t *len, char *err,
+                      size_t err_size)
+{
+    size_t cap = size + 1, n = 0;
+    char *buf = malloc(cap);
+    int rc = buf ? 0 : CWX_ENOMEM;
+    while (!rc) {
+        if (n + 1 >= cap && (rc = s_read_grow(&buf, n, &cap, max, err, err_size)))
+            break;
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, err_size, "%s", strerror(errno));
+            rc = CWX_EIO;
+        } else if (r == 0) {
+            break;
+        } else {
+            n += (size_t)r;
+        }
+    }
+    if (!rc && n > max) {
+        snprintf(err, err_size, "larger than %zu bytes", max);
+        rc = CWX_ETOOBIG;
+    }
+    if (rc) {
+        if (buf)
+            cwx_secret_free_n(buf, n);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
 int cwx__creds_read_file(const char *path, size_t max, char **out, size_t *len, char *err,
                          size_t err_size)
 {
     *out = NULL;
     if (len)
         *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, err_size, "%s", strerror(e));
-        return e == ENOENT ? CWX_ENOTFOUND : CWX_EIO;
-    }
-    struct stat st;
-    /* Character devices pass: AWS_CONFIG_FILE=/dev/null is a common way to
-     * say "no file". */
-    if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
-        snprintf(err, err_size, "not a regular file");
-        close(fd);
-        return CWX_EIO;
-    }
-    if ((size_t)st.st_size > max) {
-        snprintf(err, err_size, "larger than %zu bytes", max);
-        close(fd);
-        return CWX_ETOOBIG;
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return CWX_ENOMEM;
-    }
-    for (;;) {
-        if (n + 1 >= cap) {
-            /* The file grew since fstat: read on, within max. */
-            if (cap > max + 1) {
-                OPENSSL_cleanse(buf, n);
-                free(buf);
-                close(fd);
-                snprintf(err, err_size, "larger than %zu bytes", max);
-                return CWX_ETOOBIG;
-            }
-            char *p = malloc(cap * 2);
-            if (!p) {
-                OPENSSL_cleanse(buf, n);
-                free(buf);
-                close(fd);
-                return CWX_ENOMEM;
-            }
-            memcpy(p, buf, n);
-            OPENSSL_cleanse(buf, n);
-            free(buf);
-            buf = p;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, err_size, "%s", strerror(errno));
-            OPENSSL_cleanse(buf, n);
-            free(buf);
-            close(fd);
-            return CWX_EIO;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
+    int fd;
+    size_t size = 0, n = 0;
+    int rc = s_open_checked(path, max, &fd, &size, err, err_size);
+    if (rc)
+        return rc;
+    rc = s_read_all(fd, size, max, out, &n, err, err_size);
     close(fd);
-    if (n > max) {
-        OPENSSL_cleanse(buf, n);
-        free(buf);
-        snprintf(err, err_size, "larger than %zu bytes", max);
-        return CWX_ETOOBIG;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    if (len)
+    if (!rc && len)
         *len = n;
-    return 0;
+    return rc;
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -242,8 +254,8 @@ void cwx__creds_doc_free(struct cwx__creds_doc *d)
     if (!d)
         return;
     free(d->access_key_id);
-    cwx__creds_free_secret(d->secret_access_key);
-    cwx__creds_free_secret(d->session_token);
+    cwx_secret_free(d->secret_access_key);
+    cwx_secret_free(d->session_token);
     memset(d, 0, sizeof(*d));
 }
 
@@ -545,7 +557,7 @@ static void s_static_fetch(struct cwx_creds_provider *p)
     struct cwx__creds_doc doc = {
         .access_key_id = strdup(k->access_key_id),
         .secret_access_key = strdup(k->secret_access_key),
-        .session_token = cwx__creds_strdup(k->session_token),
+        .session_token = cwx__strdup(k->session_token),
         .expiration_ms = k->expiration_ms,
     };
     if (!doc.access_key_id || !doc.secret_access_key || (k->session_token && !doc.session_token)) {
@@ -629,7 +641,7 @@ static void s_env_fetch(struct cwx_creds_provider *p)
     }
     doc.access_key_id = strdup(id);
     doc.secret_access_key = strdup(secret);
-    doc.session_token = cwx__creds_strdup(token);
+    doc.session_token = cwx__strdup(token);
     if (!doc.access_key_id || !doc.secret_access_key || (token && !doc.session_token)) {
         cwx__creds_doc_free(&doc);
         cwx__creds_fetched(p, CWX_ENOMEM, NULL, "out of memory");

@@ -257,8 +257,6 @@ int cwx__creds_build(uv_loop_t *loop, struct cwx_aws *aws, const struct cwx_cred
                      struct cwx_creds_provider **out);
 
 /* Small helpers shared by the sources. */
-char *cwx__creds_strdup(const char *s); /* NULL for NULL */
-void cwx__creds_free_secret(char *s);   /* wipes, then frees */
 /* Reads a small file whole (at most max bytes) into *out (malloc'd,
  * NUL-terminated; wipe it when secret). Returns 0, CWX_ENOTFOUND,
  * CWX_ETOOBIG, CWX_EIO or CWX_ENOMEM; errno-style reason in err. */

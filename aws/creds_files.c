@@ -8,6 +8,7 @@
 #include "aws/credentials.h"
 #include "aws/credentials_internal.h"
 #include "common/error.h"
+#include "common/secret.h"
 
 /* The files are small; a larger one is a mistake, not a config. */
 #define CWX__MAX_SHARED_FILE (4 * 1024 * 1024)
@@ -34,7 +35,7 @@ static char *s_dup_trim(const char *b, const char *e)
 static void s_kv_free(struct cwx__ini_kv *kv)
 {
     free(kv->key);
-    cwx__creds_free_secret(kv->value);
+    cwx_secret_free(kv->value);
     free(kv);
 }
 
@@ -82,7 +83,7 @@ static int s_section_set(struct cwx__ini_section *s, char *key, char *value)
     for (struct cwx__ini_kv *kv = s->kvs; kv; kv = kv->next) {
         if (strcmp(kv->key, key) == 0) {
             free(key);
-            cwx__creds_free_secret(kv->value);
+            cwx_secret_free(kv->value);
             kv->value = value;
             return 0;
         }
@@ -91,7 +92,7 @@ static int s_section_set(struct cwx__ini_section *s, char *key, char *value)
     struct cwx__ini_kv *kv = calloc(1, sizeof(*kv));
     if (!kv) {
         free(key);
-        cwx__creds_free_secret(value);
+        cwx_secret_free(value);
         return CWX_ENOMEM;
     }
     kv->key = key;
@@ -188,7 +189,7 @@ static int s_ini_property(struct s_ini *st, const char *b, const char *e, int in
     if (!key || !value || !*key) {
         int rc = key && value ? s_ini_error(st, "empty key") : CWX_ENOMEM;
         free(key);
-        cwx__creds_free_secret(value);
+        cwx_secret_free(value);
         return rc;
     }
     if (!nested) {
@@ -273,7 +274,7 @@ static int s_load_one(const char *path, struct cwx__ini *ini, char *err, size_t 
         return CWX_ECRED;
     }
     rc = cwx__ini_parse(text, len, ini, why, sizeof(why));
-    cwx__creds_free_secret(text);
+    cwx_secret_free(text);
     if (rc == CWX_EPARSE) {
         snprintf(err, err_size, "%s: %s", path, why);
         return CWX_ECRED;

@@ -12,6 +12,7 @@
 #include "aws/http.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/secret.h"
 
 #define CWX__ECS_HOST "http://169.254.170.2"
 #define CWX__ECS_TIMEOUT_MS 2000
@@ -132,7 +133,7 @@ static void s_ecs_fail(struct s_ecs *e, int status, const char *what)
 {
     char detail[640];
     snprintf(detail, sizeof(detail), "ECS container credentials (%s): %s", e->shown, what);
-    cwx__creds_free_secret(e->auth);
+    cwx_secret_free(e->auth);
     e->auth = NULL;
     cwx__creds_fetched(e->p, status, NULL, detail);
 }
@@ -156,7 +157,7 @@ static void s_ecs_on_resp(const struct cwx_http_response *resp, void *ud)
                                                                               : why);
             return;
         }
-        cwx__creds_free_secret(e->auth);
+        cwx_secret_free(e->auth);
         e->auth = NULL;
         cwx__creds_fetched(e->p, 0, &doc, NULL);
         return;
@@ -236,8 +237,8 @@ static void s_ecs_destroy(struct cwx_creds_provider *p)
     struct s_ecs *e = p->impl;
     if (!e)
         return;
-    cwx__creds_free_secret(e->auth);
-    cwx__creds_free_secret(e->url);
+    cwx_secret_free(e->auth);
+    cwx_secret_free(e->url);
     free(e->shown);
     free(e);
 }
@@ -301,96 +302,102 @@ static void s_imds_fail(struct s_imds *m, int status, const char *what)
 
 static void s_imds_drop_token(struct s_imds *m)
 {
-    cwx__creds_free_secret(m->token);
+    cwx_secret_free(m->token);
     m->token = NULL;
     m->token_expires_ms = 0;
 }
 
-static void s_imds_on_resp(const struct cwx_http_response *resp, void *ud)
+/* Answers a failed IMDS request: renews the session token once on a 401,
+ * retries what may pass on a second try, or ends the fetch with a message
+ * that says which request failed and why. */
+static void s_imds_on_error(struct s_imds *m, const struct cwx_http_response *resp)
 {
-    struct s_imds *m = ud;
     char why[320], what[512];
-    const char *body = resp->body.ptr ? resp->body.ptr : "";
-    if (m->p->closing) {
-        s_wipe_body(resp);
-        s_imds_fail(m, CWX_ECANCELED, "canceled");
-        return;
-    }
-    if (resp->error || resp->status != 200) {
-        s_wipe_body(resp);
-        if (resp->status == 401 && m->stage != S_TOKEN && !m->token_renewed) {
-            /* Our session token expired or was revoked: get a new one. */
-            m->token_renewed = 1;
-            s_imds_drop_token(m);
-            m->stage = S_TOKEN;
-            m->attempt = 0;
-            s_imds_send(m);
-            return;
-        }
-        if (s_http_retryable(resp) && resp->error != CWX_ECANCELED &&
-            ++m->attempt < m->max_attempts) {
-            s_imds_send(m);
-            return;
-        }
-        s_describe(resp, why, sizeof(why));
-        if (m->stage == S_TOKEN && resp->status == 403)
-            snprintf(what, sizeof(what), "the token request was refused (%s): the metadata "
-                                         "service is disabled on this instance", why);
-        else if (m->stage != S_TOKEN && resp->status == 404)
-            snprintf(what, sizeof(what), "no IAM role is attached to this instance (%s)", why);
-        else
-            snprintf(what, sizeof(what), "%s failed: %s",
-                     m->stage == S_TOKEN  ? "the token request (PUT /latest/api/token)"
-                     : m->stage == S_ROLE ? "the role name request"
-                                          : "the credentials request",
-                     why);
-        s_imds_fail(m, s_fetch_status(resp, m->p->cache != NULL), what);
-        return;
-    }
-    m->attempt = 0;
-    if (m->stage == S_TOKEN) {
-        size_t n = resp->body.len;
-        while (n && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
-            n--;
-        if (n == 0 || memchr(body, '\n', n) || memchr(body, '\r', n)) {
-            s_wipe_body(resp);
-            s_imds_fail(m, CWX_ECRED, "the token request returned no usable token");
-            return;
-        }
-        m->token = strndup(body, n);
-        s_wipe_body(resp);
-        if (!m->token) {
-            s_imds_fail(m, CWX_ENOMEM, "out of memory");
-            return;
-        }
-        /* Renew well before the service forgets it. */
-        m->token_expires_ms = cwx__creds_wall_ms() + (CWX__IMDS_TOKEN_TTL_S - 300) * 1000LL;
-        m->stage = S_ROLE;
+    s_wipe_body(resp);
+    if (resp->status == 401 && m->stage != S_TOKEN && !m->token_renewed) {
+        /* Our session token expired or was revoked: get a new one. */
+        m->token_renewed = 1;
+        s_imds_drop_token(m);
+        m->stage = S_TOKEN;
+        m->attempt = 0;
         s_imds_send(m);
         return;
     }
-    if (m->stage == S_ROLE) {
-        size_t n = strcspn(body, "\r\n");
-        while (n && body[n - 1] == ' ')
-            n--;
-        if (n == 0) {
-            s_imds_fail(m, CWX_ECRED, "no IAM role is attached to this instance");
-            return;
-        }
-        free(m->role);
-        m->role = strndup(body, n);
-        if (!m->role) {
-            s_imds_fail(m, CWX_ENOMEM, "out of memory");
-            return;
-        }
-        if (strpbrk(m->role, "/?#% ")) {
-            s_imds_fail(m, CWX_ECRED, "the role name it returned is not a valid name");
-            return;
-        }
-        m->stage = S_CREDS;
+    if (s_http_retryable(resp) && resp->error != CWX_ECANCELED &&
+        ++m->attempt < m->max_attempts) {
         s_imds_send(m);
         return;
     }
+    s_describe(resp, why, sizeof(why));
+    if (m->stage == S_TOKEN && resp->status == 403)
+        snprintf(what, sizeof(what), "the token request was refused (%s): the metadata "
+                                     "service is disabled on this instance", why);
+    else if (m->stage != S_TOKEN && resp->status == 404)
+        snprintf(what, sizeof(what), "no IAM role is attached to this instance (%s)", why);
+    else
+        snprintf(what, sizeof(what), "%s failed: %s",
+                 m->stage == S_TOKEN  ? "the token request (PUT /latest/api/token)"
+                 : m->stage == S_ROLE ? "the role name request"
+                                      : "the credentials request",
+                 why);
+    s_imds_fail(m, s_fetch_status(resp, m->p->cache != NULL), what);
+}
+
+/* Keeps the session token of a PUT /latest/api/token answer (one line) and
+ * asks for the role name next. */
+static void s_imds_on_token(struct s_imds *m, const struct cwx_http_response *resp,
+                            const char *body)
+{
+    size_t n = resp->body.len;
+    while (n && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
+        n--;
+    if (n == 0 || memchr(body, '\n', n) || memchr(body, '\r', n)) {
+        s_wipe_body(resp);
+        s_imds_fail(m, CWX_ECRED, "the token request returned no usable token");
+        return;
+    }
+    m->token = strndup(body, n);
+    s_wipe_body(resp);
+    if (!m->token) {
+        s_imds_fail(m, CWX_ENOMEM, "out of memory");
+        return;
+    }
+    /* Renew well before the service forgets it. */
+    m->token_expires_ms = cwx__creds_wall_ms() + (CWX__IMDS_TOKEN_TTL_S - 300) * 1000LL;
+    m->stage = S_ROLE;
+    s_imds_send(m);
+}
+
+/* Keeps the role name (the first line of the answer) and asks for its
+ * credentials next. */
+static void s_imds_on_role(struct s_imds *m, const char *body)
+{
+    size_t n = strcspn(body, "\r\n");
+    while (n && body[n - 1] == ' ')
+        n--;
+    if (n == 0) {
+        s_imds_fail(m, CWX_ECRED, "no IAM role is attached to this instance");
+        return;
+    }
+    free(m->role);
+    m->role = strndup(body, n);
+    if (!m->role) {
+        s_imds_fail(m, CWX_ENOMEM, "out of memory");
+        return;
+    }
+    if (strpbrk(m->role, "/?#% ")) {
+        s_imds_fail(m, CWX_ECRED, "the role name it returned is not a valid name");
+        return;
+    }
+    m->stage = S_CREDS;
+    s_imds_send(m);
+}
+
+/* Parses the role's credentials document and ends the fetch with them. */
+static void s_imds_on_creds(struct s_imds *m, const struct cwx_http_response *resp,
+                            const char *body)
+{
+    char why[320], what[512];
     struct cwx__creds_doc doc;
     int rc = cwx__creds_parse_metadata_json(body, resp->body.len, &doc, why, sizeof(why));
     s_wipe_body(resp);
@@ -401,6 +408,28 @@ static void s_imds_on_resp(const struct cwx_http_response *resp, void *ud)
         return;
     }
     cwx__creds_fetched(m->p, 0, &doc, NULL);
+}
+
+static void s_imds_on_resp(const struct cwx_http_response *resp, void *ud)
+{
+    struct s_imds *m = ud;
+    const char *body = resp->body.ptr ? resp->body.ptr : "";
+    if (m->p->closing) {
+        s_wipe_body(resp);
+        s_imds_fail(m, CWX_ECANCELED, "canceled");
+        return;
+    }
+    if (resp->error || resp->status != 200) {
+        s_imds_on_error(m, resp);
+        return;
+    }
+    m->attempt = 0;
+    if (m->stage == S_TOKEN)
+        s_imds_on_token(m, resp, body);
+    else if (m->stage == S_ROLE)
+        s_imds_on_role(m, body);
+    else
+        s_imds_on_creds(m, resp, body);
 }
 
 static void s_imds_send(struct s_imds *m)

@@ -13,6 +13,7 @@
 #include "aws/credentials_internal.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/secret.h"
 
 #define CWX__PROCESS_MAX_STDOUT (1024 * 1024)
 #define CWX__PROCESS_MAX_STDERR (16 * 1024)
@@ -28,105 +29,144 @@ void cwx__argv_free(char **argv)
     if (!argv)
         return;
     for (char **a = argv; *a; a++)
-        cwx__creds_free_secret(*a); /* arguments may carry secrets */
+        cwx_secret_free(*a); /* arguments may carry secrets */
     free(argv);
+}
+
+/* The state of one split: the words so far (NULL-terminated), the word being
+ * read, where the reader stands in the command and where errors go. */
+struct s_split {
+    char **argv;
+    size_t n, cap;
+    struct cwx_buf word;
+    int in_word;
+    const char *p;
+    char *err;
+    size_t err_size;
+};
+
+static int s_split_fail(struct s_split *s, const char *why)
+{
+    snprintf(s->err, s->err_size, "%s", why);
+    return CWX_EPARSE;
+}
+
+/* Ends the word being read, if any, and appends a copy of it to argv. */
+static int s_split_end_word(struct s_split *s)
+{
+    if (!s->in_word)
+        return 0;
+    if (s->n + 2 > s->cap) {
+        char **a = realloc(s->argv, s->cap * 2 * sizeof(*s->argv));
+        if (!a)
+            return CWX_ENOMEM;
+        s->argv = a;
+        s->cap *= 2;
+    }
+    s->argv[s->n] = strdup(s->word.ptr ? s->word.ptr : "");
+    if (!s->argv[s->n])
+        return CWX_ENOMEM;
+    s->argv[++s->n] = NULL;
+    cwx_buf_reset(&s->word);
+    s->in_word = 0;
+    return 0;
+}
+
+/* Reads '...' at s->p: everything up to the next quote, taken as it is. */
+static int s_split_single(struct s_split *s)
+{
+    const char *close = strchr(s->p + 1, '\'');
+    if (!close)
+        return s_split_fail(s, "unterminated single quote");
+    int rc = cwx_buf_append(&s->word, s->p + 1, (size_t)(close - s->p - 1));
+    s->p = close + 1;
+    return rc;
+}
+
+/* Reads "..." at s->p: a backslash escapes \ " $ ` and joins lines. */
+static int s_split_double(struct s_split *s)
+{
+    const char *p = s->p + 1;
+    int rc = 0;
+    while (!rc) {
+        if (*p == '\0') {
+            rc = s_split_fail(s, "unterminated double quote");
+            break;
+        }
+        if (*p == '"') {
+            p++;
+            break;
+        }
+        if (*p == '\\' && (p[1] == '\\' || p[1] == '"' || p[1] == '$' || p[1] == '`')) {
+            rc = cwx_buf_putc(&s->word, p[1]);
+            p += 2;
+        } else if (*p == '\\' && p[1] == '\n') {
+            p += 2; /* line continuation */
+        } else {
+            rc = cwx_buf_putc(&s->word, *p++);
+        }
+    }
+    s->p = p;
+    return rc;
+}
+
+/* Reads a backslash outside quotes: it takes the next character as it is,
+ * or joins lines. */
+static int s_split_backslash(struct s_split *s)
+{
+    const char *p = s->p;
+    if (p[1] == '\0')
+        return s_split_fail(s, "trailing backslash");
+    int rc = 0;
+    if (p[1] != '\n')
+        rc = cwx_buf_putc(&s->word, p[1]);
+    else if (s->word.len == 0)
+        s->in_word = 0; /* a continuation between words */
+    s->p = p + 2;
+    return rc;
+}
+
+/* Reads one character (or quoted run) of the command at s->p. Sets *end at
+ * the end of the command. */
+static int s_split_step(struct s_split *s, int *end)
+{
+    char c = *s->p;
+    if (c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        int rc = s_split_end_word(s);
+        if (c == '\0')
+            *end = 1;
+        else
+            s->p++;
+        return rc;
+    }
+    s->in_word = 1;
+    if (c == '\'')
+        return s_split_single(s);
+    if (c == '"')
+        return s_split_double(s);
+    if (c == '\\')
+        return s_split_backslash(s);
+    s->p++;
+    return cwx_buf_putc(&s->word, c);
 }
 
 int cwx__split_argv(const char *cmd, char ***argv_out, char *err, size_t err_size)
 {
     *argv_out = NULL;
-    size_t n = 0, cap = 8;
-    char **argv = calloc(cap, sizeof(*argv));
-    struct cwx_buf word;
-    cwx_buf_init(&word, 0);
-    int rc = argv ? 0 : CWX_ENOMEM, in_word = 0;
-    const char *p = cmd ? cmd : "";
-    while (!rc) {
-        char c = *p;
-        if (c == '\0' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            if (in_word) {
-                if (n + 2 > cap) {
-                    char **a = realloc(argv, cap * 2 * sizeof(*argv));
-                    if (!a) {
-                        rc = CWX_ENOMEM;
-                        break;
-                    }
-                    argv = a;
-                    cap *= 2;
-                }
-                argv[n] = strdup(word.ptr ? word.ptr : "");
-                if (!argv[n]) {
-                    rc = CWX_ENOMEM;
-                    break;
-                }
-                argv[++n] = NULL;
-                cwx_buf_reset(&word);
-                in_word = 0;
-            }
-            if (c == '\0')
-                break;
-            p++;
-            continue;
-        }
-        in_word = 1;
-        if (c == '\'') {
-            const char *close = strchr(p + 1, '\'');
-            if (!close) {
-                snprintf(err, err_size, "unterminated single quote");
-                rc = CWX_EPARSE;
-                break;
-            }
-            rc = cwx_buf_append(&word, p + 1, (size_t)(close - p - 1));
-            p = close + 1;
-        } else if (c == '"') {
-            p++;
-            for (;;) {
-                if (*p == '\0') {
-                    snprintf(err, err_size, "unterminated double quote");
-                    rc = CWX_EPARSE;
-                    break;
-                }
-                if (*p == '"') {
-                    p++;
-                    break;
-                }
-                if (*p == '\\' && (p[1] == '\\' || p[1] == '"' || p[1] == '$' || p[1] == '`')) {
-                    rc = cwx_buf_putc(&word, p[1]);
-                    p += 2;
-                } else if (*p == '\\' && p[1] == '\n') {
-                    p += 2; /* line continuation */
-                } else {
-                    rc = cwx_buf_putc(&word, *p++);
-                }
-                if (rc)
-                    break;
-            }
-        } else if (c == '\\') {
-            if (p[1] == '\0') {
-                snprintf(err, err_size, "trailing backslash");
-                rc = CWX_EPARSE;
-                break;
-            }
-            if (p[1] != '\n')
-                rc = cwx_buf_putc(&word, p[1]);
-            else if (word.len == 0)
-                in_word = 0; /* a continuation between words */
-            p += 2;
-        } else {
-            rc = cwx_buf_putc(&word, c);
-            p++;
-        }
-    }
-    cwx_buf_free_secret(&word);
-    if (!rc && n == 0) {
-        snprintf(err, err_size, "empty command");
-        rc = CWX_EPARSE;
-    }
+    struct s_split s = {.cap = 8, .p = cmd ? cmd : "", .err = err, .err_size = err_size};
+    s.argv = calloc(s.cap, sizeof(*s.argv));
+    cwx_buf_init(&s.word, 0);
+    int rc = s.argv ? 0 : CWX_ENOMEM, end = 0;
+    while (!rc && !end)
+        rc = s_split_step(&s, &end);
+    cwx_buf_free_secret(&s.word);
+    if (!rc && s.n == 0)
+        rc = s_split_fail(&s, "empty command");
     if (rc) {
-        cwx__argv_free(argv);
+        cwx__argv_free(s.argv);
         return rc;
     }
-    *argv_out = argv;
+    *argv_out = s.argv;
     return 0;
 }
 
@@ -221,7 +261,7 @@ static int s_parse_doc(const char *text, size_t len, int process, struct cwx__cr
         goto cleanup;
     }
     if (out->session_token && !*out->session_token) {
-        cwx__creds_free_secret(out->session_token);
+        cwx_secret_free(out->session_token);
         out->session_token = NULL;
     }
     if (exp && cwx__creds_parse_time(exp, &out->expiration_ms) != 0) {
@@ -509,7 +549,7 @@ static void s_process_destroy(struct cwx_creds_provider *p)
     struct s_process *sp = p->impl;
     if (!sp)
         return;
-    cwx__creds_free_secret(sp->command);
+    cwx_secret_free(sp->command);
     free(sp->what);
     free(sp);
 }
@@ -527,7 +567,7 @@ int cwx__creds_process_new(uv_loop_t *loop, const char *source, const char *what
     sp->command = strdup(command);
     sp->what = strdup(what ? what : "a profile");
     if (!sp->command || !sp->what) {
-        cwx__creds_free_secret(sp->command);
+        cwx_secret_free(sp->command);
         free(sp->what);
         free(sp);
         return CWX_ENOMEM;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws/clients_internal.h"
 #include "aws/core.h"
 #include "aws/credentials.h"
 #include "aws/credentials_internal.h"
@@ -25,6 +26,7 @@
 #include "common/error.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/secret.h"
 
 #define S_MAX_CACHE_FILE (256 * 1024)
 #define S_TIMEOUT_MS 10000
@@ -86,7 +88,7 @@ static void s_reset(struct s_sso *s)
 {
     cwx__creds_json_delete(s->doc);
     s->doc = NULL;
-    cwx__creds_free_secret(s->token);
+    cwx_secret_free(s->token);
     s->token = NULL;
     cwx_buf_free_secret(&s->body);
     cwx_buf_init(&s->body, 64 * 1024);
@@ -251,11 +253,11 @@ static void s_on_refresh(struct s_sso *s, const struct cwx_http_response *resp)
         }
         cwx__creds_json_delete(j);
         if (rc) {
-            cwx__creds_free_secret(tok);
+            cwx_secret_free(tok);
             s_fail(s, CWX_ENOMEM, "out of memory");
             return;
         }
-        cwx__creds_free_secret(s->token);
+        cwx_secret_free(s->token);
         s->token = tok;
         s->expires_ms = exp;
         /* The new token is good for this run even when the file cannot be
@@ -474,7 +476,7 @@ static void s_fetch(struct cwx_creds_provider *p)
         return;
     }
     s->doc = cJSON_ParseWithLength(text, len);
-    cwx__creds_free_secret(text);
+    cwx_secret_free(text);
     const char *tok = cJSON_IsObject(s->doc) ? s_str(s->doc, "accessToken") : NULL;
     if (!tok || s_parse_expiry(s_str(s->doc, "expiresAt"), &s->expires_ms) != 0) {
         snprintf(what, sizeof(what), "the SSO token cache %s has no accessToken and expiresAt",
@@ -503,7 +505,7 @@ static void s_destroy(struct cwx_creds_provider *p)
     if (!s)
         return;
     cwx__creds_json_delete(s->doc);
-    cwx__creds_free_secret(s->token);
+    cwx_secret_free(s->token);
     cwx_buf_free_secret(&s->body);
     cwx_buf_free(&s->url);
     free(s->profile);
@@ -527,12 +529,12 @@ int cwx__creds_sso_new(uv_loop_t *loop, struct cwx_aws *aws, const struct cwx__s
         return CWX_ENOMEM;
     cwx_buf_init(&s->url, 8192);
     cwx_buf_init(&s->body, 64 * 1024);
-    s->profile = cwx__creds_strdup(params->profile);
-    s->session = cwx__creds_strdup(params->session_name);
-    s->start_url = cwx__creds_strdup(params->start_url);
-    s->region = cwx__creds_strdup(params->region);
-    s->account_id = cwx__creds_strdup(params->account_id);
-    s->role_name = cwx__creds_strdup(params->role_name);
+    s->profile = cwx__strdup(params->profile);
+    s->session = cwx__strdup(params->session_name);
+    s->start_url = cwx__strdup(params->start_url);
+    s->region = cwx__strdup(params->region);
+    s->account_id = cwx__strdup(params->account_id);
+    s->role_name = cwx__strdup(params->role_name);
     int rc = cwx__sso_cache_path(params->cache_dir, params->session_name, params->start_url,
                                  &s->cache_path);
     if (rc || !s->profile || (params->session_name && !s->session) || !s->start_url ||

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws/clients_internal.h"
 #include "aws/core.h"
 #include "aws/credentials.h"
 #include "aws/credentials_internal.h"
 #include "aws/sts.h"
 #include "common/error.h"
+#include "common/secret.h"
 
 #define CWX__MAX_WEB_TOKEN (1024 * 1024)
 
@@ -36,8 +38,8 @@ static int s_sts_status(int status)
 static int s_doc_from_role(const struct cwx_sts_assumed_role *r, struct cwx__creds_doc *doc)
 {
     memset(doc, 0, sizeof(*doc));
-    doc->access_key_id = cwx__creds_strdup(r->access_key_id);
-    doc->secret_access_key = cwx__creds_strdup(r->secret_access_key);
+    doc->access_key_id = cwx__strdup(r->access_key_id);
+    doc->secret_access_key = cwx__strdup(r->secret_access_key);
     doc->session_token = r->session_token && *r->session_token ? strdup(r->session_token) : NULL;
     doc->expiration_ms = r->expiration_ms;
     if (!doc->access_key_id || !doc->secret_access_key ||
@@ -241,7 +243,7 @@ static void s_web_fetch(struct cwx_creds_provider *p)
                    token[len - 1] == '\t'))
         token[--len] = '\0';
     if (len == 0) {
-        cwx__creds_free_secret(token);
+        cwx_secret_free(token);
         snprintf(buf, sizeof(buf), "web identity: the token file %s is empty", w->token_file);
         cwx__creds_fetched(p, CWX_ECRED, NULL, buf);
         return;
@@ -253,7 +255,7 @@ static void s_web_fetch(struct cwx_creds_provider *p)
         .duration_seconds = w->duration_seconds,
     };
     rc = cwx_sts_assume_role_with_web_identity(w->client, &req, s_web_on_sts, w);
-    cwx__creds_free_secret(token); /* borrowed by the starting call only */
+    cwx_secret_free(token); /* borrowed by the starting call only */
     if (rc)
         s_sts_result(p, "AssumeRoleWithWebIdentity", w->role_arn, NULL, rc, NULL, NULL);
 }

@@ -1,8 +1,10 @@
 /* The HTTP transport: libcurl's multi interface driven by a libuv loop.
  *
- * How it hangs together (docs/contributing.md §libcurl-multi-on-libuv):
+ * How it hangs together (docs/contributing.md §libcurl-multi-on-libuv); the
+ * sockets and the timer are in http_socket.c, the shared state in
+ * http_internal.h:
  * - curl tells us which sockets to watch through CURLMOPT_SOCKETFUNCTION;
- *   each watched socket gets a heap `struct s_sock` holding a uv_poll_t,
+ *   each watched socket gets a heap `struct cwx__http_sock` holding a uv_poll_t,
  *   linked to the socket with curl_multi_assign. On CURL_POLL_REMOVE the
  *   poll handle is closed (the struct is freed in the close callback) and
  *   the assignment cleared at once, since curl may hand us the same fd
@@ -16,7 +18,7 @@
  * - curl's callbacks (socket, timer, header, write) only record things and
  *   touch uv handles; they never call back into curl's multi API, and never
  *   run a user callback.
- * - User callbacks run from s_check_done, after socket_action has returned.
+ * - User callbacks run from cwx__http_check_done, after socket_action has returned.
  *   A user callback may send new requests or free the transport: a dispatch
  *   depth keeps the transport alive until the outermost dispatch is over.
  *
@@ -39,23 +41,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "aws/http_internal.h"
 #include "common/error.h"
 #include "common/log.h"
 
-#define S_POOL_MAX 32
-
-struct cwx_http;
-
-/* One socket curl asked us to watch. Freed in its close callback. */
-struct s_sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct cwx_http *http; /* NULL once the transport has let go of it */
-    struct s_sock *prev, *next; /* the transport's list of live sockets */
-};
-
 /* One transfer in flight. */
-struct s_xfer {
+struct cwx__http_xfer {
     struct cwx_http *http;
     CURL *easy;
     struct curl_slist *headers;
@@ -67,143 +58,10 @@ struct s_xfer {
     int stream;        /* the body goes to req->on_body (a 2xx answer) */
     size_t received;   /* body bytes of the current answer, streamed or not */
     char errbuf[CURL_ERROR_SIZE];
-    struct s_xfer *prev, *next;
+    struct cwx__http_xfer *prev, *next;
 };
 
-struct cwx_http {
-    uv_loop_t *loop;
-    CURLM *multi;
-    CURLSH *share;
-    uv_timer_t timer;
-    struct cwx_http_options opts;
-    char *ca_bundle;
-    CURL *pool[S_POOL_MAX];
-    int n_pool;
-    struct s_xfer *xfers; /* transfers in flight */
-    struct s_sock *socks; /* sockets being watched */
-    int dispatch_depth;   /* > 0 while user callbacks may run */
-    int freeing;          /* cwx_http_free was called */
-    int torn_down;
-    struct cwx_http_stats stats;
-};
-
-static void s_check_done(struct cwx_http *http);
 static void s_teardown(struct cwx_http *http);
-
-/* ---- sockets and the timer ---------------------------------------------- */
-
-static void s_sock_close_cb(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void s_sock_unlink(struct s_sock *s)
-{
-    struct cwx_http *http = s->http;
-    if (!http)
-        return;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        http->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->prev = s->next = NULL;
-    s->http = NULL;
-}
-
-static void s_sock_release(struct s_sock *s)
-{
-    s_sock_unlink(s);
-    uv_poll_stop(&s->poll);
-    uv_close((uv_handle_t *)&s->poll, s_sock_close_cb);
-}
-
-static void s_poll_cb(uv_poll_t *p, int status, int events)
-{
-    struct s_sock *s = p->data;
-    struct cwx_http *http = s->http;
-    if (!http || http->torn_down)
-        return;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    else {
-        if (events & UV_READABLE)
-            flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
-            flags |= CURL_CSELECT_OUT;
-    }
-    int running = 0;
-    CURLMcode mc = curl_multi_socket_action(http->multi, s->fd, flags, &running);
-    if (mc != CURLM_OK)
-        CWX_LOGE("http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
-    s_check_done(http);
-}
-
-/* CURLMOPT_SOCKETFUNCTION. Touches only uv handles and curl_multi_assign. */
-static int s_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    struct cwx_http *http = userp;
-    struct s_sock *s = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            s_sock_release(s);
-            curl_multi_assign(http->multi, fd, NULL);
-        }
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof(*s));
-        if (!s)
-            return -1;
-        if (uv_poll_init_socket(http->loop, &s->poll, fd) != 0) {
-            free(s);
-            return -1;
-        }
-        s->fd = fd;
-        s->http = http;
-        s->poll.data = s;
-        s->next = http->socks;
-        if (http->socks)
-            http->socks->prev = s;
-        http->socks = s;
-        curl_multi_assign(http->multi, fd, s);
-    }
-    int events = 0;
-    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-        events |= UV_READABLE;
-    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-        events |= UV_WRITABLE;
-    if (uv_poll_start(&s->poll, events, s_poll_cb) != 0)
-        return -1;
-    return 0;
-}
-
-static void s_timer_cb(uv_timer_t *t)
-{
-    struct cwx_http *http = t->data;
-    if (http->torn_down)
-        return;
-    int running = 0;
-    CURLMcode mc = curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    if (mc != CURLM_OK)
-        CWX_LOGE("http: curl_multi_socket_action: %s", curl_multi_strerror(mc));
-    s_check_done(http);
-}
-
-/* CURLMOPT_TIMERFUNCTION. */
-static int s_timer_fn(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    struct cwx_http *http = userp;
-    if (timeout_ms < 0)
-        uv_timer_stop(&http->timer);
-    else
-        uv_timer_start(&http->timer, s_timer_cb, timeout_ms == 0 ? 1 : (uint64_t)timeout_ms, 0);
-    return 0;
-}
 
 /* ---- transfers ---------------------------------------------------------- */
 
@@ -218,7 +76,7 @@ static void s_copy_value(char *dst, size_t size, const char *v, size_t len)
 /* CURLOPT_HEADERFUNCTION: one header line at a time (not NUL-terminated). */
 static size_t s_header_cb(char *line, size_t size, size_t n, void *ud)
 {
-    struct s_xfer *x = ud;
+    struct cwx__http_xfer *x = ud;
     size_t len = size * n;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
         /* A new response begins (after a 100 Continue, say): forget the
@@ -279,7 +137,7 @@ static size_t s_header_cb(char *line, size_t size, size_t n, void *ud)
 /* CURLOPT_WRITEFUNCTION. Returning anything but len aborts the transfer. */
 static size_t s_write_cb(char *data, size_t size, size_t n, void *ud)
 {
-    struct s_xfer *x = ud;
+    struct cwx__http_xfer *x = ud;
     size_t len = size * n;
     /* The cap holds for streamed answers too (Content-Length is checked
      * up front by CURLOPT_MAXFILESIZE; this catches chunked answers). */
@@ -306,7 +164,7 @@ static size_t s_write_cb(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
-static void s_xfer_unlink(struct s_xfer *x)
+static void s_xfer_unlink(struct cwx__http_xfer *x)
 {
     struct cwx_http *http = x->http;
     if (x->prev)
@@ -330,11 +188,11 @@ static void s_slist_free_wiped(struct curl_slist *sl)
     curl_slist_free_all(sl);
 }
 
-static void s_xfer_free(struct s_xfer *x)
+static void s_xfer_free(struct cwx__http_xfer *x)
 {
     struct cwx_http *http = x->http;
     if (x->easy) {
-        if (!http->freeing && http->n_pool < S_POOL_MAX) {
+        if (!http->freeing && http->n_pool < CWX__HTTP_POOL_MAX) {
             curl_easy_reset(x->easy);
             http->pool[http->n_pool++] = x->easy;
         } else
@@ -370,7 +228,7 @@ static int s_map_curl_error(CURLcode cc)
 
 /* Ends x: fills in what the result says, runs the callback, frees x. The
  * easy handle must already be out of the multi. */
-static void s_finish(struct s_xfer *x, CURLcode cc, int cancel)
+static void s_finish(struct cwx__http_xfer *x, CURLcode cc, int cancel)
 {
     struct cwx_http_response *r = &x->resp;
     struct cwx_http *http = x->http;
@@ -408,7 +266,7 @@ static void s_finish(struct s_xfer *x, CURLcode cc, int cancel)
 }
 
 /* Drains every finished transfer and runs its callback. */
-static void s_check_done(struct cwx_http *http)
+void cwx__http_check_done(struct cwx_http *http)
 {
     http->dispatch_depth++;
     CURLMsg *m;
@@ -418,7 +276,7 @@ static void s_check_done(struct cwx_http *http)
             continue;
         CURL *easy = m->easy_handle;
         CURLcode cc = m->data.result; /* copied before remove_handle */
-        struct s_xfer *x = NULL;
+        struct cwx__http_xfer *x = NULL;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
         curl_multi_remove_handle(http->multi, easy);
         if (!x)
@@ -471,15 +329,7 @@ int cwx_http_new(uv_loop_t *loop, const struct cwx_http_options *opts, struct cw
     curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    CURLMcode mc = CURLM_OK;
-    if (mc == CURLM_OK)
-        mc = curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, s_socket_cb);
-    if (mc == CURLM_OK)
-        mc = curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http);
-    if (mc == CURLM_OK)
-        mc = curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, s_timer_fn);
-    if (mc == CURLM_OK)
-        mc = curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http);
+    CURLMcode mc = cwx__http_watch(http);
     if (mc == CURLM_OK)
         mc = curl_multi_setopt(http->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                                http->opts.max_host_connections);
@@ -612,7 +462,7 @@ static CURLcode s_set_tls(CURL *e, const struct cwx_http *http)
     return cc;
 }
 
-static CURLcode s_set_options(struct s_xfer *x)
+static CURLcode s_set_options(struct cwx__http_xfer *x)
 {
     struct cwx_http *http = x->http;
     const struct cwx_http_request *req = x->req;
@@ -653,12 +503,12 @@ static CURLcode s_set_options(struct s_xfer *x)
 #undef S_SET
 
 /* Gives back what a transfer that never started holds. */
-static void s_xfer_discard(struct s_xfer *x)
+static void s_xfer_discard(struct cwx__http_xfer *x)
 {
     struct cwx_http *http = x->http;
     if (x->easy) {
         curl_easy_reset(x->easy);
-        if (http->n_pool < S_POOL_MAX)
+        if (http->n_pool < CWX__HTTP_POOL_MAX)
             http->pool[http->n_pool++] = x->easy;
         else
             curl_easy_cleanup(x->easy);
@@ -670,7 +520,7 @@ static void s_xfer_discard(struct s_xfer *x)
 }
 
 /* Hands the configured transfer to curl's multi handle. */
-static int s_xfer_start(struct s_xfer *x)
+static int s_xfer_start(struct cwx__http_xfer *x)
 {
     struct cwx_http *http = x->http;
     CURLcode cc = s_set_options(x);
@@ -700,7 +550,7 @@ int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
         return CWX_EINVAL;
     if (http->freeing)
         return CWX_ECANCELED;
-    struct s_xfer *x = calloc(1, sizeof(*x));
+    struct cwx__http_xfer *x = calloc(1, sizeof(*x));
     if (!x)
         return CWX_ENOMEM;
     x->http = http;
@@ -733,7 +583,7 @@ static void s_teardown(struct cwx_http *http)
 {
     http->dispatch_depth++; /* a cancelled callback may call cwx_http_free again */
     while (http->xfers) {
-        struct s_xfer *x = http->xfers;
+        struct cwx__http_xfer *x = http->xfers;
         s_xfer_unlink(x);
         curl_multi_remove_handle(http->multi, x->easy);
         s_finish(x, CURLE_OK, 1);
@@ -744,7 +594,7 @@ static void s_teardown(struct cwx_http *http)
     http->multi = NULL;
     /* Sockets curl did not remove (it should have): close them now. */
     while (http->socks)
-        s_sock_release(http->socks);
+        cwx__http_sock_release(http->socks);
     while (http->n_pool)
         curl_easy_cleanup(http->pool[--http->n_pool]);
     curl_share_cleanup(http->share);

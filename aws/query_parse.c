@@ -10,6 +10,7 @@
 #include "aws/clients_internal.h"
 #include "aws/sns.h"
 #include "common/error.h"
+#include "common/secret.h"
 
 /* ---- sns ------------------------------------------------------------------- */
 
@@ -33,9 +34,9 @@ int cwx_sns_parse_publish(const char *body, size_t len, char **message_id, char 
 
 void cwx_sts_assumed_role_free(struct cwx_sts_assumed_role *r)
 {
-    cwx__free_secret(r->access_key_id);
-    cwx__free_secret(r->secret_access_key);
-    cwx__free_secret(r->session_token);
+    cwx_secret_free(r->access_key_id);
+    cwx_secret_free(r->secret_access_key);
+    cwx_secret_free(r->session_token);
     free(r->assumed_role_arn);
     free(r->assumed_role_id);
     memset(r, 0, sizeof(*r));

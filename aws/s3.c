@@ -217,96 +217,121 @@ static void s_pager_page(struct s_pager *pg, int status, const struct cwx_s3_lis
     }
 }
 
+/* Each s_done_* below answers one kind of call: it builds the result from the
+ * response and calls the caller's callback once. The call is freed after. */
+
+static void s_done_list(struct s_call *call, int status, const struct cwx_http_response *resp,
+                        const struct cwx_aws_error *err)
+{
+    char msg[256] = "";
+    struct cwx_aws_error perr;
+    struct cwx_s3_list_page page;
+    memset(&page, 0, sizeof(page));
+    page.key_count = -1;
+    if (!status) {
+        /* without a streaming layer the body is buffered: parse it now */
+        if (resp && resp->body.len)
+            cwx_s3_list_parser_feed(call->parser, resp->body.ptr, resp->body.len);
+        status = cwx_s3_list_parser_finish(call->parser, &page, msg, sizeof(msg));
+    }
+    if (status && msg[0]) {
+        cwx__parse_error(&perr, err, msg);
+        err = &perr;
+    }
+    if (call->pager)
+        s_pager_page(call->pager, status, &page, err);
+    else
+        call->cb.list(status, status ? NULL : &page, err, call->ud);
+    cwx_s3_list_page_free(&page);
+}
+
+static void s_done_head_object(struct s_call *call, int status,
+                               const struct cwx_http_response *resp,
+                               const struct cwx_aws_error *err)
+{
+    struct cwx_s3_head_object_result res = {
+        .exists = 1,
+        .size = resp ? resp->content_length : -1,
+        .etag = resp ? resp->etag : "",
+        .content_type = resp ? resp->content_type : "",
+    };
+    call->cb.head_object(status, status ? NULL : &res, err, call->ud);
+}
+
+/* A bucket that answers 403 exists but is not ours to read; one that
+ * answers 301 or 400 with its region exists in another region. */
+static void s_done_head_bucket(struct s_call *call, int status,
+                               const struct cwx_http_response *resp,
+                               const struct cwx_aws_error *err)
+{
+    struct cwx_s3_head_bucket_result res = {
+        .exists = 1,
+        .region = resp ? resp->bucket_region : "",
+    };
+    long http = err ? err->http_status : (resp ? resp->status : 0);
+    if (status && status != CWX_ENOTFOUND) {
+        if (http == 403 || status == CWX_EDENIED) {
+            res.access_denied = 1;
+            status = 0;
+        } else if ((http == 301 || http == 400) && res.region[0]) {
+            status = 0; /* exists, in another region */
+        }
+    }
+    call->cb.head_bucket(status, status ? NULL : &res, err, call->ud);
+}
+
+static void s_done_get(struct s_call *call, int status, const struct cwx_http_response *resp,
+                       const struct cwx_aws_error *err)
+{
+    char msg[256];
+    struct cwx_aws_error perr;
+    if (call->too_big) {
+        status = CWX_ETOOBIG;
+        snprintf(msg, sizeof(msg), "GetObject: object larger than %zu bytes", call->got.max);
+        cwx__parse_error(&perr, err, msg);
+        err = &perr;
+    }
+    struct cwx_s3_get_object_result res = {
+        .etag = resp ? resp->etag : "",
+        .content_type = resp ? resp->content_type : "",
+    };
+    if (!status) {
+        if (!call->got.len && resp && resp->body.len) {
+            /* the layer buffered the body instead of streaming it */
+            if (resp->body.len > call->got.max)
+                status = CWX_ETOOBIG;
+            else
+                res.body = (struct cwx_span){resp->body.ptr, resp->body.len};
+        } else {
+            res.body = (struct cwx_span){call->got.ptr ? call->got.ptr : "", call->got.len};
+        }
+    }
+    call->cb.get(status, status ? NULL : &res, err, call->ud);
+}
+
 static void s_on_done(int status, const struct cwx_http_response *resp,
                       const struct cwx_aws_error *err, void *ud)
 {
     struct s_call *call = ud;
-    char msg[256] = "";
-    struct cwx_aws_error perr;
     status = s_map_status(status, err);
-
     switch (call->op) {
-    case S_LIST: {
-        struct cwx_s3_list_page page;
-        memset(&page, 0, sizeof(page));
-        page.key_count = -1;
-        if (!status) {
-            /* without a streaming layer the body is buffered: parse it now */
-            if (resp && resp->body.len)
-                cwx_s3_list_parser_feed(call->parser, resp->body.ptr, resp->body.len);
-            status = cwx_s3_list_parser_finish(call->parser, &page, msg, sizeof(msg));
-        }
-        if (status && msg[0]) {
-            cwx__parse_error(&perr, err, msg);
-            err = &perr;
-        }
-        if (call->pager)
-            s_pager_page(call->pager, status, &page, err);
-        else
-            call->cb.list(status, status ? NULL : &page, err, call->ud);
-        cwx_s3_list_page_free(&page);
+    case S_LIST:
+        s_done_list(call, status, resp, err);
         break;
-    }
-    case S_HEAD_OBJECT: {
-        struct cwx_s3_head_object_result res = {
-            .exists = 1,
-            .size = resp ? resp->content_length : -1,
-            .etag = resp ? resp->etag : "",
-            .content_type = resp ? resp->content_type : "",
-        };
-        call->cb.head_object(status, status ? NULL : &res, err, call->ud);
+    case S_HEAD_OBJECT:
+        s_done_head_object(call, status, resp, err);
         break;
-    }
-    case S_HEAD_BUCKET: {
-        struct cwx_s3_head_bucket_result res = {
-            .exists = 1,
-            .region = resp ? resp->bucket_region : "",
-        };
-        long http = err ? err->http_status : (resp ? resp->status : 0);
-        if (status && status != CWX_ENOTFOUND) {
-            if (http == 403 || status == CWX_EDENIED) {
-                res.access_denied = 1;
-                status = 0;
-            } else if ((http == 301 || http == 400) && res.region[0]) {
-                status = 0; /* exists, in another region */
-            }
-        }
-        call->cb.head_bucket(status, status ? NULL : &res, err, call->ud);
+    case S_HEAD_BUCKET:
+        s_done_head_bucket(call, status, resp, err);
         break;
-    }
     case S_PUT: {
         struct cwx_s3_put_object_result res = {.etag = resp ? resp->etag : ""};
         call->cb.put(status, status ? NULL : &res, err, call->ud);
         break;
     }
-    case S_GET: {
-        if (call->too_big) {
-            status = CWX_ETOOBIG;
-            snprintf(msg, sizeof(msg), "GetObject: object larger than %zu bytes",
-                     call->got.max);
-            cwx__parse_error(&perr, err, msg);
-            err = &perr;
-        }
-        struct cwx_s3_get_object_result res = {
-            .etag = resp ? resp->etag : "",
-            .content_type = resp ? resp->content_type : "",
-        };
-        if (!status) {
-            if (!call->got.len && resp && resp->body.len) {
-                /* the layer buffered the body instead of streaming it */
-                if (resp->body.len > call->got.max) {
-                    status = CWX_ETOOBIG;
-                } else {
-                    res.body = (struct cwx_span){resp->body.ptr, resp->body.len};
-                }
-            } else {
-                res.body = (struct cwx_span){call->got.ptr ? call->got.ptr : "",
-                                             call->got.len};
-            }
-        }
-        call->cb.get(status, status ? NULL : &res, err, call->ud);
+    case S_GET:
+        s_done_get(call, status, resp, err);
         break;
-    }
     case S_DELETE:
         call->cb.del(status, err, call->ud);
         break;

@@ -80,37 +80,36 @@ static void s_fail(struct cwx_s3_list_parser *p, int err, const char *why)
     XML_StopParser(p->xml, XML_FALSE);
 }
 
+/* Where each element we read stands: its parent, its name and what it is. */
+static const struct {
+    enum s_el parent;
+    const char *name;
+    enum s_el el;
+} s_elements[] = {
+    {S_EL_ROOT, "Contents", S_EL_CONTENTS},
+    {S_EL_ROOT, "CommonPrefixes", S_EL_PREFIXES},
+    {S_EL_ROOT, "IsTruncated", S_EL_IS_TRUNCATED},
+    {S_EL_ROOT, "NextContinuationToken", S_EL_NEXT_TOKEN},
+    {S_EL_ROOT, "KeyCount", S_EL_KEY_COUNT},
+    {S_EL_ROOT, "EncodingType", S_EL_ENCODING_TYPE},
+    {S_EL_CONTENTS, "Key", S_EL_KEY},
+    {S_EL_CONTENTS, "Size", S_EL_SIZE},
+    {S_EL_CONTENTS, "LastModified", S_EL_LAST_MODIFIED},
+    {S_EL_CONTENTS, "ETag", S_EL_ETAG},
+    {S_EL_PREFIXES, "Prefix", S_EL_PREFIX},
+};
+
 static enum s_el s_classify(const struct cwx_s3_list_parser *p, const char *name)
 {
     if (p->depth == 0)
         return S_EL_ROOT;
     enum s_el parent = p->stack[p->depth - 1];
-    if (parent == S_EL_ROOT && p->depth == 1) {
-        if (!strcmp(name, "Contents"))
-            return S_EL_CONTENTS;
-        if (!strcmp(name, "CommonPrefixes"))
-            return S_EL_PREFIXES;
-        if (!strcmp(name, "IsTruncated"))
-            return S_EL_IS_TRUNCATED;
-        if (!strcmp(name, "NextContinuationToken"))
-            return S_EL_NEXT_TOKEN;
-        if (!strcmp(name, "KeyCount"))
-            return S_EL_KEY_COUNT;
-        if (!strcmp(name, "EncodingType"))
-            return S_EL_ENCODING_TYPE;
-    } else if (parent == S_EL_CONTENTS && p->depth == 2) {
-        if (!strcmp(name, "Key"))
-            return S_EL_KEY;
-        if (!strcmp(name, "Size"))
-            return S_EL_SIZE;
-        if (!strcmp(name, "LastModified"))
-            return S_EL_LAST_MODIFIED;
-        if (!strcmp(name, "ETag"))
-            return S_EL_ETAG;
-    } else if (parent == S_EL_PREFIXES && p->depth == 2) {
-        if (!strcmp(name, "Prefix"))
-            return S_EL_PREFIX;
-    }
+    /* The root's children stand at depth 1, their children at depth 2. */
+    if (p->depth != (parent == S_EL_ROOT ? 1 : 2))
+        return S_EL_OTHER;
+    for (size_t i = 0; i < sizeof(s_elements) / sizeof(*s_elements); i++)
+        if (s_elements[i].parent == parent && !strcmp(name, s_elements[i].name))
+            return s_elements[i].el;
     return S_EL_OTHER;
 }
 
@@ -189,16 +188,46 @@ static char *s_take_text(struct cwx_s3_list_parser *p)
     return p->text.ptr ? cwx_buf_steal(&p->text) : strdup("");
 }
 
-static void XMLCALL s_on_end(void *ud, const XML_Char *name)
+/* Ends a <Contents>: the object read joins the page. */
+static void s_end_contents(struct cwx_s3_list_parser *p)
 {
-    (void)name;
-    struct cwx_s3_list_parser *p = ud;
-    if (p->depth <= 0)
+    if (!p->cur.key) {
+        s_fail(p, CWX_EPARSE, "<Contents> without <Key>");
         return;
-    enum s_el el = p->stack[--p->depth];
-    p->collecting = 0;
-    const char *t = p->text.ptr ? p->text.ptr : "";
-    char **dst = NULL;
+    }
+    if (!p->cur.etag && !(p->cur.etag = strdup(""))) {
+        s_fail(p, CWX_ENOMEM, "out of memory");
+        return;
+    }
+    int rc = s_grow((void **)&p->page.objects, p->page.n_objects, &p->cap_objects,
+                    sizeof(*p->page.objects));
+    if (rc) {
+        s_fail(p, rc == CWX_ENOMEM ? rc : CWX_EPARSE, "too many objects in a page");
+        return;
+    }
+    p->page.objects[p->page.n_objects++] = p->cur;
+    memset(&p->cur, 0, sizeof(p->cur));
+}
+
+/* Ends a <CommonPrefixes>: its prefix, if any, joins the page. */
+static void s_end_prefixes(struct cwx_s3_list_parser *p)
+{
+    if (!p->cur_prefix)
+        return; /* an empty <CommonPrefixes/> carries nothing */
+    int rc = s_grow((void **)&p->page.common_prefixes, p->page.n_prefixes, &p->cap_prefixes,
+                    sizeof(char *));
+    if (rc) {
+        s_fail(p, rc == CWX_ENOMEM ? rc : CWX_EPARSE, "too many prefixes in a page");
+        return;
+    }
+    p->page.common_prefixes[p->page.n_prefixes++] = p->cur_prefix;
+    p->cur_prefix = NULL;
+}
+
+/* Ends a leaf whose text is a value other than a string: a boolean, a count,
+ * a time or the encoding type. */
+static void s_end_value(struct cwx_s3_list_parser *p, enum s_el el, const char *t)
+{
     switch (el) {
     case S_EL_IS_TRUNCATED:
         if (!strcmp(t, "true"))
@@ -223,53 +252,43 @@ static void XMLCALL s_on_end(void *ud, const XML_Char *name)
         if (cwx__iso8601_ms(t, p->text.len, &p->cur.last_modified_ms))
             s_fail(p, CWX_EPARSE, "LastModified is not an ISO 8601 time");
         break;
-    case S_EL_NEXT_TOKEN:
-        dst = &p->page.next_continuation_token;
-        break;
-    case S_EL_KEY:
-        dst = &p->cur.key;
-        break;
-    case S_EL_ETAG:
-        dst = &p->cur.etag;
-        break;
-    case S_EL_PREFIX:
-        dst = &p->cur_prefix;
-        break;
-    case S_EL_CONTENTS: {
-        if (!p->cur.key) {
-            s_fail(p, CWX_EPARSE, "<Contents> without <Key>");
-            break;
-        }
-        if (!p->cur.etag && !(p->cur.etag = strdup(""))) {
-            s_fail(p, CWX_ENOMEM, "out of memory");
-            break;
-        }
-        int rc = s_grow((void **)&p->page.objects, p->page.n_objects, &p->cap_objects,
-                        sizeof(*p->page.objects));
-        if (rc) {
-            s_fail(p, rc == CWX_ENOMEM ? rc : CWX_EPARSE, "too many objects in a page");
-            break;
-        }
-        p->page.objects[p->page.n_objects++] = p->cur;
-        memset(&p->cur, 0, sizeof(p->cur));
-        break;
-    }
-    case S_EL_PREFIXES: {
-        if (!p->cur_prefix)
-            break; /* an empty <CommonPrefixes/> carries nothing */
-        int rc = s_grow((void **)&p->page.common_prefixes, p->page.n_prefixes,
-                        &p->cap_prefixes, sizeof(char *));
-        if (rc) {
-            s_fail(p, rc == CWX_ENOMEM ? rc : CWX_EPARSE, "too many prefixes in a page");
-            break;
-        }
-        p->page.common_prefixes[p->page.n_prefixes++] = p->cur_prefix;
-        p->cur_prefix = NULL;
-        break;
-    }
     default:
         break;
     }
+}
+
+/* Where the text of a string leaf goes, or NULL for other elements. */
+static char **s_string_dst(struct cwx_s3_list_parser *p, enum s_el el)
+{
+    switch (el) {
+    case S_EL_NEXT_TOKEN:
+        return &p->page.next_continuation_token;
+    case S_EL_KEY:
+        return &p->cur.key;
+    case S_EL_ETAG:
+        return &p->cur.etag;
+    case S_EL_PREFIX:
+        return &p->cur_prefix;
+    default:
+        return NULL;
+    }
+}
+
+static void XMLCALL s_on_end(void *ud, const XML_Char *name)
+{
+    (void)name;
+    struct cwx_s3_list_parser *p = ud;
+    if (p->depth <= 0)
+        return;
+    enum s_el el = p->stack[--p->depth];
+    p->collecting = 0;
+    char **dst = s_string_dst(p, el);
+    if (el == S_EL_CONTENTS)
+        s_end_contents(p);
+    else if (el == S_EL_PREFIXES)
+        s_end_prefixes(p);
+    else if (!dst)
+        s_end_value(p, el, p->text.ptr ? p->text.ptr : "");
     if (dst) {
         free(*dst); /* a repeated element: the last one wins */
         if (!(*dst = s_take_text(p)))

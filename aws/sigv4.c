@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/secret.h"
 
 #define CWX_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define CWX_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
@@ -387,8 +388,132 @@ static int s_is_ours(const char *name, const struct cwx_sigv4_params *p, int pre
     return 0;
 }
 
+/* The pieces of one canonical request while it is being built: the request
+ * time in its two forms, the payload hash, the headers to sign (sorted), their
+ * names joined by ';' and the query parameters (encoded). */
+struct s_canon {
+    char amz_date[17], date8[9], payload[65];
+    struct s_headers h;
+    size_t cap;
+    struct s_param *params;
+    size_t n_params, cap_params;
+    struct cwx_buf sh;
+};
+
+static void s_canon_free(struct s_canon *c)
+{
+    s_headers_free(&c->h);
+    s_params_free(c->params, c->n_params);
+    cwx_buf_free(&c->sh);
+}
+
+/* Collects the headers to sign: the request's own (without those the signer
+ * sets itself), then, unless presigning, x-amz-date, the payload hash and the
+ * session token. Sorts them and joins their names into c->sh. */
+static int s_canon_headers(const struct cwx_sigv4_request *req,
+                           const struct cwx_sigv4_params *p, int presign, struct s_canon *c)
+{
+    c->cap = req->n_headers + 3;
+    c->h.v = calloc(c->cap, sizeof *c->h.v);
+    int rc = c->h.v ? 0 : CWX_ENOMEM;
+    for (size_t i = 0; i < req->n_headers && !rc; i++) {
+        if (s_is_ours(req->headers[i].name, p, presign))
+            continue;
+        rc = s_headers_add(&c->h, c->cap, req->headers[i].name, req->headers[i].value);
+    }
+    if (!rc && !presign) {
+        rc = s_headers_add(&c->h, c->cap, "x-amz-date", c->amz_date);
+        if (!rc && (p->sign_body || p->s3_rules))
+            rc = s_headers_add(&c->h, c->cap, "x-amz-content-sha256", c->payload);
+        if (!rc && p->session_token && !p->omit_session_token)
+            rc = s_headers_add(&c->h, c->cap, "x-amz-security-token", p->session_token);
+    }
+    if (!rc)
+        qsort(c->h.v, c->h.n, sizeof *c->h.v, s_header_cmp);
+    for (size_t i = 0; i < c->h.n && !rc; i++) {
+        if (i)
+            rc = cwx_buf_putc(&c->sh, ';');
+        if (!rc)
+            rc = cwx_buf_puts(&c->sh, c->h.v[i].name);
+    }
+    return rc;
+}
+
+/* Adds one X-Amz-* presign parameter (not yet percent-encoded) to the
+ * canonical parameters and, when given, to `presign_query`. */
+static int s_presign_param(struct s_canon *c, const char *k, const char *v,
+                           struct cwx_buf *presign_query)
+{
+    /* Our own values are not percent-encoded yet: encode them first so the
+     * decode-then-encode of s_params_add is the identity. */
+    struct cwx_buf ev;
+    cwx_buf_init(&ev, 0);
+    int rc = cwx_uri_encode(&ev, v, strlen(v), 1);
+    if (!rc)
+        rc = s_params_add(&c->params, &c->n_params, &c->cap_params, k, strlen(k), ev.ptr,
+                          ev.len);
+    if (!rc && presign_query) {
+        if (presign_query->len)
+            rc = cwx_buf_putc(presign_query, '&');
+        if (!rc)
+            rc = cwx_buf_printf(presign_query, "%s=%s", k, ev.ptr);
+    }
+    cwx_buf_free(&ev);
+    return rc;
+}
+
+/* Adds the X-Amz-* query parameters of a presigned request. */
+static int s_presign_params(const struct cwx_sigv4_params *p, struct s_canon *c,
+                            struct cwx_buf *presign_query)
+{
+    char expires[16];
+    snprintf(expires, sizeof expires, "%d", p->expires_s > 0 ? p->expires_s : 3600);
+    struct cwx_buf scope;
+    cwx_buf_init(&scope, 0);
+    int rc = cwx_buf_printf(&scope, "%s/", p->access_key_id);
+    if (!rc)
+        rc = s_credential_scope(p, c->date8, &scope);
+    struct {
+        const char *k, *v;
+    } add[] = {
+        {"X-Amz-Algorithm", CWX_SIGV4_ALGORITHM},
+        {"X-Amz-Credential", scope.ptr},
+        {"X-Amz-Date", c->amz_date},
+        {"X-Amz-SignedHeaders", c->sh.ptr},
+        {"X-Amz-Expires", expires},
+        {"X-Amz-Security-Token",
+         p->session_token && !p->omit_session_token ? p->session_token : NULL},
+    };
+    for (size_t i = 0; i < sizeof add / sizeof *add && !rc; i++)
+        if (add[i].v)
+            rc = s_presign_param(c, add[i].k, add[i].v, presign_query);
+    cwx_buf_free(&scope);
+    return rc;
+}
+
+/* Writes the canonical request: method, URI, query, headers, signed header
+ * names and payload hash, one per line. */
+static int s_canon_write(const struct cwx_sigv4_request *req, const struct cwx_sigv4_params *p,
+                         struct s_canon *c, struct cwx_buf *out)
+{
+    int rc = cwx_buf_printf(out, "%s\n", req->method);
+    if (!rc)
+        rc = s_canonical_uri(req, p, out);
+    if (!rc)
+        rc = cwx_buf_putc(out, '\n');
+    if (!rc)
+        rc = s_params_join(c->params, c->n_params, out);
+    if (!rc)
+        rc = cwx_buf_putc(out, '\n');
+    for (size_t i = 0; i < c->h.n && !rc; i++)
+        rc = cwx_buf_printf(out, "%s:%s\n", c->h.v[i].name, c->h.v[i].value.ptr);
+    if (!rc)
+        rc = cwx_buf_printf(out, "\n%s\n%s", c->sh.ptr, c->payload);
+    return rc;
+}
+
 /* Builds the canonical request; with presign the X-Amz-* query parameters
- * are part of it and `extra_query` receives them encoded (unsorted is fine:
+ * are part of it and `presign_query` receives them encoded (unsorted is fine:
  * the caller appends them after the request's own). */
 static int s_canonical(const struct cwx_sigv4_request *req, const struct cwx_sigv4_params *p,
                        int presign, struct cwx_buf *out, struct cwx_buf *signed_headers,
@@ -396,103 +521,21 @@ static int s_canonical(const struct cwx_sigv4_request *req, const struct cwx_sig
 {
     if (s_check(req, p))
         return CWX_EINVAL;
-    char amz_date[17], date8[9], payload[65];
-    s_amz_date(p->time_s, amz_date, date8);
-    s_payload_hash(req, p, presign, payload);
-    int sign_body = p->sign_body || p->s3_rules;
+    struct s_canon c = {0};
+    cwx_buf_init(&c.sh, 0);
+    s_amz_date(p->time_s, c.amz_date, c.date8);
+    s_payload_hash(req, p, presign, c.payload);
 
-    struct s_headers h = {0};
-    size_t cap = req->n_headers + 3;
-    h.v = calloc(cap, sizeof *h.v);
-    struct s_param *params = NULL;
-    size_t n_params = 0, cap_params = 0;
-    struct cwx_buf scope, sh;
-    cwx_buf_init(&scope, 0);
-    cwx_buf_init(&sh, 0);
-    int rc = h.v ? 0 : CWX_ENOMEM;
-
-    for (size_t i = 0; i < req->n_headers && !rc; i++) {
-        if (s_is_ours(req->headers[i].name, p, presign))
-            continue;
-        rc = s_headers_add(&h, cap, req->headers[i].name, req->headers[i].value);
-    }
-    if (!rc && !presign) {
-        rc = s_headers_add(&h, cap, "x-amz-date", amz_date);
-        if (!rc && sign_body)
-            rc = s_headers_add(&h, cap, "x-amz-content-sha256", payload);
-        if (!rc && p->session_token && !p->omit_session_token)
-            rc = s_headers_add(&h, cap, "x-amz-security-token", p->session_token);
-    }
+    int rc = s_canon_headers(req, p, presign, &c);
     if (!rc)
-        qsort(h.v, h.n, sizeof *h.v, s_header_cmp);
-    for (size_t i = 0; i < h.n && !rc; i++) {
-        if (i)
-            rc = cwx_buf_putc(&sh, ';');
-        if (!rc)
-            rc = cwx_buf_puts(&sh, h.v[i].name);
-    }
-
+        rc = s_params_parse(req->query, &c.params, &c.n_params, &c.cap_params);
+    if (!rc && presign)
+        rc = s_presign_params(p, &c, presign_query);
     if (!rc)
-        rc = s_params_parse(req->query, &params, &n_params, &cap_params);
-    if (!rc && presign) {
-        char expires[16];
-        snprintf(expires, sizeof expires, "%d", p->expires_s > 0 ? p->expires_s : 3600);
-        rc = cwx_buf_printf(&scope, "%s/", p->access_key_id);
-        if (!rc)
-            rc = s_credential_scope(p, date8, &scope);
-        struct {
-            const char *k, *v;
-        } add[] = {
-            {"X-Amz-Algorithm", CWX_SIGV4_ALGORITHM},
-            {"X-Amz-Credential", scope.ptr},
-            {"X-Amz-Date", amz_date},
-            {"X-Amz-SignedHeaders", sh.ptr},
-            {"X-Amz-Expires", expires},
-            {"X-Amz-Security-Token",
-             p->session_token && !p->omit_session_token ? p->session_token : NULL},
-        };
-        for (size_t i = 0; i < sizeof add / sizeof *add && !rc; i++) {
-            if (!add[i].v)
-                continue;
-            /* Our own values are not percent-encoded yet: encode them first
-             * so the decode-then-encode of s_params_add is the identity. */
-            struct cwx_buf ev;
-            cwx_buf_init(&ev, 0);
-            rc = cwx_uri_encode(&ev, add[i].v, strlen(add[i].v), 1);
-            if (!rc)
-                rc = s_params_add(&params, &n_params, &cap_params, add[i].k,
-                                  strlen(add[i].k), ev.ptr, ev.len);
-            if (!rc && presign_query) {
-                if (presign_query->len)
-                    rc = cwx_buf_putc(presign_query, '&');
-                if (!rc)
-                    rc = cwx_buf_printf(presign_query, "%s=%s", add[i].k, ev.ptr);
-            }
-            cwx_buf_free(&ev);
-        }
-    }
-
-    if (!rc)
-        rc = cwx_buf_printf(out, "%s\n", req->method);
-    if (!rc)
-        rc = s_canonical_uri(req, p, out);
-    if (!rc)
-        rc = cwx_buf_putc(out, '\n');
-    if (!rc)
-        rc = s_params_join(params, n_params, out);
-    if (!rc)
-        rc = cwx_buf_putc(out, '\n');
-    for (size_t i = 0; i < h.n && !rc; i++)
-        rc = cwx_buf_printf(out, "%s:%s\n", h.v[i].name, h.v[i].value.ptr);
-    if (!rc)
-        rc = cwx_buf_printf(out, "\n%s\n%s", sh.ptr, payload);
+        rc = s_canon_write(req, p, &c, out);
     if (!rc && signed_headers)
-        rc = cwx_buf_append(signed_headers, sh.ptr, sh.len);
-
-    s_headers_free(&h);
-    s_params_free(params, n_params);
-    cwx_buf_free(&scope);
-    cwx_buf_free(&sh);
+        rc = cwx_buf_append(signed_headers, c.sh.ptr, c.sh.len);
+    s_canon_free(&c);
     return rc;
 }
 
@@ -626,10 +669,7 @@ int cwx_sigv4_sign_headers(const struct cwx_sigv4_request *req,
 void cwx_sigv4_signed_free(struct cwx_sigv4_signed *s)
 {
     free(s->authorization);
-    if (s->security_token) {
-        OPENSSL_cleanse(s->security_token, strlen(s->security_token));
-        free(s->security_token);
-    }
+    cwx_secret_free(s->security_token);
     s->authorization = NULL;
     s->security_token = NULL;
 }

@@ -10,6 +10,7 @@
 
 #include "aws/clients_internal.h"
 #include "common/error.h"
+#include "common/secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -85,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (a || b || c) {
         abort();
     }
-    cwx__free_secret(a);
-    cwx__free_secret(b);
-    cwx__free_secret(c);
+    cwx_secret_free(a);
+    cwx_secret_free(b);
+    cwx_secret_free(c);
     return 0;
 }
