@@ -8,7 +8,6 @@
 #include "common/error.h"
 #include "planner/report_internal.h"
 
-#define CWX_REPORT_CHUNK CWX__REPORT_CHUNK
 
 static const char *const s_format_names[] = {"table", "json", "csv",
                                              "markdown", "html"};
@@ -169,10 +168,13 @@ static int s_json_lanes(struct cwx_buf *b, const struct cwx_plan *plan,
     return rc;
 }
 
-/* One job of the "jobs" array. */
-static int s_json_job(struct cwx_buf *b, const struct cwx__report_row *r, int first)
+/* One job of the "jobs" array (cwx__report_row_fn). */
+static int s_json_job(struct cwx_buf *b, const struct cwx__report_row *r,
+                      const struct cwx_job *job, size_t i, void *ud)
 {
-    int rc = cwx_buf_puts(b, first ? "\n  {" : ",\n  {");
+    (void)job;
+    (void)ud;
+    int rc = cwx_buf_puts(b, i ? ",\n  {" : "\n  {");
     if (!rc) rc = s_json_field(b, "\"account\": ", r->account);
     if (!rc) rc = s_json_field(b, ", \"account_id\": ", r->account_id);
     if (!rc) rc = s_json_field(b, ", \"region\": ", r->region);
@@ -248,14 +250,7 @@ static int s_write_json(const struct cwx_plan *plan, const struct cwx_estimate *
     cwx__report_iso(plan->now_ms, now);
     int rc = cwx_buf_printf(&b, "{\"version\": 1, \"generated_at\": \"%s\", \"offline\": %s,\n \"jobs\": [",
                             now, opts->offline ? "true" : "false");
-    for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
-        struct cwx__report_row r;
-        struct cwx_job tmp;
-        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
-        cwx__report_fill_row(plan, est, job, &prefix, &r);
-        rc = s_json_job(&b, &r, i == 0);
-        if (!rc) rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
-    }
+    if (!rc) rc = cwx__report_rows(plan, est, &b, f, s_json_job, NULL);
     if (!rc) rc = s_json_lanes(&b, plan, est);
     if (!rc) rc = cwx_buf_puts(&b, "\n ]");
     if (!rc) rc = s_json_coalesced(&b, plan, &prefix);
@@ -285,39 +280,42 @@ static int s_csv_field(struct cwx_buf *b, const char *s, int last)
     return rc;
 }
 
+/* One line of the CSV (cwx__report_row_fn). */
+static int s_csv_row(struct cwx_buf *b, const struct cwx__report_row *r,
+                     const struct cwx_job *job, size_t i, void *ud)
+{
+    (void)job;
+    (void)i;
+    (void)ud;
+    char from[24], to[24], bytes[24], secs[32];
+    snprintf(from, sizeof from, "%" PRId64, r->from_ms);
+    snprintf(to, sizeof to, "%" PRId64, r->to_ms);
+    snprintf(bytes, sizeof bytes, "%" PRId64, r->est_bytes);
+    snprintf(secs, sizeof secs, "%" PRId64 ".%03d", r->est_ms / 1000, (int)(r->est_ms % 1000));
+    const char *fields[] = {r->account, r->account_id, r->region, r->log_group,
+                            r->window, from, to, r->bucket, r->prefix,
+                            r->task_name, r->status, r->reason,
+                            r->est_bytes < 0 ? NULL : bytes, secs, r->reason_code,
+                            r->range};
+    size_t n = sizeof fields / sizeof *fields;
+    int rc = 0;
+    for (size_t k = 0; k < n && !rc; k++)
+        rc = s_csv_field(b, fields[k], k + 1 == n);
+    return rc;
+}
+
 static int s_write_csv(const struct cwx_plan *plan, const struct cwx_estimate *est, FILE *f)
 {
-    struct cwx_buf b, prefix;
+    struct cwx_buf b;
     cwx_buf_init(&b, 0);
-    cwx_buf_init(&prefix, 0);
     int rc = cwx_buf_puts(&b, "account,account_id,region,log_group,window,from,to,"
                               "bucket,prefix,task_name,status,reason,est_bytes,est_seconds,"
                               "reason_code,range\r\n");
-    for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
-        struct cwx__report_row r;
-        struct cwx_job tmp;
-        char from[24], to[24], bytes[24], secs[32];
-        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
-        cwx__report_fill_row(plan, est, job, &prefix, &r);
-        snprintf(from, sizeof from, "%" PRId64, r.from_ms);
-        snprintf(to, sizeof to, "%" PRId64, r.to_ms);
-        snprintf(bytes, sizeof bytes, "%" PRId64, r.est_bytes);
-        snprintf(secs, sizeof secs, "%" PRId64 ".%03d", r.est_ms / 1000, (int)(r.est_ms % 1000));
-        const char *fields[] = {r.account, r.account_id, r.region, r.log_group,
-                                r.window, from, to, r.bucket, r.prefix,
-                                r.task_name, r.status, r.reason,
-                                r.est_bytes < 0 ? NULL : bytes, secs, r.reason_code,
-                                r.range};
-        size_t n = sizeof fields / sizeof *fields;
-        for (size_t k = 0; k < n && !rc; k++)
-            rc = s_csv_field(&b, fields[k], k + 1 == n);
-        if (!rc)
-            rc = cwx__report_flush(&b, f, CWX_REPORT_CHUNK);
-    }
+    if (!rc)
+        rc = cwx__report_rows(plan, est, &b, f, s_csv_row, NULL);
     if (!rc)
         rc = cwx__report_flush(&b, f, 0);
     cwx_buf_free(&b);
-    cwx_buf_free(&prefix);
     return rc;
 }
 
@@ -408,44 +406,49 @@ static struct s_widths s_table_widths(const struct cwx_plan *plan)
     return w;
 }
 
+/* What a line of the jobs table needs besides the row. */
+struct s_table_ctx {
+    struct s_widths w;
+    bool color;
+};
+
+/* One line of the jobs table (cwx__report_row_fn). */
+static int s_table_row(struct cwx_buf *b, const struct cwx__report_row *r,
+                       const struct cwx_job *job, size_t i, void *ud)
+{
+    const struct s_table_ctx *t = ud;
+    (void)i;
+    char bytes[24], dur[24];
+    cwx_estimate_format_bytes(r->est_bytes, bytes, sizeof bytes);
+    cwx_estimate_format_ms(r->est_ms, dur, sizeof dur);
+    bool todo = job->status == CWX_JOB_PENDING;
+    char grp[2100]; /* a name from AWS: control characters escaped */
+    return cwx_buf_printf(b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %9s  %8s  %s\n", t->w.acc,
+                          r->account, t->w.reg, r->region, t->w.grp,
+                          cwx_escape_ctl(r->log_group, grp, sizeof grp), t->w.win, r->window,
+                          t->color ? s_status_color(r->status) : "", r->status,
+                          t->color ? "\033[0m" : "", todo || r->est_bytes >= 0 ? bytes : "",
+                          todo ? dur : "", r->reason ? r->reason : "");
+}
+
 /* The jobs table (its heading and a line a job), then the selectors left
  * unresolved. */
 static int s_table_jobs(struct cwx_buf *b, const struct cwx_plan *plan,
                         const struct cwx_estimate *est, const struct cwx_report_options *opts,
                         FILE *f)
 {
-    struct s_widths w = s_table_widths(plan);
-    struct cwx_buf prefix;
-    cwx_buf_init(&prefix, 0);
-    int rc = cwx_buf_printf(b, "%-*s  %-*s  %-*s  %-*s  %-8s  %9s  %8s  %s\n", w.acc, "ACCOUNT",
-                            w.reg, "REGION", w.grp, "LOG GROUP", w.win, "WINDOW",
-                            "STATUS", "EST.BYTES", "EST.TIME", "REASON");
-    for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
-        struct cwx__report_row r;
-        struct cwx_job tmp;
-        char bytes[24], dur[24];
-        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
-        cwx__report_fill_row(plan, est, job, &prefix, &r);
-        cwx_estimate_format_bytes(r.est_bytes, bytes, sizeof bytes);
-        cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
-        bool todo = job->status == CWX_JOB_PENDING;
-        char grp[2100]; /* a name from AWS: control characters escaped */
-        rc = cwx_buf_printf(b, "%-*s  %-*s  %-*s  %-*s  %s%-8s%s  %9s  %8s  %s\n", w.acc,
-                            r.account, w.reg, r.region, w.grp,
-                            cwx_escape_ctl(r.log_group, grp, sizeof grp), w.win, r.window,
-                            opts->color ? s_status_color(r.status) : "", r.status,
-                            opts->color ? "\033[0m" : "", todo || r.est_bytes >= 0 ? bytes : "",
-                            todo ? dur : "", r.reason ? r.reason : "");
-        if (!rc)
-            rc = cwx__report_flush(b, f, CWX_REPORT_CHUNK);
-    }
+    struct s_table_ctx t = {s_table_widths(plan), opts->color};
+    int rc = cwx_buf_printf(b, "%-*s  %-*s  %-*s  %-*s  %-8s  %9s  %8s  %s\n", t.w.acc,
+                            "ACCOUNT", t.w.reg, "REGION", t.w.grp, "LOG GROUP", t.w.win,
+                            "WINDOW", "STATUS", "EST.BYTES", "EST.TIME", "REASON");
+    if (!rc)
+        rc = cwx__report_rows(plan, est, b, f, s_table_row, &t);
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
         struct cwx__report_sel sel;
         cwx__report_unresolved(plan, i, &sel);
         rc = cwx_buf_printf(b, "%-*s  %-*s  %s %s: unresolved offline (needs DescribeLogGroups)\n",
-                            w.acc, sel.account, w.reg, sel.region, sel.kind, sel.value);
+                            t.w.acc, sel.account, t.w.reg, sel.region, sel.kind, sel.value);
     }
-    cwx_buf_free(&prefix);
     return rc;
 }
 
@@ -588,47 +591,32 @@ static int s_md_unresolved(struct cwx_buf *b, const struct cwx_plan *plan)
     int rc = cwx_buf_puts(b, "\n## Unresolved selectors\n\nResolved only against AWS "
                              "(DescribeLogGroups):\n\n| account | region | kind | value |\n"
                              "|---|---|---|---|\n");
-    for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
-        struct cwx__report_sel sel;
-        cwx__report_unresolved(plan, i, &sel);
-        rc = cwx_buf_putc(b, '|');
-        if (!rc) rc = s_md_cell(b, sel.account);
-        if (!rc) rc = s_md_cell(b, sel.region);
-        if (!rc) rc = s_md_cell(b, sel.kind);
-        if (!rc) rc = s_md_cell(b, sel.value);
-        if (!rc) rc = cwx_buf_putc(b, '\n');
-    }
-    return rc;
+    return rc ? rc : cwx__report_unresolved_rows(plan, b, "|", s_md_cell, "\n");
+}
+
+/* One row of the jobs table (cwx__report_row_fn). */
+static int s_md_row(struct cwx_buf *b, const struct cwx__report_row *r,
+                    const struct cwx_job *job, size_t i, void *ud)
+{
+    (void)i;
+    (void)ud;
+    char jb[24], dur[24];
+    cwx_estimate_format_bytes(r->est_bytes, jb, sizeof jb);
+    cwx_estimate_format_ms(r->est_ms, dur, sizeof dur);
+    const char *const cells[] = {r->account, r->region, r->log_group,
+                                 r->window, r->status, r->reason, jb,
+                                 job->status == CWX_JOB_PENDING ? dur : "", r->task_name};
+    return cwx__report_cells(b, "|", cells, sizeof cells / sizeof *cells, s_md_cell, "\n");
 }
 
 /* The jobs table, a row a job, flushed to f as it grows. */
 static int s_md_jobs(struct cwx_buf *b, const struct cwx_plan *plan,
                      const struct cwx_estimate *est, FILE *f)
 {
-    struct cwx_buf prefix;
-    cwx_buf_init(&prefix, 0);
     int rc = cwx_buf_puts(b, "\n## Jobs\n\n| account | region | log group | window | status "
                              "| reason | est. bytes | est. time | task name |\n"
                              "|---|---|---|---|---|---|---:|---:|---|\n");
-    for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
-        struct cwx__report_row r;
-        struct cwx_job tmp;
-        char jb[24], dur[24];
-        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
-        cwx__report_fill_row(plan, est, job, &prefix, &r);
-        cwx_estimate_format_bytes(r.est_bytes, jb, sizeof jb);
-        cwx_estimate_format_ms(r.est_ms, dur, sizeof dur);
-        const char *cells[] = {r.account, r.region, r.log_group,
-                               r.window, r.status, r.reason, jb,
-                               job->status == CWX_JOB_PENDING ? dur : "", r.task_name};
-        rc = cwx_buf_putc(b, '|');
-        for (size_t k = 0; k < sizeof cells / sizeof *cells && !rc; k++)
-            rc = s_md_cell(b, cells[k]);
-        if (!rc) rc = cwx_buf_putc(b, '\n');
-        if (!rc) rc = cwx__report_flush(b, f, CWX_REPORT_CHUNK);
-    }
-    cwx_buf_free(&prefix);
-    return rc;
+    return rc ? rc : cwx__report_rows(plan, est, b, f, s_md_row, NULL);
 }
 
 static int s_write_markdown(const struct cwx_plan *plan, const struct cwx_estimate *est,

@@ -508,6 +508,12 @@ static int s_timeline(const struct cwx_plan *plan, const struct cwx_estimate *es
     return rc;
 }
 
+/* A table cell of text (cwx__report_cell_fn). */
+static int s_td_text(struct cwx_buf *b, const char *s)
+{
+    return s_td(b, s, false);
+}
+
 static int s_unresolved(const struct cwx_plan *plan, struct cwx_buf *b)
 {
     if (!plan->n_unresolved)
@@ -515,16 +521,8 @@ static int s_unresolved(const struct cwx_plan *plan, struct cwx_buf *b)
     int rc = cwx_buf_puts(b, "<h2>Unresolved selectors</h2>\n<p class=\"meta\">Resolved only "
                              "against AWS (DescribeLogGroups).</p>\n<div class=\"tw\"><table id=\"unresolved\">"
                              "<tr><th>account</th><th>region</th><th>kind</th><th>value</th></tr>\n");
-    for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
-        struct cwx__report_sel sel;
-        cwx__report_unresolved(plan, i, &sel);
-        rc = cwx_buf_puts(b, "<tr>");
-        if (!rc) rc = s_td(b, sel.account, false);
-        if (!rc) rc = s_td(b, sel.region, false);
-        if (!rc) rc = s_td(b, sel.kind, false);
-        if (!rc) rc = s_td(b, sel.value, false);
-        if (!rc) rc = cwx_buf_puts(b, "</tr>\n");
-    }
+    if (!rc)
+        rc = cwx__report_unresolved_rows(plan, b, "<tr>", s_td_text, "</tr>\n");
     if (!rc)
         rc = cwx_buf_puts(b, "</table></div>\n");
     return rc;

@@ -42,6 +42,23 @@ void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate
                           const struct cwx_job *job, struct cwx_buf *prefix,
                           struct cwx__report_row *row);
 
+/* Writes the row of job, the i-th of the plan, into b. ud is the writer's
+ * own. */
+typedef int cwx__report_row_fn(struct cwx_buf *b, const struct cwx__report_row *r,
+                               const struct cwx_job *job, size_t i, void *ud);
+
+/* Calls row for each job of the plan in order with what every format
+ * prints of it, flushing b to f as it grows. Returns the first error. */
+int cwx__report_rows(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                     struct cwx_buf *b, FILE *f, cwx__report_row_fn *row, void *ud);
+
+/* Appends one cell of a table (escaped as the format needs). */
+typedef int cwx__report_cell_fn(struct cwx_buf *b, const char *text);
+
+/* Appends a row of a table: open, each of the n cells through cell, close. */
+int cwx__report_cells(struct cwx_buf *b, const char *open, const char *const *cells, size_t n,
+                      cwx__report_cell_fn *cell, const char *close);
+
 /* Writes b to f and empties it once it holds at least at_least bytes. */
 int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least);
 
@@ -92,6 +109,11 @@ struct cwx__report_sel {
 
 /* The i-th unresolved selector of the plan. */
 void cwx__report_unresolved(const struct cwx_plan *plan, size_t i, struct cwx__report_sel *sel);
+
+/* Appends each unresolved selector as a row of cells (account, region,
+ * kind, value), as cwx__report_cells does. */
+int cwx__report_unresolved_rows(const struct cwx_plan *plan, struct cwx_buf *b,
+                                const char *open, cwx__report_cell_fn *cell, const char *close);
 
 /* The self-contained HTML report (report_html.c). */
 int cwx__report_write_html(const struct cwx_plan *plan, const struct cwx_estimate *est,

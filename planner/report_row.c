@@ -48,6 +48,34 @@ void cwx__report_fill_row(const struct cwx_plan *plan, const struct cwx_estimate
     };
 }
 
+int cwx__report_rows(const struct cwx_plan *plan, const struct cwx_estimate *est,
+                     struct cwx_buf *b, FILE *f, cwx__report_row_fn *row, void *ud)
+{
+    struct cwx_buf prefix;
+    cwx_buf_init(&prefix, 0);
+    int rc = 0;
+    for (size_t i = 0; i < plan->n_jobs && !rc; i++) {
+        struct cwx__report_row r;
+        struct cwx_job tmp;
+        const struct cwx_job *job = cwx_plan_job(plan, i, &tmp, 1);
+        cwx__report_fill_row(plan, est, job, &prefix, &r);
+        rc = row(b, &r, job, i, ud);
+        if (!rc)
+            rc = cwx__report_flush(b, f, CWX__REPORT_CHUNK);
+    }
+    cwx_buf_free(&prefix);
+    return rc;
+}
+
+int cwx__report_cells(struct cwx_buf *b, const char *open, const char *const *cells, size_t n,
+                      cwx__report_cell_fn *cell, const char *close)
+{
+    int rc = cwx_buf_puts(b, open);
+    for (size_t k = 0; k < n && !rc; k++)
+        rc = cell(b, cells[k]);
+    return rc ? rc : cwx_buf_puts(b, close);
+}
+
 int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least)
 {
     if (b->len < at_least)
@@ -140,4 +168,17 @@ void cwx__report_unresolved(const struct cwx_plan *plan, size_t i, struct cwx__r
         .kind = gs->kind == CWX_GROUP_PREFIX ? "prefix" : "pattern",
         .value = gs->value,
     };
+}
+
+int cwx__report_unresolved_rows(const struct cwx_plan *plan, struct cwx_buf *b,
+                                const char *open, cwx__report_cell_fn *cell, const char *close)
+{
+    int rc = 0;
+    for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
+        struct cwx__report_sel sel;
+        cwx__report_unresolved(plan, i, &sel);
+        const char *const cells[] = {sel.account, sel.region, sel.kind, sel.value};
+        rc = cwx__report_cells(b, open, cells, 4, cell, close);
+    }
+    return rc;
 }
