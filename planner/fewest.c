@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "planner/estimate.h"
+#include "planner/planner_internal.h"
 
 static int s_cmp_interval(const void *a, const void *b)
 {
@@ -111,16 +112,7 @@ const struct cwx_job *cwx_plan_job_head(const struct cwx_plan *plan, const struc
 /* Names the head job's task after its range (needs the account id). */
 static int s_rename(struct cwx_plan *plan, struct cwx_job *head, struct cwx_buf *prefix)
 {
-    const struct cwx_plan_target *t = cwx_plan_job_target(plan, head);
-    if (!t->account_id || !t->bucket)
-        return 0;
-    cwx_buf_reset(prefix);
-    int rc = cwx_plan_job_prefix(plan, head, prefix);
-    if (rc)
-        return rc;
-    struct cwx_job_identity id;
-    cwx_plan_job_identity(plan, head, prefix->ptr, &id);
-    rc = cwx_job_task_name(&id, head->task_name);
+    int rc = cwx__plan_job_name(plan, head, prefix);
     uint32_t last = cwx_plan_job_last(plan, head);
     for (uint32_t w = head->window + 1; !rc && w <= last; w++) {
         struct cwx_job *c = head + (w - head->window);

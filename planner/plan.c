@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "planner/estimate.h"
+#include "planner/planner_internal.h"
 
 /* Windows planned for one window set at most: 100 years of hours. */
 #define CWX_MAX_WINDOWS (100 * 366 * 25)
@@ -94,13 +96,12 @@ static int s_range_windows(const struct cwx_tz *tz, const struct cwx_settings *s
     w = first;
     for (;;) {
         if (n == cap) {
-            struct cwx_window *nv = realloc(v, 2 * cap * sizeof *v);
+            struct cwx_window *nv = cwx_array_grow(v, &cap, sizeof *v, 16);
             if (!nv) {
                 free(v);
                 return CWX_ENOMEM;
             }
             v = nv;
-            cap *= 2;
         }
         v[n++] = w;
         if (w.start_ms >= last.start_ms || n >= CWX_MAX_WINDOWS)
@@ -433,12 +434,10 @@ int cwx_plan_add_group(struct cwx_plan *plan, uint32_t target, uint32_t sel,
     if (*slot)
         return 1;
     if (plan->n_groups == plan->cap_groups) {
-        size_t cap = plan->cap_groups ? plan->cap_groups * 2 : 64;
-        struct cwx_plan_group *g = realloc(plan->groups, cap * sizeof *g);
+        struct cwx_plan_group *g = cwx_array_grow(plan->groups, &plan->cap_groups, sizeof *g, 64);
         if (!g)
             return CWX_ENOMEM;
         plan->groups = g;
-        plan->cap_groups = cap;
     }
     char *copy = strdup(name);
     if (!copy)
@@ -469,13 +468,11 @@ int cwx_plan_add_named_groups(struct cwx_plan *plan)
                 continue;
             }
             if (plan->n_unresolved == plan->cap_unresolved) {
-                size_t cap = plan->cap_unresolved ? plan->cap_unresolved * 2 : 16;
-                struct cwx_plan_unresolved *u =
-                    realloc(plan->unresolved, cap * sizeof *u);
+                struct cwx_plan_unresolved *u = cwx_array_grow(
+                    plan->unresolved, &plan->cap_unresolved, sizeof *u, 16);
                 if (!u)
                     return CWX_ENOMEM;
                 plan->unresolved = u;
-                plan->cap_unresolved = cap;
             }
             plan->unresolved[plan->n_unresolved++] =
                 (struct cwx_plan_unresolved){t, s};
@@ -596,6 +593,20 @@ static int64_t s_horizon(const struct cwx_plan *plan, const struct cwx_plan_grou
                                  : INT64_MIN;
 }
 
+int cwx__plan_job_name(const struct cwx_plan *plan, struct cwx_job *job, struct cwx_buf *prefix)
+{
+    const struct cwx_plan_target *t = cwx_plan_job_target(plan, job);
+    if (!t->account_id || !t->bucket)
+        return 0;
+    cwx_buf_reset(prefix);
+    int rc = cwx_plan_job_prefix(plan, job, prefix);
+    if (rc)
+        return rc;
+    struct cwx_job_identity id;
+    cwx_plan_job_identity(plan, job, prefix->ptr, &id);
+    return cwx_job_task_name(&id, job->task_name);
+}
+
 /* Makes the job of window wi of group gi into *job: its status from the
  * group's creation and retention, and, when `named` and the account id and
  * bucket are known, its task name (prefix is scratch for its data prefix).
@@ -605,7 +616,6 @@ static int s_make_job(const struct cwx_plan *plan, uint32_t gi, uint32_t wi, int
 {
     const struct cwx_plan_group *g = &plan->groups[gi];
     const struct cwx_window *w = &plan->wsets[g->wset].windows[wi];
-    const struct cwx_plan_target *t = &plan->targets[g->target];
     *job = (struct cwx_job){.group = gi, .window = wi};
     if (g->creation_ms > 0 && w->end_ms <= g->creation_ms) {
         job->status = CWX_JOB_SKIPPED;
@@ -614,15 +624,7 @@ static int s_make_job(const struct cwx_plan *plan, uint32_t gi, uint32_t wi, int
         job->status = CWX_JOB_SKIPPED;
         job->reason = CWX_REASON_BEYOND_RETENTION;
     }
-    if (!named || !t->account_id || !t->bucket)
-        return 0;
-    cwx_buf_reset(prefix);
-    int rc = cwx_plan_job_prefix(plan, job, prefix);
-    if (rc)
-        return rc;
-    struct cwx_job_identity id;
-    cwx_plan_job_identity(plan, job, prefix->ptr, &id);
-    return cwx_job_task_name(&id, job->task_name);
+    return named ? cwx__plan_job_name(plan, job, prefix) : 0;
 }
 
 /* Sets every group's first_job and n_jobs and plan->n_jobs. CWX_ETOOBIG

@@ -8,7 +8,6 @@
 #include "common/error.h"
 #include "planner/report_internal.h"
 
-
 static const char *const s_format_names[] = {"table", "json", "csv",
                                              "markdown", "html"};
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/array.h"
 #include "common/civil.h"
 #include "common/error.h"
 #include "planner/planner_internal.h"
@@ -203,12 +204,10 @@ struct s_list {
 static int s_list_push(struct s_list *l, int64_t at, int32_t off)
 {
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        struct s_trans *v = realloc(l->v, cap * sizeof *v);
+        struct s_trans *v = cwx_array_grow(l->v, &l->cap, sizeof *v, 256);
         if (!v)
             return CWX_ENOMEM;
         l->v = v;
-        l->cap = cap;
     }
     l->v[l->n].at = at;
     l->v[l->n].off = off;
@@ -368,13 +367,12 @@ static int s_read_file(const char *path, unsigned char **out, size_t *len)
                 rc = CWX_ETOOBIG;
                 break;
             }
-            unsigned char *p = realloc(buf, cap * 2);
+            unsigned char *p = cwx_array_grow(buf, &cap, 1, 8192);
             if (!p) {
                 rc = CWX_ENOMEM;
                 break;
             }
             buf = p;
-            cap *= 2;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;

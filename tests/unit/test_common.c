@@ -1,7 +1,10 @@
 #include "testmain.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -75,12 +78,31 @@ static void hash_is_fnv1a_and_tables_stay_half_full(void **state)
     assert_int_equal(cwx_hash_capacity(32, 64, 64), 128);
 }
 
+static void array_doubles_and_refuses_overflow(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    int *v = cwx_array_grow(NULL, &cap, sizeof *v, 4);
+    assert_non_null(v);
+    assert_int_equal(cap, 4);
+    v[3] = 7;
+    int *w = cwx_array_grow(v, &cap, sizeof *w, 4);
+    assert_non_null(w);
+    assert_int_equal(cap, 8);
+    assert_int_equal(w[3], 7);
+    size_t huge = SIZE_MAX / 2 + 1;
+    assert_null(cwx_array_grow(w, &huge, 1, 4));
+    assert_true(huge == SIZE_MAX / 2 + 1);
+    free(w);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(buf_appends_and_limits),
     cmocka_unit_test(buf_json_escapes),
     cmocka_unit_test(buf_secret_grows_and_escapes),
     cmocka_unit_test(errors_have_names),
     cmocka_unit_test(hash_is_fnv1a_and_tables_stay_half_full),
+    cmocka_unit_test(array_doubles_and_refuses_overflow),
 };
 
 CWX_TEST_MAIN(tests)
