@@ -373,15 +373,11 @@ int cwx_window_from_label(const struct cwx_tz *tz, enum cwx_granularity g,
 
 const char *cwx_granularity_name(enum cwx_granularity g)
 {
-    switch (g) {
-    case CWX_WINDOW_MONTH:
-        return "month";
-    case CWX_WINDOW_WEEK:
-        return "week";
-    case CWX_WINDOW_DAY:
-        return "day";
-    case CWX_WINDOW_HOUR:
-        return "hour";
-    }
-    return "?";
+    static const char *const names[] = {
+        [CWX_WINDOW_MONTH] = "month",
+        [CWX_WINDOW_WEEK] = "week",
+        [CWX_WINDOW_DAY] = "day",
+        [CWX_WINDOW_HOUR] = "hour",
+    };
+    return (unsigned)g < sizeof names / sizeof *names ? names[g] : "?";
 }

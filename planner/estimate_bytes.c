@@ -158,11 +158,12 @@ int64_t cwx_estimate_window_bytes(const struct cwx_plan *plan,
 
 const char *cwx_bytes_source_name(enum cwx_bytes_source s)
 {
-    switch (s) {
-    case CWX_BYTES_METRICS: return "metrics";
-    case CWX_BYTES_STORED: return "stored_bytes";
-    default: return "unknown";
-    }
+    static const char *const names[CWX_BYTES__COUNT] = {
+        [CWX_BYTES_UNKNOWN] = "unknown",
+        [CWX_BYTES_STORED] = "stored_bytes",
+        [CWX_BYTES_METRICS] = "metrics",
+    };
+    return (unsigned)s < CWX_BYTES__COUNT ? names[s] : "unknown";
 }
 
 /* ---- the record of data points ---------------------------------------------- */

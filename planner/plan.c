@@ -346,25 +346,38 @@ fail:
     return rc;
 }
 
+/* What a window set, a target and a group own. */
+static void s_wset_free(struct cwx_plan_wset *ws)
+{
+    cwx_tz_free(ws->tz);
+    free(ws->windows);
+}
+
+static void s_target_free(struct cwx_plan_target *t)
+{
+    free(t->account_id);
+    free(t->bucket);
+    free(t->model);
+}
+
+static void s_group_free(struct cwx_plan_group *g)
+{
+    free(g->name);
+    free(g->events);
+}
+
 void cwx_plan_free(struct cwx_plan *plan)
 {
     if (!plan)
         return;
-    for (size_t i = 0; i < plan->n_wsets; i++) {
-        cwx_tz_free(plan->wsets[i].tz);
-        free(plan->wsets[i].windows);
-    }
+    for (size_t i = 0; i < plan->n_wsets; i++)
+        s_wset_free(&plan->wsets[i]);
     free(plan->wsets);
-    for (size_t i = 0; i < plan->n_targets; i++) {
-        free(plan->targets[i].account_id);
-        free(plan->targets[i].bucket);
-        free(plan->targets[i].model);
-    }
+    for (size_t i = 0; i < plan->n_targets; i++)
+        s_target_free(&plan->targets[i]);
     free(plan->targets);
-    for (size_t i = 0; i < plan->n_groups; i++) {
-        free(plan->groups[i].name);
-        free(plan->groups[i].events);
-    }
+    for (size_t i = 0; i < plan->n_groups; i++)
+        s_group_free(&plan->groups[i]);
     free(plan->groups);
     free(plan->unresolved);
     free(plan->jobs);

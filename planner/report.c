@@ -35,6 +35,17 @@ static int s_json_field(struct cwx_buf *b, const char *key, const char *val)
     return rc;
 }
 
+/* n fields: each key (with its separator and colon) and its value, a
+ * string or null. */
+static int s_json_fields(struct cwx_buf *b, const char *const *keys, const char *const *vals,
+                         size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = s_json_field(b, keys[i], vals[i]);
+    return rc;
+}
+
 /* Seconds with millisecond precision: "61.5". */
 static int s_json_calls(struct cwx_buf *b, const struct cwx_estimate_calls *c)
 {
@@ -173,23 +184,21 @@ static int s_json_job(struct cwx_buf *b, const struct cwx__report_row *r,
 {
     (void)job;
     (void)ud;
+    static const char *const where[] = {"\"account\": ", ", \"account_id\": ", ", \"region\": ",
+                                        ", \"log_group\": ", ", \"window\": "};
+    static const char *const what[] = {", \"bucket\": ", ", \"prefix\": ", ", \"task_name\": ",
+                                       ", \"status\": ", ", \"reason\": ", ", \"reason_code\": ",
+                                       ", \"range\": "};
+    const char *const where_v[] = {r->account, r->account_id, r->region, r->log_group, r->window};
+    const char *const what_v[] = {r->bucket, r->prefix, r->task_name, r->status,
+                                  r->reason, r->reason_code, r->range};
     int rc = cwx_buf_puts(b, i ? ",\n  {" : "\n  {");
-    if (!rc) rc = s_json_field(b, "\"account\": ", r->account);
-    if (!rc) rc = s_json_field(b, ", \"account_id\": ", r->account_id);
-    if (!rc) rc = s_json_field(b, ", \"region\": ", r->region);
-    if (!rc) rc = s_json_field(b, ", \"log_group\": ", r->log_group);
-    if (!rc) rc = s_json_field(b, ", \"window\": ", r->window);
+    if (!rc) rc = s_json_fields(b, where, where_v, 5);
     if (!rc) rc = cwx_buf_puts(b, ", \"from\": ");
     if (!rc) rc = cwx__report_put_i64(b, r->from_ms);
     if (!rc) rc = cwx_buf_puts(b, ", \"to\": ");
     if (!rc) rc = cwx__report_put_i64(b, r->to_ms);
-    if (!rc) rc = s_json_field(b, ", \"bucket\": ", r->bucket);
-    if (!rc) rc = s_json_field(b, ", \"prefix\": ", r->prefix);
-    if (!rc) rc = s_json_field(b, ", \"task_name\": ", r->task_name);
-    if (!rc) rc = s_json_field(b, ", \"status\": ", r->status);
-    if (!rc) rc = s_json_field(b, ", \"reason\": ", r->reason);
-    if (!rc) rc = s_json_field(b, ", \"reason_code\": ", r->reason_code);
-    if (!rc) rc = s_json_field(b, ", \"range\": ", r->range);
+    if (!rc) rc = s_json_fields(b, what, what_v, 7);
     if (!rc) rc = cwx_buf_puts(b, ", \"est_bytes\": ");
     if (!rc) rc = r->est_bytes < 0 ? cwx_buf_puts(b, "null") : cwx__report_put_i64(b, r->est_bytes);
     if (!rc) rc = cwx_buf_puts(b, ", \"est_seconds\": ");
@@ -205,11 +214,11 @@ static int s_json_unresolved(struct cwx_buf *b, const struct cwx_plan *plan)
     for (size_t i = 0; i < plan->n_unresolved && !rc; i++) {
         struct cwx__report_sel sel;
         cwx__report_unresolved(plan, i, &sel);
+        static const char *const keys[] = {"\"account\": ", ", \"region\": ", ", \"kind\": ",
+                                           ", \"value\": "};
+        const char *const vals[] = {sel.account, sel.region, sel.kind, sel.value};
         rc = cwx_buf_puts(b, i ? ",\n  {" : "\n  {");
-        if (!rc) rc = s_json_field(b, "\"account\": ", sel.account);
-        if (!rc) rc = s_json_field(b, ", \"region\": ", sel.region);
-        if (!rc) rc = s_json_field(b, ", \"kind\": ", sel.kind);
-        if (!rc) rc = s_json_field(b, ", \"value\": ", sel.value);
+        if (!rc) rc = s_json_fields(b, keys, vals, 4);
         if (!rc) rc = cwx_buf_putc(b, '}');
     }
     return rc;
@@ -512,21 +521,10 @@ static int s_write_table(const struct cwx_plan *plan, const struct cwx_estimate 
  * line breaks as spaces. */
 static int s_md_cell(struct cwx_buf *b, const char *s)
 {
+    static const char *const as[] = {"\\|", "\\\\", "&lt;", "&amp;", " ", " "};
     int rc = cwx_buf_puts(b, " ");
-    for (const char *p = s ? s : ""; *p && !rc; p++) {
-        switch (*p) {
-        case '|': rc = cwx_buf_puts(b, "\\|"); break;
-        case '\\': rc = cwx_buf_puts(b, "\\\\"); break;
-        case '<': rc = cwx_buf_puts(b, "&lt;"); break;
-        case '&': rc = cwx_buf_puts(b, "&amp;"); break;
-        case '\r':
-        case '\n': rc = cwx_buf_putc(b, ' '); break;
-        default: rc = cwx_buf_putc(b, *p);
-        }
-    }
-    if (!rc)
-        rc = cwx_buf_puts(b, " |");
-    return rc;
+    if (!rc) rc = cwx__report_put_escaped(b, s, "|\\<&\r\n", as);
+    return rc ? rc : cwx_buf_puts(b, " |");
 }
 
 /* The title, the totals and the heading of the lanes table. */

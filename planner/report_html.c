@@ -24,18 +24,8 @@
 /* Appends s HTML-escaped (text and attribute values). */
 static int s_html(struct cwx_buf *b, const char *s)
 {
-    int rc = 0;
-    for (const char *p = s ? s : ""; *p && !rc; p++) {
-        switch (*p) {
-        case '<': rc = cwx_buf_puts(b, "&lt;"); break;
-        case '>': rc = cwx_buf_puts(b, "&gt;"); break;
-        case '&': rc = cwx_buf_puts(b, "&amp;"); break;
-        case '"': rc = cwx_buf_puts(b, "&quot;"); break;
-        case '\'': rc = cwx_buf_puts(b, "&#39;"); break;
-        default: rc = cwx_buf_putc(b, *p);
-        }
-    }
-    return rc;
+    static const char *const as[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&#39;"};
+    return cwx__report_put_escaped(b, s, "<>&\"'", as);
 }
 
 /* Appends s as a JSON string safe inside <script>: '<', '>' and '&' as

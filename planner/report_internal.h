@@ -62,6 +62,11 @@ int cwx__report_cells(struct cwx_buf *b, const char *open, const char *const *ce
 /* Writes b to f and empties it once it holds at least at_least bytes. */
 int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least);
 
+/* Appends s (NULL as "") with each character found in chars replaced by
+ * the string at the same index of as. */
+int cwx__report_put_escaped(struct cwx_buf *b, const char *s, const char *chars,
+                            const char *const *as);
+
 /* Appends a decimal int64 (faster than printf on the hot path). */
 int cwx__report_put_i64(struct cwx_buf *b, int64_t v);
 

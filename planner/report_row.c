@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/error.h"
@@ -84,6 +85,17 @@ int cwx__report_flush(struct cwx_buf *b, FILE *f, size_t at_least)
         return CWX_EIO;
     cwx_buf_reset(b);
     return 0;
+}
+
+int cwx__report_put_escaped(struct cwx_buf *b, const char *s, const char *chars,
+                            const char *const *as)
+{
+    int rc = 0;
+    for (const char *p = s ? s : ""; *p && !rc; p++) {
+        const char *hit = strchr(chars, *p);
+        rc = hit ? cwx_buf_puts(b, as[hit - chars]) : cwx_buf_putc(b, *p);
+    }
+    return rc;
 }
 
 int cwx__report_put_i64(struct cwx_buf *b, int64_t v)
