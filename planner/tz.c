@@ -413,6 +413,26 @@ static int s_name_ok(const char *name)
     return 1;
 }
 
+/* A zone of up to n transitions in one block: the struct, its instants,
+ * its n + 1 offsets and a copy of its name, in that order (each part
+ * aligned for its type, since the struct holds pointers and each table's
+ * elements are no larger than the one before). NULL when out of memory. */
+static struct cwx_tz *s_tz_alloc(const char *name, size_t n)
+{
+    size_t name_len = strlen(name) + 1;
+    if (n > (SIZE_MAX - sizeof(struct cwx_tz) - name_len) / 16)
+        return NULL;
+    size_t at_bytes = n * sizeof(int64_t), off_bytes = (n + 1) * sizeof(int32_t);
+    struct cwx_tz *tz = malloc(sizeof *tz + at_bytes + off_bytes + name_len);
+    if (!tz)
+        return NULL;
+    char *p = (char *)(tz + 1);
+    *tz = (struct cwx_tz){.at = (int64_t *)p, .off = (int32_t *)(p + at_bytes),
+                          .name = p + at_bytes + off_bytes};
+    memcpy(tz->name, name, name_len);
+    return tz;
+}
+
 int cwx_tz_load(const char *name, struct cwx_tz **out)
 {
     if (!name || !out)
@@ -440,16 +460,8 @@ int cwx_tz_load(const char *name, struct cwx_tz **out)
     if (rc == CWX_EPARSE || rc == CWX_EINVAL)
         rc = CWX_ENOTFOUND; /* not a usable zone file */
     struct cwx_tz *tz = NULL;
-    if (!rc) {
-        tz = calloc(1, sizeof *tz);
-        if (tz) {
-            tz->name = strdup(name);
-            tz->at = malloc((l.n ? l.n : 1) * sizeof *tz->at);
-            tz->off = malloc((l.n + 1) * sizeof *tz->off);
-        }
-        if (!tz || !tz->name || !tz->at || !tz->off)
-            rc = CWX_ENOMEM;
-    }
+    if (!rc && !(tz = s_tz_alloc(name, l.n)))
+        rc = CWX_ENOMEM;
     if (!rc) {
         /* Keep increasing instants that change the offset; a later entry at
          * the same instant replaces an earlier one. */
@@ -478,12 +490,7 @@ int cwx_tz_load(const char *name, struct cwx_tz **out)
 
 void cwx_tz_free(struct cwx_tz *tz)
 {
-    if (!tz)
-        return;
-    free(tz->name);
-    free(tz->at);
-    free(tz->off);
-    free(tz);
+    free(tz); /* one block with its tables and its name (s_tz_alloc) */
 }
 
 const char *cwx_tz_name(const struct cwx_tz *tz)
