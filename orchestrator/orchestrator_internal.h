@@ -280,6 +280,13 @@ int cwx__report_notify(struct cwx_run *run, void (*done)(struct cwx_run *run));
 void cwx__report_failure(struct cwx_run *run, uint32_t job, const char *reason,
                          const char *detail);
 
+/* ---- the session (session.c) --------------------------------------------- */
+
+/* Sets the account that must own target's bucket on the target's client:
+ * the destination's expected_bucket_owner, else the target's account id
+ * once it is known (docs/trust.md). */
+void cwx__session_owner(struct cwx_session *s, uint32_t target);
+
 /* ---- small shared helpers ------------------------------------------------- */
 
 int64_t cwx__now_ms(void);

@@ -85,6 +85,72 @@ static void s_on_cancelled(int status, const struct cwx_aws_error *err, void *ud
 
 static void s_list(struct s_st *st, uint32_t t, int step);
 
+/* One task of the listing: a row of the JSON answer and, unless --json, a
+ * line of the table. */
+static void s_row(struct s_st *st, const char *lane, const char *region,
+                  const struct cwx_logs_export_task *t, int ours, long long age)
+{
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "lane", lane);
+    cJSON_AddStringToObject(row, "region", region);
+    cJSON_AddStringToObject(row, "task_id", t->task_id);
+    cJSON_AddStringToObject(row, "task_name", t->task_name);
+    cJSON_AddStringToObject(row, "log_group", t->log_group_name);
+    cJSON_AddStringToObject(row, "status", cwx_export_status_name(t->status));
+    cJSON_AddBoolToObject(row, "ours", ours);
+    cJSON_AddNumberToObject(row, "from", (double)t->from_ms);
+    cJSON_AddNumberToObject(row, "to", (double)t->to_ms);
+    cJSON_AddNumberToObject(row, "age_s", (double)age);
+    cJSON_AddItemToArray(st->rows, row);
+    if (st->json)
+        return;
+    /* Names come from AWS: control characters escaped. */
+    char id[300], name[600], group[2100];
+    fprintf(st->out, "%-20s %-14s %-8s %-8s %-36s %-26s %6llds %s\n", lane, region,
+            cwx_export_status_name(t->status), ours ? "ours" : "foreign",
+            cwx_escape_ctl(t->task_id, id, sizeof(id)),
+            t->task_name[0] ? cwx_escape_ctl(t->task_name, name, sizeof(name)) : "-", age,
+            cwx_escape_ctl(t->log_group_name, group, sizeof(group)));
+}
+
+/* cancel: cancels task t of target (one of ours and active), unless it is
+ * not this config's (without --all-cwexport) or this is a dry run. */
+static void s_cancel_task(struct s_st *st, uint32_t target,
+                          const struct cwx_logs_export_task *t)
+{
+    uint32_t job;
+    char idbuf[300];
+    if (!st->all && !cwx__index_get(&st->jobs, t->task_name, strlen(t->task_name), 0, &job)) {
+        /* Named like ours, but no job of this config has that name:
+         * another config's (or another cwexport's) task. */
+        st->others++;
+        if (!st->json)
+            fprintf(st->out, "not this config's task, left alone: %s\n",
+                    cwx_escape_ctl(t->task_id, idbuf, sizeof(idbuf)));
+        return;
+    }
+    if (st->dry_run) {
+        if (!st->json)
+            fprintf(st->out, "would cancel %s\n",
+                    cwx_escape_ctl(t->task_id, idbuf, sizeof(idbuf)));
+        return;
+    }
+    struct s_one *c = calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->st = st;
+    c->target = target;
+    snprintf(c->task_id, sizeof(c->task_id), "%s", t->task_id);
+    st->pending++;
+    int rc = cwx_logs_cancel_export_task(cwx_session_client(st->session, target), t->task_id,
+                                         s_on_cancelled, c);
+    if (rc) {
+        st->pending--;
+        free(c);
+        s_error(st, rc, NULL, "CancelExportTask");
+    }
+}
+
 static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
                        const struct cwx_aws_error *err, void *ud)
 {
@@ -104,61 +170,9 @@ static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
             int ours = cwx_task_name_is_ours(t->task_name);
             ours ? st->ours++ : st->foreign++;
             long long age = t->creation_time_ms ? (now - t->creation_time_ms) / 1000 : -1;
-            cJSON *row = cJSON_CreateObject();
-            cJSON_AddStringToObject(row, "lane", lane);
-            cJSON_AddStringToObject(row, "region", tg->region);
-            cJSON_AddStringToObject(row, "task_id", t->task_id);
-            cJSON_AddStringToObject(row, "task_name", t->task_name);
-            cJSON_AddStringToObject(row, "log_group", t->log_group_name);
-            cJSON_AddStringToObject(row, "status", cwx_export_status_name(t->status));
-            cJSON_AddBoolToObject(row, "ours", ours);
-            cJSON_AddNumberToObject(row, "from", (double)t->from_ms);
-            cJSON_AddNumberToObject(row, "to", (double)t->to_ms);
-            cJSON_AddNumberToObject(row, "age_s", (double)age);
-            cJSON_AddItemToArray(st->rows, row);
-            if (!st->json) {
-                /* Names come from AWS: control characters escaped. */
-                char id[300], name[600], group[2100];
-                fprintf(st->out, "%-20s %-14s %-8s %-8s %-36s %-26s %6llds %s\n", lane,
-                        tg->region, cwx_export_status_name(t->status), ours ? "ours" : "foreign",
-                        cwx_escape_ctl(t->task_id, id, sizeof(id)),
-                        t->task_name[0] ? cwx_escape_ctl(t->task_name, name, sizeof(name)) : "-",
-                        age, cwx_escape_ctl(t->log_group_name, group, sizeof(group)));
-            }
-            if (!st->cancel || !ours || !cwx_export_status_is_active(t->status))
-                continue;
-            uint32_t job;
-            char idbuf[300];
-            if (!st->all && !cwx__index_get(&st->jobs, t->task_name, strlen(t->task_name), 0,
-                                            &job)) {
-                /* Named like ours, but no job of this config has that name:
-                 * another config's (or another cwexport's) task. */
-                st->others++;
-                if (!st->json)
-                    fprintf(st->out, "not this config's task, left alone: %s\n",
-                            cwx_escape_ctl(t->task_id, idbuf, sizeof(idbuf)));
-                continue;
-            }
-            if (st->dry_run) {
-                if (!st->json)
-                    fprintf(st->out, "would cancel %s\n",
-                            cwx_escape_ctl(t->task_id, idbuf, sizeof(idbuf)));
-                continue;
-            }
-            struct s_one *c = calloc(1, sizeof(*c));
-            if (!c)
-                continue;
-            c->st = st;
-            c->target = one->target;
-            snprintf(c->task_id, sizeof(c->task_id), "%s", t->task_id);
-            st->pending++;
-            int rc = cwx_logs_cancel_export_task(cwx_session_client(st->session, one->target),
-                                                 t->task_id, s_on_cancelled, c);
-            if (rc) {
-                st->pending--;
-                free(c);
-                s_error(st, rc, NULL, "CancelExportTask");
-            }
+            s_row(st, lane, tg->region, t, ours, age);
+            if (st->cancel && ours && cwx_export_status_is_active(t->status))
+                s_cancel_task(st, one->target, t);
         }
         cwx_logs_export_tasks_free(all);
         if (one->step == 0)
