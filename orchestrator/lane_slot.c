@@ -36,14 +36,7 @@ static void s_found_active(struct cwx_lane *lane, uint32_t target,
         snprintf(lane->other_task, sizeof(lane->other_task), "%s", t->task_id);
         lane->other_creation = t->creation_time_ms;
     } else if (!lane->foreign.task_id[0]) {
-        struct cwx_foreign_task *f = &lane->foreign;
-        memset(f, 0, sizeof(*f));
-        f->target = target;
-        snprintf(f->task_id, sizeof(f->task_id), "%s", t->task_id);
-        snprintf(f->task_name, sizeof(f->task_name), "%s", t->task_name);
-        snprintf(f->log_group, sizeof(f->log_group), "%s", t->log_group_name);
-        snprintf(f->status, sizeof(f->status), "%s", cwx_export_status_name(t->status));
-        f->creation_ms = t->creation_time_ms;
+        cwx__foreign_task_set(&lane->foreign, target, t);
     }
 }
 
@@ -53,11 +46,9 @@ static void s_on_active(int status, struct cwx_logs_export_tasks *all,
     struct s_listing *li = ud;
     struct cwx_lane *lane = li->lane;
     if (status) {
-        char e[320] = "";
-        if (err)
-            cwx_aws_error_format(err, e, sizeof(e));
+        char e[320];
         CWX_LOGW("lane %s: listing active tasks failed: %s", lane->name,
-                 e[0] ? e : cwx_strerror(status));
+                 cwx__why(status, err, e, sizeof(e)));
         if (!lane->listing_error)
             lane->listing_error = status;
     } else {
@@ -236,12 +227,10 @@ static void s_on_cancel(int status, const struct cwx_aws_error *err, void *ud)
     struct s_cancel *c = ud;
     struct cwx_lane *lane = c->lane;
     free(c);
-    char e[320] = "";
-    if (status && err)
-        cwx_aws_error_format(err, e, sizeof(e));
+    char e[320];
     if (status)
         CWX_LOGW("lane %s: CancelExportTask failed: %s", lane->name,
-                 e[0] ? e : cwx_strerror(status));
+                 cwx__why(status, err, e, sizeof(e)));
     if (lane->active)
         cwx__lane_interrupt(lane, lane->active);
 }

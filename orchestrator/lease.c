@@ -283,23 +283,35 @@ static void s_held(struct cwx_lease *l, const char *etag, int takeover)
         s_emit(l, CWX_LEASE_EV_HELD);
 }
 
-static void s_on_acquired(const struct cwx_lease_io *r, void *ud)
+/* Every operation's answer starts here: the operation is over. Returns 1
+ * when the lease was stopped meanwhile (the answer is ignored). */
+static int s_returned(struct cwx_lease *l)
 {
-    struct cwx_lease *l = ud;
     l->busy = 0;
-    if (l->closed)
-        return;
+    return l->closed;
+}
+
+/* The answer of a PutObject that acquires (If-None-Match: *) or takes over
+ * (If-Match: the stale ETag). */
+static void s_on_put_answer(struct cwx_lease *l, const struct cwx_lease_io *r, int takeover)
+{
     if (r->status == 0) {
-        s_held(l, r->etag, 0);
+        s_held(l, r->etag, takeover);
+        return;
+    }
+    if (takeover && r->status == CWX_ENOTFOUND && !s_no_bucket(r)) {
+        s_acquire(l); /* released meanwhile */
         return;
     }
     if (s_precondition(r)) {
+        /* Someone holds it (maybe us: an answer lost), renewed it, or
+         * another runner took it first. */
         l->fails = 0;
-        s_read(l); /* someone holds it (maybe us: an answer lost) */
+        s_read(l);
         return;
     }
     if (s_conflict(r)) {
-        s_later(l, S_CONFLICT_MS, s_acquire);
+        s_later(l, S_CONFLICT_MS, takeover ? s_read : s_acquire);
         return;
     }
     if (s_is_transient(r)) {
@@ -310,60 +322,44 @@ static void s_on_acquired(const struct cwx_lease_io *r, void *ud)
     s_fatal(l, r, "PutObject");
 }
 
-static void s_acquire(struct cwx_lease *l)
+static void s_on_acquired(const struct cwx_lease_io *r, void *ud)
 {
-    l->state = CWX_LEASE_ACQUIRING;
-    l->acquired_iso[0] = 0;
-    cwx__iso(cwx_wall_ms(), l->acquired_iso, sizeof(l->acquired_iso));
-    int rc = s_put(l, NULL, 0, s_on_acquired);
-    if (rc)
-        s_fail(l, rc, "could not start PutObject of the lease: %s", cwx_strerror(rc));
+    if (!s_returned(ud))
+        s_on_put_answer(ud, r, 0);
 }
 
 static void s_on_taken(const struct cwx_lease_io *r, void *ud)
 {
-    struct cwx_lease *l = ud;
-    l->busy = 0;
-    if (l->closed)
-        return;
-    if (r->status == 0) {
-        s_held(l, r->etag, 1);
-        return;
-    }
-    if (r->status == CWX_ENOTFOUND && !s_no_bucket(r)) {
-        s_acquire(l); /* released meanwhile */
-        return;
-    }
-    if (s_precondition(r)) {
-        l->fails = 0;
-        s_read(l); /* renewed, or another runner took it first */
-        return;
-    }
-    if (s_conflict(r)) {
-        s_later(l, S_CONFLICT_MS, s_read);
-        return;
-    }
-    if (s_is_transient(r)) {
-        s_transient(l, r, "PutObject", s_read);
-        return;
-    }
-    s_fatal(l, r, "PutObject");
+    if (!s_returned(ud))
+        s_on_put_answer(ud, r, 1);
+}
+
+/* Starts the PutObject of acquiring (etag NULL) or taking over (etag); one
+ * that cannot start fails the lease. */
+static void s_put_first(struct cwx_lease *l, enum cwx_lease_state state, const char *etag)
+{
+    l->state = state;
+    l->acquired_iso[0] = 0;
+    cwx__iso(cwx_wall_ms(), l->acquired_iso, sizeof(l->acquired_iso));
+    int rc = s_put(l, etag, 0, etag ? s_on_taken : s_on_acquired);
+    if (rc)
+        s_fail(l, rc, "could not start PutObject of the lease: %s", cwx_strerror(rc));
+}
+
+static void s_acquire(struct cwx_lease *l)
+{
+    s_put_first(l, CWX_LEASE_ACQUIRING, NULL);
 }
 
 static void s_take(struct cwx_lease *l, const char *etag)
 {
-    l->state = CWX_LEASE_TAKING;
-    cwx__iso(cwx_wall_ms(), l->acquired_iso, sizeof(l->acquired_iso));
-    int rc = s_put(l, etag, 0, s_on_taken);
-    if (rc)
-        s_fail(l, rc, "could not start PutObject of the lease: %s", cwx_strerror(rc));
+    s_put_first(l, CWX_LEASE_TAKING, etag);
 }
 
 static void s_on_read(const struct cwx_lease_io *r, void *ud)
 {
     struct cwx_lease *l = ud;
-    l->busy = 0;
-    if (l->closed)
+    if (s_returned(l))
         return;
     if (r->status == CWX_ENOTFOUND && !s_no_bucket(r)) {
         /* Released (or expired and deleted): acquire; after a few rounds
@@ -502,8 +498,7 @@ static void s_renew_failed(struct cwx_lease *l, const struct cwx_lease_io *r)
 static void s_on_verified(const struct cwx_lease_io *r, void *ud)
 {
     struct cwx_lease *l = ud;
-    l->busy = 0;
-    if (l->closed)
+    if (s_returned(l))
         return;
     if (r->status == 0) {
         struct s_holder h;
@@ -525,8 +520,7 @@ static void s_on_verified(const struct cwx_lease_io *r, void *ud)
 static void s_on_renewed(const struct cwx_lease_io *r, void *ud)
 {
     struct cwx_lease *l = ud;
-    l->busy = 0;
-    if (l->closed)
+    if (s_returned(l))
         return;
     if (r->status == 0) {
         s_renewed(l, r->etag);
@@ -567,8 +561,7 @@ static void s_renew(struct cwx_lease *l)
 static void s_on_deleted(const struct cwx_lease_io *r, void *ud)
 {
     struct cwx_lease *l = ud;
-    l->busy = 0;
-    if (l->closed)
+    if (s_returned(l))
         return;
     if (r->status)
         CWX_LOGW("lane %s: releasing the lease failed (%s); it expires after %.0f s", l->lane,

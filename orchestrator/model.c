@@ -77,11 +77,9 @@ static void s_on_read(int status, const struct cwx_s3_get_object_result *res,
         CWX_LOGW("lane %s: ignoring the time model %s: larger than %d bytes", lane->name,
                  op->where, CWX_LANE_MODEL_MAX_BYTES);
     } else if (status && status != CWX_ENOTFOUND) {
-        char e[320] = "";
-        if (err)
-            cwx_aws_error_format(err, e, sizeof(e));
+        char e[320];
         CWX_LOGW("lane %s: cannot read the time model %s: %s", lane->name, op->where,
-                 e[0] ? e : cwx_strerror(status));
+                 cwx__why(status, err, e, sizeof(e)));
     }
     s_op_end(op);
 }
@@ -135,11 +133,9 @@ static void s_on_written(int status, const struct cwx_s3_put_object_result *res,
     struct s_model_op *op = ud;
     struct cwx_lane *lane = op->lane;
     if (status) {
-        char e[320] = "";
-        if (err)
-            cwx_aws_error_format(err, e, sizeof(e));
+        char e[320];
         CWX_LOGW("lane %s: cannot write the time model %s: %s", lane->name, op->where,
-                 e[0] ? e : cwx_strerror(status));
+                 cwx__why(status, err, e, sizeof(e)));
     } else if (op->tasks > lane->model_saved_tasks) {
         lane->model_saved_tasks = op->tasks;
     }

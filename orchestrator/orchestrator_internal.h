@@ -286,6 +286,32 @@ void cwx__report_failure(struct cwx_run *run, uint32_t job, const char *reason,
  * the destination's expected_bucket_owner, else the target's account id
  * once it is known (docs/trust.md). */
 void cwx__session_owner(struct cwx_session *s, uint32_t target);
+/* Calls fn(ud) once from the loop, never inside this call. Returns 0, or
+ * CWX_ENOMEM (fn is never called). */
+int cwx__session_soon(struct cwx_session *s, void (*fn)(void *ud), void *ud);
+
+struct cwx_aws_error;
+/* Why a call failed, for a message: the AWS error formatted into buf, else
+ * status's own message. */
+const char *cwx__why(int status, const struct cwx_aws_error *err, char *buf, size_t size);
+
+/* The accounts that gave up during resolving or reconciling: errors[a] is
+ * 0 or the CWX_E* code, details[a] one line (owned) or NULL. _new makes
+ * both arrays for n accounts (0 or CWX_ENOMEM, nothing made); _free frees
+ * them. */
+int cwx__account_errors_new(size_t n, int **errors, char ***details);
+void cwx__account_errors_free(size_t n, int *errors, char **details);
+/* Records that account gives up (status, a copy of detail) and logs
+ * "<who>: <detail>". */
+void cwx__account_gives_up(int *errors, char **details, uint32_t account, int status,
+                           const char *detail, const char *who);
+
+/* ---- tasks found in AWS (reconcile.c) ------------------------------------ */
+
+struct cwx_logs_export_task;
+/* Fills f from t, a task of target that is not ours. */
+void cwx__foreign_task_set(struct cwx_foreign_task *f, uint32_t target,
+                           const struct cwx_logs_export_task *t);
 
 /* ---- small shared helpers ------------------------------------------------- */
 

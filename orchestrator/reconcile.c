@@ -10,6 +10,7 @@
 
 #include "aws/aws.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/log.h"
 #include "orchestrator/reconcile_internal.h"
 
@@ -19,15 +20,11 @@ void cwx__rec_fail_account(struct cwx_rec *r, uint32_t target, int status,
     uint32_t a = r->plan->targets[target].account;
     if (r->res->account_error[a])
         return;
-    char e[320] = "";
-    if (err)
-        cwx_aws_error_format(err, e, sizeof(e));
-    char detail[420];
-    snprintf(detail, sizeof(detail), "%s: %s", what, e[0] ? e : cwx_strerror(status));
-    r->res->account_error[a] = status;
-    r->res->account_detail[a] = strdup(detail);
-    CWX_LOGE("account %s, region %s: %s", r->plan->cfg->accounts[a].name,
-             r->plan->targets[target].region, detail);
+    char e[320], detail[420], who[200];
+    snprintf(detail, sizeof(detail), "%s: %s", what, cwx__why(status, err, e, sizeof(e)));
+    snprintf(who, sizeof(who), "account %s, region %s", r->plan->cfg->accounts[a].name,
+             r->plan->targets[target].region);
+    cwx__account_gives_up(r->res->account_error, r->res->account_detail, a, status, detail, who);
 }
 
 static int s_add_known(struct cwx_rec *r, uint32_t job, const struct cwx_logs_export_task *t,
@@ -47,15 +44,12 @@ static int s_add_known(struct cwx_rec *r, uint32_t job, const struct cwx_logs_ex
         }
         return 0;
     }
-    if (res->n_tasks == r->cap_tasks) {
-        size_t cap = r->cap_tasks ? r->cap_tasks * 2 : 16;
-        struct cwx_known_task *k = realloc(res->tasks, cap * sizeof(*k));
-        if (!k)
-            return CWX_ENOMEM;
-        res->tasks = k;
-        r->cap_tasks = cap;
-    }
-    struct cwx_known_task *k = &res->tasks[res->n_tasks++];
+    struct cwx_known_task *k =
+        cwx_grow(res->tasks, res->n_tasks, &r->cap_tasks, sizeof(*k), 16);
+    if (!k)
+        return CWX_ENOMEM;
+    res->tasks = k;
+    k = &res->tasks[res->n_tasks++];
     memset(k, 0, sizeof(*k));
     k->job = job;
     snprintf(k->task_id, sizeof(k->task_id), "%s", t->task_id);
@@ -71,15 +65,18 @@ static int s_add_foreign(struct cwx_rec *r, uint32_t target, const struct cwx_lo
     for (size_t i = 0; i < res->n_foreign; i++)
         if (strcmp(res->foreign[i].task_id, t->task_id) == 0)
             return 0;
-    if (res->n_foreign == r->cap_foreign) {
-        size_t cap = r->cap_foreign ? r->cap_foreign * 2 : 8;
-        struct cwx_foreign_task *f = realloc(res->foreign, cap * sizeof(*f));
-        if (!f)
-            return CWX_ENOMEM;
-        res->foreign = f;
-        r->cap_foreign = cap;
-    }
-    struct cwx_foreign_task *f = &res->foreign[res->n_foreign++];
+    struct cwx_foreign_task *f =
+        cwx_grow(res->foreign, res->n_foreign, &r->cap_foreign, sizeof(*f), 8);
+    if (!f)
+        return CWX_ENOMEM;
+    res->foreign = f;
+    cwx__foreign_task_set(&res->foreign[res->n_foreign++], target, t);
+    return 0;
+}
+
+void cwx__foreign_task_set(struct cwx_foreign_task *f, uint32_t target,
+                           const struct cwx_logs_export_task *t)
+{
     memset(f, 0, sizeof(*f));
     f->target = target;
     snprintf(f->task_id, sizeof(f->task_id), "%s", t->task_id);
@@ -87,7 +84,6 @@ static int s_add_foreign(struct cwx_rec *r, uint32_t target, const struct cwx_lo
     snprintf(f->log_group, sizeof(f->log_group), "%s", t->log_group_name);
     snprintf(f->status, sizeof(f->status), "%s", cwx_export_status_name(t->status));
     f->creation_ms = t->creation_time_ms;
-    return 0;
 }
 
 static void s_follow_head(struct cwx_plan *plan, uint32_t head);
@@ -130,12 +126,11 @@ static void s_rec_free(struct cwx_rec *r)
     free(r);
 }
 
-void cwx__rec_target_done(struct cwx_rec_target *t)
+/* Drops one of the counts that keep the reconciliation going; the last one
+ * ends it. */
+static void s_rec_put(void *rec)
 {
-    struct cwx_rec *r = t->r;
-    cwx__rec_streams_clear(t);
-    cwx__rec_legacy_clear(t);
-    free(t);
+    struct cwx_rec *r = rec;
     if (--r->pending == 0) {
         r->res->api_calls = cwx_session_api_calls(r->s);
         cwx_resolve_done_fn *cb = r->cb;
@@ -144,6 +139,15 @@ void cwx__rec_target_done(struct cwx_rec_target *t)
         s_rec_free(r);
         cb(status, ud);
     }
+}
+
+void cwx__rec_target_done(struct cwx_rec_target *t)
+{
+    struct cwx_rec *r = t->r;
+    cwx__rec_streams_clear(t);
+    cwx__rec_legacy_clear(t);
+    free(t);
+    s_rec_put(r);
 }
 
 static void s_on_tasks(int status, struct cwx_logs_export_tasks *all,
@@ -268,23 +272,8 @@ void cwx_reconcile_result_free(struct cwx_reconcile_result *r)
         return;
     free(r->tasks);
     free(r->foreign);
-    free(r->account_error);
-    for (size_t i = 0; r->account_detail && i < r->n_accounts; i++)
-        free(r->account_detail[i]);
-    free(r->account_detail);
+    cwx__account_errors_free(r->n_accounts, r->account_error, r->account_detail);
     memset(r, 0, sizeof(*r));
-}
-
-static void s_soon_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
-static void s_soon_fired(uv_timer_t *h)
-{
-    struct cwx_rec_target *t = h->data;
-    uv_close((uv_handle_t *)h, s_soon_closed);
-    cwx__rec_target_done(t);
 }
 
 /* Indexes the plan's task names, so that the tasks AWS lists find their
@@ -324,19 +313,14 @@ int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_
                   int completed_pages, struct cwx_reconcile_result *res,
                   cwx_resolve_done_fn *cb, void *ud)
 {
-    const struct cwx_config *cfg = plan->cfg;
     memset(res, 0, sizeof(*res));
-    res->n_accounts = cfg->n_accounts;
-    res->account_error = calloc(cfg->n_accounts + 1, sizeof(int));
-    res->account_detail = calloc(cfg->n_accounts + 1, sizeof(char *));
+    res->n_accounts = plan->cfg->n_accounts;
     struct cwx_rec *r = calloc(1, sizeof(*r));
-    struct cwx_rec_target *guard = calloc(1, sizeof(*guard));
-    uv_timer_t *soon = malloc(sizeof(*soon));
-    int rc = 0;
-    if (!res->account_error || !res->account_detail || !r || !guard || !soon) {
-        rc = CWX_ENOMEM;
+    int rc = r ? cwx__account_errors_new(res->n_accounts, &res->account_error,
+                                         &res->account_detail)
+               : CWX_ENOMEM;
+    if (rc)
         goto fail;
-    }
     r->s = s;
     r->plan = plan;
     r->res = res;
@@ -346,10 +330,13 @@ int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_
     rc = cwx__rec_markers_prepare(r);
     if (!rc)
         rc = s_index_tasks(r);
+    /* One count held while starting, dropped from the loop: cb never runs
+     * inside this call. */
+    if (!rc)
+        rc = cwx__session_soon(s, s_rec_put, r);
     if (rc)
         goto fail;
-    guard->r = r;
-    r->pending = 1; /* dropped from the loop: cb never runs inside this call */
+    r->pending = 1;
     for (uint32_t ti = 0; ti < plan->n_targets; ti++) {
         const struct cwx_plan_target *tg = &plan->targets[ti];
         if ((skip_account && skip_account[tg->account]) || !tg->account_id || !tg->bucket)
@@ -359,14 +346,9 @@ int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_
             break;
         }
     }
-    uv_timer_init(cwx_aws_loop(cwx_session_aws(s)), soon);
-    soon->data = guard;
-    uv_timer_start(soon, s_soon_fired, 1, 0);
     return 0;
 fail:
     s_rec_free(r);
-    free(guard);
-    free(soon);
     cwx_reconcile_result_free(res);
     return rc;
 }

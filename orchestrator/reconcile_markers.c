@@ -9,6 +9,7 @@
 
 #include "aws/aws.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/log.h"
 
 /* The window index of label in the group's window set, or -1. */
@@ -51,14 +52,11 @@ static void s_mark(struct cwx_rec_target *t, uint32_t ji)
 
 static int s_add_legacy(struct cwx_rec_target *t, uint32_t ji, const char *key)
 {
-    if (t->n_legacy == t->cap_legacy) {
-        size_t cap = t->cap_legacy ? t->cap_legacy * 2 : 8;
-        struct cwx_rec_legacy *l = realloc(t->legacy, cap * sizeof(*l));
-        if (!l)
-            return CWX_ENOMEM;
-        t->legacy = l;
-        t->cap_legacy = cap;
-    }
+    struct cwx_rec_legacy *l =
+        cwx_grow(t->legacy, t->n_legacy, &t->cap_legacy, sizeof(*l), 8);
+    if (!l)
+        return CWX_ENOMEM;
+    t->legacy = l;
     char *copy = strdup(key);
     if (!copy)
         return CWX_ENOMEM;

@@ -9,6 +9,7 @@
 
 #include "aws/aws.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/log.h"
 
 static void s_pace_closed(uv_handle_t *h)
@@ -69,12 +70,10 @@ static void s_on_streams(int status, const struct cwx_logs_log_streams *res,
         if (status != CWX_ENOTFOUND && !cwx_err_access(status) &&
             cwx__rec_retry_later(t, status, err, "logs:DescribeLogStreams"))
             return;
-        char e[320] = "";
-        if (err)
-            cwx_aws_error_format(err, e, sizeof(e));
+        char e[320];
         CWX_LOGW("log group %s: logs:DescribeLogStreams failed (%s): its windows are exported "
                  "whether they hold events or not",
-                 g->name, e[0] ? e : cwx_strerror(status));
+                 g->name, cwx__why(status, err, e, sizeof(e)));
         s_streams_group_done(t, 0);
         return;
     }
@@ -98,17 +97,13 @@ static void s_on_streams(int status, const struct cwx_logs_log_streams *res,
             older = 1;
             break;
         }
-        if (t->n_iv == t->cap_iv) {
-            size_t cap = t->cap_iv ? t->cap_iv * 2 : 64;
-            struct cwx_plan_interval *iv = realloc(t->iv, cap * sizeof(*iv));
-            if (!iv) {
-                r->status = CWX_ENOMEM;
-                s_streams_group_done(t, 0);
-                return;
-            }
-            t->iv = iv;
-            t->cap_iv = cap;
+        struct cwx_plan_interval *iv = cwx_grow(t->iv, t->n_iv, &t->cap_iv, sizeof(*iv), 64);
+        if (!iv) {
+            r->status = CWX_ENOMEM;
+            s_streams_group_done(t, 0);
+            return;
         }
+        t->iv = iv;
         t->iv[t->n_iv++] = (struct cwx_plan_interval){first, last};
     }
     if (older || !res->next_token) {

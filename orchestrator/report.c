@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/file.h"
+#include "common/grow.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"
 #include "workers/workers.h"
@@ -21,15 +22,12 @@
 void cwx__report_failure(struct cwx_run *run, uint32_t job, const char *reason,
                          const char *detail)
 {
-    if (run->n_failures == run->cap_failures) {
-        size_t cap = run->cap_failures ? run->cap_failures * 2 : 16;
-        struct cwx_failure *f = realloc(run->failures, cap * sizeof(*f));
-        if (!f)
-            return;
-        run->failures = f;
-        run->cap_failures = cap;
-    }
-    struct cwx_failure *f = &run->failures[run->n_failures++];
+    struct cwx_failure *f =
+        cwx_grow(run->failures, run->n_failures, &run->cap_failures, sizeof(*f), 16);
+    if (!f)
+        return;
+    run->failures = f;
+    f = &run->failures[run->n_failures++];
     f->job = job;
     snprintf(f->reason, sizeof(f->reason), "%s", reason);
     snprintf(f->detail, sizeof(f->detail), "%s", detail ? detail : "");
@@ -493,10 +491,8 @@ static void s_on_published(int status, const struct cwx_sns_publish_result *res,
     (void)res;
     struct s_notify *n = ud;
     if (status) {
-        char e[320] = "";
-        if (err)
-            cwx_aws_error_format(err, e, sizeof(e));
-        CWX_LOGE("SNS Publish failed: %s", e[0] ? e : cwx_strerror(status));
+        char e[320];
+        CWX_LOGE("SNS Publish failed: %s", cwx__why(status, err, e, sizeof(e)));
     } else {
         CWX_LOGI("notified %s", n->run->cfg->sns_topic_arn);
     }

@@ -8,6 +8,7 @@
 
 #include "aws/aws.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "common/log.h"
 #include "orchestrator/orchestrator_internal.h"
 
@@ -50,20 +51,23 @@ struct s_call {
     const char *what;     /* the call, for messages */
 };
 
+/* Records that account gives up, and why. */
+static void s_gives_up(struct s_resolver *r, uint32_t account, int status, const char *detail)
+{
+    char who[160];
+    snprintf(who, sizeof(who), "account %s", r->plan->cfg->accounts[account].name);
+    cwx__account_gives_up(r->res->account_error, r->res->account_detail, account, status,
+                          detail, who);
+}
+
 static void s_account_fail(struct s_resolver *r, uint32_t account, int status,
                            const struct cwx_aws_error *err, const char *what)
 {
     if (r->res->account_error[account])
         return;
-    char detail[400];
-    char e[320] = "";
-    if (err)
-        cwx_aws_error_format(err, e, sizeof(e));
-    snprintf(detail, sizeof(detail), "%s: %s", what, e[0] ? e : cwx_strerror(status));
-    r->res->account_error[account] = status;
-    free(r->res->account_detail[account]);
-    r->res->account_detail[account] = strdup(detail);
-    CWX_LOGE("account %s: %s", r->plan->cfg->accounts[account].name, detail);
+    char e[320], detail[400];
+    snprintf(detail, sizeof(detail), "%s: %s", what, cwx__why(status, err, e, sizeof(e)));
+    s_gives_up(r, account, status, detail);
 }
 
 /* After a call of the account failed: 1 when it is to be made again later
@@ -85,14 +89,10 @@ static int s_retry_later(struct s_resolver *r, uint32_t account, int *tries, int
 static int s_push(struct s_sel *sel, const char *name, int64_t creation, int retention,
                   int64_t stored, int found)
 {
-    if (sel->n == sel->cap) {
-        size_t cap = sel->cap ? sel->cap * 2 : 8;
-        struct s_found *items = realloc(sel->items, cap * sizeof(*items));
-        if (!items)
-            return CWX_ENOMEM;
-        sel->items = items;
-        sel->cap = cap;
-    }
+    struct s_found *items = cwx_grow(sel->items, sel->n, &sel->cap, sizeof(*items), 8);
+    if (!items)
+        return CWX_ENOMEM;
+    sel->items = items;
     char *copy = strdup(name);
     if (!copy)
         return CWX_ENOMEM;
@@ -153,6 +153,20 @@ static void s_call_again(void *ud)
     }
 }
 
+/* A group call answered: 1 when it failed transiently and is made again
+ * later (return at once); else 0, the account given up when it failed. */
+static int s_call_retried(struct s_call *c, int status, const struct cwx_aws_error *err)
+{
+    struct s_resolver *r = c->r;
+    uint32_t account = r->plan->targets[c->target].account;
+    if (!status)
+        return 0;
+    if (s_retry_later(r, account, &c->tries, status, err, c->what, s_call_again, c))
+        return 1;
+    s_account_fail(r, account, status, err, c->what);
+    return 0;
+}
+
 /* A call of target's account, made (again) by start; NULL (and r->status
  * set) when out of memory. */
 static struct s_call *s_call_new(struct s_resolver *r, uint32_t target,
@@ -202,12 +216,9 @@ static void s_on_details(int status, struct cwx_logs_log_groups *all,
 {
     struct s_call *c = ud;
     struct s_resolver *r = c->r;
-    uint32_t account = r->plan->targets[c->target].account;
-    if (status) {
-        if (s_retry_later(r, account, &c->tries, status, err, c->what, s_call_again, c))
-            return;
-        s_account_fail(r, account, status, err, c->what);
-    } else {
+    if (s_call_retried(c, status, err))
+        return;
+    if (!status) {
         for (size_t i = 0; i < all->n; i++)
             s_fill(r, c->target, &all->groups[i]);
         cwx_logs_log_groups_free(all);
@@ -263,12 +274,9 @@ static void s_on_listing(int status, struct cwx_logs_log_groups *all,
     struct s_call *c = ud;
     struct s_resolver *r = c->r;
     const struct cwx_group_sel *gs = &s_acc(r, c->target)->groups[c->sel];
-    uint32_t account = r->plan->targets[c->target].account;
-    if (status) {
-        if (s_retry_later(r, account, &c->tries, status, err, c->what, s_call_again, c))
-            return;
-        s_account_fail(r, account, status, err, c->what);
-    } else {
+    if (s_call_retried(c, status, err))
+        return;
+    if (!status) {
         struct s_sel *sel = &r->sels[r->tbase[c->target] + c->sel];
         int pattern = gs->kind == CWX_GROUP_PATTERN;
         char **names = pattern ? calloc(all->n ? all->n : 1, sizeof(*names)) : NULL;
@@ -355,10 +363,7 @@ static void s_on_identity(int status, const struct cwx_sts_identity *res,
                  "the credentials belong to account %.20s, but the config says account_id "
                  "%.20s: nothing of this account is planned or exported",
                  res->account, want);
-        r->res->account_error[account] = CWX_EDENIED;
-        free(r->res->account_detail[account]);
-        r->res->account_detail[account] = strdup(detail);
-        CWX_LOGE("account %s: %s", r->plan->cfg->accounts[account].name, detail);
+        s_gives_up(r, account, CWX_EDENIED, detail);
     } else if (status == 0 && res && res->account && res->account[0]) {
         int rc = want ? 0 : cwx_plan_set_account_id(r->plan, account, res->account);
         if (rc)
@@ -370,6 +375,19 @@ static void s_on_identity(int status, const struct cwx_sts_identity *res,
     }
     s_call_free(c);
     s_done_one(r);
+}
+
+/* Frees r (not the result). */
+static void s_resolver_free(struct s_resolver *r)
+{
+    for (size_t i = 0; r->sels && i < r->n_sels; i++) {
+        for (size_t k = 0; k < r->sels[i].n; k++)
+            free(r->sels[i].items[k].name);
+        free(r->sels[i].items);
+    }
+    free(r->sels);
+    free(r->tbase);
+    free(r);
 }
 
 static void s_finish(struct s_resolver *r)
@@ -440,16 +458,9 @@ static void s_finish(struct s_resolver *r)
         }
     }
     r->res->api_calls = cwx_session_api_calls(r->s);
-    for (size_t i = 0; i < r->n_sels; i++) {
-        for (size_t k = 0; k < r->sels[i].n; k++)
-            free(r->sels[i].items[k].name);
-        free(r->sels[i].items);
-    }
-    free(r->sels);
-    free(r->tbase);
     cwx_resolve_done_fn *cb = r->cb;
     void *ud = r->ud;
-    free(r);
+    s_resolver_free(r);
     cb(rc, ud);
 }
 
@@ -457,66 +468,21 @@ void cwx_resolve_result_free(struct cwx_resolve_result *r)
 {
     if (!r)
         return;
-    free(r->account_error);
-    for (size_t i = 0; r->account_detail && i < r->n_accounts; i++)
-        free(r->account_detail[i]);
-    free(r->account_detail);
+    cwx__account_errors_free(r->n_accounts, r->account_error, r->account_detail);
     free(r->group_missing);
     memset(r, 0, sizeof(*r));
 }
 
-static void s_soon_closed(uv_handle_t *h)
+static void s_soon(void *ud)
 {
-    free(h);
+    s_done_one(ud);
 }
 
-static void s_soon_fired(uv_timer_t *h)
+/* Asks each account's identity, with the client of its first target. */
+static void s_start(struct s_resolver *r)
 {
-    struct s_resolver *r = h->data;
-    uv_close((uv_handle_t *)h, s_soon_closed);
-    s_done_one(r);
-}
-
-int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve_result *res,
-                cwx_resolve_done_fn *cb, void *ud)
-{
-    const struct cwx_config *cfg = plan->cfg;
-    memset(res, 0, sizeof(*res));
-    res->account_error = calloc(cfg->n_accounts + 1, sizeof(int));
-    res->account_detail = calloc(cfg->n_accounts + 1, sizeof(char *));
-    struct s_resolver *r = calloc(1, sizeof(*r));
-    uv_timer_t *soon = malloc(sizeof(*soon));
-    if (!res->account_error || !res->account_detail || !r || !soon) {
-        free(r);
-        free(soon);
-        free(res->account_error);
-        free(res->account_detail);
-        memset(res, 0, sizeof(*res));
-        return CWX_ENOMEM;
-    }
-    res->n_accounts = cfg->n_accounts;
-    r->s = s;
-    r->plan = plan;
-    r->res = res;
-    r->cb = cb;
-    r->ud = ud;
-    r->tbase = calloc(plan->n_targets + 1, sizeof(*r->tbase));
-    for (uint32_t t = 0; r->tbase && t < plan->n_targets; t++)
-        r->tbase[t + 1] = r->tbase[t] + s_acc(r, t)->n_groups;
-    r->n_sels = r->tbase ? r->tbase[plan->n_targets] : 0;
-    r->sels = calloc(r->n_sels + 1, sizeof(*r->sels));
-    if (!r->tbase || !r->sels) {
-        free(r->tbase);
-        free(r->sels);
-        free(r);
-        free(soon);
-        cwx_resolve_result_free(res);
-        return CWX_ENOMEM;
-    }
-    /* One count held while starting; dropped from the loop so that cb never
-     * runs inside this call. */
-    r->pending = 1;
-    for (uint32_t a = 0; a < cfg->n_accounts; a++) {
+    const struct cwx_plan *plan = r->plan;
+    for (uint32_t a = 0; a < plan->cfg->n_accounts; a++) {
         uint32_t first = UINT32_MAX;
         for (uint32_t t = 0; t < plan->n_targets && first == UINT32_MAX; t++)
             if (plan->targets[t].account == a)
@@ -529,8 +495,40 @@ int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve
         if (c)
             s_call_first(c);
     }
-    uv_timer_init(cwx_aws_loop(cwx_session_aws(s)), soon);
-    soon->data = r;
-    uv_timer_start(soon, s_soon_fired, 1, 0);
+}
+
+int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve_result *res,
+                cwx_resolve_done_fn *cb, void *ud)
+{
+    memset(res, 0, sizeof(*res));
+    res->n_accounts = plan->cfg->n_accounts;
+    struct s_resolver *r = calloc(1, sizeof(*r));
+    int rc = r ? cwx__account_errors_new(res->n_accounts, &res->account_error,
+                                         &res->account_detail)
+               : CWX_ENOMEM;
+    if (rc) {
+        free(r);
+        memset(res, 0, sizeof(*res));
+        return rc;
+    }
+    r->s = s;
+    r->plan = plan;
+    r->res = res;
+    r->cb = cb;
+    r->ud = ud;
+    r->tbase = calloc(plan->n_targets + 1, sizeof(*r->tbase));
+    for (uint32_t t = 0; r->tbase && t < plan->n_targets; t++)
+        r->tbase[t + 1] = r->tbase[t] + s_acc(r, t)->n_groups;
+    r->n_sels = r->tbase ? r->tbase[plan->n_targets] : 0;
+    r->sels = calloc(r->n_sels + 1, sizeof(*r->sels));
+    /* One count held while starting; dropped from the loop so that cb never
+     * runs inside this call. */
+    if (!r->tbase || !r->sels || cwx__session_soon(s, s_soon, r)) {
+        s_resolver_free(r);
+        cwx_resolve_result_free(res);
+        return CWX_ENOMEM;
+    }
+    r->pending = 1;
+    s_start(r);
     return 0;
 }

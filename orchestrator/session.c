@@ -206,11 +206,9 @@ int cwx_session_retry_later(struct cwx_session *s, const struct cwx_settings *st
         return 0;
     struct cwx_patience p = cwx_patience_of(st);
     uint64_t delay = cwx_patience_delay(&p, *tries);
-    char e[320] = "";
-    if (err)
-        cwx_aws_error_format(err, e, sizeof(e));
+    char e[320];
     CWX_LOGW("%s: %s failed (%s); trying again in %llu ms", who, what,
-             e[0] ? e : cwx_strerror(status), (unsigned long long)delay);
+             cwx__why(status, err, e, sizeof(e)), (unsigned long long)delay);
     return s_session_after(s, delay, fn, ud) == 0;
 }
 
@@ -295,4 +293,76 @@ void cwx_session_account_stats(const struct cwx_session *s, uint32_t account,
     cwx_creds_get_stats(s->providers[account], &st);
     out->cred_fetches += st.fetches;
     out->cred_failures += st.failures;
+}
+
+/* ---- what the online steps share ----------------------------------------- */
+
+const char *cwx__why(int status, const struct cwx_aws_error *err, char *buf, size_t size)
+{
+    buf[0] = 0;
+    if (err)
+        cwx_aws_error_format(err, buf, size);
+    return buf[0] ? buf : cwx_strerror(status);
+}
+
+int cwx__account_errors_new(size_t n, int **errors, char ***details)
+{
+    *errors = calloc(n + 1, sizeof(**errors));
+    *details = calloc(n + 1, sizeof(**details));
+    if (*errors && *details)
+        return 0;
+    free(*errors);
+    free(*details);
+    *errors = NULL;
+    *details = NULL;
+    return CWX_ENOMEM;
+}
+
+void cwx__account_errors_free(size_t n, int *errors, char **details)
+{
+    free(errors);
+    for (size_t i = 0; details && i < n; i++)
+        free(details[i]);
+    free(details);
+}
+
+void cwx__account_gives_up(int *errors, char **details, uint32_t account, int status,
+                           const char *detail, const char *who)
+{
+    errors[account] = status;
+    free(details[account]);
+    details[account] = strdup(detail);
+    CWX_LOGE("%s: %s", who, detail);
+}
+
+/* A call of cwx__session_soon. */
+struct s_soon {
+    uv_timer_t timer;
+    void (*fn)(void *ud);
+    void *ud;
+};
+
+static void s_soon_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void s_soon_fired(uv_timer_t *h)
+{
+    struct s_soon *soon = h->data;
+    uv_close((uv_handle_t *)h, s_soon_closed);
+    soon->fn(soon->ud);
+}
+
+int cwx__session_soon(struct cwx_session *s, void (*fn)(void *ud), void *ud)
+{
+    struct s_soon *soon = malloc(sizeof(*soon));
+    if (!soon)
+        return CWX_ENOMEM;
+    soon->fn = fn;
+    soon->ud = ud;
+    uv_timer_init(s->loop, &soon->timer);
+    soon->timer.data = soon;
+    uv_timer_start(&soon->timer, s_soon_fired, 1, 0);
+    return 0;
 }

@@ -54,13 +54,12 @@ static const char *s_lane_name(struct s_st *st, uint32_t t, char *buf, size_t si
 
 static void s_error(struct s_st *st, int status, const struct cwx_aws_error *err, const char *what)
 {
-    char e[320] = "";
-    if (err)
-        cwx_aws_error_format(err, e, sizeof(e));
-    CWX_LOGE("%s: %s", what, e[0] ? e : cwx_strerror(status));
+    char e[320];
+    const char *why = cwx__why(status, err, e, sizeof(e));
+    CWX_LOGE("%s: %s", what, why);
     if (!st->error || cwx_err_access(status)) {
         st->error = status;
-        snprintf(st->detail, sizeof(st->detail), "%s: %s", what, e[0] ? e : cwx_strerror(status));
+        snprintf(st->detail, sizeof(st->detail), "%s: %s", what, why);
     }
 }
 

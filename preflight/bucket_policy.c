@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/grow.h"
 #include "planner/planner.h"
 
 /* ---- a small pretty JSON writer ------------------------------------------ */
@@ -190,15 +191,12 @@ static int s_collect(const struct cwx_config *cfg, struct s_dest **out, size_t *
                               strcmp(d[k].region, acc->regions[r]) == 0))
                 k++;
             if (k == n) {
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 8;
-                    struct s_dest *nd = realloc(d, cap * sizeof *nd);
-                    if (!nd) {
-                        rc = CWX_ENOMEM;
-                        break;
-                    }
-                    d = nd;
+                struct s_dest *nd = cwx_grow(d, n, &cap, sizeof *nd, 8);
+                if (!nd) {
+                    rc = CWX_ENOMEM;
+                    break;
                 }
+                d = nd;
                 d[n] = (struct s_dest){.region = acc->regions[r],
                                        .kms_key_arn = acc->settings.destination.kms_key_arn,
                                        .state_prefix = acc->settings.destination.state_prefix};

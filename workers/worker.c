@@ -151,6 +151,22 @@ static int s_op_returned(struct cwx_worker *w)
     return 0;
 }
 
+/* An operation's answer: 1 when the caller returns at once (the worker
+ * stopped, or the failure was handled: the job ended or `redo` runs
+ * later); 0 when it succeeded (the step's failures in a row start again). */
+static int s_answered(struct cwx_worker *w, int status, const struct cwx_work_result *res,
+                      const char *op, const char *permission, s_step_fn *redo)
+{
+    if (s_op_returned(w))
+        return 1;
+    if (status) {
+        s_step_error(w, status, res, op, permission, redo);
+        return 1;
+    }
+    w->step_errors = 0;
+    return 0;
+}
+
 static int s_busy(struct cwx_worker *w, int rc)
 {
     if (rc == 0)
@@ -158,19 +174,23 @@ static int s_busy(struct cwx_worker *w, int rc)
     return rc;
 }
 
+/* The job's task is task_id, created at creation_ms (0: now). */
+static void s_take_task(struct cwx_worker *w, const char *task_id, int64_t creation_ms)
+{
+    snprintf(w->task_id, sizeof(w->task_id), "%s", task_id);
+    w->task_status = CWX_EXPORT_PENDING;
+    w->creation_ms = creation_ms ? creation_ms : w->ops->now_ms(w->ctx);
+    w->completion_ms = 0;
+    w->polls = 0;
+}
+
 /* ---- CHECK ------------------------------------------------------------- */
 
 static void s_on_data_exists(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_op_returned(w))
+    if (s_answered(w, status, res, "listing the data prefix", "s3:ListBucket", s_do_data_check))
         return;
-    if (status) {
-        s_step_error(w, status, res, "listing the data prefix", "s3:ListBucket",
-                     s_do_data_check);
-        return;
-    }
-    w->step_errors = 0;
     if (res->exists) {
         snprintf(w->detail, sizeof(w->detail), "data objects under %s", w->spec.prefix);
         s_finish(w, CWX_WORK_DONE, CWX_WR_OBJECTS);
@@ -187,13 +207,8 @@ static int s_do_data_check(struct cwx_worker *w)
 static void s_on_marker_exists(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_op_returned(w))
+    if (s_answered(w, status, res, "reading the marker", "s3:GetObject", s_do_check))
         return;
-    if (status) {
-        s_step_error(w, status, res, "reading the marker", "s3:GetObject", s_do_check);
-        return;
-    }
-    w->step_errors = 0;
     if (res->exists) {
         snprintf(w->detail, sizeof(w->detail), "marker %s", w->spec.marker_key);
         s_finish(w, CWX_WORK_DONE, CWX_WR_MARKER);
@@ -216,14 +231,9 @@ static int s_do_verify(struct cwx_worker *w);
 static void s_on_completed_found(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_op_returned(w))
+    if (s_answered(w, status, res, "listing COMPLETED tasks", "logs:DescribeExportTasks",
+                   s_do_completed_check))
         return;
-    if (status) {
-        s_step_error(w, status, res, "listing COMPLETED tasks", "logs:DescribeExportTasks",
-                     s_do_completed_check);
-        return;
-    }
-    w->step_errors = 0;
     if (res->exists && res->task_id[0]) {
         /* Exported already (by another process, or by us before a crash):
          * verify and mark it instead of exporting again. */
@@ -262,11 +272,7 @@ static void s_on_created(int status, const struct cwx_work_result *res, void *ud
          * lane decides whether to cancel it), unless told to stop at once. */
         w->step_errors = 0;
         w->attempts++;
-        snprintf(w->task_id, sizeof(w->task_id), "%s", res->task_id);
-        w->task_status = CWX_EXPORT_PENDING;
-        w->creation_ms = w->ops->now_ms(w->ctx);
-        w->completion_ms = 0;
-        w->polls = 0;
+        s_take_task(w, res->task_id, 0);
         if (w->interrupted) {
             s_stop(w);
             return;
@@ -298,22 +304,14 @@ static void s_on_created(int status, const struct cwx_work_result *res, void *ud
 static void s_on_active_found(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_op_returned(w))
+    if (s_answered(w, status, res, "listing active tasks", "logs:DescribeExportTasks",
+                   s_do_lost_check))
         return;
-    if (status) {
-        s_step_error(w, status, res, "listing active tasks", "logs:DescribeExportTasks",
-                     s_do_lost_check);
-        return;
-    }
-    w->step_errors = 0;
     if (res->exists && res->task_id[0]) {
         /* The lost answer's task: wait on it, as on one just created. */
         w->attempts++;
-        snprintf(w->task_id, sizeof(w->task_id), "%s", res->task_id);
+        s_take_task(w, res->task_id, res->creation_ms);
         w->task_status = res->task_status;
-        w->creation_ms = res->creation_ms ? res->creation_ms : w->ops->now_ms(w->ctx);
-        w->completion_ms = 0;
-        w->polls = 0;
         s_set_state(w, CWX_WORK_WAIT);
         s_schedule_poll(w);
         return;
@@ -365,11 +363,6 @@ static void s_schedule_poll(struct cwx_worker *w)
     int rc = s_later(w, delay, s_do_poll);
     if (rc)
         s_fail(w, CWX_WR_ERROR, rc, NULL, "could not schedule a poll: %s", cwx_strerror(rc));
-}
-
-static int s_do_recreate(struct cwx_worker *w)
-{
-    return s_do_create(w);
 }
 
 static void s_on_described(int status, const struct cwx_work_result *res, void *ud)
@@ -427,7 +420,7 @@ static void s_on_described(int status, const struct cwx_work_result *res, void *
             w->retries++;
             w->task_id[0] = 0;
             s_set_state(w, CWX_WORK_BACKOFF);
-            int rc = s_later(w, delay, s_do_recreate);
+            int rc = s_later(w, delay, s_do_create);
             if (rc)
                 s_fail(w, CWX_WR_ERROR, rc, NULL, "could not schedule a retry: %s",
                        cwx_strerror(rc));
@@ -448,13 +441,8 @@ static void s_on_described(int status, const struct cwx_work_result *res, void *
 static void s_on_listed(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_op_returned(w))
+    if (s_answered(w, status, res, "listing the export", "s3:ListBucket", s_do_verify))
         return;
-    if (status) {
-        s_step_error(w, status, res, "listing the export", "s3:ListBucket", s_do_verify);
-        return;
-    }
-    w->step_errors = 0;
     w->objects = res->objects;
     w->bytes = res->bytes;
     s_set_state(w, CWX_WORK_MARK);
@@ -469,13 +457,8 @@ static int s_do_verify(struct cwx_worker *w)
 static void s_on_marked(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_op_returned(w))
+    if (s_answered(w, status, res, "writing the marker", "s3:PutObject", s_do_mark))
         return;
-    if (status) {
-        s_step_error(w, status, res, "writing the marker", "s3:PutObject", s_do_mark);
-        return;
-    }
-    w->step_errors = 0;
     if (w->marks_left > 1) {
         w->marks_left--;
         s_run(w, s_do_mark);
@@ -543,15 +526,6 @@ static int s_do_first_poll(struct cwx_worker *w)
 {
     uint64_t delay = w->ops->poll_delay_ms(w->ctx, w);
     return s_later(w, delay, s_do_poll);
-}
-
-static void s_take_task(struct cwx_worker *w, const char *task_id, int64_t creation_ms)
-{
-    snprintf(w->task_id, sizeof(w->task_id), "%s", task_id);
-    w->task_status = CWX_EXPORT_PENDING;
-    w->creation_ms = creation_ms ? creation_ms : w->ops->now_ms(w->ctx);
-    w->completion_ms = 0;
-    w->polls = 0;
 }
 
 int cwx_worker_start_wait(struct cwx_worker *w, const char *task_id, int64_t creation_ms)
