@@ -123,20 +123,6 @@ static int s_poll_schedule(const struct cwx_settings *st, int64_t predicted_ms, 
     return 0;
 }
 
-struct s_pending {
-    uint32_t job;
-    int64_t start_ms;
-    uint32_t group;
-};
-
-static int s_pending_cmp(const void *a, const void *b)
-{
-    const struct s_pending *x = a, *y = b;
-    if (x->start_ms != y->start_ms)
-        return x->start_ms < y->start_ms ? -1 : 1;
-    return x->group < y->group ? -1 : x->group > y->group;
-}
-
 /* One job of the input. */
 static int s_job_json(const struct cwx_plan *plan, const struct cwx_job *job,
                       const struct cwx_estimate_rate *rate, cJSON *jobs, struct cwx_buf *prefix,
@@ -443,25 +429,21 @@ static char *s_print(const cJSON *doc)
     return out;
 }
 
-/* The pending jobs of target t, in the scheduler's order (oldest window
- * first, then the group order), in a new array of *n; NULL on ENOMEM. */
-static struct s_pending *s_pending_of(const struct cwx_plan *plan, uint32_t t, size_t *n)
+/* The pending jobs of target t, in the scheduler's order (the run's queue
+ * order: oldest window first, then the group order), in a new array of *n;
+ * NULL on ENOMEM. */
+static uint32_t *s_pending_of(const struct cwx_plan *plan, uint32_t t, size_t *n)
 {
-    struct s_pending *pend = calloc(plan->n_jobs ? plan->n_jobs : 1, sizeof *pend);
+    uint32_t *pend = calloc(plan->n_jobs ? plan->n_jobs : 1, sizeof *pend);
     *n = 0;
     if (!pend)
         return NULL;
     for (size_t j = 0; j < plan->n_jobs; j++) {
         const struct cwx_job *job = &plan->jobs[j];
-        if (job->status != CWX_JOB_PENDING || plan->groups[job->group].target != t)
-            continue;
-        pend[(*n)++] = (struct s_pending){
-            .job = (uint32_t)j,
-            .start_ms = cwx_plan_job_window(plan, job)->start_ms,
-            .group = job->group,
-        };
+        if (job->status == CWX_JOB_PENDING && plan->groups[job->group].target == t)
+            pend[(*n)++] = (uint32_t)j;
     }
-    qsort(pend, *n, sizeof *pend, s_pending_cmp);
+    cwx__queue_sort(plan, pend, *n);
     return pend;
 }
 
@@ -499,7 +481,7 @@ static int s_add_name(cJSON *names, const char *name)
 
 /* The execution input of target tg: one lane with the jobs pend[0..n). */
 static int s_input(const struct cwx_plan *plan, const struct cwx_plan_target *tg,
-                   const struct s_pending *pend, size_t n, struct s_files *f, char *why,
+                   const uint32_t *pend, size_t n, struct s_files *f, char *why,
                    size_t why_size)
 {
     const struct cwx_account *acc = &plan->cfg->accounts[tg->account];
@@ -531,7 +513,7 @@ static int s_input(const struct cwx_plan *plan, const struct cwx_plan_target *tg
     cwx_buf_init(&marker, 0);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        const struct cwx_job *job = &plan->jobs[pend[i].job];
+        const struct cwx_job *job = &plan->jobs[pend[i]];
         rc = s_job_json(plan, job, &rate, jobs, &prefix, &marker, f->roots);
         if (rc)
             s_why(why, why_size, "account %s: job %s of %s: %s", acc->name,
@@ -613,7 +595,7 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
         return CWX_EINVAL;
     }
     size_t n = 0;
-    struct s_pending *pend = s_pending_of(plan, (uint32_t)(tg - plan->targets), &n);
+    uint32_t *pend = s_pending_of(plan, (uint32_t)(tg - plan->targets), &n);
     if (!pend)
         return CWX_ENOMEM;
     size_t pending = n;

@@ -244,36 +244,49 @@ static bool s_account_seen(const struct s_dest *d, size_t k)
     return false;
 }
 
+/* The list `key` of each account of d once: its id, or (logs_arn) the ARN
+ * of its log groups in d's region. */
+static void s_account_list(struct s_json *j, const struct cwx_config *cfg,
+                           const struct s_dest *d, const char *key, bool logs_arn)
+{
+    const char *part = cwx_region_partition(d->region);
+    char id[128], arn[256];
+    s_open(j, key, '[');
+    for (size_t k = 0; k < d->n_accounts; k++) {
+        if (s_account_seen(d, k))
+            continue;
+        s_account_id(&cfg->accounts[d->accounts[k]], id, sizeof id);
+        if (logs_arn)
+            snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:*", part, d->region, id);
+        s_str(j, NULL, logs_arn ? arn : id);
+    }
+    s_close(j, ']');
+}
+
 /* The aws:SourceAccount / aws:SourceArn conditions of a destination. */
 static void s_source_conditions(struct s_json *j, const struct cwx_config *cfg,
                                 const struct s_dest *d, bool with_acl)
 {
-    const char *part = cwx_region_partition(d->region);
-    char id[128], arn[256];
     s_open(j, "Condition", '{');
     s_open(j, "StringEquals", '{');
     if (with_acl)
         s_str(j, "s3:x-amz-acl", "bucket-owner-full-control");
-    s_open(j, "aws:SourceAccount", '[');
-    for (size_t k = 0; k < d->n_accounts; k++) {
-        if (s_account_seen(d, k))
-            continue;
-        s_account_id(&cfg->accounts[d->accounts[k]], id, sizeof id);
-        s_str(j, NULL, id);
-    }
-    s_close(j, ']');
+    s_account_list(j, cfg, d, "aws:SourceAccount", false);
     s_close(j, '}');
     s_open(j, "ArnLike", '{');
-    s_open(j, "aws:SourceArn", '[');
-    for (size_t k = 0; k < d->n_accounts; k++) {
-        if (s_account_seen(d, k))
-            continue;
-        s_account_id(&cfg->accounts[d->accounts[k]], id, sizeof id);
-        snprintf(arn, sizeof arn, "arn:%s:logs:%s:%s:log-group:*", part, d->region, id);
-        s_str(j, NULL, arn);
-    }
-    s_close(j, ']');
+    s_account_list(j, cfg, d, "aws:SourceArn", true);
     s_close(j, '}');
+    s_close(j, '}');
+}
+
+/* A statement's Sid, Effect Allow and Principal: the CloudWatch Logs
+ * service principal. */
+static void s_statement_head(struct s_json *j, const char *sid, const char *principal)
+{
+    s_str(j, "Sid", sid);
+    s_str(j, "Effect", "Allow");
+    s_open(j, "Principal", '{');
+    s_str(j, "Service", principal);
     s_close(j, '}');
 }
 
@@ -295,11 +308,7 @@ static void s_bucket_policy(struct s_json *j, const struct cwx_config *cfg, cons
     s_open(j, "Statement", '[');
 
     s_open(j, NULL, '{');
-    s_str(j, "Sid", "CloudWatchLogsExportAclCheck");
-    s_str(j, "Effect", "Allow");
-    s_open(j, "Principal", '{');
-    s_str(j, "Service", principal);
-    s_close(j, '}');
+    s_statement_head(j, "CloudWatchLogsExportAclCheck", principal);
     s_str(j, "Action", "s3:GetBucketAcl");
     snprintf(arn, sizeof arn, "arn:%s:s3:::%s", part, d->bucket);
     s_str(j, "Resource", arn);
@@ -307,11 +316,7 @@ static void s_bucket_policy(struct s_json *j, const struct cwx_config *cfg, cons
     s_close(j, '}');
 
     s_open(j, NULL, '{');
-    s_str(j, "Sid", "CloudWatchLogsExportWrite");
-    s_str(j, "Effect", "Allow");
-    s_open(j, "Principal", '{');
-    s_str(j, "Service", principal);
-    s_close(j, '}');
+    s_statement_head(j, "CloudWatchLogsExportWrite", principal);
     s_str(j, "Action", "s3:PutObject");
     s_open(j, "Resource", '[');
     bool whole = false;
@@ -344,11 +349,7 @@ static void s_key_policy(struct s_json *j, const struct cwx_config *cfg, const s
     s_str(j, "bucket", d->bucket);
     s_str(j, "region", d->region);
     s_open(j, "statement", '{');
-    s_str(j, "Sid", "CloudWatchLogsExportToEncryptedBucket");
-    s_str(j, "Effect", "Allow");
-    s_open(j, "Principal", '{');
-    s_str(j, "Service", principal);
-    s_close(j, '}');
+    s_statement_head(j, "CloudWatchLogsExportToEncryptedBucket", principal);
     s_open(j, "Action", '[');
     s_str(j, NULL, "kms:GenerateDataKey");
     s_str(j, NULL, "kms:Decrypt");

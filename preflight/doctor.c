@@ -70,15 +70,30 @@ static struct cwx__check *s_add(struct cwx__doctor *d, uint32_t account, const c
 
 /* ---- credentials ---------------------------------------------------------- */
 
-struct s_ident_call {
+/* One check's call in flight: its doctor and what it checks. */
+struct s_call {
     struct cwx__doctor *d;
-    uint32_t account;
+    union {
+        uint32_t account; /* the caller identity */
+        uint32_t target;  /* the bucket, the write probe */
+    };
 };
+
+/* A call of d about account or target i; NULL when out of memory. */
+static struct s_call *s_call_new(struct cwx__doctor *d, uint32_t i)
+{
+    struct s_call *call = calloc(1, sizeof *call);
+    if (call) {
+        call->d = d;
+        call->target = i;
+    }
+    return call;
+}
 
 static void s_on_identity(int status, const struct cwx_sts_identity *res,
                           const struct cwx_aws_error *err, void *ud)
 {
-    struct s_ident_call *call = ud;
+    struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     const struct cwx_account *acc = &d->cfg->accounts[call->account];
     struct cwx__check *c = &d->checks[d->cred_of[call->account]];
@@ -119,15 +134,10 @@ static void s_on_identity(int status, const struct cwx_sts_identity *res,
 
 /* ---- bucket --------------------------------------------------------------- */
 
-struct s_target_call {
-    struct cwx__doctor *d;
-    uint32_t target;
-};
-
 static void s_on_head_bucket(int status, const struct cwx_s3_head_bucket_result *res,
                              const struct cwx_aws_error *err, void *ud)
 {
-    struct s_target_call *call = ud;
+    struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     const struct cwx_plan_target *tg = &d->plan->targets[call->target];
     struct cwx__check *c = &d->checks[d->bucket_of[call->target]];
@@ -175,7 +185,7 @@ static void s_on_head_bucket(int status, const struct cwx_s3_head_bucket_result 
 
 static void s_on_delete(int status, const struct cwx_aws_error *err, void *ud)
 {
-    struct s_target_call *call = ud;
+    struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     struct cwx__check *c = &d->checks[d->write_of[call->target]];
     const char *bucket = d->plan->targets[call->target].bucket;
@@ -199,7 +209,7 @@ static void s_on_put(int status, const struct cwx_s3_put_object_result *res,
                      const struct cwx_aws_error *err, void *ud)
 {
     (void)res;
-    struct s_target_call *call = ud;
+    struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     struct cwx__check *c = &d->checks[d->write_of[call->target]];
     const struct cwx_plan_target *tg = &d->plan->targets[call->target];
@@ -390,14 +400,12 @@ static void s_start_identity(struct cwx__doctor *d)
         for (uint32_t t = 0; t < d->plan->n_targets && first == UINT32_MAX; t++)
             if (d->plan->targets[t].account == a)
                 first = t;
-        struct s_ident_call *call = calloc(1, sizeof *call);
+        struct s_call *call = s_call_new(d, a);
         if (first == UINT32_MAX || !call) {
             free(call);
             s_set(c, CWX_CHECK_FAIL, 0, NULL, "no region to ask in");
             continue;
         }
-        call->d = d;
-        call->account = a;
         int rc = cwx_sts_get_caller_identity(cwx_session_client(d->session, first),
                                              s_on_identity, call);
         if (rc) {
@@ -422,14 +430,11 @@ void cwx__doctor_start_bucket(struct cwx__doctor *d, uint32_t t)
               "no bucket name: destination.bucket needs the account id, which is not known");
         return;
     }
-    struct s_target_call *call = calloc(1, sizeof *call);
+    struct s_call *call = s_call_new(d, t);
     int rc = call ? 0 : CWX_ENOMEM;
-    if (!rc) {
-        call->d = d;
-        call->target = t;
+    if (!rc)
         rc = cwx_s3_head_bucket(cwx_session_client(d->session, t), tg->bucket, s_on_head_bucket,
                                 call);
-    }
     if (rc) {
         free(call);
         s_set(b, CWX_CHECK_FAIL, 0, NULL, "cannot check the bucket: %s", cwx_strerror(rc));
@@ -545,7 +550,7 @@ static void s_start_probes(struct cwx__doctor *d, int phase)
             int rc = cwx_buf_printf(&key, "%.*s%s%s/%s/.cwexport-doctor-probe-%ld-%lld", (int)sl,
                                     sl ? sp : "", sl ? "/" : "", tg->account_id, tg->region,
                                     (long)getpid(), (long long)time(NULL));
-            struct s_target_call *call = rc ? NULL : calloc(1, sizeof *call);
+            struct s_call *call = rc ? NULL : s_call_new(d, t);
             if (!call) {
                 cwx_buf_free(&key);
                 s_set(w, CWX_CHECK_FAIL, 0, NULL, "out of memory");
@@ -553,8 +558,6 @@ static void s_start_probes(struct cwx__doctor *d, int phase)
             }
             d->probe_key[t] = strdup(key.ptr);
             cwx_buf_free(&key);
-            call->d = d;
-            call->target = t;
             static const char body[] = "cwexport doctor probe: safe to delete\n";
             struct cwx_s3_put_object_req req = {
                 .bucket = tg->bucket,
@@ -571,14 +574,11 @@ static void s_start_probes(struct cwx__doctor *d, int phase)
                 s_set(w, CWX_CHECK_FAIL, 0, NULL, "cannot start PutObject: %s", cwx_strerror(rc));
             }
         } else if (w->result == CWX_CHECK_PASS && d->probe_key[t]) {
-            struct s_target_call *call = calloc(1, sizeof *call);
+            struct s_call *call = s_call_new(d, t);
             int rc = call ? 0 : CWX_ENOMEM;
-            if (!rc) {
-                call->d = d;
-                call->target = t;
+            if (!rc)
                 rc = cwx_s3_delete_object(cwx_session_client(d->session, t), tg->bucket,
                                           d->probe_key[t], s_on_delete, call);
-            }
             if (rc) {
                 free(call);
                 s_set(w, CWX_CHECK_WARN, 0, NULL, "probe written; cannot start DeleteObject: %s",

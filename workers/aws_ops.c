@@ -74,6 +74,24 @@ static void s_op_done(struct s_op *op, int status, const struct cwx_aws_error *e
     cb(status, &res, ud);
 }
 
+/* After starting op's call: op is freed when it did not start (its
+ * callback never runs). Returns rc. */
+static int s_started(struct s_op *op, int rc)
+{
+    if (rc)
+        free(op);
+    return rc;
+}
+
+/* The result names task t. */
+static void s_result_task(struct cwx_work_result *res, const struct cwx_logs_export_task *t)
+{
+    snprintf(res->task_id, sizeof(res->task_id), "%s", t->task_id);
+    res->task_status = t->status;
+    res->creation_ms = t->creation_time_ms;
+    res->completion_ms = t->completion_time_ms;
+}
+
 static struct cwx_aws_client *s_client(struct cwx_worker_aws *wa, struct cwx_worker *w)
 {
     return wa->client_of(w, wa->ud);
@@ -100,9 +118,7 @@ static int s_marker_exists(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, 
         return CWX_ENOMEM;
     const struct cwx_work_spec *spec = cwx_worker_spec(w);
     int rc = cwx_s3_head_object(s_client(ctx, w), spec->bucket, spec->marker_key, s_on_head, op);
-    if (rc)
-        free(op);
-    return rc;
+    return s_started(op, rc);
 }
 
 /* ---- listings: data_exists and list_export ------------------------------- */
@@ -148,9 +164,7 @@ static int s_list(struct cwx_worker_aws *wa, struct cwx_worker *w, const char *p
         .prefix = prefix,
     };
     int rc = cwx_s3_list_objects_v2_all(s_client(wa, w), &req, 0, s_on_page, s_on_list_done, op);
-    if (rc)
-        free(op);
-    return rc;
+    return s_started(op, rc);
 }
 
 static int s_data_exists(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud)
@@ -210,10 +224,7 @@ static int s_create_task(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, vo
         .destination = spec->bucket,
         .destination_prefix = spec->prefix,
     };
-    int rc = cwx_logs_create_export_task(s_client(ctx, w), &req, s_on_created, op);
-    if (rc)
-        free(op);
-    return rc;
+    return s_started(op, cwx_logs_create_export_task(s_client(ctx, w), &req, s_on_created, op));
 }
 
 static void s_on_described(int status, const struct cwx_logs_export_tasks *res,
@@ -225,12 +236,9 @@ static void s_on_described(int status, const struct cwx_logs_export_tasks *res,
             status = CWX_ENOTFOUND;
         } else {
             const struct cwx_logs_export_task *t = &res->tasks[0];
-            snprintf(op->res.task_id, sizeof(op->res.task_id), "%s", t->task_id);
-            op->res.task_status = t->status;
+            s_result_task(&op->res, t);
             snprintf(op->res.task_message, sizeof(op->res.task_message), "%s",
                      t->status_message);
-            op->res.creation_ms = t->creation_time_ms;
-            op->res.completion_ms = t->completion_time_ms;
         }
     }
     s_op_done(op, status, err);
@@ -244,9 +252,7 @@ static int s_describe_task(void *ctx, struct cwx_worker *w, const char *task_id,
         return CWX_ENOMEM;
     struct cwx_logs_describe_export_tasks_req req = {.task_id = task_id};
     int rc = cwx_logs_describe_export_tasks(s_client(ctx, w), &req, s_on_described, op);
-    if (rc)
-        free(op);
-    return rc;
+    return s_started(op, rc);
 }
 
 static void s_on_completed(int status, const struct cwx_logs_export_tasks *res,
@@ -260,9 +266,7 @@ static void s_on_completed(int status, const struct cwx_logs_export_tasks *res,
             if (t->status != CWX_EXPORT_COMPLETED || strcmp(t->task_name, name) != 0)
                 continue;
             op->res.exists = 1;
-            snprintf(op->res.task_id, sizeof(op->res.task_id), "%s", t->task_id);
-            op->res.creation_ms = t->creation_time_ms;
-            op->res.completion_ms = t->completion_time_ms;
+            s_result_task(&op->res, t);
             break;
         }
     }
@@ -278,9 +282,7 @@ static int s_completed_task(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb,
         return CWX_ENOMEM;
     struct cwx_logs_describe_export_tasks_req req = {.status = CWX_EXPORT_COMPLETED, .limit = 50};
     int rc = cwx_logs_describe_export_tasks(s_client(ctx, w), &req, s_on_completed, op);
-    if (rc)
-        free(op);
-    return rc;
+    return s_started(op, rc);
 }
 
 /* active_task: DescribeExportTasks by status, PENDING then RUNNING. A task
@@ -300,9 +302,7 @@ static void s_on_active(int status, const struct cwx_logs_export_tasks *res,
             if (!cwx_export_status_is_active(t->status) || strcmp(t->task_name, name) != 0)
                 continue;
             op->res.exists = 1;
-            op->res.task_status = t->status;
-            snprintf(op->res.task_id, sizeof(op->res.task_id), "%s", t->task_id);
-            op->res.creation_ms = t->creation_time_ms;
+            s_result_task(&op->res, t);
         }
     }
     if (status == 0 && !op->res.exists && asked == CWX_EXPORT_PENDING) {
@@ -328,10 +328,7 @@ static int s_active_task(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, vo
     struct s_op *op = s_op_new(ctx, w, cb, ud);
     if (!op)
         return CWX_ENOMEM;
-    int rc = s_active_page(op, CWX_EXPORT_PENDING);
-    if (rc)
-        free(op);
-    return rc;
+    return s_started(op, s_active_page(op, CWX_EXPORT_PENDING));
 }
 
 /* ---- marker -------------------------------------------------------------- */
@@ -357,10 +354,7 @@ static int s_put_marker(void *ctx, struct cwx_worker *w, const char *body, size_
         .body_len = len,
         .content_type = "application/json",
     };
-    int rc = cwx_s3_put_object(s_client(ctx, w), &req, s_on_put, op);
-    if (rc)
-        free(op);
-    return rc;
+    return s_started(op, cwx_s3_put_object(s_client(ctx, w), &req, s_on_put, op));
 }
 
 /* ---- timers -------------------------------------------------------------- */
