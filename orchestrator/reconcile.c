@@ -315,18 +315,14 @@ int cwx_reconcile(struct cwx_session *s, struct cwx_plan *plan, const int *skip_
 {
     memset(res, 0, sizeof(*res));
     res->n_accounts = plan->cfg->n_accounts;
-    struct cwx_rec *r = calloc(1, sizeof(*r));
+    struct cwx_rec *r = malloc(sizeof(*r));
     int rc = r ? cwx__account_errors_new(res->n_accounts, &res->account_error,
                                          &res->account_detail)
                : CWX_ENOMEM;
     if (rc)
         goto fail;
-    r->s = s;
-    r->plan = plan;
-    r->res = res;
-    r->cb = cb;
-    r->ud = ud;
-    r->completed_pages = completed_pages;
+    *r = (struct cwx_rec){
+        .s = s, .plan = plan, .res = res, .cb = cb, .ud = ud, .completed_pages = completed_pages};
     rc = cwx__rec_markers_prepare(r);
     if (!rc)
         rc = s_index_tasks(r);

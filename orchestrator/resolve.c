@@ -200,15 +200,24 @@ static void s_call_first(struct s_call *c)
 
 static void s_on_details(int status, struct cwx_logs_log_groups *all,
                          const struct cwx_aws_error *err, void *ud);
+static void s_on_listing(int status, struct cwx_logs_log_groups *all,
+                         const struct cwx_aws_error *err, void *ud);
 
-static int s_details_start(struct s_call *c)
+/* DescribeLogGroups: by name when c has names (s_on_details answers), else
+ * the listing of c's prefix or pattern selector (s_on_listing answers). */
+static int s_groups_start(struct s_call *c)
 {
     struct cwx_logs_describe_log_groups_req req = {
         .identifiers = (const char *const *)c->names,
         .n_identifiers = c->n_names,
     };
+    if (!c->names) {
+        const struct cwx_group_sel *gs = &s_acc(c->r, c->target)->groups[c->sel];
+        req.prefix = gs->kind == CWX_GROUP_PREFIX ? gs->value : NULL;
+        req.pattern = gs->kind == CWX_GROUP_PATTERN ? gs->value : NULL;
+    }
     return cwx_logs_describe_log_groups_all(cwx_session_client(c->r->s, c->target), &req, 0,
-                                            s_on_details, c);
+                                            c->names ? s_on_details : s_on_listing, c);
 }
 
 static void s_on_details(int status, struct cwx_logs_log_groups *all,
@@ -233,7 +242,7 @@ static void s_lookup(struct s_resolver *r, uint32_t target, char **names, size_t
     for (size_t off = 0; off < n; off += 50) {
         size_t k = n - off < 50 ? n - off : 50;
         struct s_call *c =
-            s_call_new(r, target, s_details_start, "logs:DescribeLogGroups (by name)");
+            s_call_new(r, target, s_groups_start, "logs:DescribeLogGroups (by name)");
         char **batch = malloc(k * sizeof(*batch));
         if (!c || !batch) {
             free(c);
@@ -252,20 +261,6 @@ static void s_lookup(struct s_resolver *r, uint32_t target, char **names, size_t
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-}
-
-static void s_on_listing(int status, struct cwx_logs_log_groups *all,
-                         const struct cwx_aws_error *err, void *ud);
-
-static int s_listing_start(struct s_call *c)
-{
-    const struct cwx_group_sel *gs = &s_acc(c->r, c->target)->groups[c->sel];
-    struct cwx_logs_describe_log_groups_req req = {
-        .prefix = gs->kind == CWX_GROUP_PREFIX ? gs->value : NULL,
-        .pattern = gs->kind == CWX_GROUP_PATTERN ? gs->value : NULL,
-    };
-    return cwx_logs_describe_log_groups_all(cwx_session_client(c->r->s, c->target), &req, 0,
-                                            s_on_listing, c);
 }
 
 static void s_on_listing(int status, struct cwx_logs_log_groups *all,
@@ -314,7 +309,7 @@ static void s_start_target(struct s_resolver *r, uint32_t target)
                 n_names++;
             continue;
         }
-        struct s_call *c = s_call_new(r, target, s_listing_start, "logs:DescribeLogGroups");
+        struct s_call *c = s_call_new(r, target, s_groups_start, "logs:DescribeLogGroups");
         if (!c)
             continue;
         c->sel = s;
@@ -502,20 +497,14 @@ int cwx_resolve(struct cwx_session *s, struct cwx_plan *plan, struct cwx_resolve
 {
     memset(res, 0, sizeof(*res));
     res->n_accounts = plan->cfg->n_accounts;
-    struct s_resolver *r = calloc(1, sizeof(*r));
-    int rc = r ? cwx__account_errors_new(res->n_accounts, &res->account_error,
-                                         &res->account_detail)
-               : CWX_ENOMEM;
-    if (rc) {
+    struct s_resolver *r = malloc(sizeof(*r));
+    if (!r || cwx__account_errors_new(res->n_accounts, &res->account_error,
+                                      &res->account_detail)) {
         free(r);
         memset(res, 0, sizeof(*res));
-        return rc;
+        return CWX_ENOMEM;
     }
-    r->s = s;
-    r->plan = plan;
-    r->res = res;
-    r->cb = cb;
-    r->ud = ud;
+    *r = (struct s_resolver){.s = s, .plan = plan, .res = res, .cb = cb, .ud = ud};
     r->tbase = calloc(plan->n_targets + 1, sizeof(*r->tbase));
     for (uint32_t t = 0; r->tbase && t < plan->n_targets; t++)
         r->tbase[t + 1] = r->tbase[t] + s_acc(r, t)->n_groups;

@@ -171,8 +171,10 @@ static void s_wait_fired(uv_timer_t *t)
     fn(ud);
 }
 
-static int s_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(void *ud),
-                           void *ud)
+/* Calls fn(ud) from a timer after delay_ms (at once when stopping); counted:
+ * the wait counts in cwx_session_waits. */
+static int s_session_after(struct cwx_session *s, uint64_t delay_ms, int counted,
+                           void (*fn)(void *ud), void *ud)
 {
     struct s_wait *w = calloc(1, sizeof(*w));
     if (!w)
@@ -182,7 +184,7 @@ static int s_session_after(struct cwx_session *s, uint64_t delay_ms, void (*fn)(
     w->ud = ud;
     uv_timer_init(s->loop, &w->timer);
     w->timer.data = w;
-    s->n_waits++;
+    s->n_waits += (uint64_t)counted;
     w->next = s->waits;
     if (s->waits)
         s->waits->prev = w;
@@ -209,7 +211,7 @@ int cwx_session_retry_later(struct cwx_session *s, const struct cwx_settings *st
     char e[320];
     CWX_LOGW("%s: %s failed (%s); trying again in %llu ms", who, what,
              cwx__why(status, err, e, sizeof(e)), (unsigned long long)delay);
-    return s_session_after(s, delay, fn, ud) == 0;
+    return s_session_after(s, delay, 1, fn, ud) == 0;
 }
 
 uint64_t cwx_session_waits(const struct cwx_session *s)
@@ -335,34 +337,7 @@ void cwx__account_gives_up(int *errors, char **details, uint32_t account, int st
     CWX_LOGE("%s: %s", who, detail);
 }
 
-/* A call of cwx__session_soon. */
-struct s_soon {
-    uv_timer_t timer;
-    void (*fn)(void *ud);
-    void *ud;
-};
-
-static void s_soon_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void s_soon_fired(uv_timer_t *h)
-{
-    struct s_soon *soon = h->data;
-    uv_close((uv_handle_t *)h, s_soon_closed);
-    soon->fn(soon->ud);
-}
-
 int cwx__session_soon(struct cwx_session *s, void (*fn)(void *ud), void *ud)
 {
-    struct s_soon *soon = malloc(sizeof(*soon));
-    if (!soon)
-        return CWX_ENOMEM;
-    soon->fn = fn;
-    soon->ud = ud;
-    uv_timer_init(s->loop, &soon->timer);
-    soon->timer.data = soon;
-    uv_timer_start(&soon->timer, s_soon_fired, 1, 0);
-    return 0;
+    return s_session_after(s, 1, 0, fn, ud);
 }

@@ -528,21 +528,30 @@ static int s_do_first_poll(struct cwx_worker *w)
     return s_later(w, delay, s_do_poll);
 }
 
-int cwx_worker_start_wait(struct cwx_worker *w, const char *task_id, int64_t creation_ms)
+/* The task of a starting point that begins with one: w must be in state
+ * `from` and task_id a task's. Returns 0 or CWX_ESTATE. */
+static int s_given_task(struct cwx_worker *w, enum cwx_work_state from, const char *task_id,
+                        int64_t creation_ms)
 {
-    if (w->state != CWX_WORK_INIT || !task_id || !task_id[0])
+    if (w->state != from || !task_id || !task_id[0])
         return CWX_ESTATE;
     s_take_task(w, task_id, creation_ms);
+    return 0;
+}
+
+int cwx_worker_start_wait(struct cwx_worker *w, const char *task_id, int64_t creation_ms)
+{
+    int rc = s_given_task(w, CWX_WORK_INIT, task_id, creation_ms);
     /* An adopted task is polled at once: it may be about to end. */
-    return s_start(w, CWX_WORK_WAIT, s_do_poll);
+    return rc ? rc : s_start(w, CWX_WORK_WAIT, s_do_poll);
 }
 
 int cwx_worker_start_verify(struct cwx_worker *w, const char *task_id, int64_t creation_ms,
                             int64_t completion_ms)
 {
-    if (w->state != CWX_WORK_INIT || !task_id || !task_id[0])
-        return CWX_ESTATE;
-    s_take_task(w, task_id, creation_ms);
+    int rc = s_given_task(w, CWX_WORK_INIT, task_id, creation_ms);
+    if (rc)
+        return rc;
     w->task_status = CWX_EXPORT_COMPLETED;
     w->completion_ms = completion_ms;
     return s_start(w, CWX_WORK_VERIFY, s_do_verify);
@@ -550,10 +559,8 @@ int cwx_worker_start_verify(struct cwx_worker *w, const char *task_id, int64_t c
 
 int cwx_worker_adopt(struct cwx_worker *w, const char *task_id, int64_t creation_ms)
 {
-    if (w->state != CWX_WORK_BLOCKED || !task_id || !task_id[0])
-        return CWX_ESTATE;
-    s_take_task(w, task_id, creation_ms);
-    return s_start(w, CWX_WORK_WAIT, s_do_first_poll);
+    int rc = s_given_task(w, CWX_WORK_BLOCKED, task_id, creation_ms);
+    return rc ? rc : s_start(w, CWX_WORK_WAIT, s_do_first_poll);
 }
 
 int cwx_worker_create_again(struct cwx_worker *w)
