@@ -28,6 +28,18 @@ char *cwx__strdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+int cwx__strdup_each(char **const v[], size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *src = *v[i];
+        *v[i] = !rc && src ? strdup(src) : NULL;
+        if (src && !*v[i])
+            rc = CWX_ENOMEM;
+    }
+    return rc;
+}
+
 void cwx__parse_error(struct cwx_aws_error *dst, const struct cwx_aws_error *src,
                       const char *msg)
 {
@@ -39,6 +51,16 @@ void cwx__parse_error(struct cwx_aws_error *dst, const struct cwx_aws_error *src
     /* An answer AWS sent as a success that could not be read. */
     if (!dst->code[0])
         snprintf(dst->code, sizeof(dst->code), "MalformedResponse");
+}
+
+const struct cwx_aws_error *cwx__answer_error(int status, const char *msg,
+                                              const struct cwx_aws_error *err,
+                                              struct cwx_aws_error *tmp)
+{
+    if (!status || !msg || !msg[0])
+        return err;
+    cwx__parse_error(tmp, err, msg);
+    return tmp;
 }
 
 /* ---- percent-encoding ----------------------------------------------------- */
@@ -241,13 +263,19 @@ struct s_xml {
     char why[160];
 };
 
+void cwx__xml_fail(struct XML_ParserStruct *xml, int *error, char *why, size_t why_size,
+                   int err, const char *reason)
+{
+    if (!*error) {
+        *error = err;
+        snprintf(why, why_size, "%s", reason);
+    }
+    XML_StopParser(xml, XML_FALSE);
+}
+
 static void s_fail(struct s_xml *x, int err, const char *why)
 {
-    if (!x->error) {
-        x->error = err;
-        snprintf(x->why, sizeof(x->why), "%s", why);
-    }
-    XML_StopParser(x->parser, XML_FALSE);
+    cwx__xml_fail(x->parser, &x->error, x->why, sizeof(x->why), err, why);
 }
 
 static void XMLCALL s_on_start(void *ud, const XML_Char *name, const XML_Char **attrs)

@@ -166,16 +166,33 @@ int cwx__pct_decode(struct cwx_buf *out, const char *s, size_t len, int plus_spa
 /* Appends "&name=value" (no '&' when out is empty), form-encoded. */
 int cwx__form_add(struct cwx_buf *out, const char *name, const char *value);
 
+struct XML_ParserStruct; /* expat's XML_Parser points to one */
+
+/* Stops an expat parse from inside a handler: the first failure is kept in
+ * *error (a CWX_E* code) and why (its reason), later ones are dropped. */
+void cwx__xml_fail(struct XML_ParserStruct *xml, int *error, char *why, size_t why_size,
+                   int err, const char *reason);
+
 /* snprintf into msg when msg is not NULL. */
 void cwx__msg(char *msg, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* strdup that returns NULL for NULL. */
 char *cwx__strdup(const char *s);
+/* After a struct copy, makes each string *v[i] (still the source's) a copy
+ * of its own; NULL stays NULL. Returns 0, or CWX_ENOMEM with every string
+ * not copied set to NULL, so that the struct's free function frees what
+ * was copied. */
+int cwx__strdup_each(char **const v[], size_t n);
 
 /* Copies src (may be NULL) into dst and puts msg into dst->message: the
  * error handed to a callback whose 2xx answer did not parse. */
 void cwx__parse_error(struct cwx_aws_error *dst, const struct cwx_aws_error *src,
                       const char *msg);
+/* The error for a callback: err itself, or, when status is set and a parser
+ * left its complaint in msg, the copy cwx__parse_error makes in *tmp. */
+const struct cwx_aws_error *cwx__answer_error(int status, const char *msg,
+                                              const struct cwx_aws_error *err,
+                                              struct cwx_aws_error *tmp);
 
 #endif

@@ -37,6 +37,7 @@
 #include "aws/credentials.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/list.h"
 #include "common/log.h"
 
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_aws **out)
@@ -48,12 +49,9 @@ int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_
     aws->loop = loop;
     aws->refs = 1;
     if (opts) {
-        aws->now_ms = opts->now_ms;
-        aws->now_ud = opts->now_ud;
-        aws->random = opts->random;
-        aws->random_ud = opts->random_ud;
-        aws->on_retry = opts->on_retry;
-        aws->retry_ud = opts->retry_ud;
+        aws->opts = *opts;
+        aws->opts.http = NULL;
+        aws->opts.profile = NULL;
     }
     cwx_retry_quota_init(&aws->quota, opts && opts->retry_quota > 0 ? opts->retry_quota
                                                                      : CWX_RETRY_QUOTA_CAPACITY);
@@ -130,7 +128,7 @@ struct cwx_http *cwx_aws_http(const struct cwx_aws *aws)
 
 int64_t cwx_aws_now_ms(const struct cwx_aws *aws)
 {
-    int64_t now = aws->now_ms ? aws->now_ms(aws->now_ud) : cwx_wall_ms();
+    int64_t now = aws->opts.now_ms ? aws->opts.now_ms(aws->opts.now_ud) : cwx_wall_ms();
     return now + aws->skew_ms;
 }
 
@@ -205,15 +203,9 @@ void cwx_aws_client_get_stats(const struct cwx_aws_client *c, struct cwx_aws_cli
 
 static void s_queue_remove(struct cwx_aws_client *c, struct cwx__call *call)
 {
-    if (call->q_prev)
-        call->q_prev->q_next = call->q_next;
-    else
-        c->q_head = call->q_next;
-    if (call->q_next)
-        call->q_next->q_prev = call->q_prev;
-    else
+    if (!call->q_next)
         c->q_tail = call->q_prev;
-    call->q_next = call->q_prev = NULL;
+    CWX_LIST_UNLINK(c->q_head, call, q_prev, q_next);
 }
 
 static void s_limiter_run(struct cwx_aws_client *c);
@@ -328,13 +320,7 @@ static void s_call_close_cb(uv_handle_t *h)
 static void s_call_release(struct cwx__call *call)
 {
     struct cwx_aws *aws = call->client->aws;
-    if (call->all_prev)
-        call->all_prev->all_next = call->all_next;
-    else
-        aws->calls = call->all_next;
-    if (call->all_next)
-        call->all_next->all_prev = call->all_prev;
-    call->all_next = call->all_prev = NULL;
+    CWX_LIST_UNLINK(aws->calls, call, all_prev, all_next);
     uv_timer_stop(&call->timer);
     uv_close((uv_handle_t *)&call->timer, s_call_close_cb);
 }
@@ -454,10 +440,7 @@ int cwx_aws_call(struct cwx_aws_client *c, const struct cwx_aws_request *req,
     call->normal = 1;
     c->refs++;
     aws->refs++;
-    call->all_next = aws->calls;
-    if (aws->calls)
-        aws->calls->all_prev = call;
-    aws->calls = call;
+    CWX_LIST_PUSH(aws->calls, call, all_prev, all_next);
     c->stats.calls++;
     aws->stats.calls++;
 

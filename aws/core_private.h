@@ -19,12 +19,10 @@ struct cwx_aws {
     uv_loop_t *loop;
     struct cwx_http *http;
     struct cwx_aws_settings settings;    /* the shared config's: endpoints, retry mode, … */
-    int64_t (*now_ms)(void *ud);
-    void *now_ud;
-    double (*random)(void *ud);
-    void *random_ud;
-    cwx_aws_retry_fn *on_retry;
-    void *retry_ud;
+    /* The caller's options, for the clock, jitter and retry hooks (now_ms,
+     * random, on_retry and their data); http and profile, borrowed for
+     * cwx_aws_new only, are NULL here. */
+    struct cwx_aws_options opts;
     struct cwx_retry_quota quota;
     int max_attempts; /* of one call, the first included */
     enum cwx_retry_mode retry_mode;

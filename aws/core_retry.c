@@ -49,7 +49,7 @@ static void s_notify(struct cwx__call *call, enum cwx_retry_class k,
     CWX_LOGD("aws: %s attempt %d: %s (HTTP %ld%s%s)%s", call->req.service, call->attempts,
              cwx_retry_class_name(k), resp->status, call->err.code[0] ? ", " : "",
              call->err.code, delay_ms >= 0 ? ", retrying" : "");
-    if (!aws->on_retry)
+    if (!aws->opts.on_retry)
         return;
     struct cwx_aws_retry_info info = {
         .service = call->req.service,
@@ -61,7 +61,7 @@ static void s_notify(struct cwx__call *call, enum cwx_retry_class k,
         .delay_ms = delay_ms,
         .quota_available = aws->quota.available,
     };
-    aws->on_retry(&info, aws->retry_ud);
+    aws->opts.on_retry(&info, aws->opts.retry_ud);
 }
 
 
@@ -93,7 +93,7 @@ static int s_repair(struct cwx__call *call, enum cwx_retry_class k,
     if (k == CWX_RETRY_CLOCK_SKEW && !call->skew_retried && !no_retry) {
         call->skew_retried = 1;
         if (server_ms) {
-            int64_t local = aws->now_ms ? aws->now_ms(aws->now_ud) : cwx_wall_ms();
+            int64_t local = aws->opts.now_ms ? aws->opts.now_ms(aws->opts.now_ud) : cwx_wall_ms();
             aws->skew_ms = server_ms - local;
             aws->stats.skew_corrections++;
             CWX_LOGW("aws: clock skew of %lld ms against %s: corrected",
@@ -121,7 +121,7 @@ static int s_backoff(struct cwx__call *call, enum cwx_retry_class k,
         return 0;
     }
     call->quota_taken = taken > 0 ? taken : 0;
-    int64_t delay = cwx_retry_delay_ms(call->normal, aws->random, aws->random_ud);
+    int64_t delay = cwx_retry_delay_ms(call->normal, aws->opts.random, aws->opts.random_ud);
     s_notify(call, k, resp, delay);
     c->stats.retries++;
     aws->stats.retries++;

@@ -17,6 +17,7 @@
 
 #include "aws/clients_internal.h"
 #include "aws/credentials_internal.h"
+#include "aws/http.h"
 #include "common/civil.h"
 #include "common/clock.h"
 #include "common/error.h"
@@ -24,6 +25,12 @@
 #include "common/secret.h"
 
 /* ---- small helpers ------------------------------------------------------- */
+
+void cwx__creds_wipe_body(const struct cwx_http_response *resp)
+{
+    if (resp && resp->body.ptr)
+        OPENSSL_cleanse(resp->body.ptr, resp->body.len);
+}
 
 const char *cwx__creds_env(const char *name)
 {
@@ -352,6 +359,15 @@ static void s_make_ready(struct cwx_creds_provider *p, struct cwx__creds_waiter 
     }
 }
 
+void cwx__creds_impl_destroy(const struct cwx__creds_vtable *vt, void *impl)
+{
+    if (impl && vt->destroy) {
+        /* destroy reads only impl: give it a stack shell. */
+        struct cwx_creds_provider shell = {.vt = vt, .impl = impl};
+        vt->destroy(&shell);
+    }
+}
+
 int cwx__creds_provider_new(uv_loop_t *loop, struct cwx_aws *aws,
                             const struct cwx__creds_vtable *vt, void *impl,
                             const char *source, struct cwx_creds_provider **out)
@@ -362,11 +378,7 @@ int cwx__creds_provider_new(uv_loop_t *loop, struct cwx_aws *aws,
     if (!p || !src) {
         free(p);
         free(src);
-        if (impl && vt->destroy) {
-            /* destroy reads only impl: give it a stack shell. */
-            struct cwx_creds_provider shell = {.vt = vt, .impl = impl};
-            vt->destroy(&shell);
-        }
+        cwx__creds_impl_destroy(vt, impl);
         return CWX_ENOMEM;
     }
     p->vt = vt;
@@ -379,6 +391,28 @@ int cwx__creds_provider_new(uv_loop_t *loop, struct cwx_aws *aws,
     p->idle.data = p;
     *out = p;
     return 0;
+}
+
+/* Gives every waiter of the fetch its answer: status with snap (one
+ * reference each) when it is 0, else a copy of detail. The waiters are called
+ * back from the loop. */
+static void s_answer_pending(struct cwx_creds_provider *p, int status,
+                             struct cwx__creds_snap *snap, const char *detail)
+{
+    struct cwx__creds_waiter *list = p->pending;
+    p->pending = NULL;
+    while (list) {
+        struct cwx__creds_waiter *w = list;
+        list = w->next;
+        w->status = status;
+        if (status == 0) {
+            w->snap = snap;
+            snap->refs++;
+        } else {
+            w->detail = strdup(detail);
+        }
+        s_make_ready(p, w);
+    }
 }
 
 void cwx__creds_fetched(struct cwx_creds_provider *p, int status, struct cwx__creds_doc *doc,
@@ -424,20 +458,7 @@ void cwx__creds_fetched(struct cwx_creds_provider *p, int status, struct cwx__cr
             status = 0;
         }
     }
-    struct cwx__creds_waiter *list = p->pending;
-    p->pending = NULL;
-    while (list) {
-        struct cwx__creds_waiter *w = list;
-        list = w->next;
-        w->status = status;
-        if (status == 0) {
-            w->snap = snap;
-            snap->refs++;
-        } else {
-            w->detail = strdup(detail ? detail : cwx_strerror(status));
-        }
-        s_make_ready(p, w);
-    }
+    s_answer_pending(p, status, snap, detail ? detail : cwx_strerror(status));
     s_unref(p); /* the fetch's reference */
 }
 
@@ -486,15 +507,7 @@ void cwx_creds_provider_free(struct cwx_creds_provider *p)
     s_snap_unref(p->cache);
     p->cache = NULL;
     /* Waiters still get their one callback, from the loop. */
-    struct cwx__creds_waiter *list = p->pending;
-    p->pending = NULL;
-    while (list) {
-        struct cwx__creds_waiter *w = list;
-        list = w->next;
-        w->status = CWX_ECANCELED;
-        w->detail = strdup("the credentials provider was freed");
-        s_make_ready(p, w);
-    }
+    s_answer_pending(p, CWX_ECANCELED, NULL, "the credentials provider was freed");
     if (p->fetching && p->vt->cancel)
         p->vt->cancel(p);
     s_unref(p);

@@ -12,6 +12,8 @@
 
 #include "aws/credentials.h"
 
+struct cwx_http_response;
+
 /* ---- time and the refresh margin ----------------------------------------- */
 
 /* Wall-clock time, epoch ms. */
@@ -163,6 +165,10 @@ struct cwx_creds_provider {
     struct cwx_creds_stats stats;
 };
 
+/* Destroys impl, a source's state never handed to a provider, through
+ * vt->destroy. NULL impl is fine. */
+void cwx__creds_impl_destroy(const struct cwx__creds_vtable *vt, void *impl);
+
 /* Allocates a provider for vt with impl (owned from here on, also on
  * failure: vt->destroy runs). source is copied. */
 int cwx__creds_provider_new(uv_loop_t *loop, struct cwx_aws *aws,
@@ -268,6 +274,10 @@ void cwx__creds_first_line(const char *s, size_t len, char *out, size_t size);
 /* Wipes every string of a cJSON tree (a cJSON *, void here so that this
  * header does not need cJSON's), then frees it. NULL is fine. */
 void cwx__creds_json_delete(void *root);
+/* The transport frees an answer after our callback returns; an answer that
+ * carried credentials is wiped first with this (the struct is the
+ * transport's, the bytes are ours to scrub). NULL is fine. */
+void cwx__creds_wipe_body(const struct cwx_http_response *resp);
 /* getenv that treats "" as unset. */
 const char *cwx__creds_env(const char *name);
 

@@ -1,6 +1,5 @@
 /* Credentials from HTTP endpoints on the same transport as every AWS call:
  * ECS container credentials and EC2 instance metadata (IMDSv2). */
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +21,6 @@
 #define CWX__IMDS_TOKEN_TTL_S 21600
 #define CWX__IMDS_TIMEOUT_MS 1000
 #define CWX__MAX_TOKEN_FILE (64 * 1024)
-
-/* The transport frees the answer after our callback returns; an answer that
- * carried credentials is wiped first (the struct is the transport's, the
- * bytes are ours to scrub). */
-static void s_wipe_body(const struct cwx_http_response *resp)
-{
-    if (resp && resp->body.ptr)
-        OPENSSL_cleanse(resp->body.ptr, resp->body.len);
-}
 
 /* "HTTP 404: <first line of the body>" or the transport's reason. */
 static void s_describe(const struct cwx_http_response *resp, char *out, size_t size)
@@ -143,7 +133,7 @@ static void s_ecs_on_resp(const struct cwx_http_response *resp, void *ud)
     struct s_ecs *e = ud;
     char why[320];
     if (e->p->closing) {
-        s_wipe_body(resp);
+        cwx__creds_wipe_body(resp);
         s_ecs_fail(e, CWX_ECANCELED, "canceled");
         return;
     }
@@ -151,7 +141,7 @@ static void s_ecs_on_resp(const struct cwx_http_response *resp, void *ud)
         struct cwx__creds_doc doc;
         int rc = cwx__creds_parse_metadata_json(resp->body.ptr ? resp->body.ptr : "",
                                                 resp->body.len, &doc, why, sizeof(why));
-        s_wipe_body(resp);
+        cwx__creds_wipe_body(resp);
         if (rc) {
             s_ecs_fail(e, rc == CWX_ENOMEM ? rc : CWX_ECRED, rc == CWX_ENOMEM ? "out of memory"
                                                                               : why);
@@ -162,7 +152,7 @@ static void s_ecs_on_resp(const struct cwx_http_response *resp, void *ud)
         cwx__creds_fetched(e->p, 0, &doc, NULL);
         return;
     }
-    s_wipe_body(resp);
+    cwx__creds_wipe_body(resp);
     if (s_http_retryable(resp) && resp->error != CWX_ECANCELED &&
         ++e->attempt < CWX__ECS_ATTEMPTS) {
         s_ecs_send(e);
@@ -313,7 +303,7 @@ static void s_imds_drop_token(struct s_imds *m)
 static void s_imds_on_error(struct s_imds *m, const struct cwx_http_response *resp)
 {
     char why[320], what[512];
-    s_wipe_body(resp);
+    cwx__creds_wipe_body(resp);
     if (resp->status == 401 && m->stage != S_TOKEN && !m->token_renewed) {
         /* Our session token expired or was revoked: get a new one. */
         m->token_renewed = 1;
@@ -352,12 +342,12 @@ static void s_imds_on_token(struct s_imds *m, const struct cwx_http_response *re
     while (n && (body[n - 1] == '\n' || body[n - 1] == '\r' || body[n - 1] == ' '))
         n--;
     if (n == 0 || memchr(body, '\n', n) || memchr(body, '\r', n)) {
-        s_wipe_body(resp);
+        cwx__creds_wipe_body(resp);
         s_imds_fail(m, CWX_ECRED, "the token request returned no usable token");
         return;
     }
     m->token = strndup(body, n);
-    s_wipe_body(resp);
+    cwx__creds_wipe_body(resp);
     if (!m->token) {
         s_imds_fail(m, CWX_ENOMEM, "out of memory");
         return;
@@ -400,7 +390,7 @@ static void s_imds_on_creds(struct s_imds *m, const struct cwx_http_response *re
     char why[320], what[512];
     struct cwx__creds_doc doc;
     int rc = cwx__creds_parse_metadata_json(body, resp->body.len, &doc, why, sizeof(why));
-    s_wipe_body(resp);
+    cwx__creds_wipe_body(resp);
     if (rc) {
         snprintf(what, sizeof(what), "the credentials of role %.100s: %s", m->role,
                  rc == CWX_ENOMEM ? "out of memory" : why);
@@ -415,7 +405,7 @@ static void s_imds_on_resp(const struct cwx_http_response *resp, void *ud)
     struct s_imds *m = ud;
     const char *body = resp->body.ptr ? resp->body.ptr : "";
     if (m->p->closing) {
-        s_wipe_body(resp);
+        cwx__creds_wipe_body(resp);
         s_imds_fail(m, CWX_ECANCELED, "canceled");
         return;
     }

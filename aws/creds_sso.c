@@ -78,12 +78,6 @@ struct s_sso {
     struct cwx_http_request req;
 };
 
-static void s_wipe_body(const struct cwx_http_response *resp)
-{
-    if (resp && resp->body.ptr)
-        OPENSSL_cleanse(resp->body.ptr, resp->body.len);
-}
-
 static void s_reset(struct s_sso *s)
 {
     cwx__creds_json_delete(s->doc);
@@ -174,6 +168,11 @@ static int s_retryable(const struct cwx_http_response *resp)
                        : resp->status >= 500 || resp->status == 429;
 }
 
+/* After a failed answer: describes it into why, wipes it, and sends the
+ * request again when another try may pass. Returns 1 when it did. */
+static int s_retry(struct s_sso *s, const struct cwx_http_response *resp, char *why,
+                   size_t size);
+
 /* What failed, without the body when it could carry a secret: the AWS error
  * type (x-amzn-ErrorType is not kept by the transport; the body's "error",
  * "__type" or "message") and the status. */
@@ -206,6 +205,18 @@ static void s_describe(const struct cwx_http_response *resp, char *out, size_t s
     cwx__creds_json_delete(j);
 }
 
+static int s_retry(struct s_sso *s, const struct cwx_http_response *resp, char *why,
+                   size_t size)
+{
+    s_describe(resp, why, size);
+    cwx__creds_wipe_body(resp);
+    if (s_retryable(resp) && ++s->attempt < S_ATTEMPTS) {
+        s_send(s);
+        return 1;
+    }
+    return 0;
+}
+
 static int s_transient_status(const struct cwx_http_response *resp)
 {
     if (resp->error)
@@ -221,7 +232,7 @@ static void s_on_refresh(struct s_sso *s, const struct cwx_http_response *resp)
     int64_t now = cwx__creds_wall_ms();
     if (resp->status == 200 && !resp->error) {
         cJSON *j = cJSON_ParseWithLength(resp->body.ptr ? resp->body.ptr : "", resp->body.len);
-        s_wipe_body(resp);
+        cwx__creds_wipe_body(resp);
         const char *access = j ? s_str(j, "accessToken") : NULL;
         const cJSON *in = j ? cJSON_GetObjectItemCaseSensitive(j, "expiresIn") : NULL;
         const char *refresh = j ? s_str(j, "refreshToken") : NULL;
@@ -271,12 +282,8 @@ static void s_on_refresh(struct s_sso *s, const struct cwx_http_response *resp)
         s_role(s);
         return;
     }
-    s_describe(resp, why, sizeof(why));
-    s_wipe_body(resp);
-    if (s_retryable(resp) && ++s->attempt < S_ATTEMPTS) {
-        s_send(s);
+    if (s_retry(s, resp, why, sizeof(why)))
         return;
-    }
 refresh_failed:
     if (now < s->expires_ms) {
         CWX_LOGW("profile %s: the SSO token could not be refreshed (%s); using it until it "
@@ -297,7 +304,7 @@ static void s_on_role(struct s_sso *s, const struct cwx_http_response *resp)
     char why[400], what[600];
     if (resp->status == 200 && !resp->error) {
         cJSON *j = cJSON_ParseWithLength(resp->body.ptr ? resp->body.ptr : "", resp->body.len);
-        s_wipe_body(resp);
+        cwx__creds_wipe_body(resp);
         const cJSON *rc_ = j ? cJSON_GetObjectItemCaseSensitive(j, "roleCredentials") : NULL;
         const char *id = s_str(rc_, "accessKeyId"), *secret = s_str(rc_, "secretAccessKey");
         const char *token = s_str(rc_, "sessionToken");
@@ -324,12 +331,8 @@ static void s_on_role(struct s_sso *s, const struct cwx_http_response *resp)
         cwx__creds_fetched(s->p, 0, &doc, NULL);
         return;
     }
-    s_describe(resp, why, sizeof(why));
-    s_wipe_body(resp);
-    if (s_retryable(resp) && ++s->attempt < S_ATTEMPTS) {
-        s_send(s);
+    if (s_retry(s, resp, why, sizeof(why)))
         return;
-    }
     if (resp->status == 401) {
         snprintf(what, sizeof(what), "the SSO session has expired or is invalid "
                                      "(sso:GetRoleCredentials: %s)", why);
@@ -354,7 +357,7 @@ static void s_on_resp(const struct cwx_http_response *resp, void *ud)
 {
     struct s_sso *s = ud;
     if (s->p->closing) {
-        s_wipe_body(resp);
+        cwx__creds_wipe_body(resp);
         s_fail(s, CWX_ECANCELED, "canceled");
         return;
     }
@@ -539,8 +542,7 @@ int cwx__creds_sso_new(uv_loop_t *loop, struct cwx_aws *aws, const struct cwx__s
                                  &s->cache_path);
     if (rc || !s->profile || (params->session_name && !s->session) || !s->start_url ||
         !s->region || !s->account_id || !s->role_name) {
-        struct cwx_creds_provider fake = {.impl = s};
-        s_destroy(&fake);
+        cwx__creds_impl_destroy(&s_sso_vt, s);
         return CWX_ENOMEM;
     }
     return cwx__creds_provider_new(loop, aws, &s_sso_vt, s, source, out);

@@ -191,8 +191,7 @@ int cwx__creds_assume_role_new(uv_loop_t *loop, struct cwx_aws *aws,
         rc = cwx_aws_client_new(aws, &co, &a->client);
     }
     if (rc) {
-        struct cwx_creds_provider shell = {.vt = &s_assume_vt, .impl = a};
-        s_assume_destroy(&shell);
+        cwx__creds_impl_destroy(&s_assume_vt, a);
         return rc;
     }
     return cwx__creds_provider_new(loop, aws, &s_assume_vt, a, source, out);
@@ -295,8 +294,7 @@ int cwx__creds_web_identity_new(uv_loop_t *loop, struct cwx_aws *aws,
         rc = cwx_aws_client_new(aws, &co, &w->client);
     }
     if (rc) {
-        struct cwx_creds_provider shell = {.vt = &s_web_vt, .impl = w};
-        s_web_destroy(&shell);
+        cwx__creds_impl_destroy(&s_web_vt, w);
         return rc;
     }
     return cwx__creds_provider_new(loop, aws, &s_web_vt, w, source, out);

@@ -43,6 +43,7 @@
 
 #include "aws/http_internal.h"
 #include "common/error.h"
+#include "common/list.h"
 #include "common/log.h"
 
 /* One transfer in flight. */
@@ -167,13 +168,7 @@ static size_t s_write_cb(char *data, size_t size, size_t n, void *ud)
 static void s_xfer_unlink(struct cwx__http_xfer *x)
 {
     struct cwx_http *http = x->http;
-    if (x->prev)
-        x->prev->next = x->next;
-    else
-        http->xfers = x->next;
-    if (x->next)
-        x->next->prev = x->prev;
-    x->prev = x->next = NULL;
+    CWX_LIST_UNLINK(http->xfers, x, prev, next);
 }
 
 /* Returns the easy handle to the pool (or frees it) and frees x. The
@@ -535,10 +530,7 @@ static int s_xfer_start(struct cwx__http_xfer *x)
         CWX_LOGE("http: curl_multi_add_handle: %s", curl_multi_strerror(mc));
         return mc == CURLM_OUT_OF_MEMORY ? CWX_ENOMEM : CWX_EHTTP;
     }
-    x->next = http->xfers;
-    if (http->xfers)
-        http->xfers->prev = x;
-    http->xfers = x;
+    CWX_LIST_PUSH(http->xfers, x, prev, next);
     http->stats.requests++;
     return 0;
 }

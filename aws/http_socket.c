@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "common/list.h"
 #include "common/log.h"
 
 static void s_sock_close_cb(uv_handle_t *h)
@@ -18,13 +19,7 @@ static void s_sock_unlink(struct cwx__http_sock *s)
     struct cwx_http *http = s->http;
     if (!http)
         return;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        http->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->prev = s->next = NULL;
+    CWX_LIST_UNLINK(http->socks, s, prev, next);
     s->http = NULL;
 }
 
@@ -81,10 +76,7 @@ static int s_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void
         s->fd = fd;
         s->http = http;
         s->poll.data = s;
-        s->next = http->socks;
-        if (http->socks)
-            http->socks->prev = s;
-        http->socks = s;
+        CWX_LIST_PUSH(http->socks, s, prev, next);
         curl_multi_assign(http->multi, fd, s);
     }
     int events = 0;

@@ -41,6 +41,15 @@ struct s_pager {
     char *token; /* the nextToken of the page in flight */
 };
 
+/* The caller's callback, by the call's op. */
+union s_cb {
+    cwx_logs_create_export_task_fn *create;
+    cwx_logs_describe_export_tasks_fn *tasks;
+    cwx_logs_cancel_export_task_fn *cancel;
+    cwx_logs_describe_log_groups_fn *groups;
+    cwx_logs_describe_log_streams_fn *streams;
+};
+
 /* One call in flight; owns everything its request points to. */
 struct s_call {
     enum s_op op;
@@ -48,19 +57,15 @@ struct s_call {
     struct cwx_http_header headers[2];
     char target[64];
     struct cwx_buf body;
-    union {
-        cwx_logs_create_export_task_fn *create;
-        cwx_logs_describe_export_tasks_fn *tasks;
-        cwx_logs_cancel_export_task_fn *cancel;
-        cwx_logs_describe_log_groups_fn *groups;
-        cwx_logs_describe_log_streams_fn *streams;
-    } cb;
+    union s_cb cb;
     void *ud;
     struct s_pager *pager; /* set for a pager's page */
 };
 
 static void s_call_free(struct s_call *call)
 {
+    if (!call)
+        return;
     cwx_buf_free(&call->body);
     free(call);
 }
@@ -68,11 +73,28 @@ static void s_call_free(struct s_call *call)
 static void s_on_done(int status, const struct cwx_http_response *resp,
                       const struct cwx_aws_error *err, void *ud);
 
-/* Takes ownership of call: on failure frees it and returns the error. */
-static int s_start(struct cwx_aws_client *c, struct s_call *call, const char *op,
-                   unsigned flags)
+/* Each op's name in X-Amz-Target and its call flags. */
+static const struct {
+    const char *name;
+    unsigned flags;
+} s_ops[] = {
+    [S_CREATE] = {"CreateExportTask", CWX_AWS_SLOT_BUSY},
+    [S_DESCRIBE_TASKS] = {"DescribeExportTasks", 0},
+    [S_CANCEL] = {"CancelExportTask", 0},
+    [S_DESCRIBE_GROUPS] = {"DescribeLogGroups", 0},
+    [S_DESCRIBE_STREAMS] = {"DescribeLogStreams", 0},
+};
+
+/* Starts call, unless rc (the result of making the call and its body;
+ * CWX_ENOMEM when call is NULL) says it failed. Takes ownership of call:
+ * on failure frees it and returns the error. */
+static int s_start(struct cwx_aws_client *c, struct s_call *call, int rc)
 {
-    snprintf(call->target, sizeof(call->target), "Logs_20140328.%s", op);
+    if (rc) {
+        s_call_free(call);
+        return rc;
+    }
+    snprintf(call->target, sizeof(call->target), "Logs_20140328.%s", s_ops[call->op].name);
     call->headers[0] = (struct cwx_http_header){"X-Amz-Target", call->target};
     call->headers[1] =
         (struct cwx_http_header){"Content-Type", "application/x-amz-json-1.1"};
@@ -85,20 +107,24 @@ static int s_start(struct cwx_aws_client *c, struct s_call *call, const char *op
         .n_headers = 2,
         .body = call->body.ptr,
         .body_len = call->body.len,
-        .flags = flags,
+        .flags = s_ops[call->op].flags,
     };
-    int rc = cwx_aws_call(c, &call->req, s_on_done, call);
+    rc = cwx_aws_call(c, &call->req, s_on_done, call);
     if (rc)
         s_call_free(call);
     return rc;
 }
 
-static struct s_call *s_call_new(enum s_op op, void *ud)
+/* A new call of op for the caller's cb and ud; pager is set for a pager's
+ * page. NULL when out of memory. */
+static struct s_call *s_call_new(enum s_op op, union s_cb cb, void *ud, struct s_pager *pager)
 {
     struct s_call *call = calloc(1, sizeof(*call));
     if (call) {
         call->op = op;
+        call->cb = cb;
         call->ud = ud;
+        call->pager = pager;
         cwx_buf_init(&call->body, 0);
     }
     return call;
@@ -211,82 +237,102 @@ static void s_pager_page(struct s_pager *pg, struct cwx_logs_export_tasks *tasks
     }
 }
 
+/* Each s_done_* below answers one kind of call: it parses the body of a
+ * 2xx answer and calls the caller's callback (or hands the page to its
+ * pager) once. msg holds a parser's complaint. */
+
+static void s_done_create(struct s_call *call, int status, struct cwx_span body,
+                          const struct cwx_aws_error *err)
+{
+    char msg[256] = "", *task_id = NULL;
+    struct cwx_aws_error perr;
+    if (!status)
+        status = cwx_logs_parse_create_export_task(body.ptr, body.len, &task_id, msg,
+                                                   sizeof(msg));
+    err = cwx__answer_error(status, msg, err, &perr);
+    struct cwx_logs_create_export_task_result res = {task_id};
+    call->cb.create(status, status ? NULL : &res, err, call->ud);
+    free(task_id);
+}
+
+static void s_done_tasks(struct s_call *call, int status, struct cwx_span body,
+                         const struct cwx_aws_error *err)
+{
+    char msg[256] = "";
+    struct cwx_aws_error perr;
+    struct cwx_logs_export_tasks res = {0};
+    if (!status)
+        status = cwx_logs_parse_describe_export_tasks(body.ptr, body.len, &res, msg,
+                                                      sizeof(msg));
+    err = cwx__answer_error(status, msg, err, &perr);
+    if (call->pager && status)
+        s_pager_finish(call->pager, status, err);
+    else if (call->pager)
+        s_pager_page(call->pager, &res, NULL, err);
+    else
+        call->cb.tasks(status, status ? NULL : &res, err, call->ud);
+    cwx_logs_export_tasks_free(&res);
+}
+
+static void s_done_groups(struct s_call *call, int status, struct cwx_span body,
+                          const struct cwx_aws_error *err)
+{
+    char msg[256] = "";
+    struct cwx_aws_error perr;
+    struct cwx_logs_log_groups res = {0};
+    if (!status)
+        status = cwx_logs_parse_describe_log_groups(body.ptr, body.len, &res, msg,
+                                                    sizeof(msg));
+    err = cwx__answer_error(status, msg, err, &perr);
+    if (call->pager && status)
+        s_pager_finish(call->pager, status, err);
+    else if (call->pager)
+        s_pager_page(call->pager, NULL, &res, err);
+    else
+        call->cb.groups(status, status ? NULL : &res, err, call->ud);
+    cwx_logs_log_groups_free(&res);
+}
+
+static void s_done_streams(struct s_call *call, int status, struct cwx_span body,
+                           const struct cwx_aws_error *err)
+{
+    char msg[256] = "";
+    struct cwx_aws_error perr;
+    struct cwx_logs_log_streams res = {0};
+    if (!status)
+        status = cwx_logs_parse_describe_log_streams(body.ptr, body.len, &res, msg,
+                                                     sizeof(msg));
+    err = cwx__answer_error(status, msg, err, &perr);
+    call->cb.streams(status, status ? NULL : &res, err, call->ud);
+    cwx_logs_log_streams_free(&res);
+}
+
+static void s_done_cancel(struct s_call *call, int status, struct cwx_span body,
+                          const struct cwx_aws_error *err)
+{
+    (void)body;
+    call->cb.cancel(status, err, call->ud);
+}
+
+/* The answer of each op. */
+typedef void s_done_fn(struct s_call *call, int status, struct cwx_span body,
+                       const struct cwx_aws_error *err);
+static s_done_fn *const s_done[] = {
+    [S_CREATE] = s_done_create,         [S_DESCRIBE_TASKS] = s_done_tasks,
+    [S_CANCEL] = s_done_cancel,         [S_DESCRIBE_GROUPS] = s_done_groups,
+    [S_DESCRIBE_STREAMS] = s_done_streams,
+};
+
 static void s_on_done(int status, const struct cwx_http_response *resp,
                       const struct cwx_aws_error *err, void *ud)
 {
     struct s_call *call = ud;
-    char msg[256] = "";
-    struct cwx_aws_error perr;
-    const char *body = resp ? resp->body.ptr : NULL;
-    size_t len = resp ? resp->body.len : 0;
-    status = s_map_status(call->op, status, err);
-
-    switch (call->op) {
-    case S_CREATE: {
-        char *task_id = NULL;
-        if (!status)
-            status = cwx_logs_parse_create_export_task(body, len, &task_id, msg, sizeof(msg));
-        if (status && msg[0]) {
-            cwx__parse_error(&perr, err, msg);
-            err = &perr;
-        }
-        struct cwx_logs_create_export_task_result res = {task_id};
-        call->cb.create(status, status ? NULL : &res, err, call->ud);
-        free(task_id);
-        break;
-    }
-    case S_DESCRIBE_TASKS: {
-        struct cwx_logs_export_tasks res = {0};
-        if (!status)
-            status = cwx_logs_parse_describe_export_tasks(body, len, &res, msg, sizeof(msg));
-        if (status && msg[0]) {
-            cwx__parse_error(&perr, err, msg);
-            err = &perr;
-        }
-        if (call->pager && status)
-            s_pager_finish(call->pager, status, err);
-        else if (call->pager)
-            s_pager_page(call->pager, &res, NULL, err);
-        else
-            call->cb.tasks(status, status ? NULL : &res, err, call->ud);
-        cwx_logs_export_tasks_free(&res);
-        break;
-    }
-    case S_CANCEL:
-        call->cb.cancel(status, err, call->ud);
-        break;
-    case S_DESCRIBE_GROUPS: {
-        struct cwx_logs_log_groups res = {0};
-        if (!status)
-            status = cwx_logs_parse_describe_log_groups(body, len, &res, msg, sizeof(msg));
-        if (status && msg[0]) {
-            cwx__parse_error(&perr, err, msg);
-            err = &perr;
-        }
-        if (call->pager && status)
-            s_pager_finish(call->pager, status, err);
-        else if (call->pager)
-            s_pager_page(call->pager, NULL, &res, err);
-        else
-            call->cb.groups(status, status ? NULL : &res, err, call->ud);
-        cwx_logs_log_groups_free(&res);
-        break;
-    }
-    case S_DESCRIBE_STREAMS: {
-        struct cwx_logs_log_streams res = {0};
-        if (!status)
-            status = cwx_logs_parse_describe_log_streams(body, len, &res, msg, sizeof(msg));
-        if (status && msg[0]) {
-            cwx__parse_error(&perr, err, msg);
-            err = &perr;
-        }
-        call->cb.streams(status, status ? NULL : &res, err, call->ud);
-        cwx_logs_log_streams_free(&res);
-        break;
-    }
-    }
+    struct cwx_span body = {resp ? resp->body.ptr : NULL, resp ? resp->body.len : 0};
+    s_done[call->op](call, s_map_status(call->op, status, err), body, err);
     s_call_free(call);
 }
+
+/* Each call below makes its s_call and body, then starts it with s_start. */
 
 int cwx_logs_create_export_task(struct cwx_aws_client *c,
                                 const struct cwx_logs_create_export_task_req *req,
@@ -294,34 +340,9 @@ int cwx_logs_create_export_task(struct cwx_aws_client *c,
 {
     if (!c || !req || !cb)
         return CWX_EINVAL;
-    struct s_call *call = s_call_new(S_CREATE, ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.create = cb;
-    int rc = cwx__logs_create_export_task_body(req, &call->body);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, "CreateExportTask", CWX_AWS_SLOT_BUSY);
-}
-
-static int s_describe_tasks(struct cwx_aws_client *c,
-                            const struct cwx_logs_describe_export_tasks_req *req,
-                            cwx_logs_describe_export_tasks_fn *cb, void *ud,
-                            struct s_pager *pager)
-{
-    struct s_call *call = s_call_new(S_DESCRIBE_TASKS, ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.tasks = cb;
-    call->pager = pager;
-    int rc = cwx__logs_describe_export_tasks_body(req, &call->body);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, "DescribeExportTasks", 0);
+    struct s_call *call = s_call_new(S_CREATE, (union s_cb){.create = cb}, ud, NULL);
+    int rc = call ? cwx__logs_create_export_task_body(req, &call->body) : CWX_ENOMEM;
+    return s_start(c, call, rc);
 }
 
 int cwx_logs_describe_export_tasks(struct cwx_aws_client *c,
@@ -330,25 +351,9 @@ int cwx_logs_describe_export_tasks(struct cwx_aws_client *c,
 {
     if (!c || !req || !cb)
         return CWX_EINVAL;
-    return s_describe_tasks(c, req, cb, ud, NULL);
-}
-
-static int s_describe_groups(struct cwx_aws_client *c,
-                             const struct cwx_logs_describe_log_groups_req *req,
-                             cwx_logs_describe_log_groups_fn *cb, void *ud,
-                             struct s_pager *pager)
-{
-    struct s_call *call = s_call_new(S_DESCRIBE_GROUPS, ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.groups = cb;
-    call->pager = pager;
-    int rc = cwx__logs_describe_log_groups_body(req, &call->body);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, "DescribeLogGroups", 0);
+    struct s_call *call = s_call_new(S_DESCRIBE_TASKS, (union s_cb){.tasks = cb}, ud, NULL);
+    int rc = call ? cwx__logs_describe_export_tasks_body(req, &call->body) : CWX_ENOMEM;
+    return s_start(c, call, rc);
 }
 
 int cwx_logs_describe_log_groups(struct cwx_aws_client *c,
@@ -357,7 +362,9 @@ int cwx_logs_describe_log_groups(struct cwx_aws_client *c,
 {
     if (!c || !req || !cb)
         return CWX_EINVAL;
-    return s_describe_groups(c, req, cb, ud, NULL);
+    struct s_call *call = s_call_new(S_DESCRIBE_GROUPS, (union s_cb){.groups = cb}, ud, NULL);
+    int rc = call ? cwx__logs_describe_log_groups_body(req, &call->body) : CWX_ENOMEM;
+    return s_start(c, call, rc);
 }
 
 int cwx_logs_describe_log_streams(struct cwx_aws_client *c,
@@ -366,16 +373,9 @@ int cwx_logs_describe_log_streams(struct cwx_aws_client *c,
 {
     if (!c || !req || !cb)
         return CWX_EINVAL;
-    struct s_call *call = s_call_new(S_DESCRIBE_STREAMS, ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.streams = cb;
-    int rc = cwx__logs_describe_log_streams_body(req, &call->body);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, "DescribeLogStreams", 0);
+    struct s_call *call = s_call_new(S_DESCRIBE_STREAMS, (union s_cb){.streams = cb}, ud, NULL);
+    int rc = call ? cwx__logs_describe_log_streams_body(req, &call->body) : CWX_ENOMEM;
+    return s_start(c, call, rc);
 }
 
 int cwx_logs_cancel_export_task(struct cwx_aws_client *c, const char *task_id,
@@ -383,30 +383,29 @@ int cwx_logs_cancel_export_task(struct cwx_aws_client *c, const char *task_id,
 {
     if (!c || !task_id || !task_id[0] || !cb)
         return CWX_EINVAL;
-    struct s_call *call = s_call_new(S_CANCEL, ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.cancel = cb;
-    int rc = cwx__logs_cancel_export_task_body(task_id, &call->body);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, "CancelExportTask", 0);
+    struct s_call *call = s_call_new(S_CANCEL, (union s_cb){.cancel = cb}, ud, NULL);
+    int rc = call ? cwx__logs_cancel_export_task_body(task_id, &call->body) : CWX_ENOMEM;
+    return s_start(c, call, rc);
 }
 
 /* ---- pagers ------------------------------------------------------------------------ */
 
+/* Starts the pager's call for the page at next_token (NULL: the first). */
 static int s_pager_next(struct s_pager *pg, const char *next_token)
 {
-    if (pg->tasks_cb) {
+    enum s_op op = pg->tasks_cb ? S_DESCRIBE_TASKS : S_DESCRIBE_GROUPS;
+    struct s_call *call = s_call_new(op, (union s_cb){0}, NULL, pg);
+    int rc = call ? 0 : CWX_ENOMEM;
+    if (!rc && op == S_DESCRIBE_TASKS) {
         struct cwx_logs_describe_export_tasks_req r = pg->tasks_req;
         r.next_token = next_token;
-        return s_describe_tasks(pg->client, &r, NULL, NULL, pg);
+        rc = cwx__logs_describe_export_tasks_body(&r, &call->body);
+    } else if (!rc) {
+        struct cwx_logs_describe_log_groups_req r = pg->groups_req;
+        r.next_token = next_token;
+        rc = cwx__logs_describe_log_groups_body(&r, &call->body);
     }
-    struct cwx_logs_describe_log_groups_req r = pg->groups_req;
-    r.next_token = next_token;
-    return s_describe_groups(pg->client, &r, NULL, NULL, pg);
+    return s_start(pg->client, call, rc);
 }
 
 int cwx_logs_describe_export_tasks_all(struct cwx_aws_client *c,

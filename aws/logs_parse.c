@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,68 +47,6 @@ int cwx_export_status_is_active(enum cwx_export_status s)
 {
     return s == CWX_EXPORT_PENDING || s == CWX_EXPORT_RUNNING ||
            s == CWX_EXPORT_PENDING_CANCEL;
-}
-
-/* ---- freeing and copying ------------------------------------------------------ */
-
-void cwx_logs_export_task_free(struct cwx_logs_export_task *t)
-{
-    free(t->task_id);
-    free(t->task_name);
-    free(t->log_group_name);
-    free(t->destination);
-    free(t->destination_prefix);
-    free(t->status_code);
-    free(t->status_message);
-    memset(t, 0, sizeof(*t));
-}
-
-int cwx_logs_export_task_copy(struct cwx_logs_export_task *dst,
-                              const struct cwx_logs_export_task *src)
-{
-    *dst = *src;
-    dst->task_id = cwx__strdup(src->task_id);
-    dst->task_name = cwx__strdup(src->task_name);
-    dst->log_group_name = cwx__strdup(src->log_group_name);
-    dst->destination = cwx__strdup(src->destination);
-    dst->destination_prefix = cwx__strdup(src->destination_prefix);
-    dst->status_code = cwx__strdup(src->status_code);
-    dst->status_message = cwx__strdup(src->status_message);
-    if ((src->task_id && !dst->task_id) || (src->task_name && !dst->task_name) ||
-        (src->log_group_name && !dst->log_group_name) ||
-        (src->destination && !dst->destination) ||
-        (src->destination_prefix && !dst->destination_prefix) ||
-        (src->status_code && !dst->status_code) ||
-        (src->status_message && !dst->status_message)) {
-        cwx_logs_export_task_free(dst);
-        return CWX_ENOMEM;
-    }
-    return 0;
-}
-
-void cwx_logs_export_tasks_free(struct cwx_logs_export_tasks *list)
-{
-    for (size_t i = 0; i < list->n; i++)
-        cwx_logs_export_task_free(&list->tasks[i]);
-    free(list->tasks);
-    free(list->next_token);
-    memset(list, 0, sizeof(*list));
-}
-
-static void s_group_free(struct cwx_logs_log_group *g)
-{
-    free(g->name);
-    free(g->arn);
-    memset(g, 0, sizeof(*g));
-}
-
-void cwx_logs_log_groups_free(struct cwx_logs_log_groups *list)
-{
-    for (size_t i = 0; i < list->n; i++)
-        s_group_free(&list->groups[i]);
-    free(list->groups);
-    free(list->next_token);
-    memset(list, 0, sizeof(*list));
 }
 
 /* ---- JSON helpers ---------------------------------------------------------------- */
@@ -276,32 +216,156 @@ int cwx_logs_parse_create_export_task(const char *body, size_t len, char **task_
     return rc;
 }
 
-/* One page of a Describe* answer: the array `key` of items, each item_size
- * bytes and read by parse (which cleans up after itself on failure), and
- * nextToken. On success *items (calloc'ed, NULL when empty), *n and
+/* ---- the field-table reader of Describe* answers -------------------------------- */
+
+/* How a member of an item is read. */
+enum s_kind {
+    S_STR,     /* a string; absent or null gives "" */
+    S_STR_REQ, /* a string that must be there */
+    S_MS,      /* epoch milliseconds (or a byte count) in [0, 2^53); absent gives dflt */
+    S_DAYS,    /* an int of days in [0, 1000000]; absent gives 0 */
+    S_OBJ,     /* an object whose members are read by `sub`; absent or null is empty */
+};
+
+/* One member of an item: its JSON key, how it is read and where it goes
+ * (offsetof in the item's struct; unused for S_OBJ). */
+struct s_field {
+    const char *key;
+    enum s_kind kind;
+    size_t off;
+    int64_t dflt;
+    const struct s_field *sub; /* S_OBJ: its members, ended by a NULL key */
+};
+
+#define S_FIELD(key, kind, type, member) {key, kind, offsetof(type, member), 0, NULL}
+
+/* One Describe* answer: the array of items, their size and members, what
+ * is done once an item has been read, and where the list struct it fills
+ * keeps the items, their count and nextToken. */
+struct s_page_shape {
+    const char *array;
+    size_t item_size;
+    const struct s_field *fields;
+    void (*finish)(void *item); /* NULL, or completes a read item */
+    size_t list_size, items_off, n_off, token_off;
+};
+
+#define S_LIST(type, items) sizeof(type), offsetof(type, items), offsetof(type, n), \
+                            offsetof(type, next_token)
+
+static int s_fields_read(const cJSON *obj, const struct s_field *f, void *item,
+                         const char *where, char *msg, size_t msg_size);
+
+/* Reads the object member f->key with f->sub; where names it in messages. */
+static int s_field_obj(const cJSON *obj, const struct s_field *f, void *item,
+                       const char *where, char *msg, size_t msg_size)
+{
+    static const cJSON empty = {0};
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->key);
+    char w2[64];
+    snprintf(w2, sizeof(w2), "%s.%s", where, f->key);
+    if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
+        cwx__msg(msg, msg_size, "%s is not an object", w2);
+        return CWX_EPARSE;
+    }
+    return s_fields_read(v && cJSON_IsObject(v) ? v : &empty, f->sub, item, w2, msg,
+                         msg_size);
+}
+
+/* Reads one member of obj into item as f says. */
+static int s_field_read(const cJSON *obj, const struct s_field *f, void *item,
+                        const char *where, char *msg, size_t msg_size)
+{
+    char *at = (char *)item + f->off;
+    int64_t days = 0;
+    int rc;
+    switch (f->kind) {
+    case S_STR:
+    case S_STR_REQ:
+        return s_str(obj, f->key, f->kind == S_STR_REQ, (char **)(void *)at, where, msg,
+                     msg_size);
+    case S_MS:
+        return s_int(obj, f->key, 0, S_MAX_MS, f->dflt, (int64_t *)(void *)at, where, msg,
+                     msg_size);
+    case S_DAYS:
+        rc = s_int(obj, f->key, 0, 1000000, 0, &days, where, msg, msg_size);
+        *(int *)(void *)at = (int)days;
+        return rc;
+    case S_OBJ:
+        return s_field_obj(obj, f, item, where, msg, msg_size);
+    }
+    return CWX_EINVAL;
+}
+
+/* Reads every member of the table f (ended by a NULL key), in order; stops
+ * at the first failure. */
+static int s_fields_read(const cJSON *obj, const struct s_field *f, void *item,
+                         const char *where, char *msg, size_t msg_size)
+{
+    int rc = 0;
+    for (; f->key && !rc; f++)
+        rc = s_field_read(obj, f, item, where, msg, msg_size);
+    return rc;
+}
+
+/* Frees every string member of the table f in item and sets it to NULL. */
+static void s_fields_free(const struct s_field *f, void *item)
+{
+    for (; f->key; f++) {
+        if (f->kind == S_OBJ) {
+            s_fields_free(f->sub, item);
+        } else if (f->kind == S_STR || f->kind == S_STR_REQ) {
+            char **s = (char **)(void *)((char *)item + f->off);
+            free(*s);
+            *s = NULL;
+        }
+    }
+}
+
+/* Reads item i of a Describe* array; on failure it frees what it read. */
+static int s_item_read(const struct s_page_shape *shape, const cJSON *v, size_t i, void *item,
+                       char *msg, size_t msg_size)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "%s[%zu]", shape->array, i);
+    memset(item, 0, shape->item_size);
+    if (!cJSON_IsObject(v)) {
+        cwx__msg(msg, msg_size, "%s is not an object", where);
+        return CWX_EPARSE;
+    }
+    int rc = s_fields_read(v, shape->fields, item, where, msg, msg_size);
+    if (rc)
+        s_fields_free(shape->fields, item);
+    else if (shape->finish)
+        shape->finish(item);
+    return rc;
+}
+
+/* One page of a Describe* answer: the array of shape->array's items and
+ * nextToken. On success *items (calloc'ed, NULL when empty), *n_out and
  * *next_token are set; on failure they hold what was read so far, for the
  * caller's free function. */
-typedef int s_item_fn(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size);
-
-static int s_parse_page(const char *body, size_t len, const char *key, size_t item_size,
-                        s_item_fn *parse, void **items, size_t *n_out, char **next_token,
-                        char *msg, size_t msg_size)
+static int s_parse_page(const char *body, size_t len, const struct s_page_shape *shape,
+                        void **items, size_t *n_out, char **next_token, char *msg,
+                        size_t msg_size)
 {
     cJSON *doc;
     const cJSON *arr;
     size_t n;
+    *items = NULL;
     int rc = s_parse_object(body, len, &doc, msg, msg_size);
     if (!rc)
-        rc = s_array(doc, key, &arr, &n, msg, msg_size);
+        rc = s_array(doc, shape->array, &arr, &n, msg, msg_size);
     if (!rc && n) {
-        *items = calloc(n, item_size);
+        *items = calloc(n, shape->item_size);
         if (!*items) {
             cwx__msg(msg, msg_size, "out of memory");
             rc = CWX_ENOMEM;
         }
         const cJSON *v = arr ? arr->child : NULL;
         for (size_t i = 0; !rc && v; i++, v = v->next) {
-            rc = parse(v, i, (char *)*items + i * item_size, msg, msg_size);
+            rc = s_item_read(shape, v, i, (char *)*items + i * shape->item_size, msg,
+                             msg_size);
             if (!rc)
                 (*n_out)++;
         }
@@ -312,64 +376,144 @@ static int s_parse_page(const char *body, size_t len, const char *key, size_t it
     return rc;
 }
 
-static int s_parse_task(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size)
+/* ---- the Describe* answers ------------------------------------------------------ */
+
+#define S_TASK(key, kind, member) S_FIELD(key, kind, struct cwx_logs_export_task, member)
+
+static const struct s_field s_task_status[] = {
+    S_TASK("code", S_STR, status_code),
+    S_TASK("message", S_STR, status_message),
+    {0},
+};
+
+static const struct s_field s_task_execution[] = {
+    S_TASK("creationTime", S_MS, creation_time_ms),
+    S_TASK("completionTime", S_MS, completion_time_ms),
+    {0},
+};
+
+static const struct s_field s_task_fields[] = {
+    S_TASK("taskId", S_STR_REQ, task_id),
+    S_TASK("taskName", S_STR, task_name),
+    S_TASK("logGroupName", S_STR, log_group_name),
+    S_TASK("from", S_MS, from_ms),
+    S_TASK("to", S_MS, to_ms),
+    S_TASK("destination", S_STR, destination),
+    S_TASK("destinationPrefix", S_STR, destination_prefix),
+    {"status", S_OBJ, 0, 0, s_task_status},
+    {"executionInfo", S_OBJ, 0, 0, s_task_execution},
+    {0},
+};
+
+static void s_task_finish(void *item)
 {
     struct cwx_logs_export_task *t = item;
-    char where[48];
-    snprintf(where, sizeof(where), "exportTasks[%zu]", i);
+    t->status = cwx_export_status_parse(t->status_code);
+}
+
+static const struct s_page_shape s_tasks_shape = {
+    "exportTasks", sizeof(struct cwx_logs_export_task), s_task_fields, s_task_finish,
+    S_LIST(struct cwx_logs_export_tasks, tasks)};
+
+#define S_GROUP(key, kind, member) S_FIELD(key, kind, struct cwx_logs_log_group, member)
+
+static const struct s_field s_group_fields[] = {
+    S_GROUP("logGroupName", S_STR_REQ, name),
+    S_GROUP("arn", S_STR, arn),
+    S_GROUP("creationTime", S_MS, creation_time_ms),
+    S_GROUP("retentionInDays", S_DAYS, retention_days),
+    {"storedBytes", S_MS, offsetof(struct cwx_logs_log_group, stored_bytes), -1, NULL},
+    {0},
+};
+
+static const struct s_page_shape s_groups_shape = {
+    "logGroups", sizeof(struct cwx_logs_log_group), s_group_fields, NULL,
+    S_LIST(struct cwx_logs_log_groups, groups)};
+
+#define S_STREAM(key, kind, member) S_FIELD(key, kind, struct cwx_logs_log_stream, member)
+
+static const struct s_field s_stream_fields[] = {
+    S_STREAM("logStreamName", S_STR_REQ, name),
+    S_STREAM("creationTime", S_MS, creation_time_ms),
+    S_STREAM("firstEventTimestamp", S_MS, first_event_ms),
+    S_STREAM("lastEventTimestamp", S_MS, last_event_ms),
+    S_STREAM("lastIngestionTime", S_MS, last_ingestion_ms),
+    {0},
+};
+
+static const struct s_page_shape s_streams_shape = {
+    "logStreams", sizeof(struct cwx_logs_log_stream), s_stream_fields, NULL,
+    S_LIST(struct cwx_logs_log_streams, streams)};
+
+/* ---- freeing and copying, by the tables ----------------------------------------- */
+
+/* Frees the items of a list struct of shape (their strings, by the field
+ * table), the items array and nextToken, and zeroes the list. NULL is fine. */
+static void s_list_free(const struct s_page_shape *shape, void *list)
+{
+    if (!list)
+        return;
+    char *l = list, *items;
+    size_t n = *(size_t *)(void *)(l + shape->n_off);
+    memcpy(&items, l + shape->items_off, sizeof(items));
+    for (size_t i = 0; items && i < n; i++)
+        s_fields_free(shape->fields, items + i * shape->item_size);
+    free(items);
+    free(*(char **)(void *)(l + shape->token_off));
+    memset(list, 0, shape->list_size);
+}
+
+void cwx_logs_export_tasks_free(struct cwx_logs_export_tasks *list)
+{
+    s_list_free(&s_tasks_shape, list);
+}
+
+void cwx_logs_log_groups_free(struct cwx_logs_log_groups *list)
+{
+    s_list_free(&s_groups_shape, list);
+}
+
+void cwx_logs_log_streams_free(struct cwx_logs_log_streams *list)
+{
+    s_list_free(&s_streams_shape, list);
+}
+
+void cwx_logs_export_task_free(struct cwx_logs_export_task *t)
+{
+    s_fields_free(s_task_fields, t);
     memset(t, 0, sizeof(*t));
-    if (!cJSON_IsObject(v)) {
-        cwx__msg(msg, msg_size, "%s is not an object", where);
-        return CWX_EPARSE;
-    }
-    int rc = s_str(v, "taskId", true, &t->task_id, where, msg, msg_size);
-    if (!rc)
-        rc = s_str(v, "taskName", false, &t->task_name, where, msg, msg_size);
-    if (!rc)
-        rc = s_str(v, "logGroupName", false, &t->log_group_name, where, msg, msg_size);
-    if (!rc)
-        rc = s_int(v, "from", 0, S_MAX_MS, 0, &t->from_ms, where, msg, msg_size);
-    if (!rc)
-        rc = s_int(v, "to", 0, S_MAX_MS, 0, &t->to_ms, where, msg, msg_size);
-    if (!rc)
-        rc = s_str(v, "destination", false, &t->destination, where, msg, msg_size);
-    if (!rc)
-        rc = s_str(v, "destinationPrefix", false, &t->destination_prefix, where, msg,
-                   msg_size);
-    if (!rc) {
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(v, "status");
-        char w2[64];
-        snprintf(w2, sizeof(w2), "%s.status", where);
-        if (st && !cJSON_IsNull(st) && !cJSON_IsObject(st)) {
-            cwx__msg(msg, msg_size, "%s is not an object", w2);
-            rc = CWX_EPARSE;
-        } else {
-            static const cJSON empty = {0};
-            const cJSON *o = st && cJSON_IsObject(st) ? st : &empty;
-            rc = s_str(o, "code", false, &t->status_code, w2, msg, msg_size);
-            if (!rc)
-                rc = s_str(o, "message", false, &t->status_message, w2, msg, msg_size);
-            if (!rc)
-                t->status = cwx_export_status_parse(t->status_code);
-        }
-    }
-    if (!rc) {
-        const cJSON *ei = cJSON_GetObjectItemCaseSensitive(v, "executionInfo");
-        char w2[64];
-        snprintf(w2, sizeof(w2), "%s.executionInfo", where);
-        if (ei && !cJSON_IsNull(ei) && !cJSON_IsObject(ei)) {
-            cwx__msg(msg, msg_size, "%s is not an object", w2);
-            rc = CWX_EPARSE;
-        } else if (ei && cJSON_IsObject(ei)) {
-            rc = s_int(ei, "creationTime", 0, S_MAX_MS, 0, &t->creation_time_ms, w2, msg,
-                       msg_size);
-            if (!rc)
-                rc = s_int(ei, "completionTime", 0, S_MAX_MS, 0, &t->completion_time_ms,
-                           w2, msg, msg_size);
-        }
-    }
+}
+
+int cwx_logs_export_task_copy(struct cwx_logs_export_task *dst,
+                              const struct cwx_logs_export_task *src)
+{
+    *dst = *src;
+    char **const strings[] = {&dst->task_id,           &dst->task_name,
+                              &dst->log_group_name,    &dst->destination,
+                              &dst->destination_prefix, &dst->status_code,
+                              &dst->status_message};
+    int rc = cwx__strdup_each(strings, sizeof(strings) / sizeof(strings[0]));
     if (rc)
-        cwx_logs_export_task_free(t);
+        cwx_logs_export_task_free(dst);
+    return rc;
+}
+
+/* Reads one page into the list struct `list` of shape (zeroed first). On
+ * failure everything read is freed and the list is zeroed again. The items
+ * pointer is stored with memcpy: every object pointer has the same
+ * representation (POSIX), and the list's field has the item's type. */
+static int s_parse_list(const char *body, size_t len, const struct s_page_shape *shape,
+                        void *list, char *msg, size_t msg_size)
+{
+    char *l = list;
+    size_t *n = (size_t *)(void *)(l + shape->n_off);
+    char **token = (char **)(void *)(l + shape->token_off);
+    void *items = NULL;
+    memset(list, 0, shape->list_size);
+    int rc = s_parse_page(body, len, shape, &items, n, token, msg, msg_size);
+    memcpy(l + shape->items_off, &items, sizeof(items));
+    if (rc)
+        s_list_free(shape, list);
     return rc;
 }
 
@@ -377,111 +521,21 @@ int cwx_logs_parse_describe_export_tasks(const char *body, size_t len,
                                          struct cwx_logs_export_tasks *out, char *msg,
                                          size_t msg_size)
 {
-    memset(out, 0, sizeof(*out));
-    void *items = NULL;
-    int rc = s_parse_page(body, len, "exportTasks", sizeof(*out->tasks), s_parse_task, &items,
-                          &out->n, &out->next_token, msg, msg_size);
-    out->tasks = items;
-    if (rc)
-        cwx_logs_export_tasks_free(out);
-    return rc;
-}
-
-static int s_parse_group(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size)
-{
-    struct cwx_logs_log_group *g = item;
-    char where[48];
-    snprintf(where, sizeof(where), "logGroups[%zu]", i);
-    memset(g, 0, sizeof(*g));
-    if (!cJSON_IsObject(v)) {
-        cwx__msg(msg, msg_size, "%s is not an object", where);
-        return CWX_EPARSE;
-    }
-    int64_t retention = 0;
-    int rc = s_str(v, "logGroupName", true, &g->name, where, msg, msg_size);
-    if (!rc)
-        rc = s_str(v, "arn", false, &g->arn, where, msg, msg_size);
-    if (!rc)
-        rc = s_int(v, "creationTime", 0, S_MAX_MS, 0, &g->creation_time_ms, where, msg,
-                   msg_size);
-    if (!rc)
-        rc = s_int(v, "retentionInDays", 0, 1000000, 0, &retention, where, msg, msg_size);
-    if (!rc)
-        rc = s_int(v, "storedBytes", 0, S_MAX_MS, -1, &g->stored_bytes, where, msg,
-                   msg_size);
-    g->retention_days = (int)retention;
-    if (rc)
-        s_group_free(g);
-    return rc;
+    return s_parse_list(body, len, &s_tasks_shape, out, msg, msg_size);
 }
 
 int cwx_logs_parse_describe_log_groups(const char *body, size_t len,
                                        struct cwx_logs_log_groups *out, char *msg,
                                        size_t msg_size)
 {
-    memset(out, 0, sizeof(*out));
-    void *items = NULL;
-    int rc = s_parse_page(body, len, "logGroups", sizeof(*out->groups), s_parse_group, &items,
-                          &out->n, &out->next_token, msg, msg_size);
-    out->groups = items;
-    if (rc)
-        cwx_logs_log_groups_free(out);
-    return rc;
-}
-
-void cwx_logs_log_streams_free(struct cwx_logs_log_streams *list)
-{
-    if (!list)
-        return;
-    for (size_t i = 0; i < list->n; i++)
-        free(list->streams[i].name);
-    free(list->streams);
-    free(list->next_token);
-    memset(list, 0, sizeof(*list));
-}
-
-static int s_parse_stream(const cJSON *v, size_t i, void *item, char *msg, size_t msg_size)
-{
-    struct cwx_logs_log_stream *st = item;
-    char where[48];
-    snprintf(where, sizeof(where), "logStreams[%zu]", i);
-    memset(st, 0, sizeof(*st));
-    if (!cJSON_IsObject(v)) {
-        cwx__msg(msg, msg_size, "%s is not an object", where);
-        return CWX_EPARSE;
-    }
-    int rc = s_str(v, "logStreamName", true, &st->name, where, msg, msg_size);
-    if (!rc)
-        rc = s_int(v, "creationTime", 0, S_MAX_MS, 0, &st->creation_time_ms, where, msg,
-                   msg_size);
-    if (!rc)
-        rc = s_int(v, "firstEventTimestamp", 0, S_MAX_MS, 0, &st->first_event_ms, where, msg,
-                   msg_size);
-    if (!rc)
-        rc = s_int(v, "lastEventTimestamp", 0, S_MAX_MS, 0, &st->last_event_ms, where, msg,
-                   msg_size);
-    if (!rc)
-        rc = s_int(v, "lastIngestionTime", 0, S_MAX_MS, 0, &st->last_ingestion_ms, where, msg,
-                   msg_size);
-    if (rc) {
-        free(st->name);
-        st->name = NULL;
-    }
-    return rc;
+    return s_parse_list(body, len, &s_groups_shape, out, msg, msg_size);
 }
 
 int cwx_logs_parse_describe_log_streams(const char *body, size_t len,
                                         struct cwx_logs_log_streams *out, char *msg,
                                         size_t msg_size)
 {
-    memset(out, 0, sizeof(*out));
-    void *items = NULL;
-    int rc = s_parse_page(body, len, "logStreams", sizeof(*out->streams), s_parse_stream, &items,
-                          &out->n, &out->next_token, msg, msg_size);
-    out->streams = items;
-    if (rc)
-        cwx_logs_log_streams_free(out);
-    return rc;
+    return s_parse_list(body, len, &s_streams_shape, out, msg, msg_size);
 }
 
 /* ---- request bodies -------------------------------------------------------------- */

@@ -135,11 +135,7 @@ struct s_parse {
 
 static void s_fail(struct s_parse *p, int err, const char *why)
 {
-    if (!p->error) {
-        p->error = err;
-        snprintf(p->why, sizeof p->why, "%s", why);
-    }
-    XML_StopParser(p->parser, XML_FALSE);
+    cwx__xml_fail(p->parser, &p->error, p->why, sizeof(p->why), err, why);
 }
 
 static const char *s_local(const char *name)

@@ -45,22 +45,13 @@ void cwx_sts_assumed_role_free(struct cwx_sts_assumed_role *r)
 int cwx_sts_assumed_role_copy(struct cwx_sts_assumed_role *dst,
                               const struct cwx_sts_assumed_role *src)
 {
-    memset(dst, 0, sizeof(*dst));
-    dst->expiration_ms = src->expiration_ms;
-    dst->access_key_id = cwx__strdup(src->access_key_id);
-    dst->secret_access_key = cwx__strdup(src->secret_access_key);
-    dst->session_token = cwx__strdup(src->session_token);
-    dst->assumed_role_arn = cwx__strdup(src->assumed_role_arn);
-    dst->assumed_role_id = cwx__strdup(src->assumed_role_id);
-    if ((src->access_key_id && !dst->access_key_id) ||
-        (src->secret_access_key && !dst->secret_access_key) ||
-        (src->session_token && !dst->session_token) ||
-        (src->assumed_role_arn && !dst->assumed_role_arn) ||
-        (src->assumed_role_id && !dst->assumed_role_id)) {
+    *dst = *src;
+    char **const strings[] = {&dst->access_key_id, &dst->secret_access_key, &dst->session_token,
+                              &dst->assumed_role_arn, &dst->assumed_role_id};
+    int rc = cwx__strdup_each(strings, sizeof(strings) / sizeof(strings[0]));
+    if (rc)
         cwx_sts_assumed_role_free(dst);
-        return CWX_ENOMEM;
-    }
-    return 0;
+    return rc;
 }
 
 void cwx__sts_identity_free(struct cwx__sts_identity *id)

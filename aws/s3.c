@@ -25,6 +25,16 @@ enum s_op {
 
 struct s_pager;
 
+/* The caller's callback, by the call's op. */
+union s_cb {
+    cwx_s3_list_fn *list;
+    cwx_s3_head_object_fn *head_object;
+    cwx_s3_head_bucket_fn *head_bucket;
+    cwx_s3_put_object_fn *put;
+    cwx_s3_get_object_fn *get;
+    cwx_s3_delete_object_fn *del;
+};
+
 /* One call in flight; owns everything its request points to. */
 struct s_call {
     enum s_op op;
@@ -35,14 +45,7 @@ struct s_call {
     struct cwx_buf query;
     struct cwx_buf body;
     struct cwx_buf hdrs; /* storage of header values */
-    union {
-        cwx_s3_list_fn *list;
-        cwx_s3_head_object_fn *head_object;
-        cwx_s3_head_bucket_fn *head_bucket;
-        cwx_s3_put_object_fn *put;
-        cwx_s3_get_object_fn *get;
-        cwx_s3_delete_object_fn *del;
-    } cb;
+    union s_cb cb;
     void *ud;
     struct cwx_s3_list_parser *parser; /* S_LIST */
     struct cwx_buf got;                /* S_GET: the object */
@@ -75,12 +78,15 @@ static void s_call_free(struct s_call *call)
     free(call);
 }
 
-static struct s_call *s_call_new(enum s_op op, const char *bucket, void *ud)
+/* A new call of op on bucket for the caller's cb and ud. NULL when out of
+ * memory. */
+static struct s_call *s_call_new(enum s_op op, const char *bucket, union s_cb cb, void *ud)
 {
     struct s_call *call = calloc(1, sizeof(*call));
     if (!call)
         return NULL;
     call->op = op;
+    call->cb = cb;
     call->ud = ud;
     cwx_buf_init(&call->path, 0);
     cwx_buf_init(&call->query, 0);
@@ -234,10 +240,7 @@ static void s_done_list(struct s_call *call, int status, const struct cwx_http_r
             cwx_s3_list_parser_feed(call->parser, resp->body.ptr, resp->body.len);
         status = cwx_s3_list_parser_finish(call->parser, &page, msg, sizeof(msg));
     }
-    if (status && msg[0]) {
-        cwx__parse_error(&perr, err, msg);
-        err = &perr;
-    }
+    err = cwx__answer_error(status, msg, err, &perr);
     if (call->pager)
         s_pager_page(call->pager, status, &page, err);
     else
@@ -288,8 +291,7 @@ static void s_done_get(struct s_call *call, int status, const struct cwx_http_re
     if (call->too_big) {
         status = CWX_ETOOBIG;
         snprintf(msg, sizeof(msg), "GetObject: object larger than %zu bytes", call->got.max);
-        cwx__parse_error(&perr, err, msg);
-        err = &perr;
+        err = cwx__answer_error(status, msg, err, &perr);
     }
     struct cwx_s3_get_object_result res = {
         .etag = resp ? resp->etag : "",
@@ -309,33 +311,35 @@ static void s_done_get(struct s_call *call, int status, const struct cwx_http_re
     call->cb.get(status, status ? NULL : &res, err, call->ud);
 }
 
+static void s_done_put(struct s_call *call, int status, const struct cwx_http_response *resp,
+                       const struct cwx_aws_error *err)
+{
+    struct cwx_s3_put_object_result res = {.etag = resp ? resp->etag : ""};
+    call->cb.put(status, status ? NULL : &res, err, call->ud);
+}
+
+static void s_done_delete(struct s_call *call, int status,
+                          const struct cwx_http_response *resp,
+                          const struct cwx_aws_error *err)
+{
+    (void)resp;
+    call->cb.del(status, err, call->ud);
+}
+
+/* The answer of each op. */
+typedef void s_done_fn(struct s_call *call, int status, const struct cwx_http_response *resp,
+                       const struct cwx_aws_error *err);
+static s_done_fn *const s_done[] = {
+    [S_LIST] = s_done_list, [S_HEAD_OBJECT] = s_done_head_object,
+    [S_HEAD_BUCKET] = s_done_head_bucket, [S_PUT] = s_done_put,
+    [S_GET] = s_done_get, [S_DELETE] = s_done_delete,
+};
+
 static void s_on_done(int status, const struct cwx_http_response *resp,
                       const struct cwx_aws_error *err, void *ud)
 {
     struct s_call *call = ud;
-    status = s_map_status(status, err);
-    switch (call->op) {
-    case S_LIST:
-        s_done_list(call, status, resp, err);
-        break;
-    case S_HEAD_OBJECT:
-        s_done_head_object(call, status, resp, err);
-        break;
-    case S_HEAD_BUCKET:
-        s_done_head_bucket(call, status, resp, err);
-        break;
-    case S_PUT: {
-        struct cwx_s3_put_object_result res = {.etag = resp ? resp->etag : ""};
-        call->cb.put(status, status ? NULL : &res, err, call->ud);
-        break;
-    }
-    case S_GET:
-        s_done_get(call, status, resp, err);
-        break;
-    case S_DELETE:
-        call->cb.del(status, err, call->ud);
-        break;
-    }
+    s_done[call->op](call, s_map_status(status, err), resp, err);
     s_call_free(call);
 }
 
@@ -344,10 +348,9 @@ static void s_on_done(int status, const struct cwx_http_response *resp,
 static int s_list(struct cwx_aws_client *c, const struct cwx_s3_list_req *req,
                   cwx_s3_list_fn *cb, void *ud, struct s_pager *pager)
 {
-    struct s_call *call = s_call_new(S_LIST, req->bucket, ud);
+    struct s_call *call = s_call_new(S_LIST, req->bucket, (union s_cb){.list = cb}, ud);
     if (!call)
         return CWX_ENOMEM;
-    call->cb.list = cb;
     call->pager = pager;
     int rc = cwx__s3_list_query(req, &call->query);
     if (!rc)
@@ -411,13 +414,15 @@ int cwx_s3_list_objects_v2_all(struct cwx_aws_client *c, const struct cwx_s3_lis
     return rc;
 }
 
+/* Makes a call of op on one object (bucket and key checked, the key
+ * encoded into the path) for the caller's cb and ud. */
 static int s_key_call(struct cwx_aws_client *c, enum s_op op, const char *bucket,
-                      const char *key, struct s_call **out)
+                      const char *key, union s_cb cb, void *ud, struct s_call **out)
 {
     *out = NULL;
     if (!c || !bucket || !bucket[0] || !key || !key[0])
         return CWX_EINVAL;
-    struct s_call *call = s_call_new(op, bucket, NULL);
+    struct s_call *call = s_call_new(op, bucket, cb, ud);
     if (!call)
         return CWX_ENOMEM;
     int rc = cwx__s3_encode_key(&call->path, key);
@@ -429,18 +434,42 @@ static int s_key_call(struct cwx_aws_client *c, enum s_op op, const char *bucket
     return 0;
 }
 
+/* A request header whose value is NULL when the request has none. */
+struct s_header {
+    const char *name;
+    const char *value;
+};
+
+/* Copies the present headers of h into call->hdrs (NUL-separated) and
+ * points call->headers at the copies. The offsets are taken first and
+ * turned into pointers once the buffer stops growing. */
+static int s_set_headers(struct s_call *call, const struct s_header *h, size_t n)
+{
+    enum { S_MAX = sizeof(call->headers) / sizeof(call->headers[0]) };
+    size_t off[S_MAX], k = 0;
+    const char *names[S_MAX];
+    int rc = 0;
+    for (size_t i = 0; i < n && k < S_MAX && !rc; i++) {
+        if (!h[i].value)
+            continue;
+        off[k] = call->hdrs.len;
+        names[k++] = h[i].name;
+        rc = cwx_buf_append(&call->hdrs, h[i].value, strlen(h[i].value) + 1);
+    }
+    for (size_t i = 0; i < k && !rc; i++)
+        call->headers[i] = (struct cwx_http_header){names[i], call->hdrs.ptr + off[i]};
+    return rc;
+}
+
 int cwx_s3_head_object(struct cwx_aws_client *c, const char *bucket, const char *key,
                        cwx_s3_head_object_fn *cb, void *ud)
 {
     struct s_call *call;
     if (!cb)
         return CWX_EINVAL;
-    int rc = s_key_call(c, S_HEAD_OBJECT, bucket, key, &call);
-    if (rc)
-        return rc;
-    call->cb.head_object = cb;
-    call->ud = ud;
-    return s_start(c, call, "HEAD");
+    int rc = s_key_call(c, S_HEAD_OBJECT, bucket, key, (union s_cb){.head_object = cb}, ud,
+                        &call);
+    return rc ? rc : s_start(c, call, "HEAD");
 }
 
 int cwx_s3_head_bucket(struct cwx_aws_client *c, const char *bucket,
@@ -448,11 +477,8 @@ int cwx_s3_head_bucket(struct cwx_aws_client *c, const char *bucket,
 {
     if (!c || !bucket || !bucket[0] || !cb)
         return CWX_EINVAL;
-    struct s_call *call = s_call_new(S_HEAD_BUCKET, bucket, ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.head_bucket = cb;
-    return s_start(c, call, "HEAD");
+    struct s_call *call = s_call_new(S_HEAD_BUCKET, bucket, (union s_cb){.head_bucket = cb}, ud);
+    return call ? s_start(c, call, "HEAD") : CWX_ENOMEM;
 }
 
 int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_req *req,
@@ -461,51 +487,23 @@ int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_r
     struct s_call *call;
     if (!req || !cb || (req->body_len && !req->body))
         return CWX_EINVAL;
-    int rc = s_key_call(c, S_PUT, req->bucket, req->key, &call);
+    int rc = s_key_call(c, S_PUT, req->bucket, req->key, (union s_cb){.put = cb}, ud, &call);
     if (rc)
         return rc;
-    call->cb.put = cb;
-    call->ud = ud;
-    /* The header values are copied into call->hdrs, NUL-separated; offsets
-     * are taken first and turned into pointers once the buffer stops
-     * growing. */
-    const char *ct = req->content_type ? req->content_type : "application/octet-stream";
-    size_t ct_off = 0, sse_off = 0, acl_off = 0, inm_off = 0, im_off = 0;
-    rc = cwx_buf_append(&call->hdrs, ct, strlen(ct) + 1);
-    if (!rc && req->server_side_encryption) {
-        sse_off = call->hdrs.len;
-        rc = cwx_buf_append(&call->hdrs, req->server_side_encryption,
-                            strlen(req->server_side_encryption) + 1);
-    }
-    if (!rc && req->acl) {
-        acl_off = call->hdrs.len;
-        rc = cwx_buf_append(&call->hdrs, req->acl, strlen(req->acl) + 1);
-    }
-    if (!rc && req->if_none_match) {
-        inm_off = call->hdrs.len;
-        rc = cwx_buf_append(&call->hdrs, req->if_none_match, strlen(req->if_none_match) + 1);
-    }
-    if (!rc && req->if_match) {
-        im_off = call->hdrs.len;
-        rc = cwx_buf_append(&call->hdrs, req->if_match, strlen(req->if_match) + 1);
-    }
+    const struct s_header h[] = {
+        {"Content-Type", req->content_type ? req->content_type : "application/octet-stream"},
+        {"x-amz-server-side-encryption", req->server_side_encryption},
+        {"x-amz-acl", req->acl},
+        {"If-None-Match", req->if_none_match},
+        {"If-Match", req->if_match},
+    };
+    rc = s_set_headers(call, h, sizeof(h) / sizeof(h[0]));
     if (!rc && req->body_len)
         rc = cwx_buf_append(&call->body, req->body, req->body_len);
     if (rc) {
         s_call_free(call);
         return rc;
     }
-    size_t n = 0;
-    call->headers[n++] = (struct cwx_http_header){"Content-Type", call->hdrs.ptr + ct_off};
-    if (req->server_side_encryption)
-        call->headers[n++] = (struct cwx_http_header){"x-amz-server-side-encryption",
-                                                      call->hdrs.ptr + sse_off};
-    if (req->acl)
-        call->headers[n++] = (struct cwx_http_header){"x-amz-acl", call->hdrs.ptr + acl_off};
-    if (req->if_none_match)
-        call->headers[n++] = (struct cwx_http_header){"If-None-Match", call->hdrs.ptr + inm_off};
-    if (req->if_match)
-        call->headers[n++] = (struct cwx_http_header){"If-Match", call->hdrs.ptr + im_off};
     return s_start(c, call, "PUT");
 }
 
@@ -515,46 +513,43 @@ int cwx_s3_get_object(struct cwx_aws_client *c, const char *bucket, const char *
     struct s_call *call;
     if (!cb)
         return CWX_EINVAL;
-    int rc = s_key_call(c, S_GET, bucket, key, &call);
+    int rc = s_key_call(c, S_GET, bucket, key, (union s_cb){.get = cb}, ud, &call);
     if (rc)
         return rc;
-    call->cb.get = cb;
-    call->ud = ud;
     call->got.max = max_bytes ? max_bytes : S_DEFAULT_GET_MAX;
     return s_start(c, call, "GET");
+}
+
+/* DeleteObject, conditional on the ETag when if_match is not NULL. */
+static int s_delete(struct cwx_aws_client *c, const char *bucket, const char *key,
+                    const char *if_match, cwx_s3_delete_object_fn *cb, void *ud)
+{
+    struct s_call *call;
+    if (!cb)
+        return CWX_EINVAL;
+    int rc = s_key_call(c, S_DELETE, bucket, key, (union s_cb){.del = cb}, ud, &call);
+    if (rc)
+        return rc;
+    const struct s_header h[] = {{"If-Match", if_match}};
+    rc = s_set_headers(call, h, 1);
+    if (rc) {
+        s_call_free(call);
+        return rc;
+    }
+    return s_start(c, call, "DELETE");
 }
 
 int cwx_s3_delete_object(struct cwx_aws_client *c, const char *bucket, const char *key,
                          cwx_s3_delete_object_fn *cb, void *ud)
 {
-    struct s_call *call;
-    if (!cb)
-        return CWX_EINVAL;
-    int rc = s_key_call(c, S_DELETE, bucket, key, &call);
-    if (rc)
-        return rc;
-    call->cb.del = cb;
-    call->ud = ud;
-    return s_start(c, call, "DELETE");
+    return s_delete(c, bucket, key, NULL, cb, ud);
 }
 
 int cwx_s3_delete_object_if_match(struct cwx_aws_client *c, const char *bucket,
                                   const char *key, const char *if_match,
                                   cwx_s3_delete_object_fn *cb, void *ud)
 {
-    struct s_call *call;
-    if (!cb || !if_match || !if_match[0])
+    if (!if_match || !if_match[0])
         return CWX_EINVAL;
-    int rc = s_key_call(c, S_DELETE, bucket, key, &call);
-    if (!rc)
-        rc = cwx_buf_append(&call->hdrs, if_match, strlen(if_match) + 1);
-    if (rc) {
-        if (call)
-            s_call_free(call);
-        return rc;
-    }
-    call->cb.del = cb;
-    call->ud = ud;
-    call->headers[0] = (struct cwx_http_header){"If-Match", call->hdrs.ptr};
-    return s_start(c, call, "DELETE");
+    return s_delete(c, bucket, key, if_match, cb, ud);
 }

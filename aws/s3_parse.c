@@ -73,11 +73,7 @@ struct cwx_s3_list_parser {
 
 static void s_fail(struct cwx_s3_list_parser *p, int err, const char *why)
 {
-    if (!p->error) {
-        p->error = err;
-        snprintf(p->why, sizeof(p->why), "%s", why);
-    }
-    XML_StopParser(p->xml, XML_FALSE);
+    cwx__xml_fail(p->xml, &p->error, p->why, sizeof(p->why), err, why);
 }
 
 /* Where each element we read stands: its parent, its name and what it is. */
@@ -188,6 +184,17 @@ static char *s_take_text(struct cwx_s3_list_parser *p)
     return p->text.ptr ? cwx_buf_steal(&p->text) : strdup("");
 }
 
+/* Makes room for one more entry in an array of the page (s_grow); when it
+ * cannot, fails the parse with too_many (or out of memory). */
+static int s_room(struct cwx_s3_list_parser *p, void **arr, size_t n, size_t *cap, size_t size,
+                  const char *too_many)
+{
+    int rc = s_grow(arr, n, cap, size);
+    if (rc)
+        s_fail(p, rc == CWX_ENOMEM ? rc : CWX_EPARSE, too_many);
+    return rc;
+}
+
 /* Ends a <Contents>: the object read joins the page. */
 static void s_end_contents(struct cwx_s3_list_parser *p)
 {
@@ -199,12 +206,9 @@ static void s_end_contents(struct cwx_s3_list_parser *p)
         s_fail(p, CWX_ENOMEM, "out of memory");
         return;
     }
-    int rc = s_grow((void **)&p->page.objects, p->page.n_objects, &p->cap_objects,
-                    sizeof(*p->page.objects));
-    if (rc) {
-        s_fail(p, rc == CWX_ENOMEM ? rc : CWX_EPARSE, "too many objects in a page");
+    if (s_room(p, (void **)&p->page.objects, p->page.n_objects, &p->cap_objects,
+               sizeof(*p->page.objects), "too many objects in a page"))
         return;
-    }
     p->page.objects[p->page.n_objects++] = p->cur;
     memset(&p->cur, 0, sizeof(p->cur));
 }
@@ -214,12 +218,9 @@ static void s_end_prefixes(struct cwx_s3_list_parser *p)
 {
     if (!p->cur_prefix)
         return; /* an empty <CommonPrefixes/> carries nothing */
-    int rc = s_grow((void **)&p->page.common_prefixes, p->page.n_prefixes, &p->cap_prefixes,
-                    sizeof(char *));
-    if (rc) {
-        s_fail(p, rc == CWX_ENOMEM ? rc : CWX_EPARSE, "too many prefixes in a page");
+    if (s_room(p, (void **)&p->page.common_prefixes, p->page.n_prefixes, &p->cap_prefixes,
+               sizeof(char *), "too many prefixes in a page"))
         return;
-    }
     p->page.common_prefixes[p->page.n_prefixes++] = p->cur_prefix;
     p->cur_prefix = NULL;
 }
