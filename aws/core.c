@@ -260,19 +260,14 @@ void cwx__call_enqueue(struct cwx__call *call, int front)
     struct cwx_aws_client *c = call->client;
     call->state = CWX__CALL_QUEUED;
     if (front) {
-        call->q_next = c->q_head;
-        if (c->q_head)
-            c->q_head->q_prev = call;
-        else
+        if (!c->q_head)
             c->q_tail = call;
-        c->q_head = call;
+        CWX_LIST_PUSH(c->q_head, call, q_prev, q_next);
     } else {
-        call->q_prev = c->q_tail;
-        if (c->q_tail)
-            c->q_tail->q_next = call;
-        else
+        if (!c->q_tail)
             c->q_head = call;
-        c->q_tail = call;
+        /* The last node is the first of the queue read backwards. */
+        CWX_LIST_PUSH(c->q_tail, call, q_next, q_prev);
     }
     /* When the timer is armed, the head is waiting for a token already:
      * joining the queue cannot make it due sooner. */

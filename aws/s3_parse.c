@@ -160,6 +160,13 @@ static int s_parse_i64(const char *s, int64_t *out)
     return 0;
 }
 
+/* Reads the count t into *out, or fails the parse with why. */
+static void s_count(struct cwx_s3_list_parser *p, const char *t, int64_t *out, const char *why)
+{
+    if (s_parse_i64(t, out))
+        s_fail(p, CWX_EPARSE, why);
+}
+
 /* Grows an array of elements of `size` to hold one more entry. */
 static int s_grow(void **arr, size_t n, size_t *cap, size_t size)
 {
@@ -239,15 +246,13 @@ static void s_end_value(struct cwx_s3_list_parser *p, enum s_el el, const char *
             s_fail(p, CWX_EPARSE, "IsTruncated is not a boolean");
         break;
     case S_EL_KEY_COUNT:
-        if (s_parse_i64(t, &p->page.key_count))
-            s_fail(p, CWX_EPARSE, "KeyCount is not a count");
+        s_count(p, t, &p->page.key_count, "KeyCount is not a count");
         break;
     case S_EL_ENCODING_TYPE:
         p->encoded = !strcmp(t, "url");
         break;
     case S_EL_SIZE:
-        if (s_parse_i64(t, &p->cur.size))
-            s_fail(p, CWX_EPARSE, "Size is not a byte count");
+        s_count(p, t, &p->cur.size, "Size is not a byte count");
         break;
     case S_EL_LAST_MODIFIED:
         if (cwx__iso8601_ms(t, p->text.len, &p->cur.last_modified_ms))

@@ -9,10 +9,14 @@
 
 #define S_MAX_MESSAGE (256 * 1024)
 
+/* One call in flight, either kind. */
 struct s_call {
     struct cwx__query q; /* first: the call is its query */
-    char *id;
-    cwx_sns_publish_fn *cb;
+    char *id;            /* Publish: the MessageId */
+    union {
+        cwx_sns_publish_fn *publish;
+        cwx_sns_check_topic_fn *check;
+    } cb;
     void *ud;
 };
 
@@ -21,6 +25,39 @@ static void s_call_free(struct s_call *call)
     cwx__query_cleanup(&call->q);
     free(call->id);
     free(call);
+}
+
+/* Makes a call of action on topic_arn for the caller's ud (the caller sets
+ * the callback). */
+static int s_call_new(const char *action, const char *topic_arn, void *ud,
+                      struct s_call **out)
+{
+    *out = NULL;
+    struct s_call *call = calloc(1, sizeof(*call));
+    if (!call)
+        return CWX_ENOMEM;
+    call->ud = ud;
+    int rc = cwx__query_init(&call->q, action, "2010-03-31");
+    if (!rc)
+        rc = cwx__query_add(&call->q, "TopicArn", topic_arn);
+    if (rc) {
+        s_call_free(call);
+        return rc;
+    }
+    *out = call;
+    return 0;
+}
+
+/* Sends call unless rc (adding its parameters) failed; on failure frees it
+ * and returns the error. */
+static int s_send(struct cwx_aws_client *c, struct s_call *call, int rc,
+                  cwx__query_parse_fn *parse, cwx__query_done_fn *done)
+{
+    if (!rc)
+        rc = cwx__query_send(c, &call->q, "sns", 0, parse, done);
+    if (rc)
+        s_call_free(call);
+    return rc;
 }
 
 static int s_parse(struct cwx__query *q, const char *body, size_t len, char *msg,
@@ -36,7 +73,7 @@ static void s_done(struct cwx__query *q, int status, const struct cwx_aws_error 
     if (status == CWX_EAWS && err && !strcmp(err->code, "NotFound"))
         status = CWX_ENOTFOUND;
     struct cwx_sns_publish_result res = {call->id};
-    call->cb(status, status ? NULL : &res, err, call->ud);
+    call->cb.publish(status, status ? NULL : &res, err, call->ud);
     s_call_free(call);
 }
 
@@ -46,32 +83,18 @@ int cwx_sns_publish(struct cwx_aws_client *c, const struct cwx_sns_publish_req *
     if (!c || !req || !cb || !req->topic_arn || !req->topic_arn[0] || !req->message ||
         !req->message[0] || strlen(req->message) > S_MAX_MESSAGE)
         return CWX_EINVAL;
-    struct s_call *call = calloc(1, sizeof(*call));
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb = cb;
-    call->ud = ud;
-    int rc = cwx__query_init(&call->q, "Publish", "2010-03-31");
-    if (!rc)
-        rc = cwx__query_add(&call->q, "TopicArn", req->topic_arn);
-    if (!rc)
-        rc = cwx__query_add(&call->q, "Message", req->message);
+    struct s_call *call;
+    int rc = s_call_new("Publish", req->topic_arn, ud, &call);
+    if (rc)
+        return rc;
+    call->cb.publish = cb;
+    rc = cwx__query_add(&call->q, "Message", req->message);
     if (!rc && req->subject)
         rc = cwx__query_add(&call->q, "Subject", req->subject);
-    if (!rc)
-        rc = cwx__query_send(c, &call->q, "sns", 0, s_parse, s_done);
-    if (rc)
-        s_call_free(call);
-    return rc;
+    return s_send(c, call, rc, s_parse, s_done);
 }
 
 /* ---- GetTopicAttributes, as a check that the topic exists ---------------- */
-
-struct s_check_call {
-    struct cwx__query q; /* first: the call is its query */
-    cwx_sns_check_topic_fn *cb;
-    void *ud;
-};
 
 /* The attributes are not needed: a 2xx answer is the check. */
 static int s_parse_none(struct cwx__query *q, const char *body, size_t len, char *msg,
@@ -83,10 +106,9 @@ static int s_parse_none(struct cwx__query *q, const char *body, size_t len, char
 
 static void s_checked(struct cwx__query *q, int status, const struct cwx_aws_error *err)
 {
-    struct s_check_call *call = (struct s_check_call *)q;
-    call->cb(status, err, call->ud);
-    cwx__query_cleanup(&call->q);
-    free(call);
+    struct s_call *call = (struct s_call *)q;
+    call->cb.check(status, err, call->ud);
+    s_call_free(call);
 }
 
 int cwx_sns_check_topic(struct cwx_aws_client *c, const char *topic_arn,
@@ -94,19 +116,10 @@ int cwx_sns_check_topic(struct cwx_aws_client *c, const char *topic_arn,
 {
     if (!c || !topic_arn || !topic_arn[0] || !cb)
         return CWX_EINVAL;
-    struct s_check_call *call = calloc(1, sizeof(*call));
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb = cb;
-    call->ud = ud;
-    int rc = cwx__query_init(&call->q, "GetTopicAttributes", "2010-03-31");
-    if (!rc)
-        rc = cwx__query_add(&call->q, "TopicArn", topic_arn);
-    if (!rc)
-        rc = cwx__query_send(c, &call->q, "sns", 0, s_parse_none, s_checked);
-    if (rc) {
-        cwx__query_cleanup(&call->q);
-        free(call);
-    }
-    return rc;
+    struct s_call *call;
+    int rc = s_call_new("GetTopicAttributes", topic_arn, ud, &call);
+    if (rc)
+        return rc;
+    call->cb.check = cb;
+    return s_send(c, call, 0, s_parse_none, s_checked);
 }

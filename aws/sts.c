@@ -55,10 +55,12 @@ static void s_done(struct cwx__query *q, int status, const struct cwx_aws_error 
     s_call_free(call);
 }
 
-/* Takes ownership of call (its body is built): sends it or frees it. */
-static int s_start(struct cwx_aws_client *c, struct s_call *call, unsigned flags)
+/* Takes ownership of call: sends it unless rc (adding its parameters)
+ * failed, and on failure frees it and returns the error. */
+static int s_start(struct cwx_aws_client *c, struct s_call *call, int rc, unsigned flags)
 {
-    int rc = cwx__query_send(c, &call->q, "sts", flags, s_parse, s_done);
+    if (!rc)
+        rc = cwx__query_send(c, &call->q, "sts", flags, s_parse, s_done);
     if (rc)
         s_call_free(call);
     return rc;
@@ -87,7 +89,7 @@ int cwx_sts_get_caller_identity(struct cwx_aws_client *c,
     if (!call)
         return CWX_ENOMEM;
     call->cb.identity = cb;
-    return s_start(c, call, 0);
+    return s_start(c, call, 0, 0);
 }
 
 /* RoleSessionName: 2–64 characters of [\w+=,.@-]. */
@@ -137,11 +139,7 @@ int cwx_sts_assume_role(struct cwx_aws_client *c, const struct cwx_sts_assume_ro
                            req->duration_seconds);
     if (!rc && req->external_id)
         rc = cwx__query_add(&call->q, "ExternalId", req->external_id);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, 0);
+    return s_start(c, call, rc, 0);
 }
 
 int cwx_sts_assume_role_with_web_identity(struct cwx_aws_client *c,
@@ -160,9 +158,5 @@ int cwx_sts_assume_role_with_web_identity(struct cwx_aws_client *c,
                            req->duration_seconds);
     if (!rc)
         rc = cwx__query_add(&call->q, "WebIdentityToken", req->web_identity_token);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, CWX_AWS_UNSIGNED);
+    return s_start(c, call, rc, CWX_AWS_UNSIGNED);
 }
