@@ -262,8 +262,9 @@ static int s_field_obj(const cJSON *obj, const struct s_field *f, void *item,
 {
     static const cJSON empty = {0};
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, f->key);
-    char w2[64];
-    snprintf(w2, sizeof(w2), "%s.%s", where, f->key);
+    char w2[96];
+    if (snprintf(w2, sizeof(w2), "%s.%s", where, f->key) >= (int)sizeof(w2))
+        memcpy(w2 + sizeof(w2) - 4, "...", 4); /* a long path, shortened */
     if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v)) {
         cwx__msg(msg, msg_size, "%s is not an object", w2);
         return CWX_EPARSE;
