@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/mem.h"
 
 static void buf_appends_and_limits(void **state)
 {
@@ -96,6 +97,22 @@ static void array_doubles_and_refuses_overflow(void **state)
     free(w);
 }
 
+/* Every argument is freed once (a leak or a double free fails under the
+ * sanitizers) and evaluated once; NULL ones are passed over. */
+static void free_all_frees_each_once(void **state)
+{
+    (void)state;
+    char *p[3] = {strdup("a"), NULL, strdup("c")};
+    int *q = malloc(sizeof(*q));
+    size_t i = 0;
+    assert_non_null(p[0]);
+    assert_non_null(p[2]);
+    assert_non_null(q);
+    CWX_FREE_ALL(p[i++]);
+    CWX_FREE_ALL(p[i++], p[2], q);
+    assert_int_equal(i, 2);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(buf_appends_and_limits),
     cmocka_unit_test(buf_json_escapes),
@@ -103,6 +120,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(errors_have_names),
     cmocka_unit_test(hash_is_fnv1a_and_tables_stay_half_full),
     cmocka_unit_test(array_doubles_and_refuses_overflow),
+    cmocka_unit_test(free_all_frees_each_once),
 };
 
 CWX_TEST_MAIN(tests)
