@@ -11,6 +11,7 @@
 #include "aws/credentials_internal.h"
 #include "aws/sts.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "common/secret.h"
 
 #define CWX__MAX_WEB_TOKEN (1024 * 1024)
@@ -155,10 +156,7 @@ static void s_assume_destroy(struct cwx_creds_provider *p)
         return;
     cwx_aws_client_free(a->client);
     cwx_creds_provider_free(a->base);
-    free(a->role_arn);
-    free(a->external_id);
-    free(a->session_name);
-    free(a->region);
+    CWX_FREE_ALL(a->role_arn, a->external_id, a->session_name, a->region);
     free(a);
 }
 
@@ -265,10 +263,7 @@ static void s_web_destroy(struct cwx_creds_provider *p)
     if (!w)
         return;
     cwx_aws_client_free(w->client);
-    free(w->role_arn);
-    free(w->token_file);
-    free(w->session_name);
-    free(w->region);
+    CWX_FREE_ALL(w->role_arn, w->token_file, w->session_name, w->region);
     free(w);
 }
 
