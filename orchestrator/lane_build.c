@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/mem.h"
 #include "orchestrator/lane_internal.h"
 
 cwx_lease_event_fn *cwx__lane_lease_events(void);
@@ -219,13 +220,8 @@ void cwx__lanes_close(struct cwx_run *run)
 
 void cwx__lanes_free(struct cwx_run *run)
 {
-    for (size_t l = 0; run->lanes && l < run->n_lanes; l++) {
-        free(run->lanes[l].queue);
-        free(run->lanes[l].prelude);
-        free(run->lanes[l].finishing);
-    }
-    free(run->lanes);
-    free(run->lane_of_target);
-    free(run->lane_of_job);
+    for (size_t l = 0; run->lanes && l < run->n_lanes; l++)
+        CWX_FREE_ALL(run->lanes[l].queue, run->lanes[l].prelude, run->lanes[l].finishing);
+    CWX_FREE_ALL(run->lanes, run->lane_of_target, run->lane_of_job);
     cwx__index_free(&run->task_index);
 }

@@ -12,6 +12,7 @@
 #include "aws/aws.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "planner/planner.h"
 
 #define S_DAY_MS 86400000LL
@@ -50,11 +51,8 @@ static void s_fail(struct s_batch *b, int status, const struct cwx_aws_error *er
 static void s_finish(struct s_metrics *m)
 {
     cwx_ingest_finish(m->plan);
-    for (size_t i = 0; i < m->n_batches; i++) {
-        free(m->batches[i].groups);
-        free(m->batches[i].names);
-        free(m->batches[i].next_token);
-    }
+    for (size_t i = 0; i < m->n_batches; i++)
+        CWX_FREE_ALL(m->batches[i].groups, m->batches[i].names, m->batches[i].next_token);
     free(m->batches);
     cwx_resolve_done_fn *cb = m->cb;
     void *ud = m->ud;

@@ -9,7 +9,9 @@
 
 #include "aws/aws.h"
 #include "common/error.h"
+#include "common/list.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "orchestrator/orchestrator_internal.h"
 #include "workers/workers.h"
 
@@ -65,12 +67,10 @@ int cwx_session_new(uv_loop_t *loop, const struct cwx_config *cfg,
                     size_t why_size)
 {
     *out = NULL;
-    struct cwx_session *s = calloc(1, sizeof(*s));
+    struct cwx_session *s = malloc(sizeof(*s));
     if (!s)
         return CWX_ENOMEM;
-    s->loop = loop;
-    s->cfg = cfg;
-    s->plan = plan;
+    *s = (struct cwx_session){.loop = loop, .cfg = cfg, .plan = plan};
     struct cwx_aws_options ao = {.profile = cwx_session_profile(cfg),
                                  .allow_insecure_http = cfg->allow_insecure_endpoint};
     int rc = cwx_aws_new(loop, &ao, &s->aws);
@@ -144,10 +144,8 @@ void cwx_session_free(struct cwx_session *s)
         cwx_aws_client_free(s->clients[i]);
     for (size_t i = 0; i < s->n_providers; i++)
         cwx_creds_provider_free(s->providers[i]);
-    free(s->clients);
-    free(s->providers);
     cwx_aws_free(s->aws);
-    free(s);
+    CWX_FREE_ALL(s->clients, s->providers, s);
 }
 
 static void s_wait_closed(uv_handle_t *h)
@@ -158,13 +156,7 @@ static void s_wait_closed(uv_handle_t *h)
 static void s_wait_fired(uv_timer_t *t)
 {
     struct s_wait *w = t->data;
-    struct cwx_session *s = w->s;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        s->waits = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
+    CWX_LIST_UNLINK(w->s->waits, w, prev, next);
     void (*fn)(void *) = w->fn;
     void *ud = w->ud;
     uv_close((uv_handle_t *)t, s_wait_closed);
@@ -176,19 +168,14 @@ static void s_wait_fired(uv_timer_t *t)
 static int s_session_after(struct cwx_session *s, uint64_t delay_ms, int counted,
                            void (*fn)(void *ud), void *ud)
 {
-    struct s_wait *w = calloc(1, sizeof(*w));
+    struct s_wait *w = malloc(sizeof(*w));
     if (!w)
         return CWX_ENOMEM;
-    w->s = s;
-    w->fn = fn;
-    w->ud = ud;
+    *w = (struct s_wait){.s = s, .fn = fn, .ud = ud};
     uv_timer_init(s->loop, &w->timer);
     w->timer.data = w;
     s->n_waits += (uint64_t)counted;
-    w->next = s->waits;
-    if (s->waits)
-        s->waits->prev = w;
-    s->waits = w;
+    CWX_LIST_PUSH(s->waits, w, prev, next);
     uv_timer_start(&w->timer, s_wait_fired, s->stopping ? 0 : delay_ms, 0);
     return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "orchestrator/orchestrator_internal.h"
 #include "orchestrator/sfn_asl.h"
 #include "orchestrator/sfn_internal.h"
@@ -462,9 +463,7 @@ static void s_files_free(struct s_files *f)
     cJSON_Delete(f->input);
     cJSON_Delete(f->groups);
     cJSON_Delete(f->roots);
-    free(f->asl_text);
-    free(f->input_text);
-    free(f->policy_text);
+    CWX_FREE_ALL(f->asl_text, f->input_text, f->policy_text);
     cJSON_free(f->policy_flow);
     cwx_buf_free(&f->tmpl);
 }

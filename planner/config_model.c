@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "planner/config_internal.h"
 
 /* Config files larger than this are refused before parsing. */
@@ -20,14 +21,9 @@
 
 static void s_settings_free(struct cwx_settings *st)
 {
-    free(st->region);
-    free(st->timezone);
-    free(st->destination.bucket);
-    free(st->destination.prefix);
-    free(st->destination.state_prefix);
-    free(st->destination.kms_key_arn);
-    free(st->lease_bucket);
-    free(st->destination.expected_bucket_owner);
+    CWX_FREE_ALL(st->region, st->timezone, st->destination.bucket, st->destination.prefix,
+                 st->destination.state_prefix, st->destination.kms_key_arn, st->lease_bucket,
+                 st->destination.expected_bucket_owner);
     memset(st, 0, sizeof *st);
 }
 
@@ -227,11 +223,7 @@ static int s_group(struct cwx__config_ctx *c, const yaml_node_t *n,
 
 static void s_account_free(struct cwx_account *a)
 {
-    free(a->name);
-    free(a->account_id);
-    free(a->profile);
-    free(a->role_arn);
-    free(a->external_id);
+    CWX_FREE_ALL(a->name, a->account_id, a->profile, a->role_arn, a->external_id);
     for (size_t i = 0; i < a->n_regions; i++)
         free(a->regions[i]);
     free(a->regions);
@@ -656,11 +648,8 @@ void cwx_config_free(struct cwx_config *cfg)
         return;
     for (size_t i = 0; i < cfg->n_accounts; i++)
         s_account_free(&cfg->accounts[i]);
-    free(cfg->accounts);
     s_settings_free(&cfg->defaults);
-    free(cfg->sns_topic_arn);
-    free(cfg->path);
-    free(cfg);
+    CWX_FREE_ALL(cfg->accounts, cfg->sns_topic_arn, cfg->path, cfg);
 }
 
 void cwx_config_error_format(const struct cwx_config_error *err, char *buf, size_t size)

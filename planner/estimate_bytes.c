@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/mem.h"
 
 #define S_DAY_MS 86400000LL
 
@@ -174,10 +175,7 @@ void cwx_ingest_free(struct cwx_ingest *in)
         return;
     for (size_t i = 0; i < in->n_groups; i++)
         free(in->cum[i]);
-    free(in->cum);
-    free(in->k);
-    free(in->calibration);
-    free(in);
+    CWX_FREE_ALL(in->cum, in->k, in->calibration, in);
 }
 
 int cwx_ingest_attach(struct cwx_plan *plan, int64_t first_day_ms, uint32_t n_days)

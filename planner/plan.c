@@ -9,6 +9,7 @@
 #include "common/array.h"
 #include "common/error.h"
 #include "common/hash.h"
+#include "common/mem.h"
 #include "planner/estimate.h"
 #include "planner/planner_internal.h"
 
@@ -355,9 +356,7 @@ static void s_wset_free(struct cwx_plan_wset *ws)
 
 static void s_target_free(struct cwx_plan_target *t)
 {
-    free(t->account_id);
-    free(t->bucket);
-    free(t->model);
+    CWX_FREE_ALL(t->account_id, t->bucket, t->model);
 }
 
 static void s_group_free(struct cwx_plan_group *g)
@@ -378,17 +377,11 @@ void cwx_plan_free(struct cwx_plan *plan)
     free(plan->targets);
     for (size_t i = 0; i < plan->n_groups; i++)
         s_group_free(&plan->groups[i]);
-    free(plan->groups);
-    free(plan->unresolved);
-    free(plan->jobs);
     if (plan->lazy)
         cwx_buf_free(&plan->lazy->prefix);
-    free(plan->lazy);
-    free(plan->sel_wset);
-    free(plan->sel_base);
-    free(plan->names.slots);
     cwx_ingest_free(plan->ingest);
-    free(plan);
+    CWX_FREE_ALL(plan->groups, plan->unresolved, plan->jobs, plan->lazy, plan->sel_wset,
+                 plan->sel_base, plan->names.slots, plan);
 }
 
 /* ---- groups ---- */

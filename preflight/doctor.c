@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "orchestrator/orchestrator.h"
 #include "planner/planner.h"
 #include "preflight/preflight_internal.h"
@@ -680,11 +681,7 @@ static void s_free(struct cwx__doctor *d)
 {
     for (size_t t = 0; d->probe_key && t < d->plan->n_targets; t++)
         free(d->probe_key[t]);
-    free(d->probe_key);
-    free(d->write_of);
-    free(d->bucket_of);
-    free(d->cred_of);
-    free(d->checks);
+    CWX_FREE_ALL(d->probe_key, d->write_of, d->bucket_of, d->cred_of, d->checks);
     cwx_plan_free(d->plan);
 }
 

@@ -23,13 +23,11 @@ int cwx_worker_aws_new(uv_loop_t *loop, cwx_worker_client_fn *client_of,
                        cwx_worker_poll_fn *poll_delay, void *ud,
                        struct cwx_worker_aws **out)
 {
-    struct cwx_worker_aws *wa = calloc(1, sizeof(*wa));
+    struct cwx_worker_aws *wa = malloc(sizeof(*wa));
     if (!wa)
         return CWX_ENOMEM;
-    wa->loop = loop;
-    wa->client_of = client_of;
-    wa->poll_delay = poll_delay;
-    wa->ud = ud;
+    *wa = (struct cwx_worker_aws){.loop = loop, .client_of = client_of,
+                                  .poll_delay = poll_delay, .ud = ud};
     *out = wa;
     return 0;
 }
@@ -51,13 +49,9 @@ struct s_op {
 static struct s_op *s_op_new(struct cwx_worker_aws *wa, struct cwx_worker *w,
                              cwx_work_op_fn *cb, void *ud)
 {
-    struct s_op *op = calloc(1, sizeof(*op));
-    if (op) {
-        op->wa = wa;
-        op->w = w;
-        op->cb = cb;
-        op->ud = ud;
-    }
+    struct s_op *op = malloc(sizeof(*op));
+    if (op)
+        *op = (struct s_op){.wa = wa, .w = w, .cb = cb, .ud = ud};
     return op;
 }
 
@@ -390,12 +384,10 @@ static int s_start_timer(void *ctx, struct cwx_worker *w, uint64_t delay_ms,
     void **slot = cwx_worker_ops_slot(w);
     if (*slot)
         return CWX_ESTATE;
-    struct s_timer *t = calloc(1, sizeof(*t));
+    struct s_timer *t = malloc(sizeof(*t));
     if (!t)
         return CWX_ENOMEM;
-    t->w = w;
-    t->cb = cb;
-    t->ud = ud;
+    *t = (struct s_timer){.w = w, .cb = cb, .ud = ud};
     uv_timer_init(wa->loop, &t->handle);
     t->handle.data = t;
     /* libuv 1.44 busy-loops on 0 ms timers (docs/contributing.md §libuv-timers): at least 1 ms. */

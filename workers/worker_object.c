@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/mem.h"
 #include "workers/workers_internal.h"
 
 /* A step whose call failed transiently (each call has already made its own
@@ -169,9 +170,7 @@ void cwx_worker_free(struct cwx_worker *w)
         w->ops->stop_timer(w->ctx, w);
         w->timer = 0;
     }
-    free(w->strings);
-    free(w->range_strings);
-    free(w);
+    CWX_FREE_ALL(w->strings, w->range_strings, w);
 }
 
 /* ---- accessors ----------------------------------------------------------- */
