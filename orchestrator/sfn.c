@@ -8,7 +8,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,18 +29,6 @@
 #define CWX__SFN_INPUT_MAX (256 * 1024)
 /* Polls planned ahead per job; the last wait repeats after them. */
 #define CWX__SFN_POLLS_MAX 24
-
-static void s_why(char *why, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void s_why(char *why, size_t size, const char *fmt, ...)
-{
-    if (!why || !size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, size, fmt, ap);
-    va_end(ap);
-}
 
 /* The lane's lease, where and for how long `cwexport run` takes it
  * (cwx_lease_location); "Lease" is null with `lease: off`. */
@@ -75,21 +62,21 @@ int cwx_sfn_check_config(const struct cwx_config *cfg, char *why, size_t why_siz
     for (size_t a = 0; a < cfg->n_accounts; a++) {
         const struct cwx_account *acc = &cfg->accounts[a];
         if (acc->n_regions != 1) {
-            s_why(why, why_size,
-                  "account %s has %zu regions: a state machine calls CloudWatch Logs and S3 "
-                  "in its own region only (AWS SDK integrations are not cross-region); "
-                  "emit one region at a time with --region",
-                  acc->name, acc->n_regions);
+            snprintf(why, why_size,
+                     "account %s has %zu regions: a state machine calls CloudWatch Logs and S3 "
+                     "in its own region only (AWS SDK integrations are not cross-region); "
+                     "emit one region at a time with --region",
+                     acc->name, acc->n_regions);
             return CWX_EINVAL;
         }
         const char *n = acc->name;
         if (!n[0] || strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
             strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
                 strlen(n)) {
-            s_why(why, why_size,
-                  "account name \"%s\" cannot name a folder: use letters, digits, '.', '_' "
-                  "and '-'",
-                  n);
+            snprintf(why, why_size,
+                     "account name \"%s\" cannot name a folder: use letters, digits, '.', '_' "
+                     "and '-'",
+                     n);
             return CWX_EINVAL;
         }
     }
@@ -393,13 +380,13 @@ static int s_write(const char *dir, const char *name, const char *text, char *wh
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f) {
-        s_why(why, why_size, "cannot write %s: %s", path, strerror(errno));
+        snprintf(why, why_size, "cannot write %s: %s", path, strerror(errno));
         return CWX_EIO;
     }
     size_t n = strlen(text);
     int bad = fwrite(text, 1, n, f) != n;
     if (fclose(f) != 0 || bad) {
-        s_why(why, why_size, "cannot write %s: %s", path, strerror(errno));
+        snprintf(why, why_size, "cannot write %s: %s", path, strerror(errno));
         return CWX_EIO;
     }
     return 0;
@@ -409,7 +396,7 @@ static int s_mkdir(const char *path, char *why, size_t why_size)
 {
     if (mkdir(path, 0777) == 0 || errno == EEXIST)
         return 0;
-    s_why(why, why_size, "cannot create %s: %s", path, strerror(errno));
+    snprintf(why, why_size, "cannot create %s: %s", path, strerror(errno));
     return CWX_EIO;
 }
 
@@ -515,9 +502,9 @@ static int s_input(const struct cwx_plan *plan, const struct cwx_plan_target *tg
         const struct cwx_job *job = &plan->jobs[pend[i]];
         rc = s_job_json(plan, job, &rate, jobs, &prefix, &marker, f->roots);
         if (rc)
-            s_why(why, why_size, "account %s: job %s of %s: %s", acc->name,
-                  cwx_plan_job_window(plan, job)->label, plan->groups[job->group].name,
-                  cwx_strerror(rc));
+            snprintf(why, why_size, "account %s: job %s of %s: %s", acc->name,
+                     cwx_plan_job_window(plan, job)->label, plan->groups[job->group].name,
+                     cwx_strerror(rc));
         else
             rc = s_add_name(f->groups, plan->groups[job->group].name);
     }
@@ -541,10 +528,10 @@ static int s_render(const struct cwx_plan *plan, const struct cwx_plan_target *t
     if (!f->asl_text || !f->input_text || !f->policy_text || !f->policy_flow)
         return CWX_ENOMEM;
     if (strlen(f->input_text) > CWX__SFN_INPUT_MAX) {
-        s_why(why, why_size,
-              "account %s: %zu pending windows make an execution input of %zu bytes, over "
-              "Step Functions' 256 KiB: lower --max-windows",
-              acc->name, n, strlen(f->input_text));
+        snprintf(why, why_size,
+                 "account %s: %zu pending windows make an execution input of %zu bytes, over "
+                 "Step Functions' 256 KiB: lower --max-windows",
+                 acc->name, n, strlen(f->input_text));
         return CWX_ETOOBIG;
     }
     return cwx__sfn_template(acc, tg->account_id, f->asl_text, f->policy_flow, f->input_text,
@@ -587,10 +574,10 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
     if (!tg)
         return 0;
     if (!tg->account_id || !tg->bucket) {
-        s_why(why, why_size,
-              "account %s has no account_id: give it one in the config, or plan online "
-              "(without --offline) to learn it from sts:GetCallerIdentity",
-              acc->name);
+        snprintf(why, why_size,
+                 "account %s has no account_id: give it one in the config, or plan online "
+                 "(without --offline) to learn it from sts:GetCallerIdentity",
+                 acc->name);
         return CWX_EINVAL;
     }
     size_t n = 0;
@@ -616,7 +603,7 @@ static int s_account(const struct cwx_plan *plan, uint32_t a, const char *dir,
         info->input_bytes = strlen(f.input_text);
     }
     if (rc == CWX_ENOMEM && why && !why[0])
-        s_why(why, why_size, "out of memory");
+        snprintf(why, why_size, "out of memory");
     free(pend);
     s_files_free(&f);
     return rc;

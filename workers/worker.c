@@ -186,16 +186,24 @@ static void s_take_task(struct cwx_worker *w, const char *task_id, int64_t creat
 
 /* ---- CHECK ------------------------------------------------------------- */
 
+/* A check's answer: when it found what it looked for, the job is done for
+ * reason, its detail what followed by name, and 1 is returned; else 0. */
+static int s_found(struct cwx_worker *w, const struct cwx_work_result *res,
+                   enum cwx_work_reason reason, const char *what, const char *name)
+{
+    if (!res->exists)
+        return 0;
+    snprintf(w->detail, sizeof(w->detail), "%s%s", what, name);
+    s_finish(w, CWX_WORK_DONE, reason);
+    return 1;
+}
+
 static void s_on_data_exists(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_answered(w, status, res, "listing the data prefix", "s3:ListBucket", s_do_data_check))
+    if (s_answered(w, status, res, "listing the data prefix", "s3:ListBucket", s_do_data_check) ||
+        s_found(w, res, CWX_WR_OBJECTS, "data objects under ", w->spec.prefix))
         return;
-    if (res->exists) {
-        snprintf(w->detail, sizeof(w->detail), "data objects under %s", w->spec.prefix);
-        s_finish(w, CWX_WORK_DONE, CWX_WR_OBJECTS);
-        return;
-    }
     s_run(w, s_do_completed_check);
 }
 
@@ -207,18 +215,10 @@ static int s_do_data_check(struct cwx_worker *w)
 static void s_on_marker_exists(int status, const struct cwx_work_result *res, void *ud)
 {
     struct cwx_worker *w = ud;
-    if (s_answered(w, status, res, "reading the marker", "s3:GetObject", s_do_check))
+    if (s_answered(w, status, res, "reading the marker", "s3:GetObject", s_do_check) ||
+        s_found(w, res, CWX_WR_MARKER, "marker ", w->spec.marker_key))
         return;
-    if (res->exists) {
-        snprintf(w->detail, sizeof(w->detail), "marker %s", w->spec.marker_key);
-        s_finish(w, CWX_WORK_DONE, CWX_WR_MARKER);
-        return;
-    }
-    if (w->spec.detect == CWX_DETECT_OBJECTS) {
-        s_run(w, s_do_data_check);
-        return;
-    }
-    s_run(w, s_do_completed_check);
+    s_run(w, w->spec.detect == CWX_DETECT_OBJECTS ? s_do_data_check : s_do_completed_check);
 }
 
 static int s_do_check(struct cwx_worker *w)
