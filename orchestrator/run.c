@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "orchestrator/orchestrator_internal.h"
 #include "workers/workers.h"
 
@@ -464,7 +465,6 @@ int cwx_run(const struct cwx_run_options *opts)
     cwx_resolve_result_free(&run->resolved);
     cwx_reconcile_result_free(&run->rec);
     cwx_plan_free(run->plan);
-    free(run->failures);
-    free(run);
+    CWX_FREE_ALL(run->failures, run);
     return code;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "common/error.h"
+#include "common/mem.h"
 
 /* DescribeExportTasks calls a lane makes when it starts: the in-flight
  * tasks (RUNNING, PENDING) and the recent COMPLETED ones, one page each. */
@@ -299,8 +300,7 @@ int cwx_estimate_plan(const struct cwx_plan *plan, struct cwx_estimate *out)
     }
     rc = 0;
 cleanup:
-    free(rp);
-    free(rates);
+    CWX_FREE_ALL(rp, rates);
     if (rc)
         cwx_estimate_free(out);
     return rc;
