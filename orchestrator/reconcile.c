@@ -27,6 +27,20 @@ void cwx__rec_fail_account(struct cwx_rec *r, uint32_t target, int status,
     cwx__account_gives_up(r->res->account_error, r->res->account_detail, a, status, detail, who);
 }
 
+/* k says that job's task is t: completed (its marker missing) or active
+ * (which has no completion time). */
+static void s_known_set(struct cwx_known_task *k, uint32_t job,
+                        const struct cwx_logs_export_task *t, int completed)
+{
+    *k = (struct cwx_known_task){
+        .job = job,
+        .completed = completed,
+        .creation_ms = t->creation_time_ms,
+        .completion_ms = completed ? t->completion_time_ms : 0,
+    };
+    snprintf(k->task_id, sizeof(k->task_id), "%s", t->task_id);
+}
+
 static int s_add_known(struct cwx_rec *r, uint32_t job, const struct cwx_logs_export_task *t,
                        int completed)
 {
@@ -36,12 +50,8 @@ static int s_add_known(struct cwx_rec *r, uint32_t job, const struct cwx_logs_ex
             continue;
         /* An active task wins over a completed one; else the first seen
          * (listings are newest first). */
-        if (res->tasks[i].completed && !completed) {
-            snprintf(res->tasks[i].task_id, sizeof(res->tasks[i].task_id), "%s", t->task_id);
-            res->tasks[i].completed = 0;
-            res->tasks[i].creation_ms = t->creation_time_ms;
-            res->tasks[i].completion_ms = 0;
-        }
+        if (res->tasks[i].completed && !completed)
+            s_known_set(&res->tasks[i], job, t, completed);
         return 0;
     }
     struct cwx_known_task *k =
@@ -49,13 +59,7 @@ static int s_add_known(struct cwx_rec *r, uint32_t job, const struct cwx_logs_ex
     if (!k)
         return CWX_ENOMEM;
     res->tasks = k;
-    k = &res->tasks[res->n_tasks++];
-    memset(k, 0, sizeof(*k));
-    k->job = job;
-    snprintf(k->task_id, sizeof(k->task_id), "%s", t->task_id);
-    k->completed = completed;
-    k->creation_ms = t->creation_time_ms;
-    k->completion_ms = t->completion_time_ms;
+    s_known_set(&res->tasks[res->n_tasks++], job, t, completed);
     return 0;
 }
 
