@@ -305,11 +305,18 @@ static void s_waiter_free(struct cwx__creds_waiter *w)
     free(w);
 }
 
+/* Frees a source's state impl (NULL is fine): what it owns, then itself. */
+static void s_impl_destroy(const struct cwx__creds_vtable *vt, void *impl)
+{
+    if (impl && vt->destroy)
+        vt->destroy(impl);
+    free(impl);
+}
+
 static void s_on_close(uv_handle_t *h)
 {
     struct cwx_creds_provider *p = h->data;
-    if (p->vt->destroy)
-        p->vt->destroy(p);
+    s_impl_destroy(p->vt, p->impl);
     s_snap_unref(p->cache);
     free(p->source);
     free(p);
@@ -359,27 +366,18 @@ static void s_make_ready(struct cwx_creds_provider *p, struct cwx__creds_waiter 
     }
 }
 
-void cwx__creds_impl_destroy(const struct cwx__creds_vtable *vt, void *impl)
-{
-    if (impl && vt->destroy) {
-        /* destroy reads only impl: give it a stack shell. */
-        struct cwx_creds_provider shell = {.vt = vt, .impl = impl};
-        vt->destroy(&shell);
-    }
-}
-
-int cwx__creds_provider_new(uv_loop_t *loop, struct cwx_aws *aws,
+int cwx__creds_provider_new(int rc, uv_loop_t *loop, struct cwx_aws *aws,
                             const struct cwx__creds_vtable *vt, void *impl,
                             const char *source, struct cwx_creds_provider **out)
 {
     *out = NULL;
-    struct cwx_creds_provider *p = calloc(1, sizeof(*p));
-    char *src = strdup(source ? source : "none");
+    struct cwx_creds_provider *p = rc ? NULL : calloc(1, sizeof(*p));
+    char *src = rc ? NULL : strdup(source ? source : "none");
     if (!p || !src) {
         free(p);
         free(src);
-        cwx__creds_impl_destroy(vt, impl);
-        return CWX_ENOMEM;
+        s_impl_destroy(vt, impl);
+        return rc ? rc : CWX_ENOMEM;
     }
     p->vt = vt;
     p->impl = impl;
@@ -536,13 +534,10 @@ static void s_error_fetch(struct cwx_creds_provider *p)
     cwx__creds_fetched(p, e->status, NULL, e->detail);
 }
 
-static void s_error_destroy(struct cwx_creds_provider *p)
+static void s_error_destroy(void *impl)
 {
-    struct s_error *e = p->impl;
-    if (e) {
-        free(e->detail);
-        free(e);
-    }
+    struct s_error *e = impl;
+    free(e->detail);
 }
 
 static const struct cwx__creds_vtable s_error_vt = {s_error_fetch, NULL, s_error_destroy};
@@ -555,11 +550,8 @@ int cwx__creds_error_new(uv_loop_t *loop, int status, const char *detail,
         return CWX_ENOMEM;
     e->status = status ? status : CWX_ECRED;
     e->detail = strdup(detail ? detail : "no credentials");
-    if (!e->detail) {
-        free(e);
-        return CWX_ENOMEM;
-    }
-    return cwx__creds_provider_new(loop, NULL, &s_error_vt, e, "none", out);
+    return cwx__creds_provider_new(e->detail ? 0 : CWX_ENOMEM, loop, NULL, &s_error_vt, e,
+                                   "none", out);
 }
 
 /* ---- fixed keys ------------------------------------------------------------ */
@@ -581,13 +573,9 @@ static void s_static_fetch(struct cwx_creds_provider *p)
     cwx__creds_fetched(p, 0, &doc, NULL);
 }
 
-static void s_static_destroy(struct cwx_creds_provider *p)
+static void s_static_destroy(void *impl)
 {
-    struct cwx__creds_doc *k = p->impl;
-    if (k) {
-        cwx__creds_doc_free(k);
-        free(k);
-    }
+    cwx__creds_doc_free(impl);
 }
 
 static const struct cwx__creds_vtable s_static_vt = {s_static_fetch, NULL, s_static_destroy};
@@ -606,13 +594,12 @@ int cwx__creds_static_new(uv_loop_t *loop, const char *source, const char *acces
     k->secret_access_key = strdup(secret_access_key);
     k->session_token = session_token && *session_token ? strdup(session_token) : NULL;
     k->expiration_ms = expiration_ms;
-    if (!k->access_key_id || !k->secret_access_key ||
-        (session_token && *session_token && !k->session_token)) {
-        cwx__creds_doc_free(k);
-        free(k);
-        return CWX_ENOMEM;
-    }
-    return cwx__creds_provider_new(loop, NULL, &s_static_vt, k, source ? source : "static", out);
+    int rc = !k->access_key_id || !k->secret_access_key ||
+                     (session_token && *session_token && !k->session_token)
+                 ? CWX_ENOMEM
+                 : 0;
+    return cwx__creds_provider_new(rc, loop, NULL, &s_static_vt, k, source ? source : "static",
+                                   out);
 }
 
 int cwx_creds_provider_static(uv_loop_t *loop, const char *access_key_id,
@@ -667,5 +654,5 @@ static const struct cwx__creds_vtable s_env_vt = {s_env_fetch, NULL, NULL};
 
 int cwx__creds_env_new(uv_loop_t *loop, struct cwx_creds_provider **out)
 {
-    return cwx__creds_provider_new(loop, NULL, &s_env_vt, NULL, "environment", out);
+    return cwx__creds_provider_new(0, loop, NULL, &s_env_vt, NULL, "environment", out);
 }

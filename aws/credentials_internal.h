@@ -141,8 +141,10 @@ struct cwx__creds_vtable {
     /* The provider was freed while a fetch runs: stop it early if possible
      * (it still ends with cwx__creds_fetched). May be NULL. */
     void (*cancel)(struct cwx_creds_provider *p);
-    /* Frees impl; called once, when nothing is in flight any more. */
-    void (*destroy)(struct cwx_creds_provider *p);
+    /* Frees what impl owns (never NULL here); the provider frees impl itself
+     * right after. Called once, when nothing is in flight any more. May be
+     * NULL when impl owns nothing. */
+    void (*destroy)(void *impl);
 };
 
 struct cwx__creds_snap;
@@ -150,7 +152,7 @@ struct cwx__creds_waiter;
 
 struct cwx_creds_provider {
     const struct cwx__creds_vtable *vt;
-    void *impl;        /* the source's state, owned through vt->destroy */
+    void *impl;        /* the source's state (heap), owned; see vt->destroy */
     uv_loop_t *loop;
     struct cwx_aws *aws; /* NULL when the source needs no HTTP (tests) */
     char *source;      /* "environment", "profile:dev", "imds", … */
@@ -165,13 +167,11 @@ struct cwx_creds_provider {
     struct cwx_creds_stats stats;
 };
 
-/* Destroys impl, a source's state never handed to a provider, through
- * vt->destroy. NULL impl is fine. */
-void cwx__creds_impl_destroy(const struct cwx__creds_vtable *vt, void *impl);
-
-/* Allocates a provider for vt with impl (owned from here on, also on
- * failure: vt->destroy runs). source is copied. */
-int cwx__creds_provider_new(uv_loop_t *loop, struct cwx_aws *aws,
+/* Allocates a provider for vt with impl, unless rc (the result of making
+ * impl) says that failed. impl is owned from
+ * here on: on any failure it is destroyed (vt->destroy, then free) and the
+ * error returned. source is copied. */
+int cwx__creds_provider_new(int rc, uv_loop_t *loop, struct cwx_aws *aws,
                             const struct cwx__creds_vtable *vt, void *impl,
                             const char *source, struct cwx_creds_provider **out);
 

@@ -11,6 +11,7 @@
 #include "aws/http.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "common/secret.h"
 
 #define CWX__ECS_HOST "http://169.254.170.2"
@@ -222,15 +223,12 @@ static void s_ecs_fetch(struct cwx_creds_provider *p)
     s_ecs_send(e);
 }
 
-static void s_ecs_destroy(struct cwx_creds_provider *p)
+static void s_ecs_destroy(void *impl)
 {
-    struct s_ecs *e = p->impl;
-    if (!e)
-        return;
+    struct s_ecs *e = impl;
     cwx_secret_free(e->auth);
     cwx_secret_free(e->url);
     free(e->shown);
-    free(e);
 }
 
 static const struct cwx__creds_vtable s_ecs_vt = {s_ecs_fetch, NULL, s_ecs_destroy};
@@ -244,21 +242,16 @@ int cwx__creds_ecs_new(uv_loop_t *loop, struct cwx_aws *aws, const char *source,
         return CWX_ENOMEM;
     e->url = strdup(url);
     e->shown = strdup(url);
-    if (!e->url || !e->shown) {
-        free(e->url);
-        free(e->shown);
-        free(e);
-        return CWX_ENOMEM;
-    }
     /* Userinfo in the URL would be a secret: never show it. */
-    char *scheme_end = strstr(e->shown, "://");
+    char *scheme_end = e->shown ? strstr(e->shown, "://") : NULL;
     if (scheme_end) {
         char *host = scheme_end + 3;
         char *at = strchr(host, '@'), *slash = strchr(host, '/');
         if (at && (!slash || at < slash))
             memmove(host, at + 1, strlen(at + 1) + 1);
     }
-    return cwx__creds_provider_new(loop, aws, &s_ecs_vt, e, source, out);
+    int rc = e->url && e->shown ? 0 : CWX_ENOMEM;
+    return cwx__creds_provider_new(rc, loop, aws, &s_ecs_vt, e, source, out);
 }
 
 /* ---- EC2 instance metadata, IMDSv2 ---------------------------------------- */
@@ -480,16 +473,12 @@ static void s_imds_fetch(struct cwx_creds_provider *p)
     s_imds_send(m);
 }
 
-static void s_imds_destroy(struct cwx_creds_provider *p)
+static void s_imds_destroy(void *impl)
 {
-    struct s_imds *m = p->impl;
-    if (!m)
-        return;
+    struct s_imds *m = impl;
     s_imds_drop_token(m);
-    free(m->role);
-    free(m->endpoint);
+    CWX_FREE_ALL(m->role, m->endpoint);
     cwx_buf_free(&m->url);
-    free(m);
 }
 
 static const struct cwx__creds_vtable s_imds_vt = {s_imds_fetch, NULL, s_imds_destroy};
@@ -508,12 +497,9 @@ int cwx__creds_imds_new(uv_loop_t *loop, struct cwx_aws *aws, const char *source
     }
     m->endpoint = strdup(endpoint);
     cwx_buf_init(&m->url, 4096);
-    if (!m->endpoint) {
-        free(m);
-        return CWX_ENOMEM;
-    }
-    size_t n = strlen(m->endpoint);
+    size_t n = m->endpoint ? strlen(m->endpoint) : 0;
     while (n && m->endpoint[n - 1] == '/')
         m->endpoint[--n] = '\0';
-    return cwx__creds_provider_new(loop, aws, &s_imds_vt, m, source, out);
+    return cwx__creds_provider_new(m->endpoint ? 0 : CWX_ENOMEM, loop, aws, &s_imds_vt, m,
+                                   source, out);
 }

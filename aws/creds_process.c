@@ -544,14 +544,11 @@ static void s_process_cancel(struct cwx_creds_provider *p)
         uv_process_kill(&sp->run->proc, SIGKILL);
 }
 
-static void s_process_destroy(struct cwx_creds_provider *p)
+static void s_process_destroy(void *impl)
 {
-    struct s_process *sp = p->impl;
-    if (!sp)
-        return;
+    struct s_process *sp = impl;
     cwx_secret_free(sp->command);
     free(sp->what);
-    free(sp);
 }
 
 static const struct cwx__creds_vtable s_process_vt = {s_process_fetch, s_process_cancel,
@@ -566,11 +563,6 @@ int cwx__creds_process_new(uv_loop_t *loop, const char *source, const char *what
         return CWX_ENOMEM;
     sp->command = strdup(command);
     sp->what = strdup(what ? what : "a profile");
-    if (!sp->command || !sp->what) {
-        cwx_secret_free(sp->command);
-        free(sp->what);
-        free(sp);
-        return CWX_ENOMEM;
-    }
-    return cwx__creds_provider_new(loop, NULL, &s_process_vt, sp, source, out);
+    int rc = sp->command && sp->what ? 0 : CWX_ENOMEM;
+    return cwx__creds_provider_new(rc, loop, NULL, &s_process_vt, sp, source, out);
 }

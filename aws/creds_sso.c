@@ -24,6 +24,7 @@
 #include "aws/sigv4.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/secret.h"
@@ -502,23 +503,15 @@ static void s_fetch(struct cwx_creds_provider *p)
     s_role(s);
 }
 
-static void s_destroy(struct cwx_creds_provider *p)
+static void s_destroy(void *impl)
 {
-    struct s_sso *s = p->impl;
-    if (!s)
-        return;
+    struct s_sso *s = impl;
     cwx__creds_json_delete(s->doc);
     cwx_secret_free(s->token);
     cwx_buf_free_secret(&s->body);
     cwx_buf_free(&s->url);
-    free(s->profile);
-    free(s->session);
-    free(s->start_url);
-    free(s->region);
-    free(s->account_id);
-    free(s->role_name);
-    free(s->cache_path);
-    free(s);
+    CWX_FREE_ALL(s->profile, s->session, s->start_url, s->region, s->account_id, s->role_name,
+                 s->cache_path);
 }
 
 static const struct cwx__creds_vtable s_sso_vt = {s_fetch, NULL, s_destroy};
@@ -541,9 +534,7 @@ int cwx__creds_sso_new(uv_loop_t *loop, struct cwx_aws *aws, const struct cwx__s
     int rc = cwx__sso_cache_path(params->cache_dir, params->session_name, params->start_url,
                                  &s->cache_path);
     if (rc || !s->profile || (params->session_name && !s->session) || !s->start_url ||
-        !s->region || !s->account_id || !s->role_name) {
-        cwx__creds_impl_destroy(&s_sso_vt, s);
-        return CWX_ENOMEM;
-    }
-    return cwx__creds_provider_new(loop, aws, &s_sso_vt, s, source, out);
+        !s->region || !s->account_id || !s->role_name)
+        rc = CWX_ENOMEM;
+    return cwx__creds_provider_new(rc, loop, aws, &s_sso_vt, s, source, out);
 }

@@ -149,15 +149,12 @@ static void s_assume_fetch(struct cwx_creds_provider *p)
     }
 }
 
-static void s_assume_destroy(struct cwx_creds_provider *p)
+static void s_assume_destroy(void *impl)
 {
-    struct s_assume *a = p->impl;
-    if (!a)
-        return;
+    struct s_assume *a = impl;
     cwx_aws_client_free(a->client);
     cwx_creds_provider_free(a->base);
     CWX_FREE_ALL(a->role_arn, a->external_id, a->session_name, a->region);
-    free(a);
 }
 
 static const struct cwx__creds_vtable s_assume_vt = {s_assume_fetch, NULL, s_assume_destroy};
@@ -188,11 +185,7 @@ int cwx__creds_assume_role_new(uv_loop_t *loop, struct cwx_aws *aws,
         struct cwx_aws_client_options co = {.creds = base, .region = a->region};
         rc = cwx_aws_client_new(aws, &co, &a->client);
     }
-    if (rc) {
-        cwx__creds_impl_destroy(&s_assume_vt, a);
-        return rc;
-    }
-    return cwx__creds_provider_new(loop, aws, &s_assume_vt, a, source, out);
+    return cwx__creds_provider_new(rc, loop, aws, &s_assume_vt, a, source, out);
 }
 
 /* ---- AssumeRoleWithWebIdentity ----------------------------------------------- */
@@ -257,14 +250,11 @@ static void s_web_fetch(struct cwx_creds_provider *p)
         s_sts_result(p, "AssumeRoleWithWebIdentity", w->role_arn, NULL, rc, NULL, NULL);
 }
 
-static void s_web_destroy(struct cwx_creds_provider *p)
+static void s_web_destroy(void *impl)
 {
-    struct s_web *w = p->impl;
-    if (!w)
-        return;
+    struct s_web *w = impl;
     cwx_aws_client_free(w->client);
     CWX_FREE_ALL(w->role_arn, w->token_file, w->session_name, w->region);
-    free(w);
 }
 
 static const struct cwx__creds_vtable s_web_vt = {s_web_fetch, NULL, s_web_destroy};
@@ -288,9 +278,5 @@ int cwx__creds_web_identity_new(uv_loop_t *loop, struct cwx_aws *aws,
         struct cwx_aws_client_options co = {.creds = NULL, .region = w->region};
         rc = cwx_aws_client_new(aws, &co, &w->client);
     }
-    if (rc) {
-        cwx__creds_impl_destroy(&s_web_vt, w);
-        return rc;
-    }
-    return cwx__creds_provider_new(loop, aws, &s_web_vt, w, source, out);
+    return cwx__creds_provider_new(rc, loop, aws, &s_web_vt, w, source, out);
 }
