@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/list.h"
+#include "common/mem.h"
 #include "common/log.h"
 
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_aws **out)
@@ -167,14 +168,12 @@ int cwx_aws_client_new(struct cwx_aws *aws, const struct cwx_aws_client_options 
     struct cwx_aws_client *c = calloc(1, sizeof(*c));
     if (!c)
         return CWX_ENOMEM;
-    c->aws = aws;
-    c->creds = opts->creds;
+    double rate = opts->rate_per_s;
+    double burst = opts->burst > 0 ? opts->burst : (rate > 1 ? rate : 1);
+    *c = (struct cwx_aws_client){.aws = aws, .creds = opts->creds, .rate = rate,
+                                 .burst = burst, .tokens = burst,
+                                 .refill_ms = uv_now(aws->loop), .refs = 1};
     snprintf(c->region, sizeof(c->region), "%s", opts->region);
-    c->rate = opts->rate_per_s;
-    c->burst = opts->burst > 0 ? opts->burst : (c->rate > 1 ? c->rate : 1);
-    c->tokens = c->burst;
-    c->refill_ms = uv_now(aws->loop);
-    c->refs = 1;
     cwx_retry_adaptive_init(&c->adaptive, (double)uv_now(aws->loop) / 1000.0);
     uv_timer_init(aws->loop, &c->timer);
     c->timer.data = c;
@@ -294,18 +293,22 @@ void cwx_aws_client_free(struct cwx_aws_client *c)
 
 /* ---- calls ------------------------------------------------------------------ */
 
+/* Frees call and what it owns (its timer is closed or was never started). */
+static void s_call_free(struct cwx__call *call)
+{
+    cwx_buf_free(&call->url);
+    cwx_buf_free(&call->path);
+    if (call->have_sig)
+        cwx_sigv4_signed_free(&call->sig);
+    CWX_FREE_ALL(call->hdrs, call->sighdrs, call);
+}
+
 static void s_call_close_cb(uv_handle_t *h)
 {
     struct cwx__call *call = h->data;
     struct cwx_aws_client *c = call->client;
     struct cwx_aws *aws = c->aws;
-    cwx_buf_free(&call->url);
-    cwx_buf_free(&call->path);
-    free(call->hdrs);
-    free(call->sighdrs);
-    if (call->have_sig)
-        cwx_sigv4_signed_free(&call->sig);
-    free(call);
+    s_call_free(call);
     /* The client's close is itself asynchronous and holds its own
      * reference on aws, so aws outlives this. */
     s_client_unref(c);
@@ -387,10 +390,7 @@ int cwx_aws_call(struct cwx_aws_client *c, const struct cwx_aws_request *req,
     struct cwx__call *call = calloc(1, sizeof(*call));
     if (!call)
         return CWX_ENOMEM;
-    call->client = c;
-    call->req = *req;
-    call->cb = cb;
-    call->ud = ud;
+    *call = (struct cwx__call){.client = c, .req = *req, .cb = cb, .ud = ud};
     cwx_buf_init(&call->url, 0);
     cwx_buf_init(&call->path, 0);
     int rc = 0;
@@ -423,11 +423,7 @@ int cwx_aws_call(struct cwx_aws_client *c, const struct cwx_aws_request *req,
             rc = CWX_ENOMEM;
     }
     if (rc) {
-        cwx_buf_free(&call->url);
-        cwx_buf_free(&call->path);
-        free(call->hdrs);
-        free(call->sighdrs);
-        free(call);
+        s_call_free(call);
         return rc;
     }
     uv_timer_init(aws->loop, &call->timer);

@@ -467,8 +467,7 @@ int cwx_creds_get(struct cwx_creds_provider *p, cwx_creds_fn *cb, void *ud)
     struct cwx__creds_waiter *w = calloc(1, sizeof(*w));
     if (!w)
         return CWX_ENOMEM;
-    w->cb = cb;
-    w->ud = ud;
+    *w = (struct cwx__creds_waiter){.cb = cb, .ud = ud};
     p->stats.gets++;
     if (p->cache && !p->fetching &&
         !cwx__creds_needs_refresh(cwx__creds_wall_ms(), p->cache->fetched_ms,

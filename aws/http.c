@@ -545,11 +545,8 @@ int cwx_http_send(struct cwx_http *http, const struct cwx_http_request *req,
     struct cwx__http_xfer *x = calloc(1, sizeof(*x));
     if (!x)
         return CWX_ENOMEM;
-    x->http = http;
-    x->req = req;
-    x->cb = cb;
-    x->ud = ud;
-    x->resp.content_length = -1;
+    *x = (struct cwx__http_xfer){
+        .http = http, .req = req, .cb = cb, .ud = ud, .resp.content_length = -1};
     /* Answers may carry credentials (AssumeRole, container and instance
      * credentials): the body is wiped when it moves or goes. */
     cwx_buf_init_secret(&x->resp.body, http->opts.max_response_bytes);

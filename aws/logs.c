@@ -7,6 +7,7 @@
 
 #include "aws/clients_internal.h"
 #include "common/error.h"
+#include "common/mem.h"
 
 #define S_DEFAULT_TASK_PAGES 100
 #define S_DEFAULT_GROUP_PAGES 1000
@@ -121,10 +122,7 @@ static struct s_call *s_call_new(enum s_op op, union s_cb cb, void *ud, struct s
 {
     struct s_call *call = calloc(1, sizeof(*call));
     if (call) {
-        call->op = op;
-        call->cb = cb;
-        call->ud = ud;
-        call->pager = pager;
+        *call = (struct s_call){.op = op, .cb = cb, .ud = ud, .pager = pager};
         cwx_buf_init(&call->body, 0);
     }
     return call;
@@ -146,35 +144,25 @@ static void s_pager_free(struct s_pager *pg)
 {
     cwx_logs_export_tasks_free(&pg->tasks);
     cwx_logs_log_groups_free(&pg->groups);
-    free(pg->prefix);
-    free(pg->pattern);
     for (size_t i = 0; i < pg->n_identifiers; i++)
         free(pg->identifiers[i]);
-    free(pg->identifiers);
-    free(pg->token);
-    free(pg);
+    CWX_FREE_ALL(pg->prefix, pg->pattern, pg->identifiers, pg->token, pg);
 }
 
-/* Ends a pager: hands the collected list over on success. */
+/* Ends a pager: hands the collected list over on success (the pager keeps
+ * only the list it did not collect, which is empty). */
 static void s_pager_finish(struct s_pager *pg, int status, const struct cwx_aws_error *err)
 {
-    if (pg->tasks_cb) {
-        if (status) {
-            pg->tasks_cb(status, NULL, err, pg->ud);
-        } else {
-            struct cwx_logs_export_tasks all = pg->tasks;
-            memset(&pg->tasks, 0, sizeof(pg->tasks));
-            pg->tasks_cb(0, &all, err, pg->ud);
-        }
-    } else {
-        if (status) {
-            pg->groups_cb(status, NULL, err, pg->ud);
-        } else {
-            struct cwx_logs_log_groups all = pg->groups;
-            memset(&pg->groups, 0, sizeof(pg->groups));
-            pg->groups_cb(0, &all, err, pg->ud);
-        }
+    struct cwx_logs_export_tasks tasks = pg->tasks;
+    struct cwx_logs_log_groups groups = pg->groups;
+    if (!status) {
+        memset(&pg->tasks, 0, sizeof(pg->tasks));
+        memset(&pg->groups, 0, sizeof(pg->groups));
     }
+    if (pg->tasks_cb)
+        pg->tasks_cb(status, status ? NULL : &tasks, err, pg->ud);
+    else
+        pg->groups_cb(status, status ? NULL : &groups, err, pg->ud);
     s_pager_free(pg);
 }
 
@@ -408,6 +396,18 @@ static int s_pager_next(struct s_pager *pg, const char *next_token)
     return s_start(pg->client, call, rc);
 }
 
+/* Starts the pager's first page, unless rc (the result of making pg) says
+ * that failed. Takes ownership of pg: on failure frees it and returns the
+ * error. */
+static int s_pager_start(struct s_pager *pg, int rc)
+{
+    if (!rc)
+        rc = s_pager_next(pg, NULL);
+    if (rc)
+        s_pager_free(pg);
+    return rc;
+}
+
 int cwx_logs_describe_export_tasks_all(struct cwx_aws_client *c,
                                        enum cwx_export_status status, int limit,
                                        int max_pages, cwx_logs_export_tasks_all_fn *cb,
@@ -418,16 +418,14 @@ int cwx_logs_describe_export_tasks_all(struct cwx_aws_client *c,
     struct s_pager *pg = calloc(1, sizeof(*pg));
     if (!pg)
         return CWX_ENOMEM;
-    pg->client = c;
-    pg->max_pages = max_pages ? max_pages : S_DEFAULT_TASK_PAGES;
-    pg->tasks_req.status = status;
-    pg->tasks_req.limit = limit ? limit : 50;
-    pg->tasks_cb = cb;
-    pg->ud = ud;
-    int rc = s_pager_next(pg, NULL);
-    if (rc)
-        s_pager_free(pg);
-    return rc;
+    *pg = (struct s_pager){
+        .client = c,
+        .max_pages = max_pages ? max_pages : S_DEFAULT_TASK_PAGES,
+        .tasks_req = {.status = status, .limit = limit ? limit : 50},
+        .tasks_cb = cb,
+        .ud = ud,
+    };
+    return s_pager_start(pg, 0);
 }
 
 int cwx_logs_describe_log_groups_all(struct cwx_aws_client *c,
@@ -440,10 +438,12 @@ int cwx_logs_describe_log_groups_all(struct cwx_aws_client *c,
     struct s_pager *pg = calloc(1, sizeof(*pg));
     if (!pg)
         return CWX_ENOMEM;
-    pg->client = c;
-    pg->max_pages = max_pages ? max_pages : S_DEFAULT_GROUP_PAGES;
-    pg->groups_cb = cb;
-    pg->ud = ud;
+    *pg = (struct s_pager){
+        .client = c,
+        .max_pages = max_pages ? max_pages : S_DEFAULT_GROUP_PAGES,
+        .groups_cb = cb,
+        .ud = ud,
+    };
     int rc = 0;
     pg->prefix = cwx__strdup(req->prefix);
     pg->pattern = cwx__strdup(req->pattern);
@@ -473,9 +473,5 @@ int cwx_logs_describe_log_groups_all(struct cwx_aws_client *c,
         .n_identifiers = pg->n_identifiers,
         .limit = req->limit,
     };
-    if (!rc)
-        rc = s_pager_next(pg, NULL);
-    if (rc)
-        s_pager_free(pg);
-    return rc;
+    return s_pager_start(pg, rc);
 }

@@ -8,6 +8,7 @@
 
 #include "aws/clients_internal.h"
 #include "common/error.h"
+#include "common/mem.h"
 
 #define S_DEFAULT_MAX_PAGES 100000
 #define S_DEFAULT_GET_MAX ((size_t)1 << 20)
@@ -85,9 +86,7 @@ static struct s_call *s_call_new(enum s_op op, const char *bucket, union s_cb cb
     struct s_call *call = calloc(1, sizeof(*call));
     if (!call)
         return NULL;
-    call->op = op;
-    call->cb = cb;
-    call->ud = ud;
+    *call = (struct s_call){.op = op, .cb = cb, .ud = ud};
     cwx_buf_init(&call->path, 0);
     cwx_buf_init(&call->query, 0);
     cwx_buf_init(&call->body, 0);
@@ -179,12 +178,7 @@ static int s_start(struct cwx_aws_client *c, struct s_call *call, const char *me
 
 static void s_pager_free(struct s_pager *pg)
 {
-    free(pg->bucket);
-    free(pg->prefix);
-    free(pg->delimiter);
-    free(pg->start_after);
-    free(pg->token);
-    free(pg);
+    CWX_FREE_ALL(pg->bucket, pg->prefix, pg->delimiter, pg->start_after, pg->token, pg);
 }
 
 static int s_pager_next(struct s_pager *pg);
@@ -393,12 +387,9 @@ int cwx_s3_list_objects_v2_all(struct cwx_aws_client *c, const struct cwx_s3_lis
     struct s_pager *pg = calloc(1, sizeof(*pg));
     if (!pg)
         return CWX_ENOMEM;
-    pg->client = c;
-    pg->max_keys = req->max_keys;
-    pg->max_pages = max_pages ? max_pages : S_DEFAULT_MAX_PAGES;
-    pg->on_page = on_page;
-    pg->on_done = on_done;
-    pg->ud = ud;
+    *pg = (struct s_pager){.client = c, .max_keys = req->max_keys,
+                           .max_pages = max_pages ? max_pages : S_DEFAULT_MAX_PAGES,
+                           .on_page = on_page, .on_done = on_done, .ud = ud};
     pg->bucket = strdup(req->bucket);
     pg->prefix = cwx__strdup(req->prefix);
     pg->delimiter = cwx__strdup(req->delimiter);
