@@ -69,6 +69,8 @@ struct s_pager {
 
 static void s_call_free(struct s_call *call)
 {
+    if (!call)
+        return;
     free(call->bucket);
     cwx_buf_free(&call->path);
     cwx_buf_free(&call->query);
@@ -144,9 +146,15 @@ static int s_map_status(int status, const struct cwx_aws_error *err)
 static void s_on_done(int status, const struct cwx_http_response *resp,
                       const struct cwx_aws_error *err, void *ud);
 
-/* Takes ownership of call: on failure frees it and returns the error. */
-static int s_start(struct cwx_aws_client *c, struct s_call *call, const char *method)
+/* Sends call with method, unless rc (the result of making the call; call
+ * is NULL when that failed for memory) says it failed. Takes ownership of
+ * call: on failure frees it and returns the error. */
+static int s_start(struct cwx_aws_client *c, struct s_call *call, int rc, const char *method)
 {
+    if (rc) {
+        s_call_free(call);
+        return rc;
+    }
     call->req = (struct cwx_aws_request){
         .service = "s3",
         .protocol = CWX_PROTO_REST_XML,
@@ -170,7 +178,7 @@ static int s_start(struct cwx_aws_client *c, struct s_call *call, const char *me
         call->req.on_attempt = s_on_get_attempt;
         call->req.stream_ud = call;
     }
-    int rc = cwx_aws_call(c, &call->req, s_on_done, call);
+    rc = cwx_aws_call(c, &call->req, s_on_done, call);
     if (rc)
         s_call_free(call);
     return rc;
@@ -343,17 +351,12 @@ static int s_list(struct cwx_aws_client *c, const struct cwx_s3_list_req *req,
                   cwx_s3_list_fn *cb, void *ud, struct s_pager *pager)
 {
     struct s_call *call = s_call_new(S_LIST, req->bucket, (union s_cb){.list = cb}, ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->pager = pager;
-    int rc = cwx__s3_list_query(req, &call->query);
-    if (!rc)
+    int rc = call ? cwx__s3_list_query(req, &call->query) : CWX_ENOMEM;
+    if (!rc) {
+        call->pager = pager;
         rc = cwx_s3_list_parser_new(&call->parser);
-    if (rc) {
-        s_call_free(call);
-        return rc;
     }
-    return s_start(c, call, "GET");
+    return s_start(c, call, rc, "GET");
 }
 
 int cwx_s3_list_objects_v2(struct cwx_aws_client *c, const struct cwx_s3_list_req *req,
@@ -460,7 +463,7 @@ int cwx_s3_head_object(struct cwx_aws_client *c, const char *bucket, const char 
         return CWX_EINVAL;
     int rc = s_key_call(c, S_HEAD_OBJECT, bucket, key, (union s_cb){.head_object = cb}, ud,
                         &call);
-    return rc ? rc : s_start(c, call, "HEAD");
+    return s_start(c, call, rc, "HEAD");
 }
 
 int cwx_s3_head_bucket(struct cwx_aws_client *c, const char *bucket,
@@ -469,7 +472,7 @@ int cwx_s3_head_bucket(struct cwx_aws_client *c, const char *bucket,
     if (!c || !bucket || !bucket[0] || !cb)
         return CWX_EINVAL;
     struct s_call *call = s_call_new(S_HEAD_BUCKET, bucket, (union s_cb){.head_bucket = cb}, ud);
-    return call ? s_start(c, call, "HEAD") : CWX_ENOMEM;
+    return s_start(c, call, call ? 0 : CWX_ENOMEM, "HEAD");
 }
 
 int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_req *req,
@@ -478,9 +481,6 @@ int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_r
     struct s_call *call;
     if (!req || !cb || (req->body_len && !req->body))
         return CWX_EINVAL;
-    int rc = s_key_call(c, S_PUT, req->bucket, req->key, (union s_cb){.put = cb}, ud, &call);
-    if (rc)
-        return rc;
     const struct s_header h[] = {
         {"Content-Type", req->content_type ? req->content_type : "application/octet-stream"},
         {"x-amz-server-side-encryption", req->server_side_encryption},
@@ -488,14 +488,12 @@ int cwx_s3_put_object(struct cwx_aws_client *c, const struct cwx_s3_put_object_r
         {"If-None-Match", req->if_none_match},
         {"If-Match", req->if_match},
     };
-    rc = s_set_headers(call, h, sizeof(h) / sizeof(h[0]));
+    int rc = s_key_call(c, S_PUT, req->bucket, req->key, (union s_cb){.put = cb}, ud, &call);
+    if (!rc)
+        rc = s_set_headers(call, h, sizeof(h) / sizeof(h[0]));
     if (!rc && req->body_len)
         rc = cwx_buf_append(&call->body, req->body, req->body_len);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, "PUT");
+    return s_start(c, call, rc, "PUT");
 }
 
 int cwx_s3_get_object(struct cwx_aws_client *c, const char *bucket, const char *key,
@@ -505,10 +503,9 @@ int cwx_s3_get_object(struct cwx_aws_client *c, const char *bucket, const char *
     if (!cb)
         return CWX_EINVAL;
     int rc = s_key_call(c, S_GET, bucket, key, (union s_cb){.get = cb}, ud, &call);
-    if (rc)
-        return rc;
-    call->got.max = max_bytes ? max_bytes : S_DEFAULT_GET_MAX;
-    return s_start(c, call, "GET");
+    if (!rc)
+        call->got.max = max_bytes ? max_bytes : S_DEFAULT_GET_MAX;
+    return s_start(c, call, rc, "GET");
 }
 
 /* DeleteObject, conditional on the ETag when if_match is not NULL. */
@@ -518,16 +515,11 @@ static int s_delete(struct cwx_aws_client *c, const char *bucket, const char *ke
     struct s_call *call;
     if (!cb)
         return CWX_EINVAL;
-    int rc = s_key_call(c, S_DELETE, bucket, key, (union s_cb){.del = cb}, ud, &call);
-    if (rc)
-        return rc;
     const struct s_header h[] = {{"If-Match", if_match}};
-    rc = s_set_headers(call, h, 1);
-    if (rc) {
-        s_call_free(call);
-        return rc;
-    }
-    return s_start(c, call, "DELETE");
+    int rc = s_key_call(c, S_DELETE, bucket, key, (union s_cb){.del = cb}, ud, &call);
+    if (!rc)
+        rc = s_set_headers(call, h, 1);
+    return s_start(c, call, rc, "DELETE");
 }
 
 int cwx_s3_delete_object(struct cwx_aws_client *c, const char *bucket, const char *key,

@@ -6,6 +6,7 @@
 
 #include "aws/clients_internal.h"
 #include "common/error.h"
+#include "common/mem.h"
 
 #define S_MAX_MESSAGE (256 * 1024)
 
@@ -23,8 +24,7 @@ struct s_call {
 static void s_call_free(struct s_call *call)
 {
     cwx__query_cleanup(&call->q);
-    free(call->id);
-    free(call);
+    CWX_FREE_ALL(call->id, call);
 }
 
 /* Makes a call of action on topic_arn for the caller's ud (the caller sets

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/mem.h"
 
 int cwx_file_write_atomic(const char *path, const void *data, size_t len, int mode, char *why,
                           size_t why_size)
@@ -53,8 +54,7 @@ int cwx_file_write_atomic(const char *path, const void *data, size_t len, int mo
 
 static void s_free(struct cwx_file_atomic *a)
 {
-    free(a->tmp);
-    free(a->path);
+    CWX_FREE_ALL(a->tmp, a->path);
     a->tmp = a->path = NULL;
     a->f = NULL;
 }

@@ -61,6 +61,12 @@ static void errors_have_names(void **state)
     assert_string_equal(cwx_err_name(CWX_ECONFIG), "ECONFIG");
     assert_string_equal(cwx_strerror(CWX_ESLOTBUSY), "export slot busy");
     assert_string_equal(cwx_err_name(0), "OK");
+    assert_string_equal(cwx_strerror(0), "success");
+    assert_string_equal(cwx_err_name(CWX_ENOMEM), "ENOMEM");
+    assert_string_equal(cwx_strerror(CWX_EINSECURE), "plain-http endpoint refused");
+    assert_string_equal(cwx_err_name(CWX__ERRNO_FIRST), "EUNKNOWN");
+    assert_string_equal(cwx_strerror(CWX__ERRNO_LAST), "unknown error");
+    assert_string_equal(cwx_err_name(1), "EUNKNOWN");
     assert_true(CWX_ENOMEM < 0);
 }
 
