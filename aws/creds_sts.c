@@ -81,23 +81,63 @@ static void s_sts_result(struct cwx_creds_provider *p, const char *op, const cha
     cwx__creds_fetched(p, s_sts_status(status ? status : CWX_ECRED), NULL, detail);
 }
 
-/* ---- AssumeRole -------------------------------------------------------------- */
+/* ---- the role sources ---------------------------------------------------------- */
 
-struct s_assume {
+/* An STS role source: AssumeRole over base, or AssumeRoleWithWebIdentity
+ * with the token of token_file (base is then NULL). */
+struct s_role {
     struct cwx_creds_provider *p;
-    struct cwx_creds_provider *base; /* owned */
-    struct cwx_aws_client *client;   /* STS in region, signed with base */
+    struct cwx_creds_provider *base; /* AssumeRole: owned */
+    struct cwx_aws_client *client;   /* STS in region, signed with base (unsigned without) */
     char *role_arn;
-    char *external_id;
+    char *external_id; /* AssumeRole; NULL = none */
+    char *token_file;  /* AssumeRoleWithWebIdentity */
     char *session_name;
     char *region;
     int duration_seconds;
 };
 
+static void s_role_destroy(void *impl)
+{
+    struct s_role *r = impl;
+    cwx_aws_client_free(r->client);
+    cwx_creds_provider_free(r->base);
+    CWX_FREE_ALL(r->role_arn, r->external_id, r->token_file, r->session_name, r->region);
+}
+
+/* Makes the part both sources share: base (owned from here on, also on
+ * failure; NULL for a web identity), the role, the session name (NULL: a
+ * default), the STS region (NULL or "": us-east-1) and its client when aws
+ * is set. On failure *out may still hold the state made so far, for the
+ * caller's cwx__creds_provider_new to destroy. */
+static int s_role_new(struct cwx_aws *aws, struct cwx_creds_provider *base, const char *role_arn,
+                      const char *session_name, const char *region, int duration_seconds,
+                      struct s_role **out)
+{
+    struct s_role *r = *out = calloc(1, sizeof(*r));
+    if (!r) {
+        cwx_creds_provider_free(base);
+        return CWX_ENOMEM;
+    }
+    r->base = base;
+    r->role_arn = strdup(role_arn);
+    r->session_name = s_default_session_name(session_name);
+    r->region = strdup(region && *region ? region : "us-east-1");
+    r->duration_seconds = duration_seconds;
+    int rc = r->role_arn && r->session_name && r->region ? 0 : CWX_ENOMEM;
+    if (!rc && aws) {
+        struct cwx_aws_client_options co = {.creds = base, .region = r->region};
+        rc = cwx_aws_client_new(aws, &co, &r->client);
+    }
+    return rc;
+}
+
+/* ---- AssumeRole -------------------------------------------------------------- */
+
 static void s_assume_on_sts(int status, const struct cwx_sts_assumed_role *res,
                             const struct cwx_aws_error *err, void *ud)
 {
-    struct s_assume *a = ud;
+    struct s_role *a = ud;
     s_sts_result(a->p, "AssumeRole", a->role_arn, cwx_creds_provider_source(a->base), status,
                  res, err);
 }
@@ -105,7 +145,7 @@ static void s_assume_on_sts(int status, const struct cwx_sts_assumed_role *res,
 static void s_assume_on_base(int status, const struct cwx_credentials *creds,
                              const char *detail, void *ud)
 {
-    struct s_assume *a = ud;
+    struct s_role *a = ud;
     char buf[1024];
     (void)creds;
     if (a->p->closing) {
@@ -136,7 +176,7 @@ static void s_assume_on_base(int status, const struct cwx_credentials *creds,
 
 static void s_assume_fetch(struct cwx_creds_provider *p)
 {
-    struct s_assume *a = p->impl;
+    struct s_role *a = p->impl;
     a->p = p;
     /* Ask the base ourselves first: its failure then reads as what it is
      * (the call layer would only say "no credentials"). The call that
@@ -149,15 +189,7 @@ static void s_assume_fetch(struct cwx_creds_provider *p)
     }
 }
 
-static void s_assume_destroy(void *impl)
-{
-    struct s_assume *a = impl;
-    cwx_aws_client_free(a->client);
-    cwx_creds_provider_free(a->base);
-    CWX_FREE_ALL(a->role_arn, a->external_id, a->session_name, a->region);
-}
-
-static const struct cwx__creds_vtable s_assume_vt = {s_assume_fetch, NULL, s_assume_destroy};
+static const struct cwx__creds_vtable s_assume_vt = {s_assume_fetch, NULL, s_role_destroy};
 
 int cwx__creds_assume_role_new(uv_loop_t *loop, struct cwx_aws *aws,
                                struct cwx_creds_provider *base,
@@ -165,51 +197,27 @@ int cwx__creds_assume_role_new(uv_loop_t *loop, struct cwx_aws *aws,
                                const char *source, struct cwx_creds_provider **out)
 {
     *out = NULL;
-    struct s_assume *a = calloc(1, sizeof(*a));
-    if (!a) {
-        cwx_creds_provider_free(base);
-        return CWX_ENOMEM;
-    }
-    a->base = base;
-    a->role_arn = strdup(params->role_arn);
-    a->external_id = params->external_id && *params->external_id ? strdup(params->external_id)
-                                                                  : NULL;
-    a->session_name = s_default_session_name(params->session_name);
-    a->region = strdup(params->region && *params->region ? params->region : "us-east-1");
-    a->duration_seconds = params->duration_seconds;
-    int rc = a->role_arn && a->session_name && a->region &&
-                     (!params->external_id || !*params->external_id || a->external_id)
-                 ? 0
-                 : CWX_ENOMEM;
-    if (!rc && aws) {
-        struct cwx_aws_client_options co = {.creds = base, .region = a->region};
-        rc = cwx_aws_client_new(aws, &co, &a->client);
-    }
+    struct s_role *a;
+    int rc = s_role_new(aws, base, params->role_arn, params->session_name, params->region,
+                        params->duration_seconds, &a);
+    if (!rc && params->external_id && *params->external_id &&
+        !(a->external_id = strdup(params->external_id)))
+        rc = CWX_ENOMEM;
     return cwx__creds_provider_new(rc, loop, aws, &s_assume_vt, a, source, out);
 }
 
 /* ---- AssumeRoleWithWebIdentity ----------------------------------------------- */
 
-struct s_web {
-    struct cwx_creds_provider *p;
-    struct cwx_aws_client *client; /* STS in region; the call is unsigned */
-    char *role_arn;
-    char *token_file;
-    char *session_name;
-    char *region;
-    int duration_seconds;
-};
-
 static void s_web_on_sts(int status, const struct cwx_sts_assumed_role *res,
                          const struct cwx_aws_error *err, void *ud)
 {
-    struct s_web *w = ud;
+    struct s_role *w = ud;
     s_sts_result(w->p, "AssumeRoleWithWebIdentity", w->role_arn, NULL, status, res, err);
 }
 
 static void s_web_fetch(struct cwx_creds_provider *p)
 {
-    struct s_web *w = p->impl;
+    struct s_role *w = p->impl;
     char why[256], buf[1024];
     char *token = NULL;
     size_t len = 0;
@@ -250,33 +258,18 @@ static void s_web_fetch(struct cwx_creds_provider *p)
         s_sts_result(p, "AssumeRoleWithWebIdentity", w->role_arn, NULL, rc, NULL, NULL);
 }
 
-static void s_web_destroy(void *impl)
-{
-    struct s_web *w = impl;
-    cwx_aws_client_free(w->client);
-    CWX_FREE_ALL(w->role_arn, w->token_file, w->session_name, w->region);
-}
-
-static const struct cwx__creds_vtable s_web_vt = {s_web_fetch, NULL, s_web_destroy};
+static const struct cwx__creds_vtable s_web_vt = {s_web_fetch, NULL, s_role_destroy};
 
 int cwx__creds_web_identity_new(uv_loop_t *loop, struct cwx_aws *aws,
                                 const struct cwx__web_identity_params *params,
                                 const char *source, struct cwx_creds_provider **out)
 {
     *out = NULL;
-    struct s_web *w = calloc(1, sizeof(*w));
-    if (!w)
-        return CWX_ENOMEM;
-    w->role_arn = strdup(params->role_arn);
-    w->token_file = strdup(params->token_file);
-    w->session_name = s_default_session_name(params->session_name);
-    w->region = strdup(params->region && *params->region ? params->region : "us-east-1");
-    w->duration_seconds = params->duration_seconds;
-    int rc = w->role_arn && w->token_file && w->session_name && w->region ? 0 : CWX_ENOMEM;
-    if (!rc && aws) {
-        /* No credentials: AssumeRoleWithWebIdentity is sent unsigned. */
-        struct cwx_aws_client_options co = {.creds = NULL, .region = w->region};
-        rc = cwx_aws_client_new(aws, &co, &w->client);
-    }
+    struct s_role *w;
+    /* No base, no credentials: AssumeRoleWithWebIdentity is sent unsigned. */
+    int rc = s_role_new(aws, NULL, params->role_arn, params->session_name, params->region,
+                        params->duration_seconds, &w);
+    if (!rc && !(w->token_file = strdup(params->token_file)))
+        rc = CWX_ENOMEM;
     return cwx__creds_provider_new(rc, loop, aws, &s_web_vt, w, source, out);
 }
