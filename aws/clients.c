@@ -273,6 +273,15 @@ void cwx__xml_fail(struct XML_ParserStruct *xml, int *error, char *why, size_t w
     XML_StopParser(xml, XML_FALSE);
 }
 
+int cwx__xml_too_deep(struct XML_ParserStruct *xml, int *error, char *why, size_t why_size,
+                      int depth, int max_depth)
+{
+    if (depth < max_depth)
+        return 0;
+    cwx__xml_fail(xml, error, why, why_size, CWX_EPARSE, "XML nested too deeply");
+    return 1;
+}
+
 static void s_fail(struct s_xml *x, int err, const char *why)
 {
     cwx__xml_fail(x->parser, &x->error, x->why, sizeof(x->why), err, why);
@@ -282,10 +291,8 @@ static void XMLCALL s_on_start(void *ud, const XML_Char *name, const XML_Char **
 {
     (void)attrs;
     struct s_xml *x = ud;
-    if (x->depth >= S_MAX_DEPTH) {
-        s_fail(x, CWX_EPARSE, "XML nested too deeply");
+    if (cwx__xml_too_deep(x->parser, &x->error, x->why, sizeof(x->why), x->depth, S_MAX_DEPTH))
         return;
-    }
     x->stack[x->depth++] = x->path.len;
     if ((x->path.len && cwx_buf_putc(&x->path, '/')) || cwx_buf_puts(&x->path, name)) {
         s_fail(x, CWX_EPARSE, "XML element path too long");

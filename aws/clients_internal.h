@@ -172,6 +172,11 @@ struct XML_ParserStruct; /* expat's XML_Parser points to one */
  * *error (a CWX_E* code) and why (its reason), later ones are dropped. */
 void cwx__xml_fail(struct XML_ParserStruct *xml, int *error, char *why, size_t why_size,
                    int err, const char *reason);
+/* The start handlers' guard: when an element would open at depth (the
+ * number of open elements) max_depth, stops the parse as cwx__xml_fail does
+ * (CWX_EPARSE, "XML nested too deeply") and returns 1; otherwise 0. */
+int cwx__xml_too_deep(struct XML_ParserStruct *xml, int *error, char *why, size_t why_size,
+                      int depth, int max_depth);
 
 /* snprintf into msg when msg is not NULL. */
 void cwx__msg(char *msg, size_t size, const char *fmt, ...)

@@ -175,10 +175,8 @@ static void XMLCALL s_start(void *ud, const XML_Char *name, const XML_Char **att
 {
     (void)attrs;
     struct s_parse *p = ud;
-    if (p->depth >= S_DEPTH) {
-        s_fail(p, CWX_EPARSE, "XML nested too deeply");
+    if (cwx__xml_too_deep(p->parser, &p->error, p->why, sizeof(p->why), p->depth, S_DEPTH))
         return;
-    }
     enum s_el parent = p->depth ? p->stack[p->depth - 1] : S_OTHER;
     enum s_el el = s_classify(parent, p->depth + 1, s_local(name));
     p->stack[p->depth++] = el;

@@ -113,10 +113,8 @@ static void XMLCALL s_on_start(void *ud, const XML_Char *name, const XML_Char **
 {
     (void)attrs;
     struct cwx_s3_list_parser *p = ud;
-    if (p->depth >= S_MAX_DEPTH) {
-        s_fail(p, CWX_EPARSE, "XML nested too deeply");
+    if (cwx__xml_too_deep(p->xml, &p->error, p->why, sizeof(p->why), p->depth, S_MAX_DEPTH))
         return;
-    }
     enum s_el el = s_classify(p, name);
     if (el == S_EL_ROOT && strcmp(name, "ListBucketResult") != 0) {
         char why[96];
