@@ -55,13 +55,14 @@ static void s_done(struct cwx__query *q, int status, const struct cwx_aws_error 
     s_call_free(call);
 }
 
-/* Takes ownership of call: sends it unless rc (adding its parameters)
- * failed, and on failure frees it and returns the error. */
+/* Takes ownership of call (NULL when it could not be made): sends it unless
+ * rc (making it, adding its parameters) failed, and on failure frees it and
+ * returns the error. */
 static int s_start(struct cwx_aws_client *c, struct s_call *call, int rc, unsigned flags)
 {
     if (!rc)
         rc = cwx__query_send(c, &call->q, "sts", flags, s_parse, s_done);
-    if (rc)
+    if (rc && call)
         s_call_free(call);
     return rc;
 }
@@ -109,17 +110,28 @@ static int s_duration_ok(int d)
     return d == 0 || (d >= 900 && d <= 43200);
 }
 
-/* Appends the parameters both AssumeRole calls share. */
-static int s_role_params(struct cwx__query *q, const char *role_arn, const char *session,
-                         int duration)
+/* Makes a call of op (either AssumeRole) for cb and ud with the parameters
+ * both calls take, checked first (CWX_EINVAL). *out is the call, for
+ * s_start with the result, or NULL when it could not be made. */
+static int s_assume_new(enum s_op op, const char *action, const char *role_arn,
+                        const char *session, int duration, cwx_sts_assume_role_fn *cb,
+                        void *ud, struct s_call **out)
 {
     char dur[16];
-    int rc = cwx__query_add(q, "RoleArn", role_arn);
+    *out = NULL;
+    if (!cb || !role_arn || !role_arn[0] || !s_session_name_ok(session) ||
+        !s_duration_ok(duration))
+        return CWX_EINVAL;
+    struct s_call *call = *out = s_call_new(op, action, ud);
+    if (!call)
+        return CWX_ENOMEM;
+    call->cb.assume = cb;
+    int rc = cwx__query_add(&call->q, "RoleArn", role_arn);
     if (!rc)
-        rc = cwx__query_add(q, "RoleSessionName", session);
+        rc = cwx__query_add(&call->q, "RoleSessionName", session);
     if (!rc && duration) {
         snprintf(dur, sizeof(dur), "%d", duration);
-        rc = cwx__query_add(q, "DurationSeconds", dur);
+        rc = cwx__query_add(&call->q, "DurationSeconds", dur);
     }
     return rc;
 }
@@ -127,16 +139,12 @@ static int s_role_params(struct cwx__query *q, const char *role_arn, const char 
 int cwx_sts_assume_role(struct cwx_aws_client *c, const struct cwx_sts_assume_role_req *req,
                         cwx_sts_assume_role_fn *cb, void *ud)
 {
-    if (!c || !req || !cb || !req->role_arn || !req->role_arn[0] ||
-        !s_session_name_ok(req->role_session_name) || !s_duration_ok(req->duration_seconds) ||
+    if (!c || !req ||
         (req->external_id && (strlen(req->external_id) < 2 || strlen(req->external_id) > 1224)))
         return CWX_EINVAL;
-    struct s_call *call = s_call_new(S_ASSUME, "AssumeRole", ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.assume = cb;
-    int rc = s_role_params(&call->q, req->role_arn, req->role_session_name,
-                           req->duration_seconds);
+    struct s_call *call;
+    int rc = s_assume_new(S_ASSUME, "AssumeRole", req->role_arn, req->role_session_name,
+                          req->duration_seconds, cb, ud, &call);
     if (!rc && req->external_id)
         rc = cwx__query_add(&call->q, "ExternalId", req->external_id);
     return s_start(c, call, rc, 0);
@@ -146,16 +154,11 @@ int cwx_sts_assume_role_with_web_identity(struct cwx_aws_client *c,
                                           const struct cwx_sts_assume_role_web_identity_req *req,
                                           cwx_sts_assume_role_fn *cb, void *ud)
 {
-    if (!c || !req || !cb || !req->role_arn || !req->role_arn[0] ||
-        !s_session_name_ok(req->role_session_name) || !s_duration_ok(req->duration_seconds) ||
-        !req->web_identity_token || strlen(req->web_identity_token) < 4)
+    if (!c || !req || !req->web_identity_token || strlen(req->web_identity_token) < 4)
         return CWX_EINVAL;
-    struct s_call *call = s_call_new(S_ASSUME_WEB, "AssumeRoleWithWebIdentity", ud);
-    if (!call)
-        return CWX_ENOMEM;
-    call->cb.assume = cb;
-    int rc = s_role_params(&call->q, req->role_arn, req->role_session_name,
-                           req->duration_seconds);
+    struct s_call *call;
+    int rc = s_assume_new(S_ASSUME_WEB, "AssumeRoleWithWebIdentity", req->role_arn,
+                          req->role_session_name, req->duration_seconds, cb, ud, &call);
     if (!rc)
         rc = cwx__query_add(&call->q, "WebIdentityToken", req->web_identity_token);
     return s_start(c, call, rc, CWX_AWS_UNSIGNED);
