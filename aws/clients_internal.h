@@ -100,8 +100,9 @@ int cwx_sts_parse_assume_role(const char *body, size_t len, const char *op,
 
 /* One Query-protocol call: a form-encoded POST to "/" whose body starts with
  * Action and Version, answered with XML. A client embeds the struct as the
- * first member of its own call (its results beside it) and frees that call
- * in done, or itself when cwx__query_send fails. */
+ * first member of its own call (its results beside it), makes that call with
+ * cwx__query_new and frees it with cwx__query_free: in done, or itself when
+ * cwx__query_send fails. */
 struct cwx__query;
 
 /* Parses a 2xx answer into the embedding call; returns 0, or CWX_E* with a
@@ -122,17 +123,19 @@ struct cwx__query {
     cwx__query_done_fn *done;
 };
 
-/* Starts q's body with Action and Version (both static strings). Returns 0
- * or CWX_ENOMEM; q needs cwx__query_cleanup either way. */
-int cwx__query_init(struct cwx__query *q, const char *action, const char *version);
+/* Allocates a client's call of size bytes (zeroed) whose first member is the
+ * query, and starts its body with Action and Version (both static strings).
+ * NULL when out of memory. */
+void *cwx__query_new(size_t size, const char *action, const char *version);
 /* Appends one form-encoded parameter. */
 int cwx__query_add(struct cwx__query *q, const char *name, const char *value);
 /* Sends q to service ("sns", "sts", "monitoring") with cwx_aws_call flags.
  * Returns 0 and done runs later, or CWX_E* and done never runs. */
 int cwx__query_send(struct cwx_aws_client *c, struct cwx__query *q, const char *service,
                     unsigned flags, cwx__query_parse_fn *parse, cwx__query_done_fn *done);
-/* Wipes and frees the body. */
-void cwx__query_cleanup(struct cwx__query *q);
+/* Wipes and frees the body, then frees the call q is the first member of.
+ * NULL is fine. */
+void cwx__query_free(struct cwx__query *q);
 
 /* ---- shared helpers ------------------------------------------------------- */
 

@@ -359,9 +359,8 @@ struct s_call {
 
 static void s_call_free(struct s_call *call)
 {
-    cwx__query_cleanup(&call->q);
     cwx_monitoring_page_free(&call->page);
-    free(call);
+    cwx__query_free(&call->q);
 }
 
 static int s_parse(struct cwx__query *q, const char *body, size_t len, char *msg,
@@ -384,15 +383,13 @@ int cwx_monitoring_get_metric_data(struct cwx_aws_client *c,
 {
     if (!c || !cb || !s_req_ok(req))
         return CWX_EINVAL;
-    struct s_call *call = calloc(1, sizeof *call);
+    struct s_call *call = cwx__query_new(sizeof(*call), S_ACTION, S_VERSION);
     if (!call)
         return CWX_ENOMEM;
     call->n_queries = req->n_queries;
     call->cb = cb;
     call->ud = ud;
-    int rc = cwx__query_init(&call->q, S_ACTION, S_VERSION);
-    if (!rc)
-        rc = s_params(req, &call->q.body);
+    int rc = s_params(req, &call->q.body);
     if (!rc)
         rc = cwx__query_send(c, &call->q, "monitoring", 0, s_parse, s_done);
     if (rc)

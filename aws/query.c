@@ -3,20 +3,25 @@
  * Version, POSTed to "/", an XML answer parsed by the client's parser, and a
  * parse failure reported as "Action: reason" with the request's ids. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "aws/clients_internal.h"
 #include "common/error.h"
 
-int cwx__query_init(struct cwx__query *q, const char *action, const char *version)
+void *cwx__query_new(size_t size, const char *action, const char *version)
 {
-    memset(q, 0, sizeof(*q));
+    struct cwx__query *q = size >= sizeof(*q) ? calloc(1, size) : NULL;
+    if (!q)
+        return NULL;
     q->action = action;
     cwx_buf_init(&q->body, 0);
-    int rc = cwx__form_add(&q->body, "Action", action);
-    if (!rc)
-        rc = cwx__form_add(&q->body, "Version", version);
-    return rc;
+    if (cwx__form_add(&q->body, "Action", action) ||
+        cwx__form_add(&q->body, "Version", version)) {
+        cwx__query_free(q);
+        return NULL;
+    }
+    return q;
 }
 
 int cwx__query_add(struct cwx__query *q, const char *name, const char *value)
@@ -24,9 +29,12 @@ int cwx__query_add(struct cwx__query *q, const char *name, const char *value)
     return cwx__form_add(&q->body, name, value);
 }
 
-void cwx__query_cleanup(struct cwx__query *q)
+void cwx__query_free(struct cwx__query *q)
 {
+    if (!q)
+        return;
     cwx_buf_free_secret(&q->body);
+    free(q);
 }
 
 static void s_on_done(int status, const struct cwx_http_response *resp,

@@ -6,7 +6,6 @@
 
 #include "aws/clients_internal.h"
 #include "common/error.h"
-#include "common/mem.h"
 
 #define S_MAX_MESSAGE (256 * 1024)
 
@@ -23,8 +22,8 @@ struct s_call {
 
 static void s_call_free(struct s_call *call)
 {
-    cwx__query_cleanup(&call->q);
-    CWX_FREE_ALL(call->id, call);
+    free(call->id);
+    cwx__query_free(&call->q);
 }
 
 /* Makes a call of action on topic_arn for the caller's ud (the caller sets
@@ -33,19 +32,16 @@ static int s_call_new(const char *action, const char *topic_arn, void *ud,
                       struct s_call **out)
 {
     *out = NULL;
-    struct s_call *call = calloc(1, sizeof(*call));
+    struct s_call *call = cwx__query_new(sizeof(*call), action, "2010-03-31");
     if (!call)
         return CWX_ENOMEM;
     call->ud = ud;
-    int rc = cwx__query_init(&call->q, action, "2010-03-31");
-    if (!rc)
-        rc = cwx__query_add(&call->q, "TopicArn", topic_arn);
-    if (rc) {
+    int rc = cwx__query_add(&call->q, "TopicArn", topic_arn);
+    if (rc)
         s_call_free(call);
-        return rc;
-    }
-    *out = call;
-    return 0;
+    else
+        *out = call;
+    return rc;
 }
 
 /* Sends call unless rc (adding its parameters) failed; on failure frees it

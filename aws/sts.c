@@ -28,10 +28,9 @@ struct s_call {
 
 static void s_call_free(struct s_call *call)
 {
-    cwx__query_cleanup(&call->q);
     cwx__sts_identity_free(&call->id);
     cwx_sts_assumed_role_free(&call->role);
-    free(call);
+    cwx__query_free(&call->q);
 }
 
 static int s_parse(struct cwx__query *q, const char *body, size_t len, char *msg,
@@ -69,14 +68,10 @@ static int s_start(struct cwx_aws_client *c, struct s_call *call, int rc, unsign
 
 static struct s_call *s_call_new(enum s_op op, const char *action, void *ud)
 {
-    struct s_call *call = calloc(1, sizeof(*call));
-    if (!call)
-        return NULL;
-    call->op = op;
-    call->ud = ud;
-    if (cwx__query_init(&call->q, action, "2011-06-15")) {
-        s_call_free(call);
-        return NULL;
+    struct s_call *call = cwx__query_new(sizeof(*call), action, "2011-06-15");
+    if (call) {
+        call->op = op;
+        call->ud = ud;
     }
     return call;
 }
