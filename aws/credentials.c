@@ -261,8 +261,7 @@ void cwx__creds_doc_free(struct cwx__creds_doc *d)
     if (!d)
         return;
     free(d->access_key_id);
-    cwx_secret_free(d->secret_access_key);
-    cwx_secret_free(d->session_token);
+    CWX_SECRET_FREE_ALL(d->secret_access_key, d->session_token);
     memset(d, 0, sizeof(*d));
 }
 

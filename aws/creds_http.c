@@ -226,8 +226,7 @@ static void s_ecs_fetch(struct cwx_creds_provider *p)
 static void s_ecs_destroy(void *impl)
 {
     struct s_ecs *e = impl;
-    cwx_secret_free(e->auth);
-    cwx_secret_free(e->url);
+    CWX_SECRET_FREE_ALL(e->auth, e->url);
     free(e->shown);
 }
 

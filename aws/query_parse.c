@@ -10,6 +10,7 @@
 #include "aws/clients_internal.h"
 #include "aws/sns.h"
 #include "common/error.h"
+#include "common/mem.h"
 #include "common/secret.h"
 
 /* ---- sns ------------------------------------------------------------------- */
@@ -34,11 +35,8 @@ int cwx_sns_parse_publish(const char *body, size_t len, char **message_id, char 
 
 void cwx_sts_assumed_role_free(struct cwx_sts_assumed_role *r)
 {
-    cwx_secret_free(r->access_key_id);
-    cwx_secret_free(r->secret_access_key);
-    cwx_secret_free(r->session_token);
-    free(r->assumed_role_arn);
-    free(r->assumed_role_id);
+    CWX_SECRET_FREE_ALL(r->access_key_id, r->secret_access_key, r->session_token);
+    CWX_FREE_ALL(r->assumed_role_arn, r->assumed_role_id);
     memset(r, 0, sizeof(*r));
 }
 

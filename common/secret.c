@@ -11,6 +11,12 @@ void cwx_secret_free(char *s)
         cwx_secret_free_n(s, strlen(s));
 }
 
+void cwx_secret_free_all(char *const *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cwx_secret_free(s[i]);
+}
+
 void cwx_secret_free_n(void *p, size_t n)
 {
     if (!p)

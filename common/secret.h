@@ -13,4 +13,13 @@ void cwx_secret_free(char *s);
  * frees it. NULL is fine. */
 void cwx_secret_free_n(void *p, size_t n);
 
+/* Wipes and frees each of the n NUL-terminated strings of s (NULL ones are
+ * fine); the array itself is the caller's. */
+void cwx_secret_free_all(char *const *s, size_t n);
+
+/* Wipes and frees every argument (strings that may hold a secret), as
+ * CWX_FREE_ALL of common/mem.h frees: each argument is evaluated once. */
+#define CWX_SECRET_FREE_ALL(...)                                                               \
+    cwx_secret_free_all((char *[]){__VA_ARGS__}, sizeof((char *[]){__VA_ARGS__}) / sizeof(char *))
+
 #endif

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/mem.h"
+#include "common/secret.h"
 
 static void buf_appends_and_limits(void **state)
 {
@@ -119,6 +120,18 @@ static void free_all_frees_each_once(void **state)
     assert_int_equal(i, 2);
 }
 
+/* The same for strings that may hold a secret. */
+static void secret_free_all_frees_each_once(void **state)
+{
+    (void)state;
+    char *s[2] = {strdup("key"), strdup("token")};
+    size_t i = 0;
+    assert_non_null(s[0]);
+    assert_non_null(s[1]);
+    CWX_SECRET_FREE_ALL(s[i++], NULL, s[1]);
+    assert_int_equal(i, 1);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(buf_appends_and_limits),
     cmocka_unit_test(buf_json_escapes),
@@ -127,6 +140,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hash_is_fnv1a_and_tables_stay_half_full),
     cmocka_unit_test(array_doubles_and_refuses_overflow),
     cmocka_unit_test(free_all_frees_each_once),
+    cmocka_unit_test(secret_free_all_frees_each_once),
 };
 
 CWX_TEST_MAIN(tests)
