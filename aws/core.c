@@ -38,8 +38,8 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/list.h"
-#include "common/mem.h"
 #include "common/log.h"
+#include "common/mem.h"
 
 int cwx_aws_new(uv_loop_t *loop, const struct cwx_aws_options *opts, struct cwx_aws **out)
 {

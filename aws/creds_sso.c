@@ -24,9 +24,9 @@
 #include "aws/sigv4.h"
 #include "common/buf.h"
 #include "common/error.h"
-#include "common/mem.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/secret.h"
 
 #define S_MAX_CACHE_FILE (256 * 1024)
