@@ -564,6 +564,21 @@ static void s_add_num(cJSON *doc, const char *key, double v, int *bad)
         (*bad)++;
 }
 
+/* Ends a Describe* request body: adds the paging members they share (limit
+ * unless 0, nextToken unless NULL), prints doc into out and deletes it. bad
+ * counts the members that could not be added so far; any failure to add
+ * returns fail. */
+static int s_finish_page(cJSON *doc, int limit, const char *next_token, int bad, int fail,
+                         struct cwx_buf *out)
+{
+    if (limit)
+        s_add_num(doc, "limit", limit, &bad);
+    s_add_str(doc, "nextToken", next_token, &bad);
+    int rc = bad ? fail : s_print(doc, out);
+    cJSON_Delete(doc);
+    return rc;
+}
+
 int cwx__logs_create_export_task_body(const struct cwx_logs_create_export_task_req *req,
                                       struct cwx_buf *out)
 {
@@ -601,12 +616,7 @@ int cwx__logs_describe_export_tasks_body(const struct cwx_logs_describe_export_t
     s_add_str(doc, "taskId", req->task_id, &bad);
     if (req->status)
         s_add_str(doc, "statusCode", cwx_export_status_name(req->status), &bad);
-    if (req->limit)
-        s_add_num(doc, "limit", req->limit, &bad);
-    s_add_str(doc, "nextToken", req->next_token, &bad);
-    int rc = bad ? CWX_ENOMEM : s_print(doc, out);
-    cJSON_Delete(doc);
-    return rc;
+    return s_finish_page(doc, req->limit, req->next_token, bad, CWX_ENOMEM, out);
 }
 
 int cwx__logs_describe_log_groups_body(const struct cwx_logs_describe_log_groups_req *req,
@@ -634,12 +644,7 @@ int cwx__logs_describe_log_groups_body(const struct cwx_logs_describe_log_groups
             }
         }
     }
-    if (req->limit)
-        s_add_num(doc, "limit", req->limit, &bad);
-    s_add_str(doc, "nextToken", req->next_token, &bad);
-    int rc = bad ? CWX_EINVAL : s_print(doc, out);
-    cJSON_Delete(doc);
-    return rc;
+    return s_finish_page(doc, req->limit, req->next_token, bad, CWX_EINVAL, out);
 }
 
 int cwx__logs_describe_log_streams_body(const struct cwx_logs_describe_log_streams_req *req,
@@ -662,12 +667,7 @@ int cwx__logs_describe_log_streams_body(const struct cwx_logs_describe_log_strea
         s_add_str(doc, "orderBy", "LastEventTime", &bad);
     if (req->descending && !cJSON_AddTrueToObject(doc, "descending"))
         bad++;
-    if (req->limit)
-        s_add_num(doc, "limit", req->limit, &bad);
-    s_add_str(doc, "nextToken", req->next_token, &bad);
-    int rc = bad ? CWX_ENOMEM : s_print(doc, out);
-    cJSON_Delete(doc);
-    return rc;
+    return s_finish_page(doc, req->limit, req->next_token, bad, CWX_ENOMEM, out);
 }
 
 int cwx__logs_cancel_export_task_body(const char *task_id, struct cwx_buf *out)
