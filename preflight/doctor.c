@@ -71,23 +71,24 @@ static struct cwx__check *s_add(struct cwx__doctor *d, uint32_t account, const c
 
 /* ---- credentials ---------------------------------------------------------- */
 
-/* One check's call in flight: its doctor and what it checks. */
+/* One check's call in flight: its doctor, the check it answers and what it
+ * checks. */
 struct s_call {
     struct cwx__doctor *d;
+    size_t check; /* its line in d->checks */
     union {
         uint32_t account; /* the caller identity */
         uint32_t target;  /* the bucket, the write probe */
     };
 };
 
-/* A call of d about account or target i; NULL when out of memory. */
-static struct s_call *s_call_new(struct cwx__doctor *d, uint32_t i)
+/* A call of d for the check at index check, about account or target i (0
+ * for the SNS topic); NULL when out of memory. */
+static struct s_call *s_call_new(struct cwx__doctor *d, size_t check, uint32_t i)
 {
-    struct s_call *call = calloc(1, sizeof *call);
-    if (call) {
-        call->d = d;
-        call->target = i;
-    }
+    struct s_call *call = malloc(sizeof *call);
+    if (call)
+        *call = (struct s_call){.d = d, .check = check, .target = i};
     return call;
 }
 
@@ -97,7 +98,7 @@ static void s_on_identity(int status, const struct cwx_sts_identity *res,
     struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     const struct cwx_account *acc = &d->cfg->accounts[call->account];
-    struct cwx__check *c = &d->checks[d->cred_of[call->account]];
+    struct cwx__check *c = &d->checks[call->check];
     char fix[600];
     if (acc->role_arn)
         snprintf(fix, sizeof fix,
@@ -141,7 +142,7 @@ static void s_on_head_bucket(int status, const struct cwx_s3_head_bucket_result 
     struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     const struct cwx_plan_target *tg = &d->plan->targets[call->target];
-    struct cwx__check *c = &d->checks[d->bucket_of[call->target]];
+    struct cwx__check *c = &d->checks[call->check];
     char fix[600];
     const char *where = res && res->region ? res->region : "";
     if (status == CWX_ENOTFOUND) {
@@ -188,7 +189,7 @@ static void s_on_delete(int status, const struct cwx_aws_error *err, void *ud)
 {
     struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
-    struct cwx__check *c = &d->checks[d->write_of[call->target]];
+    struct cwx__check *c = &d->checks[call->check];
     const char *bucket = d->plan->targets[call->target].bucket;
     const char *key = d->probe_key[call->target];
     if (status) {
@@ -212,7 +213,7 @@ static void s_on_put(int status, const struct cwx_s3_put_object_result *res,
     (void)res;
     struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
-    struct cwx__check *c = &d->checks[d->write_of[call->target]];
+    struct cwx__check *c = &d->checks[call->check];
     const struct cwx_plan_target *tg = &d->plan->targets[call->target];
     if (status) {
         char e[300], fix[600];
@@ -294,11 +295,6 @@ static void s_on_groups(int status, const struct cwx_logs_log_groups *res,
 
 /* ---- SNS --------------------------------------------------------------------- */
 
-struct s_sns_call {
-    struct cwx__doctor *d;
-    size_t check;
-};
-
 static const char *s_sns_fix(const struct cwx__doctor *d, char *buf, size_t size)
 {
     snprintf(buf, size,
@@ -310,7 +306,7 @@ static const char *s_sns_fix(const struct cwx__doctor *d, char *buf, size_t size
 
 static void s_on_topic(int status, const struct cwx_aws_error *err, void *ud)
 {
-    struct s_sns_call *call = ud;
+    struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     struct cwx__check *c = &d->checks[call->check];
     char e[400], fix[600];
@@ -333,7 +329,7 @@ static void s_on_topic(int status, const struct cwx_aws_error *err, void *ud)
 static void s_on_publish(int status, const struct cwx_sns_publish_result *res,
                          const struct cwx_aws_error *err, void *ud)
 {
-    struct s_sns_call *call = ud;
+    struct s_call *call = ud;
     struct cwx__doctor *d = call->d;
     struct cwx__check *c = &d->checks[call->check];
     char e[400], fix[600];
@@ -359,13 +355,11 @@ static void s_check_sns(struct cwx__doctor *d, size_t check)
               "cannot make an SNS client for %s (is it an SNS topic ARN?)", arn);
         return;
     }
-    struct s_sns_call *call = calloc(1, sizeof *call);
+    struct s_call *call = s_call_new(d, check, 0);
     if (!call) {
         s_set(c, CWX_CHECK_FAIL, 0, NULL, "out of memory");
         return;
     }
-    call->d = d;
-    call->check = check;
     int rc;
     if (d->publish_test) {
         char msg[256], host[128] = "";
@@ -401,7 +395,7 @@ static void s_start_identity(struct cwx__doctor *d)
         for (uint32_t t = 0; t < d->plan->n_targets && first == UINT32_MAX; t++)
             if (d->plan->targets[t].account == a)
                 first = t;
-        struct s_call *call = s_call_new(d, a);
+        struct s_call *call = s_call_new(d, d->cred_of[a], a);
         if (first == UINT32_MAX || !call) {
             free(call);
             s_set(c, CWX_CHECK_FAIL, 0, NULL, "no region to ask in");
@@ -431,7 +425,7 @@ void cwx__doctor_start_bucket(struct cwx__doctor *d, uint32_t t)
               "no bucket name: destination.bucket needs the account id, which is not known");
         return;
     }
-    struct s_call *call = s_call_new(d, t);
+    struct s_call *call = s_call_new(d, d->bucket_of[t], t);
     int rc = call ? 0 : CWX_ENOMEM;
     if (!rc)
         rc = cwx_s3_head_bucket(cwx_session_client(d->session, t), tg->bucket, s_on_head_bucket,
@@ -551,7 +545,7 @@ static void s_start_probes(struct cwx__doctor *d, int phase)
             int rc = cwx_buf_printf(&key, "%.*s%s%s/%s/.cwexport-doctor-probe-%ld-%lld", (int)sl,
                                     sl ? sp : "", sl ? "/" : "", tg->account_id, tg->region,
                                     (long)getpid(), (long long)time(NULL));
-            struct s_call *call = rc ? NULL : s_call_new(d, t);
+            struct s_call *call = rc ? NULL : s_call_new(d, d->write_of[t], t);
             if (!call) {
                 cwx_buf_free(&key);
                 s_set(w, CWX_CHECK_FAIL, 0, NULL, "out of memory");
@@ -575,7 +569,7 @@ static void s_start_probes(struct cwx__doctor *d, int phase)
                 s_set(w, CWX_CHECK_FAIL, 0, NULL, "cannot start PutObject: %s", cwx_strerror(rc));
             }
         } else if (w->result == CWX_CHECK_PASS && d->probe_key[t]) {
-            struct s_call *call = s_call_new(d, t);
+            struct s_call *call = s_call_new(d, d->write_of[t], t);
             int rc = call ? 0 : CWX_ENOMEM;
             if (!rc)
                 rc = cwx_s3_delete_object(cwx_session_client(d->session, t), tg->bucket,
