@@ -238,15 +238,23 @@ static void s_on_described(int status, const struct cwx_logs_export_tasks *res,
     s_op_done(op, status, err);
 }
 
+/* Starts an operation of w (cb and ud as for every operation) that asks
+ * DescribeExportTasks for req; on answers it. Returns as s_started. */
+static int s_describe(struct cwx_worker_aws *wa, struct cwx_worker *w,
+                      const struct cwx_logs_describe_export_tasks_req *req,
+                      cwx_logs_describe_export_tasks_fn *on, cwx_work_op_fn *cb, void *ud)
+{
+    struct s_op *op = s_op_new(wa, w, cb, ud);
+    if (!op)
+        return CWX_ENOMEM;
+    return s_started(op, cwx_logs_describe_export_tasks(s_client(wa, w), req, on, op));
+}
+
 static int s_describe_task(void *ctx, struct cwx_worker *w, const char *task_id,
                            cwx_work_op_fn *cb, void *ud)
 {
-    struct s_op *op = s_op_new(ctx, w, cb, ud);
-    if (!op)
-        return CWX_ENOMEM;
     struct cwx_logs_describe_export_tasks_req req = {.task_id = task_id};
-    int rc = cwx_logs_describe_export_tasks(s_client(ctx, w), &req, s_on_described, op);
-    return s_started(op, rc);
+    return s_describe(ctx, w, &req, s_on_described, cb, ud);
 }
 
 static void s_on_completed(int status, const struct cwx_logs_export_tasks *res,
@@ -271,12 +279,8 @@ static void s_on_completed(int status, const struct cwx_logs_export_tasks *res,
  * to mark completed moments ago. */
 static int s_completed_task(void *ctx, struct cwx_worker *w, cwx_work_op_fn *cb, void *ud)
 {
-    struct s_op *op = s_op_new(ctx, w, cb, ud);
-    if (!op)
-        return CWX_ENOMEM;
     struct cwx_logs_describe_export_tasks_req req = {.status = CWX_EXPORT_COMPLETED, .limit = 50};
-    int rc = cwx_logs_describe_export_tasks(s_client(ctx, w), &req, s_on_completed, op);
-    return s_started(op, rc);
+    return s_describe(ctx, w, &req, s_on_completed, cb, ud);
 }
 
 /* active_task: DescribeExportTasks by status, PENDING then RUNNING. A task
